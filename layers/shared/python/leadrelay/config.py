@@ -1,0 +1,41 @@
+"""Settings read from the environment once per process (Lambda env vars, or the local stack)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    """What every function needs to know about where it runs."""
+
+    leads_table: str = Field(default="leadrelay-leads", alias="LEADS_TABLE")
+    org_table: str = Field(default="leadrelay-org", alias="ORG_TABLE")
+    event_bus_name: str = Field(default="leadrelay", alias="EVENT_BUS_NAME")
+    stage: str = Field(default="dev", alias="STAGE")
+    # The organisation's time zone: days (caps) and shifts are counted in it.
+    org_timezone: str = Field(default="Asia/Kolkata", alias="ORG_TIMEZONE")
+    # The same phone or email within this many days is a touchpoint on the existing lead.
+    dedupe_window_days: int = Field(default=30, alias="DEDUPE_WINDOW_DAYS", ge=0)
+    # A provider retry with an identical body (and no external id) within this window is a duplicate.
+    retry_window_hours: int = Field(default=48, alias="RETRY_WINDOW_HOURS", ge=1)
+    # API Gateway caps payloads at 10 MB; webhooks are small, so refuse anything absurd early.
+    max_body_bytes: int = Field(default=256 * 1024, alias="MAX_BODY_BYTES", ge=1024)
+    # How often a router retries an assignment that lost a race before giving up on the record.
+    max_assign_attempts: int = Field(default=8, alias="MAX_ASSIGN_ATTEMPTS", ge=1)
+
+    model_config = {"populate_by_name": True}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment, parsed once."""
+    import os
+
+    return Settings.model_validate(dict(os.environ))
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the local stack change the environment)."""
+    get_settings.cache_clear()

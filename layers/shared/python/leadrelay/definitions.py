@@ -1,0 +1,146 @@
+"""One definition of the tables, the stream filter and the schedules.
+
+Both `infra/` (CDK) and the local stack read these, and an infra test checks that the synthesized
+CloudFormation agrees with them, so the laptop and AWS cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Index:
+    """A global secondary index with string keys and an ALL projection."""
+
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
+class TableDef:
+    """A DynamoDB table: string `pk`/`sk` keys, on-demand, optional stream and TTL."""
+
+    logical_name: str
+    env_var: str
+    partition_key: str = "pk"
+    sort_key: str = "sk"
+    indexes: tuple[Index, ...] = ()
+    stream: str | None = None  # a StreamViewType, e.g. NEW_AND_OLD_IMAGES
+    ttl_attribute: str | None = None
+
+    def create_table_kwargs(self, table_name: str) -> dict[str, Any]:
+        """Arguments for boto3 `create_table`, as the local stack and the moto tests use them."""
+        attributes = {self.partition_key, self.sort_key}
+        for index in self.indexes:
+            attributes.add(index.partition_key)
+            if index.sort_key:
+                attributes.add(index.sort_key)
+        kwargs: dict[str, Any] = {
+            "TableName": table_name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [
+                {"AttributeName": self.partition_key, "KeyType": "HASH"},
+                {"AttributeName": self.sort_key, "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": name, "AttributeType": "S"} for name in sorted(attributes)
+            ],
+        }
+        if self.indexes:
+            kwargs["GlobalSecondaryIndexes"] = [
+                {
+                    "IndexName": index.name,
+                    "KeySchema": [{"AttributeName": index.partition_key, "KeyType": "HASH"}]
+                    + ([{"AttributeName": index.sort_key, "KeyType": "RANGE"}] if index.sort_key else []),
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+                for index in self.indexes
+            ]
+        if self.stream:
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": self.stream}
+        return kwargs
+
+
+# Leads, their timelines, routing audit, raw requests, touchpoints, dedupe keys and quarantine.
+LEADS_TABLE = TableDef(
+    logical_name="Leads",
+    env_var="LEADS_TABLE",
+    indexes=(
+        # Every lead (and, separately, every quarantined request), newest first: list_pk is
+        # "LEAD" or "QUARANTINE"; list_sk is "<received_at>#<id>".
+        Index("by_received", "list_pk", "list_sk"),
+        # An agent's leads, newest first (sparse: only assigned leads carry agent_pk).
+        Index("by_agent", "agent_pk", "list_sk"),
+        # A team's leads, newest first (sparse: only assigned leads carry team_pk).
+        Index("by_team", "team_pk", "list_sk"),
+        # Due work for the schedules (sparse: only items with something due carry due_pk).
+        Index("by_due", "due_pk", "due_at"),
+    ),
+    stream="NEW_AND_OLD_IMAGES",
+    ttl_attribute="expires_at",
+)
+
+# The organisation: agents, teams, pools and their round-robin state, per-agent day counters,
+# sources (keys stored as hashes), the rule chain and org settings.
+ORG_TABLE = TableDef(logical_name="Org", env_var="ORG_TABLE")
+
+TABLES: tuple[TableDef, ...] = (LEADS_TABLE, ORG_TABLE)
+
+# Only leads that need routing reach the router: a new lead, or one marked for re-routing. Each
+# pattern is an EventBridge-style filter as Lambda's event source mapping takes it.
+ROUTE_FILTER_PATTERNS: tuple[dict[str, Any], ...] = (
+    {
+        "eventName": ["INSERT", "MODIFY"],
+        "dynamodb": {
+            "NewImage": {
+                "sk": {"S": ["LEAD"]},
+                "routing_state": {"S": ["pending"]},
+            }
+        },
+    },
+)
+
+
+@dataclass(frozen=True)
+class StreamMapping:
+    """How the router consumes the leads stream (the event source mapping's settings)."""
+
+    batch_size: int = 10
+    max_batching_window_seconds: int = 0
+    bisect_batch_on_error: bool = True
+    retry_attempts: int = 5
+    max_record_age_seconds: int = 3600
+    report_batch_item_failures: bool = True
+    starting_position: str = "LATEST"
+    filter_patterns: tuple[dict[str, Any], ...] = ROUTE_FILTER_PATTERNS
+
+
+ROUTE_STREAM = StreamMapping()
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A schedule that invokes the followup function with a fixed `detail`."""
+
+    name: str
+    rate_minutes: int
+    task: str
+    description: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+SCHEDULES: tuple[Schedule, ...] = (
+    Schedule(
+        name="FollowupTick",
+        rate_minutes=1,
+        task="tick",
+        description="Due follow-ups, SLA re-distribution, missed follow-up escalation, nurture.",
+    ),
+)
+
+EVENT_BUS_ENV = "EVENT_BUS_NAME"
+EVENT_SOURCE = "leadrelay"
+DLQ_ENV = "ROUTE_DLQ_URL"
