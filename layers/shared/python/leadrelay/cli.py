@@ -1,0 +1,63 @@
+"""The `leadrelay` command. Subcommands register themselves in `_SUBCOMMANDS`; imports stay lazy so
+`leadrelay --help` is instant."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+
+def _add_local(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "local",
+        help="run the whole system on this machine (moto on loopback, the real handlers)",
+        description="Serve the REST API and the webhooks on http://127.0.0.1:<port> until Ctrl-C or "
+        "SIGTERM. Writes <state-dir>/local.json (api_url, sources, users with tokens) once ready.",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("LEADRELAY_PORT") or 3000),
+        help="port on 127.0.0.1 (default: $LEADRELAY_PORT or 3000; 0 picks a free one)",
+    )
+    parser.add_argument("--demo", action="store_true", help="seed a demo organisation")
+    parser.add_argument(
+        "--state-dir",
+        default=os.environ.get("LEADRELAY_STATE_DIR") or ".leadrelay",
+        help="where local.json goes (default: $LEADRELAY_STATE_DIR or .leadrelay)",
+    )
+    parser.set_defaults(run=_run_local)
+
+
+def _run_local(args: argparse.Namespace) -> int:
+    from leadrelay.local.serve import serve
+
+    return serve(port=args.port, demo=args.demo, state_dir=args.state_dir)
+
+
+# Each entry adds one subcommand to the parser; later work appends (route simulate, quarantine…).
+_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_local]  # type: ignore[type-arg]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="leadrelay", description="LeadRelay: capture, route, follow up.")
+    subparsers = parser.add_subparsers(dest="command", metavar="<command>")
+    for add in _SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run = getattr(args, "run", None)
+    if run is None:
+        parser.print_help()
+        return 2
+    return int(run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

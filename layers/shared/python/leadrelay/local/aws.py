@@ -1,0 +1,163 @@
+"""AWS on loopback: moto's server, the process environment, and the resources from `definitions`.
+
+moto keeps its state per process, so one server per process is enough: tests and the benchmark can
+hand an already running `MotoServer` to several stacks in turn; each stack recreates its tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+from leadrelay import definitions
+
+REGION = "ap-south-1"
+ACCOUNT_ID = "123456789012"  # moto's default account
+SERVICE_NAME = "leadrelay"
+
+LOCAL_TABLE_NAMES = {
+    definitions.LEADS_TABLE.env_var: "leadrelay-local-leads",
+    definitions.ORG_TABLE.env_var: "leadrelay-local-org",
+}
+LOCAL_BUS_NAME = "leadrelay-local"
+LOCAL_DLQ_NAME = "leadrelay-local-route-dlq"
+
+
+def quiet_werkzeug() -> None:
+    """moto's werkzeug server logs every request; the local stack prints only what matters."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+class MotoServer:
+    """moto's `ThreadedMotoServer` on 127.0.0.1 and a free port."""
+
+    def __init__(self, port: int = 0) -> None:
+        from moto.server import ThreadedMotoServer
+
+        quiet_werkzeug()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._server.start()
+        host, bound = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{bound}"
+        self._stopped = False
+
+    def stop(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            self._server.stop()
+
+
+def base_env(endpoint: str) -> dict[str, str]:
+    """What every handler sees: where AWS is, fake credentials, and Powertools settings."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "STAGE": "local",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+        "POWERTOOLS_METRICS_NAMESPACE": "LeadRelay",
+    }
+
+
+@contextmanager
+def patched_environ(values: Mapping[str, str], remove: tuple[str, ...] = ()) -> Iterator[None]:
+    """Set environment variables for the duration of the block, then put the old ones back."""
+    saved = {name: os.environ.get(name) for name in (*values, *remove)}
+    try:
+        for name in remove:
+            os.environ.pop(name, None)
+        os.environ.update(values)
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+
+
+def client(service: str, endpoint: str) -> Any:
+    """A boto3 client for the local moto server (independent of the process environment)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=50),
+    )
+
+
+def create_table(dynamodb: Any, table_def: definitions.TableDef, name: str, *, replace: bool = True) -> str:
+    """Create `name` from its definition (stream and TTL included); returns its stream ARN or ''."""
+    if replace:
+        with suppress(dynamodb.exceptions.ResourceNotFoundException):
+            dynamodb.delete_table(TableName=name)
+    described = dynamodb.create_table(**table_def.create_table_kwargs(name))["TableDescription"]
+    if table_def.ttl_attribute:
+        dynamodb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": table_def.ttl_attribute},
+        )
+    return str(described.get("LatestStreamArn", ""))
+
+
+def stream_arn_for_lambda(stream_arn: str) -> str:
+    """moto builds stream ARNs in us-east-1 at times; Lambda events carry the table's region."""
+    parts = stream_arn.split(":")
+    if len(parts) > 4 and parts[0] == "arn":
+        parts[3] = REGION
+    return ":".join(parts)
+
+
+@dataclass(frozen=True)
+class LocalResources:
+    """Names and addresses of everything the stack created on moto."""
+
+    endpoint: str
+    tables: dict[str, str]  # env var -> table name
+    leads_stream_arn: str
+    event_bus_name: str
+    dlq_url: str
+
+    def env(self) -> dict[str, str]:
+        return {
+            **base_env(self.endpoint),
+            **self.tables,
+            definitions.EVENT_BUS_ENV: self.event_bus_name,
+            definitions.DLQ_ENV: self.dlq_url,
+        }
+
+
+def create_resources(endpoint: str) -> LocalResources:
+    """Tables (from `definitions`), the event bus and the router's on-failure queue."""
+    dynamodb = client("dynamodb", endpoint)
+    stream_arn = ""
+    for table_def in definitions.TABLES:
+        arn = create_table(dynamodb, table_def, LOCAL_TABLE_NAMES[table_def.env_var])
+        if table_def is definitions.LEADS_TABLE:
+            stream_arn = arn
+    events = client("events", endpoint)
+    with suppress(events.exceptions.ResourceAlreadyExistsException):
+        events.create_event_bus(Name=LOCAL_BUS_NAME)
+    sqs = client("sqs", endpoint)
+    dlq_url = sqs.create_queue(QueueName=LOCAL_DLQ_NAME)["QueueUrl"]
+    sqs.purge_queue(QueueUrl=dlq_url)
+    return LocalResources(
+        endpoint=endpoint,
+        tables=dict(LOCAL_TABLE_NAMES),
+        leads_stream_arn=stream_arn,
+        event_bus_name=LOCAL_BUS_NAME,
+        dlq_url=dlq_url,
+    )
