@@ -1,0 +1,80 @@
+"""REST API entry point: one resolver with OpenAPI validation, routers per resource, and one place
+that maps domain errors to `{"error", "message"}` answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api_routes import agents, leads
+from api_routes.agents import BadUntil
+from api_routes.common import BadRequest, NotFound
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from leadrelay.auth import Forbidden, Unauthorized
+
+logger = Logger(service="api")
+tracer = Tracer(service="api")
+metrics = Metrics(namespace="LeadRelay", service="api")
+
+app = APIGatewayRestResolver(enable_validation=True)
+app.include_router(leads.router)
+app.include_router(agents.router)
+app.enable_swagger(path="/docs", title="LeadRelay API", version="1")
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return Response(status_code=status, content_type="application/json", body={"error": code, "message": message})
+
+
+def _describe(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for err in errors[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        parts.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "the request is not valid"
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(exc: RequestValidationError) -> Response:
+    return _error(422, "invalid_request", _describe(list(exc.errors())))
+
+
+@app.exception_handler(Unauthorized)
+def unauthorized(exc: Unauthorized) -> Response:
+    return _error(401, "unauthorized", str(exc))
+
+
+@app.exception_handler(Forbidden)
+def forbidden(exc: Forbidden) -> Response:
+    return _error(403, "forbidden", str(exc))
+
+
+@app.exception_handler(NotFound)
+def not_found_error(exc: NotFound) -> Response:
+    return _error(404, "not_found", str(exc))
+
+
+@app.exception_handler(BadRequest)
+def bad_request(exc: BadRequest) -> Response:
+    return _error(400, exc.code, str(exc))
+
+
+@app.exception_handler(BadUntil)
+def bad_until(exc: BadUntil) -> Response:
+    return _error(422, "invalid_request", str(exc))
+
+
+@app.not_found
+def no_route(_: Exception) -> Response:
+    event = app.current_event
+    return _error(404, "not_found", f"no endpoint {event.http_method} {event.path}")
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

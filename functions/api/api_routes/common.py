@@ -1,0 +1,109 @@
+"""What every API route shares: the caller's identity, views of domain objects, errors."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from leadrelay.auth import Principal
+from leadrelay.clock import iso
+from leadrelay.models import Agent, Lead
+
+logger = Logger(service="api")
+
+
+class NotFound(Exception):
+    """The thing does not exist, or the caller may not know that it does."""
+
+
+class BadRequest(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def principal(router: Router) -> Principal:
+    claims = router.current_event.request_context.authorizer.claims
+    return Principal.from_claims(claims)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json(v) for v in value]
+    return value
+
+
+def _time(value: Any) -> str | None:
+    return iso(value) if value is not None else None
+
+
+def lead_view(lead: Lead) -> dict[str, Any]:
+    """The lead as the API shows it (CONTRACT.md: Leads). Times are ISO-8601 UTC with ms."""
+    return _json(
+        {
+            "lead_id": lead.lead_id,
+            "source_id": lead.source_id,
+            "source_kind": lead.source_kind,
+            "status": lead.status.value,
+            "name": lead.name,
+            "phone": lead.phone,
+            "phone_type": lead.phone_type,
+            "email": lead.email,
+            "city": lead.city,
+            "state": lead.state,
+            "pincode": lead.pincode,
+            "language": lead.language,
+            "product": lead.product,
+            "budget": lead.budget,
+            "message": lead.message,
+            "external_id": lead.external_id,
+            "consent": lead.consent,
+            "tags": lead.tags,
+            "attribution": lead.attribution.model_dump(exclude_none=True),
+            "extra": lead.extra,
+            "received_at": _time(lead.received_at),
+            "assigned_agent_id": lead.assigned_agent_id,
+            "assigned_team_id": lead.assigned_team_id,
+            "assigned_at": _time(lead.assigned_at),
+            "first_contacted_at": _time(lead.first_contacted_at),
+            "last_touch_at": _time(lead.last_touch_at),
+            "touch_count": lead.touch_count,
+        }
+    )
+
+
+def agent_view(agent: Agent, assigned_today: int) -> dict[str, Any]:
+    """An agent as the API shows it (CONTRACT.md: Agents)."""
+    return {
+        "agent_id": agent.agent_id,
+        "name": agent.name,
+        "team_id": agent.team_id,
+        "status": agent.status.value,
+        "status_until": _time(agent.status_until),
+        "languages": agent.languages,
+        "territories": agent.territories,
+        "daily_cap": agent.daily_cap,
+        "soft_cap": agent.soft_cap,
+        "weight": agent.weight,
+        "shifts": [
+            {"days": s.days, "start": s.start.isoformat("minutes"), "end": s.end.isoformat("minutes")}
+            for s in agent.shifts
+        ],
+        "assigned_today": assigned_today,
+    }
+
+
+def audit_read(who: Principal, what: str, lead_id: str | None = None, count: int | None = None) -> None:
+    """Every read of lead data by a person leaves an audit line (ids only, never PII)."""
+    logger.info(
+        "audit: lead data read",
+        extra={"audit": True, "username": who.username, "role": who.role.value, "what": what,
+               "lead_id": lead_id, "count": count},
+    )  # fmt: skip

@@ -1,0 +1,92 @@
+"""Lead endpoints: one lead, its routing audit trail, its timeline, and role-scoped lists."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from api_routes.common import BadRequest, NotFound, audit_read, lead_view, principal
+
+from leadrelay import wiring
+from leadrelay.auth import Principal, Role
+from leadrelay.clock import iso
+from leadrelay.models import Lead, LeadStatus
+
+router = Router()
+
+LeadId = Annotated[str, Path(min_length=1, max_length=64, description="The lead's id")]
+
+
+def _visible_lead(who: Principal, lead_id: str) -> Lead:
+    lead = wiring.lead_repository().get(lead_id)
+    if lead is None or not who.can_see_lead(lead):
+        raise NotFound(f"there is no lead {lead_id!r} you can see")
+    return lead
+
+
+@router.get("/leads/<lead_id>", summary="One lead", tags=["leads"])
+def get_lead(lead_id: LeadId) -> dict[str, Any]:
+    who = principal(router)
+    lead = _visible_lead(who, lead_id)
+    audit_read(who, "lead", lead_id)
+    return lead_view(lead)
+
+
+@router.get("/leads/<lead_id>/routing", summary="The lead's distribution audit trail", tags=["leads"])
+def get_routing(lead_id: LeadId) -> dict[str, Any]:
+    who = principal(router)
+    _visible_lead(who, lead_id)
+    decisions = wiring.lead_repository().routing_decisions(lead_id)
+    items = []
+    for decision in decisions:
+        entry = decision.model_dump(mode="json")
+        entry["at"] = iso(decision.at)
+        items.append(entry)
+    audit_read(who, "routing", lead_id)
+    return {"lead_id": lead_id, "items": items}
+
+
+@router.get("/leads/<lead_id>/timeline", summary="Every event on the lead, oldest first", tags=["leads"])
+def get_timeline(lead_id: LeadId) -> dict[str, Any]:
+    who = principal(router)
+    _visible_lead(who, lead_id)
+    items = []
+    for event in wiring.lead_repository().timeline(lead_id):
+        entry = event.model_dump(mode="json")
+        entry["at"] = iso(event.at)
+        items.append(entry)
+    audit_read(who, "timeline", lead_id)
+    return {"lead_id": lead_id, "items": items}
+
+
+@router.get("/leads", summary="Leads newest first, scoped by role", tags=["leads"])
+def list_leads(
+    status: Annotated[LeadStatus | None, Query(description="Only leads in this status")] = None,
+    source_id: Annotated[str | None, Query(max_length=64)] = None,
+    agent_id: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(max_length=2048, description="`next` from the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    who = principal(router)
+    team_id = None
+    if who.role is Role.AGENT:
+        if agent_id and agent_id != who.agent_id:
+            raise NotFound("agents see only their own leads")
+        agent_id = who.agent_id or "-"
+    elif who.role is Role.MANAGER and agent_id is None:
+        team_id = who.team_id or "-"
+    try:
+        leads, next_cursor = wiring.lead_repository().list_leads(
+            agent_id=agent_id,
+            team_id=team_id,
+            status=status.value if status else None,
+            source_id=source_id,
+            cursor=cursor,
+            limit=limit,
+        )
+    except ValueError as exc:
+        raise BadRequest("invalid_cursor", str(exc)) from exc
+    visible = [lead for lead in leads if who.can_see_lead(lead)]
+    audit_read(who, "lead list", count=len(visible))
+    return {"items": [lead_view(lead) for lead in visible], "next": next_cursor}

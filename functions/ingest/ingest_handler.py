@@ -1,0 +1,69 @@
+"""Webhook entry point: API Gateway request → capture (authenticate, parse, dedupe, store)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from leadrelay import wiring
+from leadrelay.capture import CaptureResult, WebhookRequest
+
+logger = Logger(service="ingest")
+tracer = Tracer(service="ingest")
+metrics = Metrics(namespace="LeadRelay", service="ingest")
+app = APIGatewayRestResolver()
+
+
+def _answer(result: CaptureResult) -> Response:
+    return Response(
+        status_code=result.status,
+        content_type="application/json",
+        body=json.dumps(result.body, ensure_ascii=False),
+        headers=result.headers,
+    )
+
+
+def _request(source_id: str) -> WebhookRequest:
+    event = app.current_event
+    raw_body = event.body or ""
+    body = base64.b64decode(raw_body) if event.is_base64_encoded else raw_body.encode("utf-8")
+    return WebhookRequest(
+        source_id=source_id,
+        method=event.http_method.upper(),
+        path=event.path,
+        headers={k.lower(): v for k, v in (event.headers or {}).items()},
+        query={k: list(v) for k, v in (event.multi_value_query_string_parameters or {}).items()}
+        or {k: [v] for k, v in (event.query_string_parameters or {}).items()},
+        body=body,
+        request_id=event.request_context.request_id or app.lambda_context.aws_request_id,
+        body_was_base64=bool(event.is_base64_encoded),
+    )
+
+
+@app.post("/hooks/<source_id>")
+@app.get("/hooks/<source_id>")
+@tracer.capture_method
+def receive(source_id: str) -> Response:
+    result = wiring.capture_service().capture(_request(source_id))
+    outcome = result.body.get("outcome") or result.body.get("error", "unknown")
+    metrics.add_metric(name=f"Webhook_{outcome}", unit=MetricUnit.Count, value=1)
+    logger.info("webhook answered", extra={"source_id": source_id, "status": result.status, "outcome": outcome})
+    return _answer(result)
+
+
+@app.not_found
+def not_found(_: Exception) -> Response:
+    return _answer(CaptureResult(404, {"error": "not_found", "message": "webhooks are POST /hooks/{source_id}"}))
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

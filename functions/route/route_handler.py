@@ -1,0 +1,53 @@
+"""Stream entry point: DynamoDB stream batch (new or re-route leads only) → router.
+
+Partial batch failures are reported per record, so one bad lead is retried (and finally parked
+in the on-failure queue) without holding up the others.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from leadrelay import wiring
+from leadrelay.clock import epoch_ms, get_clock
+from leadrelay.store.dynamo import from_item
+from leadrelay.store.leads import lead_from_item
+
+logger = Logger(service="route")
+tracer = Tracer(service="route")
+metrics = Metrics(namespace="LeadRelay", service="route")
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@tracer.capture_method
+def route_record(record: DynamoDBRecord) -> None:
+    image = record.raw_event.get("dynamodb", {}).get("NewImage")
+    if not image:
+        return
+    lead = lead_from_item(from_item(image))
+    outcome = wiring.router().route(lead)
+    decision = outcome.decision
+    if decision is None:
+        logger.info("nothing to do", extra={"lead_id": lead.lead_id, "why": outcome.skipped_reason})
+        return
+    latency = epoch_ms(get_clock().now()) - (lead.received_ms or epoch_ms(lead.received_at))
+    metrics.add_metric(name="LeadsRouted", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="ReceivedToAssignedMs", unit=MetricUnit.Milliseconds, value=latency)
+    logger.info(
+        "lead routed",
+        extra={"lead_id": lead.lead_id, "outcome": decision.outcome, "agent_id": decision.agent_id,
+               "rule_id": decision.rule_id, "latency_ms": latency},
+    )  # fmt: skip
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=route_record, processor=processor, context=context)

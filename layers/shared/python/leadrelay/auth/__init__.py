@@ -1,0 +1,77 @@
+"""Who is calling, from the Cognito claims API Gateway's authorizer passes on, and what they may see.
+
+Agents see their own leads, managers their team's (and the unassigned queue), admins everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from leadrelay.models import Agent, Lead
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    AGENT = "agent"
+
+
+class Unauthorized(Exception):
+    """No usable identity (no claims, or no LeadRelay group)."""
+
+
+class Forbidden(Exception):
+    """The caller is known but may not do this."""
+
+
+def _groups(raw: Any) -> list[str]:
+    """`cognito:groups` arrives as a list, "a,b", "[a b]" or "[a, b]" depending on the gateway."""
+    if isinstance(raw, list):
+        return [str(g) for g in raw]
+    text = str(raw or "").strip().strip("[]")
+    return [part for part in text.replace(",", " ").split() if part]
+
+
+@dataclass(frozen=True)
+class Principal:
+    username: str
+    role: Role
+    agent_id: str | None = None
+    team_id: str | None = None
+
+    @classmethod
+    def from_claims(cls, claims: dict[str, Any] | None) -> Principal:
+        if not claims:
+            raise Unauthorized("no identity: sign in and send the ID token as a Bearer token")
+        groups = set(_groups(claims.get("cognito:groups")))
+        role = next((r for r in Role if r.value in groups), None)
+        if role is None:
+            raise Unauthorized("the user belongs to no LeadRelay group (admin, manager or agent)")
+        username = str(claims.get("cognito:username") or claims.get("username") or claims.get("sub") or "")
+        return cls(
+            username=username,
+            role=role,
+            agent_id=claims.get("custom:agent_id") or None,
+            team_id=claims.get("custom:team_id") or None,
+        )
+
+    def can_see_lead(self, lead: Lead) -> bool:
+        if self.role is Role.ADMIN:
+            return True
+        if self.role is Role.MANAGER:
+            return lead.assigned_team_id == self.team_id or lead.assigned_agent_id is None
+        return lead.assigned_agent_id is not None and lead.assigned_agent_id == self.agent_id
+
+    def can_see_agent(self, agent: Agent) -> bool:
+        if self.role is Role.ADMIN:
+            return True
+        if self.role is Role.MANAGER:
+            return agent.team_id == self.team_id
+        return agent.agent_id == self.agent_id
+
+    def require(self, *roles: Role) -> None:
+        if self.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise Forbidden(f"this needs the {allowed} role; you are {self.role.value}")

@@ -1,0 +1,264 @@
+"""Capture: a webhook request becomes a stored lead, a touchpoint, a duplicate, or quarantine.
+
+Nothing is lost: once a request is authenticated its raw copy is stored whatever the answer, and
+the caller always gets a clear answer (202 with the lead id, or a 4xx naming the problem).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs
+
+from leadrelay import events
+from leadrelay.clock import Clock, epoch_ms, iso
+from leadrelay.config import Settings
+from leadrelay.events import EventPublisher
+from leadrelay.ids import new_id
+from leadrelay.models import Lead, LeadInput, Source, TimelineEvent, TimelineKind
+from leadrelay.sources import PayloadError, adapter_for
+from leadrelay.store.leads import DedupeKey, LeadRepository, RawRequest, StoreOutcome
+from leadrelay.store.org import OrgRepository
+
+logger = logging.getLogger(__name__)
+
+KEY_HEADER = "x-api-key"
+KEY_PARAM = "key"
+_SECRET_HEADERS = {KEY_HEADER, "authorization", "cookie"}
+_MASK = "***"
+
+
+@dataclass
+class WebhookRequest:
+    """An HTTP request as the gateway delivered it."""
+
+    source_id: str
+    method: str
+    path: str
+    headers: dict[str, str]  # keys lower-cased
+    query: dict[str, list[str]]
+    body: bytes
+    request_id: str
+    body_was_base64: bool = False
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def presented_key(self) -> str | None:
+        if self.headers.get(KEY_HEADER):
+            return self.headers[KEY_HEADER]
+        values = self.query.get(KEY_PARAM)
+        return values[0] if values else None
+
+
+@dataclass
+class CaptureResult:
+    """The answer for the provider: status, JSON body, extra headers."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def error(status: int, code: str, message: str) -> CaptureResult:
+    return CaptureResult(status, {"error": code, "message": message})
+
+
+class CaptureService:
+    """Authenticates, parses, normalises, dedupes and stores webhook leads."""
+
+    def __init__(
+        self,
+        *,
+        leads: LeadRepository,
+        org: OrgRepository,
+        publisher: EventPublisher,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        self.leads = leads
+        self.org = org
+        self.publisher = publisher
+        self.clock = clock
+        self.settings = settings
+
+    def capture(self, request: WebhookRequest) -> CaptureResult:
+        source = self.org.get_source(request.source_id)
+        if source is None:
+            return error(404, "unknown_source", f"there is no lead source {request.source_id!r}")
+        presented = request.presented_key()
+        if not presented:
+            return error(401, "missing_key", "send the source key in the X-Api-Key header or the key parameter")
+        if not source.key_matches(presented):
+            return error(403, "invalid_key", "the key does not match this source")
+        raw = self._raw(request)
+        if not source.active:
+            return self._reject(raw, 403, "source_disabled", f"source {source.source_id!r} is disabled")
+        if len(request.body) > self.settings.max_body_bytes:
+            return self._reject(
+                raw, 413, "payload_too_large",
+                f"the body is {len(request.body)} bytes; the limit is {self.settings.max_body_bytes}",
+            )  # fmt: skip
+        adapter = adapter_for(source.kind)
+        if adapter is None:
+            return self._reject(raw, 422, "unsupported_source_kind", f"source kind {source.kind!r} is not supported yet")
+        try:
+            payload = self._payload(request)
+            lead_input = adapter.parse(payload, source)
+        except PayloadError as exc:
+            return self._reject(raw, exc.status, exc.code, str(exc))
+        outcome = self._store(source, lead_input, raw, request)
+        body: dict[str, Any] = {"lead_id": outcome.lead_id, "outcome": outcome.outcome}
+        if lead_input.warnings:
+            body["warnings"] = lead_input.warnings
+        return CaptureResult(202, body, {"X-Lead-Id": outcome.lead_id})
+
+    # -- parsing ---------------------------------------------------------------------------------
+
+    def _payload(self, request: WebhookRequest) -> dict[str, Any]:
+        """Fields from the query string (GET) or the JSON / form body (POST)."""
+        fields: dict[str, Any] = {}
+        if request.method == "GET":
+            for name, values in request.query.items():
+                fields[name] = values[0] if len(values) == 1 else values
+            return fields
+        if not request.body.strip():
+            raise PayloadError("empty_body", "the request has no body; send the lead as JSON or a form", 400)
+        kind = request.content_type
+        if kind in ("application/json", "text/json") or kind.endswith("+json") or (not kind and request.body.lstrip()[:1] in (b"{", b"[")):
+            try:
+                data = json.loads(request.body.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise PayloadError("malformed_json", f"the body is not valid JSON: {exc}", 400) from exc
+            if not isinstance(data, dict):
+                raise PayloadError("invalid_body", f"expected a JSON object, got a JSON {type(data).__name__}")
+            return data
+        if kind in ("application/x-www-form-urlencoded", ""):
+            try:
+                text = request.body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise PayloadError("invalid_encoding", "a form body must be UTF-8", 400) from exc
+            parsed = parse_qs(text, keep_blank_values=True)
+            if not parsed:
+                raise PayloadError("invalid_body", "the form body has no fields", 400)
+            return {name: values[0] if len(values) == 1 else values for name, values in parsed.items()}
+        raise PayloadError(
+            "unsupported_media_type",
+            f"content type {kind!r} is not accepted; send application/json or application/x-www-form-urlencoded",
+            415,
+        )
+
+    # -- storing ---------------------------------------------------------------------------------
+
+    def _raw(self, request: WebhookRequest) -> RawRequest:
+        headers = {k: (_MASK if k in _SECRET_HEADERS else v) for k, v in request.headers.items()}
+        query = {k: (_MASK if k == KEY_PARAM else ",".join(v)) for k, v in request.query.items()}
+        if request.body_was_base64:
+            import base64
+
+            body, is_b64 = base64.b64encode(request.body).decode(), True
+        else:
+            try:
+                body, is_b64 = request.body.decode("utf-8"), False
+            except UnicodeDecodeError:
+                import base64
+
+                body, is_b64 = base64.b64encode(request.body).decode(), True
+        return RawRequest(
+            request_id=request.request_id,
+            source_id=request.source_id,
+            received_at=self.clock.now(),
+            method=request.method,
+            path=request.path,
+            headers=headers,
+            query=query,
+            body=body,
+            body_base64=is_b64,
+        )
+
+    def _reject(self, raw: RawRequest, status: int, code: str, message: str) -> CaptureResult:
+        """Keep the request in quarantine with the reason, and tell the caller what is wrong."""
+        raw.error, raw.reason = code, message
+        self.leads.quarantine(raw)
+        self._publish(events.LEAD_QUARANTINED, {"request_id": raw.request_id, "source_id": raw.source_id, "error": code})
+        result = error(status, code, message)
+        result.body["request_id"] = raw.request_id
+        return result
+
+    def _keys(self, source: Source, lead_input: LeadInput, request: WebhookRequest) -> list[DedupeKey]:
+        keys: list[DedupeKey] = []
+        if lead_input.external_id:
+            keys.append(DedupeKey("EXT", f"{source.source_id}#{lead_input.external_id}", None))
+        else:
+            digest = hashlib.sha256(request.body + request.method.encode())
+            for name in sorted(request.query):
+                if name != KEY_PARAM:
+                    digest.update(f"&{name}={request.query[name]}".encode())
+            keys.append(
+                DedupeKey("BODY", f"{source.source_id}#{digest.hexdigest()}",
+                          timedelta(hours=self.settings.retry_window_hours))
+            )  # fmt: skip
+        window = timedelta(days=self.settings.dedupe_window_days)
+        if self.settings.dedupe_window_days > 0:
+            if lead_input.phone:
+                keys.append(DedupeKey("PHONE", lead_input.phone, window))
+            if lead_input.email:
+                keys.append(DedupeKey("EMAIL", lead_input.email, window))
+        return keys
+
+    def _store(self, source: Source, lead_input: LeadInput, raw: RawRequest, request: WebhookRequest) -> StoreOutcome:
+        now = raw.received_at
+        keys = self._keys(source, lead_input, request)
+        lead = Lead(
+            **lead_input.model_dump(exclude={"warnings"}),
+            lead_id=new_id(now),
+            source_id=source.source_id,
+            source_kind=source.kind.value,
+            received_at=now,
+            last_touch_at=now,
+            received_ms=epoch_ms(now),
+        )
+        created = TimelineEvent(
+            event_id=new_id(now), lead_id=lead.lead_id, at=now, kind=TimelineKind.CREATED.value,
+            summary=f"lead received from {source.name}",
+            data={"source_id": source.source_id, "request_id": raw.request_id, "attribution": lead.attribution.model_dump(exclude_none=True)},
+        )  # fmt: skip
+        result = self.leads.create(lead, keys, raw, created)
+        # An identity matched: a retry is a duplicate; the same person again is a touchpoint.
+        for _ in range(3):
+            if isinstance(result, StoreOutcome):
+                break
+            key, existing_id = result
+            if key.is_retry_key:
+                result = self.leads.record_duplicate(existing_id, raw, "external_id" if key.kind == "EXT" else "request body")
+                break
+            touch = {
+                "source_id": source.source_id, "at": now, "request_id": raw.request_id,
+                "fields": lead_input.model_dump(mode="python", exclude_none=True, exclude={"warnings"}),
+            }  # fmt: skip
+            event = TimelineEvent(
+                event_id=new_id(now), lead_id=existing_id, at=now, kind=TimelineKind.TOUCHPOINT.value,
+                summary=f"the same person again from {source.name} (matched on {key.kind.lower()})",
+                data={"source_id": source.source_id, "request_id": raw.request_id, "matched_on": key.kind.lower(),
+                      "attribution": lead_input.attribution.model_dump(exclude_none=True)},
+            )  # fmt: skip
+            merge_keys = [k for k in keys if k.pk != key.pk]
+            result = self.leads.merge(existing_id, merge_keys, touch, raw, event, now)
+        if not isinstance(result, StoreOutcome):  # pragma: no cover - identities kept moving
+            raise RuntimeError("could not settle the lead's identity after three tries")
+        if result.outcome == "created":
+            self._publish(events.LEAD_CREATED, {"lead_id": lead.lead_id, "source_id": source.source_id, "received_at": iso(now)})
+        elif result.outcome == "merged":
+            self._publish(events.LEAD_MERGED, {"lead_id": result.lead_id, "source_id": source.source_id, "at": iso(now)})
+        return result
+
+    def _publish(self, detail_type: str, detail: dict[str, Any]) -> None:
+        try:
+            self.publisher.publish(detail_type, detail)
+        except Exception:  # the lead is stored; a lost notification must not fail the webhook
+            logger.exception("could not publish %s", detail_type)

@@ -1,0 +1,97 @@
+"""Agents (telecallers), their teams and the pools leads are distributed over."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+
+class AgentStatus(StrEnum):
+    AVAILABLE = "available"
+    ON_BREAK = "on_break"
+    ON_LEAVE = "on_leave"
+    UNAVAILABLE = "unavailable"
+    BANNED = "banned"
+
+
+class Shift(BaseModel):
+    """Working hours on some weekdays (0 = Monday), in the organisation's time zone.
+
+    A shift whose end is before its start runs past midnight (e.g. 22:00–06:00).
+    """
+
+    days: list[int] = Field(default_factory=lambda: list(range(7)))
+    start: time = time(0, 0)
+    end: time = time(23, 59, 59)
+
+    @field_validator("days")
+    @classmethod
+    def _weekdays(cls, days: list[int]) -> list[int]:
+        if not days or any(day < 0 or day > 6 for day in days):
+            raise ValueError("days are weekdays 0 (Monday) to 6 (Sunday)")
+        return sorted(set(days))
+
+    def covers(self, local: datetime) -> bool:
+        """Whether `local` (already in the org time zone) falls inside this shift."""
+        now = local.time().replace(tzinfo=None)
+        weekday = local.weekday()
+        if self.start <= self.end:
+            return weekday in self.days and self.start <= now <= self.end
+        # Overnight: the evening part belongs to the shift's day, the morning part to the next day.
+        if now >= self.start:
+            return weekday in self.days
+        return now <= self.end and (weekday - 1) % 7 in self.days
+
+
+class Agent(BaseModel):
+    """A salesperson who takes leads."""
+
+    agent_id: str
+    name: str
+    team_id: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    status: AgentStatus = AgentStatus.AVAILABLE
+    # When set, the status lapses back to available at this time (e.g. leave until Monday 9:00).
+    status_until: datetime | None = None
+    languages: list[str] = Field(default_factory=list)
+    territories: list[str] = Field(default_factory=list)
+    skills: list[str] = Field(default_factory=list)
+    # No shifts means always on shift.
+    shifts: list[Shift] = Field(default_factory=list)
+    daily_cap: int | None = Field(default=None, ge=0)
+    soft_cap: int | None = Field(default=None, ge=0)
+    weight: int = Field(default=1, ge=1, le=100)
+
+    def status_at(self, moment: datetime) -> AgentStatus:
+        """The status in force at `moment` (a status with an `until` in the past has lapsed)."""
+        if self.status_until is not None and moment >= self.status_until:
+            return AgentStatus.AVAILABLE
+        return self.status
+
+
+class Team(BaseModel):
+    team_id: str
+    name: str
+    manager_usernames: list[str] = Field(default_factory=list)
+
+
+class Strategy(StrEnum):
+    ROUND_ROBIN = "round_robin"
+
+
+class Pool(BaseModel):
+    """A set of agents a rule distributes over, with a strategy."""
+
+    pool_id: str
+    name: str
+    agent_ids: list[str] = Field(default_factory=list)
+    strategy: Strategy = Strategy.ROUND_ROBIN
+    team_id: str | None = None
+
+    @model_validator(mode="after")
+    def _unique_members(self) -> Pool:
+        self.agent_ids = list(dict.fromkeys(self.agent_ids))
+        return self

@@ -1,0 +1,86 @@
+"""A lead: one person who asked about something, from one or more sources."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class LeadStatus(StrEnum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    UNASSIGNED = "unassigned"
+    CONTACTED = "contacted"
+    QUALIFIED = "qualified"
+    WON = "won"
+    LOST = "lost"
+
+
+class RoutingState(StrEnum):
+    """Whether the router still owes this lead a decision (the stream filter keys on it)."""
+
+    PENDING = "pending"
+    DONE = "done"
+
+
+class Attribution(BaseModel):
+    """Where the lead came from, kept verbatim as the source sent it."""
+
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+    gclid: str | None = None
+    fbclid: str | None = None
+
+    def is_empty(self) -> bool:
+        return not any(self.model_dump().values())
+
+
+class LeadInput(BaseModel):
+    """What a source adapter hands to capture: normalised fields, not yet a stored lead."""
+
+    name: str | None = None
+    phone: str | None = None
+    phone_type: str | None = None
+    email: str | None = None
+    city: str | None = None
+    state: str | None = None
+    pincode: str | None = None
+    language: str | None = None
+    product: str | None = None
+    budget: Decimal | None = None
+    message: str | None = None
+    external_id: str | None = None
+    consent: bool | None = None
+    tags: list[str] = Field(default_factory=list)
+    attribution: Attribution = Field(default_factory=Attribution)
+    extra: dict[str, Any] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+
+
+class Lead(LeadInput):
+    """A stored lead."""
+
+    lead_id: str
+    source_id: str
+    source_kind: str
+    status: LeadStatus = LeadStatus.NEW
+    routing_state: RoutingState = RoutingState.PENDING
+    received_at: datetime
+    assigned_agent_id: str | None = None
+    assigned_team_id: str | None = None
+    assigned_pool_id: str | None = None
+    assigned_at: datetime | None = None
+    first_contacted_at: datetime | None = None
+    last_touch_at: datetime | None = None
+    touch_count: int = 1
+    routing_attempts: int = 0
+    version: int = 1
+    # Client-side timestamp (ms) when the request reached ingest; the benchmark joins on it.
+    received_ms: int | None = None

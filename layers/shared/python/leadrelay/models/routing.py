@@ -1,0 +1,52 @@
+"""Routing decisions as recorded in each lead's audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class SkipReason(StrEnum):
+    ON_BREAK = "on_break"
+    ON_LEAVE = "on_leave"
+    UNAVAILABLE = "unavailable"
+    BANNED = "banned"
+    OFF_SHIFT = "off_shift"
+    CAPPED = "capped"
+    LANGUAGE = "language"
+    UNKNOWN_AGENT = "unknown_agent"
+    ALREADY_HAD_LEAD = "already_had_lead"
+
+
+class RuleTrace(BaseModel):
+    """How one rule fared for this lead."""
+
+    rule_id: str
+    matched: bool
+    why: str
+    fell_through: bool = False
+
+
+class RoutingDecision(BaseModel):
+    """One routing decision: who got the lead (or nobody), and why."""
+
+    decision_id: str
+    lead_id: str
+    at: datetime
+    rule_chain_version: int
+    rule_id: str | None
+    pool_id: str | None
+    strategy: str | None
+    agent_id: str | None
+    outcome: str  # "assigned" | "unassigned"
+    reason: str
+    candidates: list[str] = Field(default_factory=list)
+    skipped: dict[str, str] = Field(default_factory=dict)
+    demoted: list[str] = Field(default_factory=list)
+    rules: list[RuleTrace] = Field(default_factory=list)
+    counters_before: dict[str, int] = Field(default_factory=dict)
+    counters_after: dict[str, int] = Field(default_factory=dict)
+    attempt: int = 1
+    trigger: str = "auto"  # "auto" | "manual" | "sla"

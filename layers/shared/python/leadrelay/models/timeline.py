@@ -1,0 +1,27 @@
+"""Timeline events: everything that ever happened to a lead, oldest first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class TimelineKind(StrEnum):
+    CREATED = "lead.created"
+    TOUCHPOINT = "lead.touchpoint"
+    DUPLICATE = "lead.duplicate"
+    ASSIGNED = "lead.assigned"
+    UNASSIGNED = "lead.unassigned"
+
+
+class TimelineEvent(BaseModel):
+    event_id: str
+    lead_id: str
+    at: datetime
+    kind: str
+    actor: str = "system"
+    summary: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)

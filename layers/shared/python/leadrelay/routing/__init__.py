@@ -1,0 +1,1 @@
+"""Routing: rule chains, eligibility, strategies, and the router that commits decisions."""

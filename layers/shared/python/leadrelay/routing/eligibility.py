@@ -1,0 +1,44 @@
+"""Who may take a lead right now, and why the others may not."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from leadrelay.models import Agent, AgentStatus, Lead, SkipReason
+
+_STATUS_REASONS = {
+    AgentStatus.ON_BREAK: SkipReason.ON_BREAK,
+    AgentStatus.ON_LEAVE: SkipReason.ON_LEAVE,
+    AgentStatus.UNAVAILABLE: SkipReason.UNAVAILABLE,
+    AgentStatus.BANNED: SkipReason.BANNED,
+}
+
+
+def skip_reason(
+    agent: Agent,
+    lead: Lead,
+    *,
+    now: datetime,
+    local_now: datetime,
+    assigned_today: int,
+    require_language: bool,
+) -> SkipReason | None:
+    """Why `agent` cannot take `lead` now, or None when they can.
+
+    `local_now` is `now` in the org time zone: shifts are local hours, caps local days.
+    """
+    status = agent.status_at(now)
+    if status is not AgentStatus.AVAILABLE:
+        return _STATUS_REASONS[status]
+    if agent.shifts and not any(shift.covers(local_now) for shift in agent.shifts):
+        return SkipReason.OFF_SHIFT
+    if agent.daily_cap is not None and assigned_today >= agent.daily_cap:
+        return SkipReason.CAPPED
+    if require_language and lead.language and lead.language not in agent.languages:
+        return SkipReason.LANGUAGE
+    return None
+
+
+def is_demoted(agent: Agent, assigned_today: int) -> bool:
+    """A soft cap lowers priority instead of excluding: such agents go behind everyone else."""
+    return agent.soft_cap is not None and assigned_today >= agent.soft_cap

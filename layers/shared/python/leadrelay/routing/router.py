@@ -1,0 +1,155 @@
+"""The router: read state, let the engine decide, commit with conditions, retry lost races."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from leadrelay import events
+from leadrelay.clock import Clock, iso, local_day
+from leadrelay.events import EventPublisher
+from leadrelay.ids import new_id
+from leadrelay.models import Lead, RoutingDecision, RoutingState, TimelineEvent, TimelineKind
+from leadrelay.routing.engine import Plan, decide
+from leadrelay.routing.rules import RuleChain
+from leadrelay.store.assignments import Assignment, AssignmentStore, CommitResult
+from leadrelay.store.leads import LeadRepository
+from leadrelay.store.org import OrgRepository
+
+logger = logging.getLogger(__name__)
+
+
+class RoutingContention(Exception):
+    """The assignment lost its race too many times; the stream record is retried later."""
+
+
+@dataclass
+class RouteOutcome:
+    decision: RoutingDecision | None
+    skipped_reason: str | None = None  # why nothing was done (already routed elsewhere)
+
+
+class Router:
+    """Assigns leads: a small, fixed number of DynamoDB calls per lead, whatever is stored."""
+
+    def __init__(
+        self,
+        *,
+        leads: LeadRepository,
+        org: OrgRepository,
+        assignments: AssignmentStore,
+        publisher: EventPublisher,
+        clock: Clock,
+        timezone: str,
+        max_attempts: int = 8,
+    ) -> None:
+        self.leads = leads
+        self.org = org
+        self.assignments = assignments
+        self.publisher = publisher
+        self.clock = clock
+        self.timezone = timezone
+        self.max_attempts = max_attempts
+
+    def route(self, lead: Lead, trigger: str = "auto") -> RouteOutcome:
+        """Decide and commit an owner for `lead` (exactly once, however often this is called)."""
+        if lead.routing_state is not RoutingState.PENDING:
+            return RouteOutcome(None, "routing is not pending")
+        chain: RuleChain = self.org.get_rule_chain()
+        for attempt in range(1, self.max_attempts + 1):
+            now = self._now(lead)
+            day = local_day(now, self.timezone)
+            roster = self.org.load_roster()
+            counts = self.org.day_counts(day)
+            plan = decide(lead, chain, roster, counts, now, self.timezone)
+            decision = self._decision(lead, chain, plan, counts, attempt, trigger)
+            event = self._timeline_event(lead, decision)
+            assignment = None
+            if plan.agent_id is not None and plan.pool_id is not None:
+                agent = roster.agents[plan.agent_id]
+                assignment = Assignment(plan.agent_id, plan.pool_id, agent.team_id, agent.daily_cap)
+            result = self.assignments.commit(
+                lead, decision, event, assignment=assignment, day=day, roster=roster
+            )
+            if result is CommitResult.COMMITTED:
+                self._announce(lead, decision, assignment)
+                return RouteOutcome(decision)
+            if result is CommitResult.LEAD_CHANGED:
+                fresh = self.leads.get(lead.lead_id, consistent=True)
+                if fresh is None or fresh.routing_state is not RoutingState.PENDING:
+                    return RouteOutcome(None, "already routed by another attempt")
+                lead = fresh
+            # Lost a race on a counter or a round-robin stamp: back off a little, read again.
+            time.sleep(random.uniform(0, 0.004 * attempt))
+        raise RoutingContention(f"lead {lead.lead_id}: gave up after {self.max_attempts} attempts")
+
+    def _now(self, lead: Lead) -> datetime:
+        """Now, but never before the lead arrived: clocks on different hosts can disagree by a few
+        milliseconds, and a timeline must not show the assignment before the receipt."""
+        return max(self.clock.now(), lead.received_at + timedelta(milliseconds=1))
+
+    def _decision(
+        self, lead: Lead, chain: RuleChain, plan: Plan, counts: dict[str, int], attempt: int, trigger: str
+    ) -> RoutingDecision:
+        now = self._now(lead)
+        before = {agent_id: counts.get(agent_id, 0) for agent_id in plan.candidates}
+        after = dict(before)
+        if plan.agent_id is not None:
+            after[plan.agent_id] = before.get(plan.agent_id, 0) + 1
+        return RoutingDecision(
+            decision_id=new_id(now),
+            lead_id=lead.lead_id,
+            at=now,
+            rule_chain_version=chain.version,
+            rule_id=plan.rule_id,
+            pool_id=plan.pool_id,
+            strategy=plan.strategy,
+            agent_id=plan.agent_id,
+            outcome="assigned" if plan.agent_id else "unassigned",
+            reason=plan.reason,
+            candidates=plan.candidates,
+            skipped=plan.skipped,
+            demoted=plan.demoted,
+            rules=plan.rules,
+            counters_before=before,
+            counters_after=after,
+            attempt=attempt,
+            trigger=trigger,
+        )
+
+    def _timeline_event(self, lead: Lead, decision: RoutingDecision) -> TimelineEvent:
+        if decision.agent_id:
+            kind, summary = TimelineKind.ASSIGNED, f"assigned to {decision.agent_id} by rule {decision.rule_id}"
+        else:
+            kind, summary = TimelineKind.UNASSIGNED, f"unassigned: {decision.reason}"
+        return TimelineEvent(
+            event_id=decision.decision_id,
+            lead_id=lead.lead_id,
+            at=decision.at,
+            kind=kind.value,
+            summary=summary,
+            data={"agent_id": decision.agent_id, "rule_id": decision.rule_id, "pool_id": decision.pool_id},
+        )
+
+    def _announce(self, lead: Lead, decision: RoutingDecision, assignment: Assignment | None) -> None:
+        detail = {
+            "lead_id": lead.lead_id,
+            "source_id": lead.source_id,
+            "received_at": iso(lead.received_at),
+            "at": iso(decision.at),
+            "rule_id": decision.rule_id,
+            "pool_id": decision.pool_id,
+            "decision_id": decision.decision_id,
+        }
+        try:
+            if assignment is not None:
+                detail.update(agent_id=assignment.agent_id, team_id=assignment.team_id)
+                self.publisher.publish(events.LEAD_ASSIGNED, detail)
+            else:
+                detail["reason"] = decision.reason
+                self.publisher.publish(events.LEAD_UNASSIGNED, detail)
+        except Exception:  # the assignment stands; a lost notification must not re-route the lead
+            logger.exception("could not publish the routing event for %s", lead.lead_id)

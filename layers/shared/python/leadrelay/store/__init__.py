@@ -1,0 +1,1 @@
+"""Repositories over DynamoDB. Nothing above this package (and `events/`) imports boto3."""

@@ -1,0 +1,122 @@
+"""Committing a routing decision: lead, day counter, round-robin stamp, audit and timeline in one
+DynamoDB transaction, each guarded by a condition so that racing routers cannot break the
+invariants (one owner, caps hold, round-robin fair)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+
+from leadrelay.clock import epoch_ms
+from leadrelay.models import Lead, LeadStatus, RoutingDecision, RoutingState, TimelineEvent
+from leadrelay.routing.roster import Roster
+from leadrelay.store.leads import LEAD_SK, TransactionFailed, _Txn, decision_item, lead_pk, run_transaction, timeline_item
+from leadrelay.store.org import ROSTER, day_pk, rr_sk
+
+
+class CommitResult(Enum):
+    COMMITTED = "committed"
+    LEAD_CHANGED = "lead_changed"  # routed by someone else, or changed since read
+    STATE_CHANGED = "state_changed"  # a counter or round-robin stamp moved: read again
+
+
+@dataclass
+class Assignment:
+    agent_id: str
+    pool_id: str
+    team_id: str | None
+    daily_cap: int | None
+
+
+class AssignmentStore:
+    def __init__(self, leads_table: str, org_table: str) -> None:
+        self.leads_table = leads_table
+        self.org_table = org_table
+
+    def commit(
+        self,
+        lead: Lead,
+        decision: RoutingDecision,
+        event: TimelineEvent,
+        *,
+        assignment: Assignment | None,
+        day: date,
+        roster: Roster,
+    ) -> CommitResult:
+        """Write the decision; report which condition failed if another writer got there first."""
+        txn = _Txn()
+        now = decision.at
+        guard = "routing_state = :pending AND version = :version"
+        common = {":pending": RoutingState.PENDING.value, ":version": lead.version, ":done": RoutingState.DONE.value}
+        if assignment is None:
+            txn.update(
+                self.leads_table,
+                {"pk": lead_pk(lead.lead_id), "sk": LEAD_SK},
+                "SET #status = :status, routing_state = :done, version = version + :one, "
+                "routing_attempts = if_not_exists(routing_attempts, :zero) + :one, "
+                "due_pk = :queue, due_at = :now",
+                {**common, ":status": LeadStatus.UNASSIGNED.value, ":one": 1, ":zero": 0,
+                 ":queue": "UNASSIGNED", ":now": now},
+                guard,
+                names={"#status": "status"},
+            )  # fmt: skip
+        else:
+            sets = (
+                "SET #status = :status, routing_state = :done, version = version + :one, "
+                "routing_attempts = if_not_exists(routing_attempts, :zero) + :one, "
+                "assigned_agent_id = :agent, agent_pk = :agent, assigned_pool_id = :pool, assigned_at = :now"
+            )
+            values = {**common, ":status": LeadStatus.ASSIGNED.value, ":one": 1, ":zero": 0,
+                      ":agent": assignment.agent_id, ":pool": assignment.pool_id, ":now": now}  # fmt: skip
+            if assignment.team_id:
+                sets += ", assigned_team_id = :team, team_pk = :team"
+                values[":team"] = assignment.team_id
+            txn.update(
+                self.leads_table,
+                {"pk": lead_pk(lead.lead_id), "sk": LEAD_SK},
+                sets + " REMOVE due_pk, due_at",
+                values,
+                guard,
+                names={"#status": "status"},
+            )
+            counter_values: dict[str, object] = {":one": 1}
+            counter_condition = None
+            if assignment.daily_cap is not None:
+                counter_condition = "attribute_not_exists(assigned) OR assigned < :cap"
+                counter_values[":cap"] = assignment.daily_cap
+            txn.update(
+                self.org_table,
+                {"pk": day_pk(day), "sk": assignment.agent_id},
+                "ADD assigned :one",
+                counter_values,
+                counter_condition,
+            )
+            seen = roster.rr(assignment.pool_id, assignment.agent_id)
+            newest = max((s.last_assigned_ms for (p, _), s in roster.round_robin.items() if p == assignment.pool_id), default=0)
+            stamp = max(epoch_ms(now), newest + 1)
+            if seen.exists:
+                rr_condition = "last_assigned_ms = :seen"
+                rr_values: dict[str, object] = {":stamp": stamp, ":one": 1, ":seen": seen.last_assigned_ms}
+            else:
+                rr_condition = "attribute_not_exists(pk)"
+                rr_values = {":stamp": stamp, ":one": 1}
+            txn.update(
+                self.org_table,
+                {"pk": ROSTER, "sk": rr_sk(assignment.pool_id, assignment.agent_id)},
+                "SET last_assigned_ms = :stamp ADD assigned_total :one",
+                rr_values,
+                rr_condition,
+            )
+        txn.put(self.leads_table, decision_item(decision))
+        txn.put(self.leads_table, timeline_item(event))
+        try:
+            run_transaction(txn.items)
+        except TransactionFailed as failed:
+            failed_items = failed.failed_conditions()
+            if 0 in failed_items:
+                return CommitResult.LEAD_CHANGED
+            if failed_items or failed.conflicted:
+                return CommitResult.STATE_CHANGED
+            raise
+        return CommitResult.COMMITTED

@@ -1,0 +1,106 @@
+"""Shared DynamoDB plumbing: one client per process, and item (de)serialisation."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import Enum
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+
+from leadrelay.clock import iso
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+@lru_cache(maxsize=1)
+def client() -> Any:
+    """The process's DynamoDB client (thread-safe; honours AWS_ENDPOINT_URL for the local stack)."""
+    return boto3.client(
+        "dynamodb",
+        config=Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5),
+    )
+
+
+def reset_client() -> None:
+    client.cache_clear()
+
+
+def _plain(value: Any) -> Any:
+    """Python values DynamoDB can hold: datetimes as ISO strings, floats as Decimals, no Nones."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, set):
+        return [_plain(v) for v in sorted(value)]
+    return value
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    """A plain dict as a DynamoDB item (attribute-value JSON)."""
+    return {k: _serializer.serialize(v) for k, v in _plain(values).items()}
+
+
+def to_value(value: Any) -> dict[str, Any]:
+    return _serializer.serialize(_plain(value))
+
+
+def _python(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else value
+    if isinstance(value, dict):
+        return {k: _python(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_python(v) for v in value]
+    if isinstance(value, set):
+        return sorted(_python(v) for v in value)
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode()
+    return value
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item (attribute-value JSON) as a plain dict; integral numbers become ints."""
+    return {k: _python(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    """An opaque, URL-safe pagination cursor from a LastEvaluatedKey."""
+    if not key:
+        return None
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    """The LastEvaluatedKey behind a cursor; raises ValueError for a cursor we did not issue."""
+    if not cursor:
+        return None
+    import binascii
+    import json
+
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("cursor is not one this API issued") from exc
+    if not isinstance(key, dict) or not all(isinstance(v, dict) for v in key.values()):
+        raise ValueError("cursor is not one this API issued")
+    return key

@@ -1,0 +1,450 @@
+"""The leads table: leads, their timelines, routing audit, raw requests, touchpoints, dedupe keys
+and quarantine.
+
+Item layout (pk / sk):
+- `LEAD#<id>` / `LEAD`                       the lead (streamed to the router while routing is pending)
+- `LEAD#<id>` / `TL#<at>#<event id>`         timeline event
+- `LEAD#<id>` / `ROUTE#<at>#<decision id>`   routing decision (the audit trail)
+- `LEAD#<id>` / `RAW#<at>#<request id>`      every raw request that concerned the lead
+- `LEAD#<id>` / `TOUCH#<at>#<request id>`    a later touchpoint (same person, again)
+- `DEDUPE#<kind>#<value>` / `DEDUPE`          identity keys: provider id, body hash, phone, email
+- `QUARANTINE#<request id>` / `RAW`           a request we could not turn into a lead, with the reason
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+
+from leadrelay.clock import epoch_ms, iso
+from leadrelay.models import Lead, RoutingDecision, TimelineEvent
+from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item, to_value
+
+LEAD_SK = "LEAD"
+LIST_LEADS = "LEAD"
+LIST_QUARANTINE = "QUARANTINE"
+# DynamoDB items stop at 400 KB; raw bodies above this are kept truncated, flagged as such.
+MAX_RAW_BODY_CHARS = 300_000
+
+
+def lead_pk(lead_id: str) -> str:
+    return f"LEAD#{lead_id}"
+
+
+def list_sk(received_at: datetime, item_id: str) -> str:
+    return f"{iso(received_at)}#{item_id}"
+
+
+@dataclass(frozen=True)
+class DedupeKey:
+    """One identity of a lead. `window` is how long a match counts; None means forever."""
+
+    kind: Literal["EXT", "BODY", "PHONE", "EMAIL"]
+    value: str
+    window: timedelta | None
+
+    @property
+    def pk(self) -> str:
+        return f"DEDUPE#{self.kind}#{self.value}"
+
+    @property
+    def is_retry_key(self) -> bool:
+        """A match on a provider id or an identical body is the same request again."""
+        return self.kind in ("EXT", "BODY")
+
+
+@dataclass
+class RawRequest:
+    """An HTTP request exactly as received (secrets masked), kept whatever the outcome."""
+
+    request_id: str
+    source_id: str
+    received_at: datetime
+    method: str
+    path: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    body: str
+    body_base64: bool = False
+    outcome: str = ""
+    reason: str = ""
+    error: str = ""
+
+    def as_attributes(self) -> dict[str, Any]:
+        body = self.body
+        truncated = len(body) > MAX_RAW_BODY_CHARS
+        return {
+            "request_id": self.request_id,
+            "source_id": self.source_id,
+            "received_at": self.received_at,
+            "method": self.method,
+            "path": self.path,
+            "headers": self.headers,
+            "query": self.query,
+            "body": body[:MAX_RAW_BODY_CHARS],
+            "body_base64": self.body_base64,
+            "body_truncated": truncated,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "error": self.error,
+        }
+
+
+@dataclass
+class StoreOutcome:
+    """What happened to a captured lead: `created`, `merged` (touchpoint) or `duplicate`."""
+
+    outcome: Literal["created", "merged", "duplicate"]
+    lead_id: str
+    matched_on: str | None = None
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    next: str | None = None
+
+
+@dataclass
+class _Txn:
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    def put(self, table: str, item: dict[str, Any], condition: str | None = None, **values: Any) -> None:
+        put: dict[str, Any] = {"TableName": table, "Item": to_item(item)}
+        if condition:
+            put["ConditionExpression"] = condition
+            put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+            if values:
+                put["ExpressionAttributeValues"] = {k: to_value(v) for k, v in values.items()}
+        self.items.append({"Put": put})
+
+    def update(
+        self,
+        table: str,
+        key: dict[str, str],
+        expression: str,
+        values: dict[str, Any],
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+    ) -> None:
+        update: dict[str, Any] = {
+            "TableName": table,
+            "Key": to_item(key),
+            "UpdateExpression": expression,
+            "ExpressionAttributeValues": {k: to_value(v) for k, v in values.items()},
+        }
+        if names:
+            update["ExpressionAttributeNames"] = names
+        if condition:
+            update["ConditionExpression"] = condition
+            update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        self.items.append({"Update": update})
+
+
+class TransactionFailed(Exception):
+    """A transaction was cancelled; `reasons` line up with its items."""
+
+    def __init__(self, reasons: list[dict[str, Any]]) -> None:
+        super().__init__(", ".join(r.get("Code", "None") for r in reasons))
+        self.reasons = reasons
+
+    def failed_conditions(self) -> list[int]:
+        return [i for i, r in enumerate(self.reasons) if r.get("Code") == "ConditionalCheckFailed"]
+
+    @property
+    def conflicted(self) -> bool:
+        return any(r.get("Code") == "TransactionConflict" for r in self.reasons)
+
+
+def run_transaction(items: list[dict[str, Any]], attempts: int = 4) -> None:
+    """TransactWriteItems, retrying pure write conflicts (no failed condition) with backoff."""
+    for attempt in range(attempts):
+        try:
+            client().transact_write_items(TransactItems=items)
+            return
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or []
+            failed = TransactionFailed(reasons)
+            if failed.failed_conditions() or not failed.conflicted or attempt == attempts - 1:
+                raise failed from exc
+            time.sleep(0.005 * (2**attempt))
+
+
+def lead_to_item(lead: Lead) -> dict[str, Any]:
+    """The lead item, with its list/assignment index keys."""
+    values = lead.model_dump(mode="python", exclude_none=True)
+    values.update(
+        pk=lead_pk(lead.lead_id),
+        sk=LEAD_SK,
+        list_pk=LIST_LEADS,
+        list_sk=list_sk(lead.received_at, lead.lead_id),
+    )
+    if lead.assigned_agent_id:
+        values["agent_pk"] = lead.assigned_agent_id
+    if lead.assigned_team_id:
+        values["team_pk"] = lead.assigned_team_id
+    return values
+
+
+_INDEX_KEYS = ("pk", "sk", "list_pk", "list_sk", "agent_pk", "team_pk", "due_pk", "due_at", "expires_at")
+
+
+def lead_from_item(values: dict[str, Any]) -> Lead:
+    return Lead.model_validate({k: v for k, v in values.items() if k not in _INDEX_KEYS})
+
+
+class LeadRepository:
+    """Reads and writes lead data in the leads table."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    # -- capture ---------------------------------------------------------------------------------
+
+    def _dedupe_put(self, txn: _Txn, key: DedupeKey, lead_id: str, now: datetime) -> None:
+        item = {"pk": key.pk, "sk": "DEDUPE", "lead_id": lead_id, "seen_at": now, "seen_ms": epoch_ms(now)}
+        if key.window is None:
+            txn.put(self.table, item, "attribute_not_exists(pk)")
+            return
+        if key.kind == "BODY":
+            item["expires_at"] = int((now + key.window).timestamp())
+        txn.put(
+            self.table,
+            item,
+            "attribute_not_exists(pk) OR seen_ms < :cutoff",
+            **{":cutoff": epoch_ms(now - key.window)},
+        )
+
+    def _outcome_from(
+        self, failed: TransactionFailed, keys: list[DedupeKey], first_key_index: int
+    ) -> tuple[DedupeKey, str] | None:
+        """Which identity matched an existing lead, and that lead's id."""
+        for index in failed.failed_conditions():
+            position = index - first_key_index
+            if 0 <= position < len(keys):
+                old = failed.reasons[index].get("Item") or {}
+                lead_id = from_item(old).get("lead_id") if old else None
+                if lead_id:
+                    return keys[position], str(lead_id)
+        return None
+
+    def create(
+        self,
+        lead: Lead,
+        keys: list[DedupeKey],
+        raw: RawRequest,
+        created: TimelineEvent,
+    ) -> StoreOutcome | tuple[DedupeKey, str]:
+        """Store a new lead with its identities in one transaction.
+
+        Returns the outcome, or `(matching key, existing lead id)` when an identity already belongs
+        to a lead (the caller decides between duplicate and merge).
+        """
+        txn = _Txn()
+        txn.put(self.table, lead_to_item(lead), "attribute_not_exists(pk)")
+        for key in keys:
+            self._dedupe_put(txn, key, lead.lead_id, lead.received_at)
+        raw.outcome = "created"
+        self._raw_put(txn, lead.lead_id, raw)
+        self._timeline_put(txn, created)
+        try:
+            run_transaction(txn.items)
+        except TransactionFailed as failed:
+            match = self._outcome_from(failed, keys, 1)
+            if match is None:
+                raise
+            return match
+        return StoreOutcome("created", lead.lead_id)
+
+    def merge(
+        self,
+        lead_id: str,
+        keys: list[DedupeKey],
+        touch: dict[str, Any],
+        raw: RawRequest,
+        event: TimelineEvent,
+        now: datetime,
+    ) -> StoreOutcome | tuple[DedupeKey, str]:
+        """Add a touchpoint to an existing lead; its identities now point at that lead."""
+        txn = _Txn()
+        txn.update(
+            self.table,
+            {"pk": lead_pk(lead_id), "sk": LEAD_SK},
+            "SET last_touch_at = :now, touch_count = if_not_exists(touch_count, :one) + :one",
+            {":now": now, ":one": 1},
+            "attribute_exists(pk)",
+        )
+        for key in keys:
+            self._dedupe_put(txn, key, lead_id, now)
+        txn.put(
+            self.table,
+            {"pk": lead_pk(lead_id), "sk": f"TOUCH#{iso(now)}#{raw.request_id}", **touch},
+        )
+        raw.outcome = "merged"
+        self._raw_put(txn, lead_id, raw)
+        self._timeline_put(txn, event)
+        try:
+            run_transaction(txn.items)
+        except TransactionFailed as failed:
+            match = self._outcome_from(failed, keys, 1)
+            if match is None:
+                raise
+            return match
+        return StoreOutcome("merged", lead_id)
+
+    def record_duplicate(self, lead_id: str, raw: RawRequest, matched_on: str) -> StoreOutcome:
+        """Keep a retried request's raw copy beside the lead it repeats."""
+        raw.outcome = "duplicate"
+        raw.reason = f"same {matched_on} as an earlier request"
+        item = {"pk": lead_pk(lead_id), "sk": f"RAW#{iso(raw.received_at)}#{raw.request_id}"}
+        item.update(raw.as_attributes())
+        client().put_item(TableName=self.table, Item=to_item(item))
+        return StoreOutcome("duplicate", lead_id, matched_on)
+
+    def quarantine(self, raw: RawRequest) -> None:
+        """Keep a request we could not turn into a lead, with the reason, for a later replay."""
+        raw.outcome = "quarantined"
+        item = {
+            "pk": f"QUARANTINE#{raw.request_id}",
+            "sk": "RAW",
+            "list_pk": LIST_QUARANTINE,
+            "list_sk": list_sk(raw.received_at, raw.request_id),
+        }
+        item.update(raw.as_attributes())
+        client().put_item(TableName=self.table, Item=to_item(item))
+
+    def _raw_put(self, txn: _Txn, lead_id: str, raw: RawRequest) -> None:
+        item = {"pk": lead_pk(lead_id), "sk": f"RAW#{iso(raw.received_at)}#{raw.request_id}"}
+        item.update(raw.as_attributes())
+        txn.put(self.table, item)
+
+    def _timeline_put(self, txn: _Txn, event: TimelineEvent) -> None:
+        txn.put(self.table, timeline_item(event))
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def get(self, lead_id: str, consistent: bool = False) -> Lead | None:
+        response = client().get_item(
+            TableName=self.table,
+            Key=to_item({"pk": lead_pk(lead_id), "sk": LEAD_SK}),
+            ConsistentRead=consistent,
+        )
+        item = response.get("Item")
+        return lead_from_item(from_item(item)) if item else None
+
+    def _children(self, lead_id: str, prefix: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": to_item({":pk": lead_pk(lead_id), ":prefix": prefix}),
+        }
+        while True:
+            response = client().query(**kwargs)
+            items.extend(from_item(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return items
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def timeline(self, lead_id: str) -> list[TimelineEvent]:
+        """Every event on the lead, oldest first."""
+        return [TimelineEvent.model_validate(item) for item in self._children(lead_id, "TL#")]
+
+    def routing_decisions(self, lead_id: str) -> list[RoutingDecision]:
+        """Every routing decision on the lead, oldest first."""
+        return [RoutingDecision.model_validate(item) for item in self._children(lead_id, "ROUTE#")]
+
+    def raw_requests(self, lead_id: str) -> list[dict[str, Any]]:
+        return self._children(lead_id, "RAW#")
+
+    def touchpoints(self, lead_id: str) -> list[dict[str, Any]]:
+        return self._children(lead_id, "TOUCH#")
+
+    def count_due(self, queue: str, now: datetime) -> int:
+        """How many items in a due-work queue (sparse index) are due at `now`."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "by_due",
+            "KeyConditionExpression": "due_pk = :queue AND due_at <= :now",
+            "ExpressionAttributeValues": to_item({":queue": queue, ":now": iso(now)}),
+            "Select": "COUNT",
+        }
+        total = 0
+        while True:
+            response = client().query(**kwargs)
+            total += int(response.get("Count", 0))
+            if "LastEvaluatedKey" not in response:
+                return total
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def list_leads(
+        self,
+        *,
+        agent_id: str | None = None,
+        team_id: str | None = None,
+        status: str | None = None,
+        source_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[Lead], str | None]:
+        """Leads newest first through the narrowest index; `cursor` continues a previous page."""
+        if agent_id is not None:
+            index, key_name, key_value = "by_agent", "agent_pk", agent_id
+        elif team_id is not None:
+            index, key_name, key_value = "by_team", "team_pk", team_id
+        else:
+            index, key_name, key_value = "by_received", "list_pk", LIST_LEADS
+        filters, values, names = [], {":key": key_value}, {}
+        if status:
+            filters.append("#status = :status")
+            values[":status"] = status
+            names["#status"] = "status"
+        if source_id:
+            filters.append("source_id = :source_id")
+            values[":source_id"] = source_id
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": index,
+            "KeyConditionExpression": f"{key_name} = :key",
+            "ExpressionAttributeValues": to_item(values),
+            "ScanIndexForward": False,
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if filters:
+            kwargs["FilterExpression"] = " AND ".join(filters)
+        start = decode_cursor(cursor)
+        leads: list[Lead] = []
+        # A filter can leave a page short: keep reading until the page is full or the index ends.
+        while True:
+            kwargs["Limit"] = max(limit - len(leads), 1) if not filters else max(limit * 2, 20)
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            response = client().query(**kwargs)
+            for item in response.get("Items", []):
+                leads.append(lead_from_item(from_item(item)))
+                if len(leads) == limit:
+                    last = from_item(item)
+                    next_key = {k: last[k] for k in ("pk", "sk", key_name, "list_sk")}
+                    return leads, encode_cursor(to_item(next_key))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return leads, None
+
+
+def timeline_item(event: TimelineEvent) -> dict[str, Any]:
+    values = event.model_dump(mode="python")
+    values.update(pk=lead_pk(event.lead_id), sk=f"TL#{iso(event.at)}#{event.event_id}")
+    return values
+
+
+def decision_item(decision: RoutingDecision) -> dict[str, Any]:
+    values = decision.model_dump(mode="python")
+    values.update(pk=lead_pk(decision.lead_id), sk=f"ROUTE#{iso(decision.at)}#{decision.decision_id}")
+    return values

@@ -1,0 +1,192 @@
+"""The org table: who takes leads, from where, by which rules.
+
+Item layout (pk / sk):
+- `CONFIG` / `RULES`                 the live rule chain (with its version)
+- `CONFIG` / `RULES#v<000n>`         every published version, for the audit trail
+- `ROSTER` / `AGENT#<id>`            agent profile and availability
+- `ROSTER` / `TEAM#<id>`             team
+- `ROSTER` / `POOL#<id>`             pool: members and strategy
+- `ROSTER` / `RR#<pool>#<agent>`     round-robin state of one agent in one pool
+- `DAY#<yyyy-mm-dd>` / `<agent id>`   leads assigned to the agent that org-local day (its own item,
+                                     so agents never contend with each other)
+- `SOURCES` / `<source id>`          lead source (key stored as a hash)
+
+The router reads the roster in one query, the day's counters in one query and the rule chain in
+one get, whatever the number of leads stored.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from leadrelay.models import Agent, Pool, Source, Team
+from leadrelay.routing.roster import RoundRobinState, Roster
+from leadrelay.routing.rules import RuleChain
+from leadrelay.store.dynamo import client, from_item, to_item, to_value
+
+ROSTER = "ROSTER"
+CONFIG = "CONFIG"
+
+
+def day_pk(day: date) -> str:
+    return f"DAY#{day.isoformat()}"
+
+
+def rr_sk(pool_id: str, agent_id: str) -> str:
+    return f"RR#{pool_id}#{agent_id}"
+
+
+def _query_all(**kwargs: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    while True:
+        response = client().query(**kwargs)
+        items.extend(from_item(item) for item in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return items
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _strip(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k not in ("pk", "sk")}
+
+
+class OrgRepository:
+    """Reads and writes the organisation's configuration and routing state."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    def _put(self, pk: str, sk: str, values: dict[str, Any]) -> None:
+        client().put_item(TableName=self.table, Item=to_item({"pk": pk, "sk": sk, **values}))
+
+    def _get(self, pk: str, sk: str, consistent: bool = False) -> dict[str, Any] | None:
+        response = client().get_item(
+            TableName=self.table, Key=to_item({"pk": pk, "sk": sk}), ConsistentRead=consistent
+        )
+        item = response.get("Item")
+        return _strip(from_item(item)) if item else None
+
+    # -- roster ----------------------------------------------------------------------------------
+
+    def load_roster(self) -> Roster:
+        """Agents, teams, pools and round-robin state in one (paginated) query."""
+        roster = Roster()
+        items = _query_all(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_item({":pk": ROSTER}),
+            ConsistentRead=True,
+        )
+        for item in items:
+            sk = item["sk"]
+            kind, _, rest = sk.partition("#")
+            body = _strip(item)
+            if kind == "AGENT":
+                roster.agents[rest] = Agent.model_validate(body)
+            elif kind == "TEAM":
+                roster.teams[rest] = Team.model_validate(body)
+            elif kind == "POOL":
+                roster.pools[rest] = Pool.model_validate(body)
+            elif kind == "RR":
+                pool_id, _, agent_id = rest.partition("#")
+                roster.round_robin[(pool_id, agent_id)] = RoundRobinState(
+                    last_assigned_ms=int(body.get("last_assigned_ms", 0)),
+                    total=int(body.get("assigned_total", 0)),
+                    exists=True,
+                )
+        return roster
+
+    def put_agent(self, agent: Agent) -> None:
+        self._put(ROSTER, f"AGENT#{agent.agent_id}", agent.model_dump(mode="python", exclude_none=True))
+
+    def get_agent(self, agent_id: str) -> Agent | None:
+        item = self._get(ROSTER, f"AGENT#{agent_id}", consistent=True)
+        return Agent.model_validate(item) if item else None
+
+    def set_availability(self, agent_id: str, status: str, until: datetime | None) -> Agent | None:
+        """Change an agent's status; routing honours it from the next lead. None if no such agent."""
+        from botocore.exceptions import ClientError
+
+        expression = "SET #status = :status"
+        values: dict[str, Any] = {":status": status}
+        if until is None:
+            expression += " REMOVE status_until"
+        else:
+            expression += ", status_until = :until"
+            values[":until"] = until
+        try:
+            response = client().update_item(
+                TableName=self.table,
+                Key=to_item({"pk": ROSTER, "sk": f"AGENT#{agent_id}"}),
+                UpdateExpression=expression,
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={k: to_value(v) for k, v in values.items()},
+                ConditionExpression="attribute_exists(pk)",
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        return Agent.model_validate(_strip(from_item(response["Attributes"])))
+
+    def put_team(self, team: Team) -> None:
+        self._put(ROSTER, f"TEAM#{team.team_id}", team.model_dump(mode="python", exclude_none=True))
+
+    def put_pool(self, pool: Pool) -> None:
+        self._put(ROSTER, f"POOL#{pool.pool_id}", pool.model_dump(mode="python", exclude_none=True))
+
+    # -- day counters ----------------------------------------------------------------------------
+
+    def day_counts(self, day: date) -> dict[str, int]:
+        """Leads assigned to each agent on the org-local `day`."""
+        items = _query_all(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_item({":pk": day_pk(day)}),
+            ConsistentRead=True,
+        )
+        return {item["sk"]: int(item.get("assigned", 0)) for item in items}
+
+    # -- sources ---------------------------------------------------------------------------------
+
+    def put_source(self, source: Source) -> None:
+        self._put("SOURCES", source.source_id, source.model_dump(mode="python", exclude_none=True))
+
+    def get_source(self, source_id: str) -> Source | None:
+        item = self._get("SOURCES", source_id)
+        return Source.model_validate(item) if item else None
+
+    def list_sources(self) -> list[Source]:
+        items = _query_all(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_item({":pk": "SOURCES"}),
+        )
+        return [Source.model_validate(_strip(item)) for item in items]
+
+    # -- rules -----------------------------------------------------------------------------------
+
+    def get_rule_chain(self) -> RuleChain:
+        """The live rule chain; an empty chain (version 0) before any is published."""
+        item = self._get(CONFIG, "RULES", consistent=True)
+        return RuleChain.model_validate(item) if item else RuleChain(version=0)
+
+    def publish_rule_chain(self, chain: RuleChain) -> RuleChain:
+        """Store `chain` as the next version; the live pointer and the history in one transaction."""
+        from leadrelay.store.leads import _Txn, run_transaction
+
+        current = self.get_rule_chain()
+        published = chain.model_copy(update={"version": current.version + 1})
+        body = published.model_dump(mode="python", exclude_none=True, by_alias=True)
+        txn = _Txn()
+        txn.put(
+            self.table,
+            {"pk": CONFIG, "sk": "RULES", **body},
+            "attribute_not_exists(pk) OR version = :v",
+            **{":v": current.version},
+        )
+        txn.put(self.table, {"pk": CONFIG, "sk": f"RULES#v{published.version:06d}", **body})
+        run_transaction(txn.items)
+        return published

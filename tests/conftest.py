@@ -1,0 +1,61 @@
+"""Fixtures shared by the unit and integration suites."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+for function in ("ingest", "route", "followup", "api"):
+    path = str(ROOT / "functions" / function)
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+@pytest.fixture
+def clock() -> Iterator[object]:
+    from leadrelay.clock import SystemClock, set_clock
+
+    from tests.helpers import ManualClock
+
+    manual = ManualClock()
+    set_clock(manual)
+    yield manual
+    set_clock(SystemClock())
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, clock: object) -> Iterator[dict[str, str]]:
+    """Moto in-process: the tables (from the shared definitions) and the event bus exist."""
+    import boto3
+    from moto import mock_aws
+
+    from leadrelay import wiring
+    from leadrelay.definitions import LEADS_TABLE, ORG_TABLE, TABLES
+
+    names = {LEADS_TABLE.env_var: "test-leads", ORG_TABLE.env_var: "test-org"}
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "ap-south-1", "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "EVENT_BUS_NAME": "test-bus", **names,
+    }  # fmt: skip
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        wiring.reset()
+        ddb = boto3.client("dynamodb")
+        for table in TABLES:
+            ddb.create_table(**table.create_table_kwargs(names[table.env_var]))
+        boto3.client("events").create_event_bus(Name="test-bus")
+        yield names
+    wiring.reset()
