@@ -62,6 +62,18 @@ def load_handler(functions_dir: Path, name: str) -> Handler:
     return module.handler  # type: ignore[no-any-return]
 
 
+def _forget_cached_wiring() -> None:
+    """Settings, clients and repositories are cached per process; the environment just changed."""
+    from leadrelay.config import reset_settings
+
+    reset_settings()
+    try:
+        from leadrelay import wiring
+    except ImportError:
+        return
+    wiring.reset()
+
+
 def _demo_seed(demo: bool) -> Seed:
     from leadrelay.local.demo import seed
 
@@ -171,9 +183,7 @@ class LocalStack:
         }
         self._environ = patched_environ(env, remove=("AWS_PROFILE", "AWS_SESSION_TOKEN"))
         self._environ.__enter__()
-        from leadrelay.config import reset_settings
-
-        reset_settings()
+        _forget_cached_wiring()
 
         seeded = self._seed(self.demo)
         self.users = LocalUsers(cognito, self.pool)
@@ -232,9 +242,7 @@ class LocalStack:
         if self._environ is not None:
             self._environ.__exit__(None, None, None)
             self._environ = None
-            from leadrelay.config import reset_settings
-
-            reset_settings()
+            _forget_cached_wiring()
         if self._previous_clock is not None:
             clock_module.set_clock(self._previous_clock)
             self._previous_clock = None

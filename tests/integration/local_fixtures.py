@@ -1,0 +1,70 @@
+"""Shared pieces for the local-stack integration tests: one moto server per test process, tables from
+`definitions`, a small seed, and fake handlers that record what they are given.
+
+Import what a module needs: `from tests.integration.local_fixtures import moto_server, ...`
+(pytest only auto-loads conftest.py, which is not ours).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from leadrelay import definitions
+from leadrelay.local.aws import MotoServer, client, create_table
+from leadrelay.local.seed import Seed, SeedUser
+
+_server: MotoServer | None = None
+_server_lock = threading.Lock()
+
+
+def shared_moto() -> MotoServer:
+    """The process's moto server (started on first use; a daemon thread, gone with the process)."""
+    global _server
+    with _server_lock:
+        if _server is None:
+            _server = MotoServer()
+        return _server
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> MotoServer:
+    return shared_moto()
+
+
+@pytest.fixture
+def leads_table(moto_server: MotoServer) -> tuple[str, str]:
+    """A fresh leads table built from the shared definition: (name, stream ARN)."""
+    name = f"test-leads-{uuid.uuid4().hex[:8]}"
+    stream_arn = create_table(client("dynamodb", moto_server.endpoint), definitions.LEADS_TABLE, name)
+    return name, stream_arn
+
+
+def small_seed(demo: bool) -> Seed:
+    """A seed with one source and one user per role (the real one is leadrelay.local.demo)."""
+    return Seed(
+        sources=[{"id": "website", "key": "website-key", "kind": "generic"}],
+        users=[
+            SeedUser(username="admin", role="admin"),
+            SeedUser(username="maya", role="manager", team_id="team-north"),
+            SeedUser(username="arjun", role="agent", agent_id="agent-arjun", team_id="team-north"),
+        ],
+    )
+
+
+class RecordingHandler:
+    """A fake Lambda handler: remembers each event, answers with `respond(event)`."""
+
+    def __init__(self, respond: Any = None) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._respond = respond
+        self._lock = threading.Lock()
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        with self._lock:
+            self.events.append(event)
+        if self._respond is not None:
+            return self._respond(event)
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "{}"}
