@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import os
 import shlex
 import signal
 import sys
@@ -49,6 +50,10 @@ def next_steps(info: dict[str, Any], local_json: Path) -> str:
 
 def serve(*, port: int, demo: bool, state_dir: str) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    # CloudWatch EMF lines would drown the terminal (one per handler call); opt back in by setting
+    # POWERTOOLS_METRICS_DISABLED=false.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     from leadrelay.local.stack import LocalStack
 
     stop = threading.Event()

@@ -50,7 +50,7 @@ def default_functions_dir() -> Path:
         return Path(configured)
     import leadrelay
 
-    return Path(leadrelay.__file__).resolve().parents[3] / "functions"
+    return Path(leadrelay.__file__).resolve().parents[4] / "functions"
 
 
 def load_handler(functions_dir: Path, name: str) -> Handler:

@@ -1,0 +1,86 @@
+"""The local stack keeps the outside contract: local.json, the authorizer, the local clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from leadrelay.clock import parse_iso
+
+pytestmark = pytest.mark.e2e
+
+SOURCE_KINDS = {
+    "generic",
+    "meta_lead_ads",
+    "google_ads",
+    "indiamart",
+    "justdial",
+    "whatsapp",
+    "razorpay",
+    "web_form",
+}
+
+
+def test_local_json_has_the_contracts_shape(local_stack):
+    info = local_stack.info
+    assert info["api_url"] == local_stack.api_url
+    assert info["api_url"].startswith("http://127.0.0.1:")
+    assert info["sources"], "the demo seeds sources"
+    for source in info["sources"]:
+        assert source["id"] and source["key"]
+        assert source["kind"] in SOURCE_KINDS
+    assert any(source["kind"] == "generic" for source in info["sources"])
+    roles = {user["role"] for user in info["users"]}
+    assert {"admin", "manager", "agent"} <= roles
+    assert [user["username"] for user in info["users"]].count("admin") == 1
+    for user in info["users"]:
+        assert user["username"] and user["token"].count(".") == 2
+        if user["role"] == "manager":
+            assert user["team_id"]
+        if user["role"] == "agent":
+            assert user["agent_id"]
+
+
+def test_local_json_is_readable_by_its_owner_only(local_stack):
+    mode = (local_stack.state_dir / "local.json").stat().st_mode & 0o777
+    assert mode == 0o600
+
+
+def test_the_api_without_a_token_is_401_json(local_stack):
+    response = local_stack.get("/leads")
+    assert response.status_code == 401
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.json()["error"] == "unauthorized"
+
+
+def test_the_api_with_a_forged_token_is_401(local_stack):
+    response = local_stack.get("/leads", headers={"Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."})
+    assert response.status_code == 401
+
+
+def test_the_clock_is_read_by_anyone_and_moved_by_an_admin(local_stack):
+    # Given the stack's time
+    before = parse_iso(local_stack.get("/_local/clock").json()["now"])
+    # When an admin advances it by 90 minutes
+    response = local_stack.post("/_local/clock", json={"advance_minutes": 90}, as_user="admin")
+    # Then the stack's time moved by that much
+    assert response.status_code == 200, response.text
+    moved = parse_iso(response.json()["now"])
+    assert timedelta(minutes=90) <= moved - before < timedelta(minutes=91)
+    now = parse_iso(local_stack.get("/_local/clock").json()["now"])
+    assert now >= moved
+
+
+def test_only_an_admin_moves_the_clock(local_stack):
+    assert local_stack.post("/_local/clock", json={"advance_minutes": 1}).status_code == 401
+    for role in ("manager", "agent"):
+        response = local_stack.post("/_local/clock", json={"advance_minutes": 1}, as_user=role)
+        assert response.status_code == 403
+        assert response.json()["error"] == "forbidden"
+
+
+def test_a_bad_advance_is_a_json_error(local_stack):
+    for body in ({}, {"advance_minutes": "ten"}, {"advance_minutes": -5}):
+        response = local_stack.post("/_local/clock", json=body, as_user="admin")
+        assert response.status_code in (400, 422)
+        assert set(response.json()) == {"error", "message"}
