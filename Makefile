@@ -33,12 +33,14 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Third-party wheels for the Lambda layer, built for arm64 without Docker.
+# The Lambda layer (leadrelay + third-party wheels for arm64/cp313, no Docker) in build/layer,
+# to inspect it and check its size. `synth` builds the same layer itself (local bundling).
 layer: $(STAMP)
-	$(PY) -m leadrelay.build_layer
+	$(PY) infra/build_layer.py --out build/layer
 
-synth: $(STAMP) layer
-	$(PY) infra/app.py
+# Synthesize LeadRelay-<STAGE, default dev> into cdk.out with cdk-nag; SKIP_LAYER=1 skips the layer build.
+synth: $(STAMP)
+	LEADRELAY_SKIP_BUNDLING=$${SKIP_LAYER:-} CDK_CONTEXT_JSON='{"stage":"'$${STAGE:-dev}'"}' $(PY) infra/app.py
 
 bench: $(STAMP)
 	$(PY) -m bench.run

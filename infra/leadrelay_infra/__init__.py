@@ -1,0 +1,1 @@
+"""LeadRelay's CDK app: one stack per stage, one construct per concern."""

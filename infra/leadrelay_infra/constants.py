@@ -1,0 +1,84 @@
+"""Construct ids, resource names and fixed settings, in one place.
+
+Table layouts, stream settings and schedules are NOT here: they come from
+`leadrelay.definitions`, which the local stack reads too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REGION = "ap-south-1"
+SERVICE = "LeadRelay"
+METRICS_NAMESPACE = "LeadRelay"
+ORG_TIMEZONE = "Asia/Kolkata"
+DEFAULT_STAGE = "dev"
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+LAYER_SOURCE_DIR = REPO_ROOT / "layers" / "shared"
+LAYER_REQUIREMENTS = LAYER_SOURCE_DIR / "requirements.txt"
+LAYER_PACKAGE_DIR = LAYER_SOURCE_DIR / "python" / "leadrelay"
+
+# Environment flag honoured by infra/app.py: synthesize without building the layer (tests, CI).
+SKIP_BUNDLING_ENV = "LEADRELAY_SKIP_BUNDLING"
+BUNDLING_STACKS_CONTEXT = "aws:cdk:bundling-stacks"
+
+
+def stack_name(stage: str) -> str:
+    return f"{SERVICE}-{stage}"
+
+
+def bus_name(stage: str) -> str:
+    return f"leadrelay-{stage}"
+
+
+# Construct ids inside the stack.
+DATA_ID = "Data"
+KEY_ID = "DataKey"
+BUS_ID = "Bus"
+AUTH_ID = "Auth"
+LAYER_ID = "SharedLayer"
+INGEST_ID = "Ingest"
+ROUTING_ID = "Routing"
+FOLLOWUP_ID = "Followup"
+API_ID = "Api"
+OBSERVABILITY_ID = "Observability"
+
+# Lambda functions: folder under functions/ and handler.
+INGEST_FUNCTION = ("ingest", "ingest_handler.handler")
+ROUTE_FUNCTION = ("route", "route_handler.handler")
+FOLLOWUP_FUNCTION = ("followup", "followup_handler.handler")
+API_FUNCTION = ("api", "api_handler.handler")
+
+FUNCTION_MEMORY_MB = 256
+
+# Cognito groups, in precedence order (lower wins when a user is in several).
+USER_GROUPS: tuple[tuple[str, str], ...] = (
+    ("admin", "Everything: org settings, sources, rules, all leads."),
+    ("manager", "Their team's leads and agents; reassignment."),
+    ("agent", "Their own leads."),
+)
+CUSTOM_ATTRIBUTES = ("agent_id", "team_id")
+
+# REST API resources served by the api function behind Cognito (a {proxy+} catches the rest).
+HOOKS_PATH = "hooks"
+SOURCE_ID_PARAM = "source_id"
+HOOK_METHODS = ("GET", "POST")
+COGNITO_RESOURCES: tuple[str, ...] = (
+    "leads",
+    "leads/{lead_id}",
+    "leads/{lead_id}/routing",
+    "leads/{lead_id}/timeline",
+    "agents",
+    "agents/{agent_id}",
+    "agents/{agent_id}/availability",
+)
+
+# Stack outputs.
+OUTPUT_API_URL = "ApiUrl"
+OUTPUT_USER_POOL_ID = "UserPoolId"
+OUTPUT_USER_POOL_CLIENT_ID = "UserPoolClientId"
+OUTPUT_LEADS_TABLE = "LeadsTableName"
+OUTPUT_ORG_TABLE = "OrgTableName"
+OUTPUT_EVENT_BUS = "EventBusName"

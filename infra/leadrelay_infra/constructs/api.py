@@ -1,0 +1,204 @@
+"""The REST API: webhooks for lead sources, Cognito-protected resources for the frontend."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from leadrelay_infra.config import StageConfig
+from leadrelay_infra.constants import (
+    API_FUNCTION,
+    COGNITO_RESOURCES,
+    HOOK_METHODS,
+    HOOKS_PATH,
+    SOURCE_ID_PARAM,
+)
+from leadrelay_infra.constructs.data import DataTables
+from leadrelay_infra.constructs.function import LeadRelayFunction
+from leadrelay_infra.nag import acknowledge
+
+
+def _path_parameters(path: str) -> dict[str, bool]:
+    """Required path parameters of a resource path, for the request validator."""
+    return {
+        f"method.request.path.{part.strip('{}')}": True
+        for part in path.split("/")
+        if part.startswith("{") and not part.endswith("+}")
+    }
+
+
+class Api(Construct):
+    """REST API `leadrelay-<stage>`: `/hooks/{source_id}` → ingest, everything else → api λ."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        layer: lambda_.ILayerVersion,
+        data: DataTables,
+        environment: dict[str, str],
+        ingest_function: lambda_.IFunction,
+        user_pool: cognito.IUserPool,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        folder, handler = API_FUNCTION
+        self.handler = LeadRelayFunction(
+            self,
+            "Handler",
+            config=config,
+            folder=folder,
+            handler=handler,
+            layer=layer,
+            environment=environment,
+            timeout=cdk.Duration.seconds(15),
+            description="REST API for the frontend: leads, agents, rules, sources, reports",
+        )
+        self.function = self.handler.function
+        data.leads.grant_read_write_data(self.function)
+        data.org.grant_read_write_data(self.function)
+
+        self.authorizer = apigateway.CognitoUserPoolsAuthorizer(
+            self, "Authorizer", cognito_user_pools=[user_pool], results_cache_ttl=cdk.Duration.minutes(5)
+        )
+        self.access_log = logs.LogGroup(
+            self, "AccessLog", retention=config.log_retention, removal_policy=config.removal_policy
+        )
+        self.rest_api = apigateway.RestApi(
+            self,
+            "RestApi",
+            rest_api_name=f"leadrelay-{config.stage}",
+            description="LeadRelay: lead-source webhooks and the frontend's API",
+            endpoint_types=[apigateway.EndpointType.REGIONAL],
+            # Cognito unless a method says otherwise (only the webhooks and CORS preflight do).
+            default_method_options=apigateway.MethodOptions(
+                authorizer=self.authorizer, authorization_type=apigateway.AuthorizationType.COGNITO
+            ),
+            # Access/execution logging needs the account-level CloudWatch role for API Gateway.
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=cdk.RemovalPolicy.RETAIN,
+            deploy_options=apigateway.StageOptions(
+                stage_name=config.stage,
+                tracing_enabled=True,
+                access_log_destination=apigateway.LogGroupLogDestination(self.access_log),
+                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
+                # Request/response bodies carry PII: never log them.
+                data_trace_enabled=False,
+                metrics_enabled=False,
+                throttling_rate_limit=config.api_rate_limit,
+                throttling_burst_limit=config.api_burst_limit,
+            ),
+            default_cors_preflight_options=apigateway.CorsOptions(
+                allow_origins=list(config.cors_allow_origins),
+                allow_methods=apigateway.Cors.ALL_METHODS,
+                allow_headers=[*apigateway.Cors.DEFAULT_HEADERS, "Idempotency-Key"],
+                max_age=cdk.Duration.hours(1),
+            ),
+        )
+        # The gateway rejects requests missing a declared path parameter. Methods declare no
+        # body models: bodies are validated by the handlers' pydantic models (one schema, also
+        # served as OpenAPI), so body validation here only applies if a model is ever added.
+        self.validator = apigateway.RequestValidator(
+            self,
+            "RequestValidator",
+            rest_api=self.rest_api,
+            validate_request_parameters=True,
+            validate_request_body=True,
+        )
+
+        self._add_hooks(ingest_function)
+        self._add_cognito_routes()
+        self._acknowledge_preflight()
+        acknowledge(
+            self.rest_api,
+            "AwsSolutions-APIG3",
+            "No WAF web ACL: it is billed per ACL and per million requests, more than the whole "
+            "stack at SME volumes; stage throttling caps abuse, webhooks check the source key.",
+        )
+        cfn_role = self.rest_api.node.find_child("CloudWatchRole")
+        acknowledge(
+            cfn_role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "The account-level role API Gateway uses to write access/execution logs; this managed "
+            "policy is the one AWS documents for it and grants logging actions only.",
+        )
+
+    @property
+    def url(self) -> str:
+        return self.rest_api.url
+
+    def _integration(self, function: lambda_.IFunction) -> apigateway.LambdaIntegration:
+        return apigateway.LambdaIntegration(function, proxy=True, allow_test_invoke=False)
+
+    def _add_hooks(self, ingest_function: lambda_.IFunction) -> None:
+        hook = self.rest_api.root.add_resource(HOOKS_PATH).add_resource(f"{{{SOURCE_ID_PARAM}}}")
+        integration = self._integration(ingest_function)
+        for http_method in HOOK_METHODS:
+            method = hook.add_method(
+                http_method,
+                integration,
+                authorization_type=apigateway.AuthorizationType.NONE,
+                request_validator=self.validator,
+                request_parameters=_path_parameters(hook.path),
+            )
+            reason = (
+                "Lead-source webhooks (Facebook, IndiaMART, JustDial, …) cannot carry Cognito "
+                "tokens; each source authenticates with its own source key, which the ingest "
+                "handler checks against the stored hash before anything is stored."
+            )
+            acknowledge(method, "AwsSolutions-APIG4", reason)
+            acknowledge(method, "AwsSolutions-COG4", reason)
+
+    def _add_cognito_routes(self) -> None:
+        integration = self._integration(self.function)
+        cognito_options = apigateway.MethodOptions(
+            authorizer=self.authorizer, authorization_type=apigateway.AuthorizationType.COGNITO
+        )
+        for path in COGNITO_RESOURCES:
+            resource = self.rest_api.root.resource_for_path(path)
+            resource.add_method(
+                "ANY",
+                integration,
+                authorizer=cognito_options.authorizer,
+                authorization_type=cognito_options.authorization_type,
+                request_validator=self.validator,
+                request_parameters=_path_parameters(resource.path),
+            )
+        # Everything else the api function serves (rules, sources, teams, reports, docs…), and
+        # `/` itself (add_proxy would otherwise give the root a MOCK integration).
+        self.rest_api.root.add_method(
+            "ANY",
+            integration,
+            authorizer=cognito_options.authorizer,
+            authorization_type=cognito_options.authorization_type,
+        )
+        self.rest_api.root.add_proxy(
+            default_integration=integration, any_method=True, default_method_options=cognito_options
+        )
+
+    def _acknowledge_preflight(self) -> None:
+        reason = (
+            "CORS preflight (OPTIONS) requests never carry credentials by design; the mock "
+            "integration only returns CORS headers."
+        )
+        for method in self.rest_api.methods:
+            if method.http_method == "OPTIONS":
+                acknowledge(method, "AwsSolutions-APIG4", reason)
+                acknowledge(method, "AwsSolutions-COG4", reason)

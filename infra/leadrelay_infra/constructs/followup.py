@@ -1,0 +1,64 @@
+"""Follow-ups and SLAs: schedules tick the followup function."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+from leadrelay.definitions import SCHEDULES
+
+from leadrelay_infra.config import StageConfig
+from leadrelay_infra.constants import FOLLOWUP_FUNCTION
+from leadrelay_infra.constructs.data import DataTables
+from leadrelay_infra.constructs.function import LeadRelayFunction
+
+
+class Followup(Construct):
+    """The followup function and one EventBridge rule per `definitions.SCHEDULES` entry."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        layer: lambda_.ILayerVersion,
+        data: DataTables,
+        environment: dict[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        folder, handler = FOLLOWUP_FUNCTION
+        self.handler = LeadRelayFunction(
+            self,
+            "Handler",
+            config=config,
+            folder=folder,
+            handler=handler,
+            layer=layer,
+            environment=environment,
+            timeout=cdk.Duration.seconds(60),
+            description="Follow-ups: due reminders, SLA re-distribution, escalation, nurture",
+        )
+        self.function = self.handler.function
+        data.leads.grant_read_write_data(self.function)
+        data.org.grant_read_write_data(self.function)
+        self.rules: dict[str, events.Rule] = {}
+        for schedule in SCHEDULES:
+            # The default "Scheduled Event" envelope is the input: the handler treats any
+            # detail-type "Scheduled Event" as a tick (ticks are idempotent).
+            self.rules[schedule.name] = events.Rule(
+                self,
+                f"Schedule{schedule.name}",
+                description=schedule.description or f"LeadRelay {schedule.task}",
+                schedule=events.Schedule.rate(cdk.Duration.minutes(schedule.rate_minutes)),
+                targets=[
+                    targets.LambdaFunction(
+                        self.function,
+                        # A missed tick is covered by the next one a minute later.
+                        retry_attempts=2,
+                        max_event_age=cdk.Duration.minutes(5),
+                    )
+                ],
+            )

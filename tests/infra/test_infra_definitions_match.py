@@ -1,0 +1,162 @@
+"""The synthesized template agrees with `leadrelay.definitions`, the layout the local stack uses.
+
+Given the dev stack synthesized from infra/
+When each table, index, stream setting, filter and schedule in definitions is looked up
+Then the CloudFormation says exactly the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from aws_cdk.assertions import Match
+from leadrelay import definitions
+from leadrelay_infra import constants as c
+
+pytestmark = pytest.mark.infra
+
+TABLE_OUTPUTS = {
+    definitions.LEADS_TABLE.logical_name: c.OUTPUT_LEADS_TABLE,
+    definitions.ORG_TABLE.logical_name: c.OUTPUT_ORG_TABLE,
+}
+
+
+def _table(synthesized, table_def):
+    """The AWS::DynamoDB::Table behind the stack output for this definition (no hashed ids)."""
+    logical_id = synthesized.raw["Outputs"][TABLE_OUTPUTS[table_def.logical_name]]["Value"]["Ref"]
+    resource = synthesized.raw["Resources"][logical_id]
+    assert resource["Type"] == "AWS::DynamoDB::Table"  # Table, not TableV2 (GlobalTable)
+    return logical_id, resource["Properties"]
+
+
+def _function_logical_id(synthesized, handler: str) -> str:
+    matches = [
+        logical_id
+        for logical_id, resource in synthesized.resources("AWS::Lambda::Function").items()
+        if resource["Properties"]["Handler"] == handler
+    ]
+    assert len(matches) == 1, handler
+    return matches[0]
+
+
+def test_every_defined_table_is_in_the_stack(synthesized):
+    assert set(TABLE_OUTPUTS) == {t.logical_name for t in definitions.TABLES}
+    assert len(synthesized.resources("AWS::DynamoDB::Table")) == len(definitions.TABLES)
+
+
+@pytest.mark.parametrize("table_def", definitions.TABLES, ids=lambda t: t.logical_name)
+def test_table_layout_matches_the_definition(synthesized, table_def):
+    # Given the boto3 create_table arguments the local stack and moto tests use
+    expected = table_def.create_table_kwargs("ignored")
+    # When the synthesized table is read
+    _, props = _table(synthesized, table_def)
+    # Then keys, attributes, indexes, billing and stream agree
+    assert props["KeySchema"] == expected["KeySchema"]
+    assert sorted(props["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
+        expected["AttributeDefinitions"], key=lambda a: a["AttributeName"]
+    )
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    synthesized_indexes = {gsi["IndexName"]: gsi for gsi in props.get("GlobalSecondaryIndexes", [])}
+    expected_indexes = {gsi["IndexName"]: gsi for gsi in expected.get("GlobalSecondaryIndexes", [])}
+    assert synthesized_indexes.keys() == {index.name for index in table_def.indexes}
+    for name, gsi in expected_indexes.items():
+        assert synthesized_indexes[name]["KeySchema"] == gsi["KeySchema"]
+        assert synthesized_indexes[name]["Projection"] == {"ProjectionType": "ALL"}
+    if table_def.stream:
+        assert props["StreamSpecification"] == {"StreamViewType": table_def.stream}
+    else:
+        assert "StreamSpecification" not in props
+    if table_def.ttl_attribute:
+        assert props["TimeToLiveSpecification"] == {"AttributeName": table_def.ttl_attribute, "Enabled": True}
+    else:
+        assert "TimeToLiveSpecification" not in props
+
+
+@pytest.mark.parametrize("table_def", definitions.TABLES, ids=lambda t: t.logical_name)
+def test_tables_are_on_demand_with_pitr_and_kms_encryption(synthesized, table_def):
+    _, props = _table(synthesized, table_def)
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["SSESpecification"]["SSEType"] == "KMS"
+    assert "KMSMasterKeyId" in props["SSESpecification"]
+
+
+def test_route_stream_mapping_matches_the_definition(synthesized):
+    stream = definitions.ROUTE_STREAM
+    leads_id, _ = _table(synthesized, definitions.LEADS_TABLE)
+    (queue_id,) = synthesized.resources("AWS::SQS::Queue")
+    mappings = synthesized.resources("AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == 1
+    (mapping,) = mappings.values()
+    props = mapping["Properties"]
+
+    assert props["EventSourceArn"] == {"Fn::GetAtt": [leads_id, "StreamArn"]}
+    assert props["FunctionName"] == {"Ref": _function_logical_id(synthesized, "route_handler.handler")}
+    assert props["BatchSize"] == stream.batch_size
+    assert props["MaximumBatchingWindowInSeconds"] == stream.max_batching_window_seconds == 0
+    assert props["BisectBatchOnFunctionError"] is stream.bisect_batch_on_error is True
+    assert props["MaximumRetryAttempts"] == stream.retry_attempts
+    assert props["MaximumRecordAgeInSeconds"] == stream.max_record_age_seconds
+    assert props["StartingPosition"] == stream.starting_position
+    assert stream.report_batch_item_failures
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}}
+    patterns = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    assert patterns == [json.loads(json.dumps(p)) for p in stream.filter_patterns]
+
+
+def _rate_expression(minutes: int) -> str:
+    return f"rate({minutes} minute{'' if minutes == 1 else 's'})"
+
+
+@pytest.mark.parametrize("schedule", definitions.SCHEDULES, ids=lambda s: s.name)
+def test_schedule_ticks_the_followup_function_with_the_default_envelope(synthesized, schedule):
+    followup_id = _function_logical_id(synthesized, "followup_handler.handler")
+    rules = [
+        rule["Properties"]
+        for rule in synthesized.resources("AWS::Events::Rule").values()
+        if rule["Properties"].get("ScheduleExpression") == _rate_expression(schedule.rate_minutes)
+    ]
+    assert len(rules) == 1
+    (target,) = rules[0]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [followup_id, "Arn"]}
+    # No Input/InputPath/InputTransformer: the handler gets the "Scheduled Event" envelope.
+    assert not {"Input", "InputPath", "InputTransformer"} & target.keys()
+    assert "EventBusName" not in rules[0]  # schedules run on the default bus
+
+
+def test_schedule_rules_are_named_after_the_definitions(synthesized):
+    paths = {
+        rule.node.path
+        for rule in synthesized.stack.followup.rules.values()  # constructs, not logical ids
+    }
+    assert {p.rsplit("/", 1)[-1] for p in paths} == {f"Schedule{s.name}" for s in definitions.SCHEDULES}
+    assert re.fullmatch(r"rate\(1 minute\)", _rate_expression(1))
+
+
+def test_functions_get_table_and_bus_names_under_the_defined_env_vars(synthesized):
+    outputs = synthesized.raw["Outputs"]
+    functions = synthesized.resources("AWS::Lambda::Function").values()
+    assert len(functions) == 4
+    for function in functions:
+        variables = function["Properties"]["Environment"]["Variables"]
+        for table_def in definitions.TABLES:
+            table_id, _ = _table(synthesized, table_def)
+            assert variables[table_def.env_var] == {"Ref": table_id}
+        assert variables[definitions.EVENT_BUS_ENV] == outputs[c.OUTPUT_EVENT_BUS]["Value"]
+
+
+def test_audit_rule_keeps_every_domain_event_in_a_log_group(synthesized):
+    synthesized.template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {"source": [definitions.EVENT_SOURCE]},
+            "EventBusName": Match.any_value(),
+            "Targets": [Match.object_like({"Arn": {"Fn::GetAtt": [Match.any_value(), "Arn"]}})],
+        },
+    )
+    synthesized.template.has_resource_properties(
+        "AWS::Logs::LogGroup", {"LogGroupName": Match.string_like_regexp(r"^/aws/events/leadrelay-dev/")}
+    )

@@ -1,0 +1,329 @@
+"""The dev stack: region, functions, layer, auth, API, least privilege, alarms, cdk-nag.
+
+Assertions match properties and follow references; they never name hashed logical ids.
+"""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Match
+from leadrelay import definitions
+from leadrelay_infra import constants as c
+
+pytestmark = pytest.mark.infra
+
+HANDLERS = {
+    "ingest": "ingest_handler.handler",
+    "route": "route_handler.handler",
+    "followup": "followup_handler.handler",
+    "api": "api_handler.handler",
+}
+RESOURCE_STAR_ONLY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"}
+WRITE_ACTIONS = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:*",
+}
+
+
+def _function(synthesized, name):
+    (logical_id, resource), *rest = [
+        (k, v)
+        for k, v in synthesized.resources("AWS::Lambda::Function").items()
+        if v["Properties"]["Handler"] == HANDLERS[name]
+    ]
+    assert not rest
+    return logical_id, resource["Properties"]
+
+
+def _role_statements(synthesized, role_logical_id):
+    """Every statement of every AWS::IAM::Policy attached to the role."""
+    statements = []
+    for policy in synthesized.resources("AWS::IAM::Policy").values():
+        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]:
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def _refers_to(value, logical_id) -> bool:
+    if isinstance(value, dict):
+        if value.get("Ref") == logical_id:
+            return True
+        if value.get("Fn::GetAtt", [None])[0] == logical_id:
+            return True
+        return any(_refers_to(v, logical_id) for v in value.values())
+    if isinstance(value, list):
+        return any(_refers_to(v, logical_id) for v in value)
+    return False
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def test_stack_is_pinned_to_mumbai(synthesized):
+    assert synthesized.region == c.REGION == "ap-south-1"
+    assert synthesized.stack.stack_name == "LeadRelay-dev"
+
+
+def test_outputs_for_the_frontend_and_operators(synthesized):
+    assert {
+        "ApiUrl",
+        "UserPoolId",
+        "UserPoolClientId",
+        "LeadsTableName",
+        "OrgTableName",
+        "EventBusName",
+    } <= synthesized.raw["Outputs"].keys()
+
+
+@pytest.mark.parametrize("name", HANDLERS)
+def test_function_is_arm64_python313_traced_with_the_shared_layer(synthesized, name):
+    (layer_id,) = synthesized.resources("AWS::Lambda::LayerVersion")
+    _, props = _function(synthesized, name)
+    assert props["Architectures"] == ["arm64"]
+    assert props["Runtime"] == "python3.13"
+    assert props["Layers"] == [{"Ref": layer_id}]
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["MemorySize"] == c.FUNCTION_MEMORY_MB
+    assert 3 <= props["Timeout"] <= 60
+    variables = props["Environment"]["Variables"]
+    assert variables["POWERTOOLS_SERVICE_NAME"] == name
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "LeadRelay"
+    assert variables["LOG_LEVEL"]
+    assert variables["STAGE"] == "dev"
+    assert variables["ORG_TIMEZONE"] == "Asia/Kolkata"
+    # Its log group has a retention (no never-expiring logs, no LogRetention custom resource).
+    log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
+    assert synthesized.raw["Resources"][log_group_id]["Properties"]["RetentionInDays"] > 0
+
+
+def test_every_function_has_its_own_role(synthesized):
+    roles = [props["Role"]["Fn::GetAtt"][0] for props in (_function(synthesized, n)[1] for n in HANDLERS)]
+    assert len(set(roles)) == len(HANDLERS)
+
+
+def test_layer_is_for_arm64_and_python_312_313(synthesized):
+    synthesized.template.has_resource_properties(
+        "AWS::Lambda::LayerVersion",
+        {"CompatibleArchitectures": ["arm64"], "CompatibleRuntimes": ["python3.12", "python3.13"]},
+    )
+
+
+def test_ingest_can_read_but_never_write_the_org_table(synthesized):
+    # Given the ingest function's role and the org table
+    _, ingest = _function(synthesized, "ingest")
+    role_id = ingest["Role"]["Fn::GetAtt"][0]
+    org_id = synthesized.raw["Outputs"][c.OUTPUT_ORG_TABLE]["Value"]["Ref"]
+    leads_id = synthesized.raw["Outputs"][c.OUTPUT_LEADS_TABLE]["Value"]["Ref"]
+    statements = _role_statements(synthesized, role_id)
+    # When the statements that touch each table are collected
+    org_actions = {
+        action for s in statements if _refers_to(s["Resource"], org_id) for action in _as_list(s["Action"])
+    }
+    leads_actions = {
+        action for s in statements if _refers_to(s["Resource"], leads_id) for action in _as_list(s["Action"])
+    }
+    # Then it reads the org table, writes leads, and cannot write org data or publish events
+    assert "dynamodb:GetItem" in org_actions
+    assert not org_actions & WRITE_ACTIONS
+    assert "dynamodb:PutItem" in leads_actions
+    all_actions = {a for s in statements for a in _as_list(s["Action"])}
+    assert "events:PutEvents" not in all_actions
+    # and "*" appears only for actions that have no resource-level permissions.
+    for statement in statements:
+        if statement["Resource"] == "*":
+            assert set(_as_list(statement["Action"])) <= RESOURCE_STAR_ONLY, statement
+
+
+@pytest.mark.parametrize("name", ["route", "followup", "api"])
+def test_publishers_may_put_events_on_the_bus_only(synthesized, name):
+    _, props = _function(synthesized, name)
+    bus_id = synthesized.raw["Outputs"][c.OUTPUT_EVENT_BUS]["Value"]["Ref"]
+    statements = _role_statements(synthesized, props["Role"]["Fn::GetAtt"][0])
+    put_events = [s for s in statements if "events:PutEvents" in _as_list(s["Action"])]
+    assert put_events
+    assert all(_refers_to(s["Resource"], bus_id) for s in put_events)
+
+
+def test_user_pool_is_admin_only_with_strong_passwords_and_custom_attributes(synthesized):
+    synthesized.template.has_resource_properties(
+        "AWS::Cognito::UserPool",
+        {
+            "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+            "UsernameAttributes": ["email"],
+            "MfaConfiguration": "OPTIONAL",
+            "Policies": {
+                "PasswordPolicy": Match.object_like(
+                    {
+                        "MinimumLength": Match.any_value(),
+                        "RequireLowercase": True,
+                        "RequireUppercase": True,
+                        "RequireNumbers": True,
+                        "RequireSymbols": True,
+                    }
+                )
+            },
+            "Schema": Match.array_with(
+                [
+                    Match.object_like({"Name": name, "AttributeDataType": "String", "Mutable": True})
+                    for name in c.CUSTOM_ATTRIBUTES
+                ]
+            ),
+        },
+    )
+    (pool,) = synthesized.resources("AWS::Cognito::UserPool").values()
+    assert pool["Properties"]["Policies"]["PasswordPolicy"]["MinimumLength"] >= 12
+
+
+def test_user_groups_admin_manager_agent(synthesized):
+    groups = {
+        g["Properties"]["GroupName"] for g in synthesized.resources("AWS::Cognito::UserPoolGroup").values()
+    }
+    assert groups == {"admin", "manager", "agent"}
+
+
+def test_app_client_has_no_secret_and_password_plus_srp_flows(synthesized):
+    synthesized.template.has_resource_properties(
+        "AWS::Cognito::UserPoolClient",
+        {
+            "GenerateSecret": False,
+            "ExplicitAuthFlows": Match.array_with(["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH"]),
+        },
+    )
+
+
+def _method_paths(synthesized):
+    """(path, http method) → method properties, with paths rebuilt from the resource tree."""
+    resources = synthesized.resources("AWS::ApiGateway::Resource")
+    (api_id,) = synthesized.resources("AWS::ApiGateway::RestApi")
+
+    def path_of(ref) -> str:
+        if isinstance(ref, dict) and "Fn::GetAtt" in ref and ref["Fn::GetAtt"][0] == api_id:
+            return ""
+        props = resources[ref["Ref"]]["Properties"]
+        return f"{path_of(props['ParentId'])}/{props['PathPart']}"
+
+    return {
+        (path_of(m["Properties"]["ResourceId"]) or "/", m["Properties"]["HttpMethod"]): m["Properties"]
+        for m in synthesized.resources("AWS::ApiGateway::Method").values()
+    }
+
+
+def test_webhooks_have_no_cognito_authorizer(synthesized):
+    methods = _method_paths(synthesized)
+    ingest_id, _ = _function(synthesized, "ingest")
+    for http_method in ("GET", "POST"):
+        props = methods[("/hooks/{source_id}", http_method)]
+        assert props["AuthorizationType"] == "NONE"
+        assert "AuthorizerId" not in props
+        assert props["Integration"]["Type"] == "AWS_PROXY"
+        assert _refers_to(props["Integration"]["Uri"], ingest_id)
+
+
+def test_lead_and_agent_resources_require_cognito(synthesized):
+    methods = _method_paths(synthesized)
+    api_function_id, _ = _function(synthesized, "api")
+    expected = {"/" + path for path in c.COGNITO_RESOURCES} | {"/{proxy+}", "/"}
+    protected = {
+        path for (path, verb), p in methods.items() if verb != "OPTIONS" and not path.startswith("/hooks")
+    }
+    assert protected == expected
+    for (path, verb), props in methods.items():
+        if verb == "OPTIONS" or path.startswith("/hooks"):
+            continue
+        assert props["AuthorizationType"] == "COGNITO_USER_POOLS", path
+        assert "AuthorizerId" in props, path
+        assert _refers_to(props["Integration"]["Uri"], api_function_id), path
+    assert {"/leads", "/leads/{lead_id}", "/agents/{agent_id}/availability"} <= protected
+
+
+def test_api_stage_logs_access_traces_and_throttles(synthesized):
+    synthesized.template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "StageName": "dev",
+            "TracingEnabled": True,
+            "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
+            "MethodSettings": Match.array_with(
+                [
+                    Match.object_like(
+                        {
+                            "DataTraceEnabled": False,
+                            "LoggingLevel": "ERROR",
+                            "ThrottlingRateLimit": Match.any_value(),
+                            "ThrottlingBurstLimit": Match.any_value(),
+                        }
+                    )
+                ]
+            ),
+        },
+    )
+
+
+def test_stream_dlq_is_encrypted_ssl_only_and_keeps_14_days(synthesized):
+    synthesized.template.has_resource_properties(
+        "AWS::SQS::Queue", {"MessageRetentionPeriod": 14 * 24 * 3600, "SqsManagedSseEnabled": True}
+    )
+    synthesized.template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_event_bus_is_named_after_the_stage(synthesized):
+    synthesized.template.has_resource_properties("AWS::Events::EventBus", {"Name": "leadrelay-dev"})
+
+
+def test_alarms_watch_routing_dlq_backlog_and_ingest(synthesized):
+    alarms = [a["Properties"] for a in synthesized.resources("AWS::CloudWatch::Alarm").values()]
+    by_metric = {(a["Namespace"], a["MetricName"]): a for a in alarms}
+    assert by_metric[("AWS/SQS", "ApproximateNumberOfMessagesVisible")]["Threshold"] == 0
+    assert ("AWS/Lambda", "IteratorAge") in by_metric
+    assert ("AWS/ApiGateway", "5XXError") in by_metric
+    errors = [a for a in alarms if a["MetricName"] == "Errors"]
+    function_ids = {d["Value"]["Ref"] for a in errors for d in a["Dimensions"] if d["Name"] == "FunctionName"}
+    assert function_ids == {_function(synthesized, "route")[0], _function(synthesized, "ingest")[0]}
+    assert all(a["AlarmActions"] for a in alarms)
+    synthesized.template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+    synthesized.template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+
+
+def test_cdk_nag_passes(synthesized):
+    # The session fixture synthesized with AwsSolutionsChecks as a validation plugin; any
+    # unacknowledged finding would have raised ValidationFailed there.
+    assert synthesized.raw["Resources"]
+
+
+def test_cdk_nag_plugin_really_runs(tmp_path):
+    """A deliberately non-compliant queue must fail synth: the plugin is not a no-op."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_sqs as sqs
+    from cdk_nag import AwsSolutionsChecks
+
+    app = cdk.App(outdir=str(tmp_path))
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    stack = cdk.Stack(app, "NagProbe")
+    sqs.Queue(stack, "PlainQueue")
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    assert "AwsSolutions-SQS" in (tmp_path / "validation-report.json").read_text()
+
+
+def test_definitions_expose_what_infra_reads():
+    # infra reads these names; a rename in definitions must fail here, not at deploy time.
+    assert definitions.LEADS_TABLE.env_var == "LEADS_TABLE"
+    assert definitions.ORG_TABLE.env_var == "ORG_TABLE"
+    assert definitions.EVENT_BUS_ENV == "EVENT_BUS_NAME"
