@@ -59,8 +59,13 @@ class LeadRelayStack(cdk.Stack):
             ingest_function=self.ingest.function,
             user_pool=self.auth.user_pool,
         )
-        # Ingest only stores; the router, the schedules and the API publish domain events.
-        for function in (self.routing.function, self.followup.function, self.api.function):
+        # Every function publishes domain events (ingest: lead.created/merged/quarantined).
+        for function in (
+            self.ingest.function,
+            self.routing.function,
+            self.followup.function,
+            self.api.function,
+        ):
             self.bus.bus.grant_put_events_to(function)
 
         for construct in (self.ingest, self.routing, self.followup, self.api):
