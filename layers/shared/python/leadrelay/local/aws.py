@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -32,14 +33,45 @@ def quiet_werkzeug() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
+class _OneRequestAtATime:
+    """WSGI middleware: moto applies a request to shared in-memory state without locks, so two
+    concurrent transactions can interleave (and crash deep-copying a table). DynamoDB applies each
+    request atomically; serialising requests restores that, while our clients still race between
+    their reads and their conditional writes — which is the concurrency worth testing."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: Any, start_response: Any) -> list[bytes]:
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
+def _serialised_moto_server(port: int) -> Any:
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    class SerialisedMotoServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = _OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return SerialisedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+
+
 class MotoServer:
-    """moto's `ThreadedMotoServer` on 127.0.0.1 and a free port."""
+    """moto's `ThreadedMotoServer` on 127.0.0.1 and a free port, one request at a time."""
 
     def __init__(self, port: int = 0) -> None:
-        from moto.server import ThreadedMotoServer
+        from leadrelay.local import moto_speed
 
         quiet_werkzeug()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        moto_speed.install()
+        self._server = _serialised_moto_server(port)
         self._server.start()
         host, bound = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{bound}"

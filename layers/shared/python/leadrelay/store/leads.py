@@ -5,7 +5,7 @@ Item layout (pk / sk):
 - `LEAD#<id>` / `LEAD`                       the lead (streamed to the router while routing is pending)
 - `LEAD#<id>` / `TL#<at>#<event id>`         timeline event
 - `LEAD#<id>` / `ROUTE#<at>#<decision id>`   routing decision (the audit trail)
-- `LEAD#<id>` / `RAW#<at>#<request id>`      every raw request that concerned the lead
+- `LEAD#<id>` / `RAW#<at>#<ulid>`            every raw request that concerned the lead
 - `LEAD#<id>` / `TOUCH#<at>#<request id>`    a later touchpoint (same person, again)
 - `DEDUPE#<kind>#<value>` / `DEDUPE`          identity keys: provider id, body hash, phone, email
 - `QUARANTINE#<request id>` / `RAW`           a request we could not turn into a lead, with the reason
@@ -21,6 +21,7 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from leadrelay.clock import epoch_ms, iso
+from leadrelay.ids import new_id
 from leadrelay.models import Lead, RoutingDecision, TimelineEvent
 from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item, to_value
 
@@ -302,7 +303,7 @@ class LeadRepository:
         """Keep a retried request's raw copy beside the lead it repeats."""
         raw.outcome = "duplicate"
         raw.reason = f"same {matched_on} as an earlier request"
-        item = {"pk": lead_pk(lead_id), "sk": f"RAW#{iso(raw.received_at)}#{raw.request_id}"}
+        item = {"pk": lead_pk(lead_id), "sk": raw_sk(raw)}
         item.update(raw.as_attributes())
         client().put_item(TableName=self.table, Item=to_item(item))
         return StoreOutcome("duplicate", lead_id, matched_on)
@@ -320,7 +321,7 @@ class LeadRepository:
         client().put_item(TableName=self.table, Item=to_item(item))
 
     def _raw_put(self, txn: _Txn, lead_id: str, raw: RawRequest) -> None:
-        item = {"pk": lead_pk(lead_id), "sk": f"RAW#{iso(raw.received_at)}#{raw.request_id}"}
+        item = {"pk": lead_pk(lead_id), "sk": raw_sk(raw)}
         item.update(raw.as_attributes())
         txn.put(self.table, item)
 
@@ -436,6 +437,11 @@ class LeadRepository:
             start = response.get("LastEvaluatedKey")
             if not start:
                 return leads, None
+
+
+def raw_sk(raw: RawRequest) -> str:
+    """Raw requests sort by arrival, even within one millisecond (the request id is random)."""
+    return f"RAW#{iso(raw.received_at)}#{new_id(raw.received_at)}"
 
 
 def timeline_item(event: TimelineEvent) -> dict[str, Any]:
