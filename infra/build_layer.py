@@ -69,9 +69,7 @@ def _prune(site: Path) -> None:
         shutil.rmtree(cache, ignore_errors=True)
 
 
-def build_layer(
-    output_dir: Path, *, requirements: Path = REQUIREMENTS, package_dir: Path = PACKAGE_DIR
-) -> int:
+def build_layer(output_dir: Path, *, requirements: Path = REQUIREMENTS, package_dir: Path = PACKAGE_DIR) -> int:
     """Fill `output_dir` with the layer (`python/...`); return its size in bytes."""
     if not package_dir.is_dir():
         raise FileNotFoundError(f"layer package not found: {package_dir}")
@@ -85,8 +83,7 @@ def build_layer(
         result = subprocess.run(pip_command(site, requirements), capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(
-                f"pip could not fetch the layer's wheels for {PLATFORM}/cp{PYTHON_VERSION}:\n"
-                f"{result.stderr.strip()}"
+                f"pip could not fetch the layer's wheels for {PLATFORM}/cp{PYTHON_VERSION}:\n{result.stderr.strip()}"
             )
     _prune(site)
     return sum(p.stat().st_size for p in output_dir.rglob("*") if p.is_file())

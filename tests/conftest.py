@@ -24,7 +24,6 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 @pytest.fixture
 def clock() -> Iterator[object]:
     from leadrelay.clock import SystemClock, set_clock
-
     from tests.helpers import ManualClock
 
     manual = ManualClock()

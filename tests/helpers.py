@@ -97,8 +97,15 @@ def hook_event(source_id: str, body: Any = None, *, key: str | None = None, form
                      path_parameters={"source_id": source_id}, body=body, headers=headers, query=query)  # fmt: skip
 
 
-def claims(role: str, username: str = "someone", agent_id: str | None = None, team_id: str | None = None) -> dict[str, str]:
-    values = {"sub": str(uuid.uuid4()), "cognito:username": username, "cognito:groups": role, "token_use": "id"}
+def claims(
+    role: str, username: str = "someone", agent_id: str | None = None, team_id: str | None = None
+) -> dict[str, str]:
+    values = {
+        "sub": str(uuid.uuid4()),
+        "cognito:username": username,
+        "cognito:groups": role,
+        "token_use": "id",
+    }
     if agent_id:
         values["custom:agent_id"] = agent_id
     if team_id:

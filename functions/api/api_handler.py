@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_routes import agents, leads
-from api_routes.agents import BadUntil
-from api_routes.common import BadRequest, NotFound
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from api_routes import agents, leads
+from api_routes.agents import BadUntil
+from api_routes.common import BadRequest, NotFound
 from leadrelay.auth import Forbidden, Unauthorized
 
 logger = Logger(service="api")

@@ -5,9 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import IConstruct
 
-LAMBDA_BASIC_EXECUTION = (
-    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-)
+LAMBDA_BASIC_EXECUTION = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
 
 def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
-from leadrelay.definitions import EVENT_BUS_ENV
 
+from leadrelay.definitions import EVENT_BUS_ENV
 from leadrelay_infra import constants as c
 from leadrelay_infra.config import StageConfig
 from leadrelay_infra.constructs.api import Api
@@ -40,12 +40,8 @@ class LeadRelayStack(cdk.Stack):
             EVENT_BUS_ENV: self.bus.bus.event_bus_name,
             "ORG_TIMEZONE": c.ORG_TIMEZONE,
         }
-        self.ingest = Ingest(
-            self, c.INGEST_ID, config=config, layer=layer, data=self.data, environment=environment
-        )
-        self.routing = Routing(
-            self, c.ROUTING_ID, config=config, layer=layer, data=self.data, environment=environment
-        )
+        self.ingest = Ingest(self, c.INGEST_ID, config=config, layer=layer, data=self.data, environment=environment)
+        self.routing = Routing(self, c.ROUTING_ID, config=config, layer=layer, data=self.data, environment=environment)
         self.followup = Followup(
             self, c.FOLLOWUP_ID, config=config, layer=layer, data=self.data, environment=environment
         )

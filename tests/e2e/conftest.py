@@ -48,9 +48,7 @@ class LocalStackClient:
     def auth(self, role_or_username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.user(role_or_username)['token']}"}
 
-    def request(
-        self, method: str, path: str, *, as_user: str | None = None, **kwargs: Any
-    ) -> requests.Response:
+    def request(self, method: str, path: str, *, as_user: str | None = None, **kwargs: Any) -> requests.Response:
         """`as_user` (a role or a username) adds that user's token."""
         headers = dict(kwargs.pop("headers", None) or {})
         if as_user is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from leadrelay.clock import parse_iso
 
 pytestmark = pytest.mark.e2e

@@ -32,6 +32,7 @@ class Synthesized:
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The dev stack, synthesized with the cdk-nag plugin on (a finding raises here)."""
     from aws_cdk.assertions import Template
+
     from leadrelay_infra.application import create_app
 
     app, stack = create_app(outdir=tmp_path_factory.mktemp("cdk.out"), skip_bundling=True, nag=True)

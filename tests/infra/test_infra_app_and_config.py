@@ -12,6 +12,7 @@ import aws_cdk as cdk
 import build_layer
 import pytest
 from aws_cdk import aws_logs as logs
+
 from leadrelay_infra.config import StageConfig
 
 pytestmark = pytest.mark.infra

@@ -12,6 +12,7 @@ import re
 
 import pytest
 from aws_cdk.assertions import Match
+
 from leadrelay import definitions
 from leadrelay_infra import constants as c
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from aws_cdk.assertions import Match
+
 from leadrelay import definitions
 from leadrelay_infra import constants as c
 
@@ -120,9 +121,7 @@ def test_ingest_can_read_but_never_write_the_org_table(synthesized):
     leads_id = synthesized.raw["Outputs"][c.OUTPUT_LEADS_TABLE]["Value"]["Ref"]
     statements = _role_statements(synthesized, role_id)
     # When the statements that touch each table are collected
-    org_actions = {
-        action for s in statements if _refers_to(s["Resource"], org_id) for action in _as_list(s["Action"])
-    }
+    org_actions = {action for s in statements if _refers_to(s["Resource"], org_id) for action in _as_list(s["Action"])}
     leads_actions = {
         action for s in statements if _refers_to(s["Resource"], leads_id) for action in _as_list(s["Action"])
     }
@@ -177,9 +176,7 @@ def test_user_pool_is_admin_only_with_strong_passwords_and_custom_attributes(syn
 
 
 def test_user_groups_admin_manager_agent(synthesized):
-    groups = {
-        g["Properties"]["GroupName"] for g in synthesized.resources("AWS::Cognito::UserPoolGroup").values()
-    }
+    groups = {g["Properties"]["GroupName"] for g in synthesized.resources("AWS::Cognito::UserPoolGroup").values()}
     assert groups == {"admin", "manager", "agent"}
 
 
@@ -225,9 +222,7 @@ def test_lead_and_agent_resources_require_cognito(synthesized):
     methods = _method_paths(synthesized)
     api_function_id, _ = _function(synthesized, "api")
     expected = {"/" + path for path in c.COGNITO_RESOURCES} | {"/{proxy+}", "/"}
-    protected = {
-        path for (path, verb), p in methods.items() if verb != "OPTIONS" and not path.startswith("/hooks")
-    }
+    protected = {path for (path, verb), p in methods.items() if verb != "OPTIONS" and not path.startswith("/hooks")}
     assert protected == expected
     for (path, verb), props in methods.items():
         if verb == "OPTIONS" or path.startswith("/hooks"):
@@ -261,6 +256,20 @@ def test_api_stage_logs_access_traces_and_throttles(synthesized):
     )
 
 
+@pytest.mark.parametrize(
+    ("response_type", "code"),
+    [("UNAUTHORIZED", "unauthorized"), ("ACCESS_DENIED", "forbidden"), ("THROTTLED", "throttled"),
+     ("REQUEST_TOO_LARGE", "payload_too_large"), ("DEFAULT_4XX", "bad_request"), ("DEFAULT_5XX", "internal_error")],
+)  # fmt: skip
+def test_errors_the_gateway_answers_itself_use_the_contracts_json_shape(synthesized, response_type, code):
+    responses = synthesized.template.find_resources(
+        "AWS::ApiGateway::GatewayResponse", {"Properties": {"ResponseType": response_type}}
+    )
+    assert len(responses) == 1
+    template = next(iter(responses.values()))["Properties"]["ResponseTemplates"]["application/json"]
+    assert f'"error": "{code}"' in template and '"message"' in template
+
+
 def test_stream_dlq_is_encrypted_ssl_only_and_keeps_14_days(synthesized):
     synthesized.template.has_resource_properties(
         "AWS::SQS::Queue", {"MessageRetentionPeriod": 14 * 24 * 3600, "SqsManagedSseEnabled": True}
@@ -270,11 +279,7 @@ def test_stream_dlq_is_encrypted_ssl_only_and_keeps_14_days(synthesized):
         {
             "PolicyDocument": {
                 "Statement": Match.array_with(
-                    [
-                        Match.object_like(
-                            {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
-                        )
-                    ]
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
                 )
             }
         },

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 import pytest
+
 from leadrelay import definitions
 from leadrelay.local.aws import MotoServer, client, create_table
 from leadrelay.local.seed import Seed, SeedUser

@@ -111,3 +111,37 @@ def test_requests_without_claims_or_group_are_unauthorized(flow: Flow) -> None:
 def test_unknown_endpoints_answer_404_json(flow: Flow) -> None:
     status, body = flow.get("/nothing-here")
     assert status == 404 and body["error"] == "not_found"
+
+
+def test_an_unassigned_leads_routing_trail_shows_why_nobody_took_it(flow: Flow) -> None:
+    for agent in ("anjali", "rahul", "meera", "priya", "karthik", "arjun", "deepa"):
+        flow.call("PUT", f"/agents/{agent}/availability", body={"status": "unavailable"})
+    lead = post_and_route(flow, phone="9876500005")
+    assert lead["status"] == "unassigned" and lead["assigned_agent_id"] is None
+    status, routing = flow.get(f"/leads/{lead['lead_id']}/routing")
+    assert status == 200
+    decision = routing["items"][0]
+    assert decision["agent_id"] is None and decision["outcome"] == "unassigned"
+    assert set(decision["skipped"].values()) == {"unavailable"}
+    # and managers find it in the unassigned queue, though it belongs to no team yet
+    queue = flow.get("/leads", role="manager", team_id="ncr", query={"status": "unassigned"})[1]["items"]
+    assert [item["lead_id"] for item in queue] == [lead["lead_id"]]
+
+
+def test_a_break_whose_until_has_passed_shows_as_available(flow: Flow, clock: Any) -> None:
+    from leadrelay.clock import iso
+
+    until = iso(clock.now().replace(microsecond=0) + __import__("datetime").timedelta(minutes=30))
+    status, body = flow.call("PUT", "/agents/rahul/availability", body={"status": "on_break", "until": until})
+    assert status == 200 and body["status"] == "on_break" and body["status_until"]
+    clock.advance(minutes=31)
+    body = flow.get("/agents/rahul")[1]
+    assert body["status"] == "available" and body["status_until"] is None
+
+
+def test_the_last_full_page_has_no_next_cursor(flow: Flow) -> None:
+    key = flow.sources["website"]["key"]  # type: ignore[attr-defined]
+    for i in range(2):
+        flow.post("website", {"phone": f"98765111{i:02d}"}, key)
+    page = flow.get("/leads", query={"limit": "2"})[1]
+    assert len(page["items"]) == 2 and page["next"] is None

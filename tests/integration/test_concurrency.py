@@ -8,6 +8,7 @@ import threading
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -16,6 +17,7 @@ import pytest
 from leadrelay import definitions, wiring
 from leadrelay.clock import SystemClock, local_day, set_clock
 from leadrelay.local.aws import base_env, create_table
+from leadrelay.local.stack import RESOLVER_LOCK, ContainerPool
 from leadrelay.models import Agent, AgentStatus, Pool, Source
 from leadrelay.models.source import hash_key
 from leadrelay.routing.rules import RuleChain
@@ -32,7 +34,11 @@ THREADS = int(__import__("os").environ.get("CONCURRENCY_THREADS", "16"))
 @pytest.fixture
 def org(moto_server: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:  # noqa: F811
     suffix = uuid.uuid4().hex[:8]
-    names = {"LEADS_TABLE": f"c-leads-{suffix}", "ORG_TABLE": f"c-org-{suffix}", "EVENT_BUS_NAME": f"c-bus-{suffix}"}
+    names = {
+        "LEADS_TABLE": f"c-leads-{suffix}",
+        "ORG_TABLE": f"c-org-{suffix}",
+        "EVENT_BUS_NAME": f"c-bus-{suffix}",
+    }
     for key, value in {**base_env(moto_server.endpoint), **names}.items():
         monkeypatch.setenv(key, value)
     set_clock(SystemClock())
@@ -53,8 +59,11 @@ def org(moto_server: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:  #
 
 
 def test_200_leads_from_16_threads_keep_every_routing_invariant(org: dict[str, str]) -> None:
-    import ingest_handler
-    import route_handler
+    # Each router is its own Lambda container, with its own copy of the handler module; webhooks
+    # take turns, because Powertools' REST resolver keeps the current event on a class attribute.
+    functions = Path(__file__).resolve().parents[2] / "functions"
+    ingest = ContainerPool(functions / "ingest", "ingest", 1, RESOLVER_LOCK)
+    route = ContainerPool(functions / "route", "route", THREADS)
 
     ddb = boto3.client("dynamodb")
     deliveries = Counter[str]()
@@ -62,7 +71,7 @@ def test_200_leads_from_16_threads_keep_every_routing_invariant(org: dict[str, s
 
     def one_lead(i: int) -> str:
         # Given a webhook lead, stored by ingest
-        response = ingest_handler.handler(hook_event("web", {"phone": f"9{i:09d}"}, key="k"), LambdaContext())
+        response = ingest(hook_event("web", {"phone": f"9{i:09d}"}, key="k"), LambdaContext())
         assert response["statusCode"] == 202, response
         lead_id = json.loads(response["body"])["lead_id"]
         item = ddb.get_item(TableName=org["LEADS_TABLE"], Key={"pk": {"S": f"LEAD#{lead_id}"}, "sk": {"S": "LEAD"}})
@@ -76,7 +85,7 @@ def test_200_leads_from_16_threads_keep_every_routing_invariant(org: dict[str, s
                 with lock:
                     deliveries[lead_id] += 1
                 try:
-                    if route_handler.handler(event, LambdaContext()) == {"batchItemFailures": []}:
+                    if route(event, LambdaContext()) == {"batchItemFailures": []}:
                         break
                 except Exception:  # a failed invocation: the event source mapping retries it
                     continue
@@ -86,6 +95,7 @@ def test_200_leads_from_16_threads_keep_every_routing_invariant(org: dict[str, s
 
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         lead_ids = list(pool.map(one_lead, range(LEADS)))
+    assert len(set(lead_ids)) == LEADS, "every webhook made its own lead"
 
     leads = [wiring.lead_repository().get(lead_id, consistent=True) for lead_id in lead_ids]
     owners = Counter(lead.assigned_agent_id for lead in leads if lead and lead.status.value == "assigned")
@@ -94,9 +104,13 @@ def test_200_leads_from_16_threads_keep_every_routing_invariant(org: dict[str, s
     for lead_id in lead_ids:
         assert len(wiring.lead_repository().routing_decisions(lead_id)) == 1
     # and no cap is exceeded, with the day counters agreeing with the leads
-    counters = wiring.org_repository().day_counts(local_day(SystemClock().now(), "Asia/Kolkata"))
+    day = local_day(SystemClock().now(), "Asia/Kolkata")
+    counters = wiring.org_repository().day_counts(day)
+    decisions = [wiring.lead_repository().routing_decisions(lead_id)[0] for lead_id in lead_ids]
+    assert {local_day(d.at, "Asia/Kolkata") for d in decisions} == {day}, "every decision was made today"
+    decided = Counter(d.agent_id for d in decisions if d.agent_id)
     for agent_id, cap in CAPS.items():
-        assert counters.get(agent_id, 0) == owners.get(agent_id, 0)
+        assert counters.get(agent_id, 0) == owners.get(agent_id, 0), (counters, owners, decided)
         if cap is not None:
             assert owners[agent_id] <= cap
     assert owners["a1"] == 20 and owners["a2"] == 30

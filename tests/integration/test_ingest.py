@@ -130,3 +130,11 @@ def test_every_accepted_request_keeps_its_raw_copy_beside_the_lead(flow: Flow, k
     flow.post("website", {"phone": "9876543210", "external_id": "x1"}, key)
     raws = wiring.lead_repository().raw_requests(body["lead_id"])
     assert [r["outcome"] for r in raws] == ["created", "duplicate"]
+
+
+def test_utm_tags_on_the_webhook_url_are_kept_when_the_body_has_none(flow: Flow, key: str) -> None:
+    status, body = flow.post("website", {"phone": "9876543210", "utm_medium": "cpc"}, key,
+                             query={"key": key, "utm_source": "google", "utm_medium": "ignored"})  # fmt: skip
+    assert status == 202
+    _, lead = flow.get(f"/leads/{body['lead_id']}")
+    assert lead["attribution"] == {"utm_source": "google", "utm_medium": "cpc"}

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 import requests
+
 from leadrelay import definitions
 from leadrelay.clock import OffsetClock, get_clock, parse_iso
 from leadrelay.local.aws import client
 from leadrelay.local.stack import LocalStack
 from leadrelay.local.ticker import Ticker, scheduled_event
-
 from tests.integration.local_fixtures import RecordingHandler, moto_server, small_seed  # noqa: F401
 
 
@@ -87,9 +87,7 @@ def test_get_tells_the_stack_time_as_iso_with_milliseconds(world):
 def test_advancing_five_minutes_runs_five_ticks_each_at_its_own_time(world):
     before = world.stack.clock.now()
     seen_before = len(world.followup_seen)
-    response = requests.post(
-        _clock_url(world), json={"advance_minutes": 5}, headers=_admin(world), timeout=10
-    )
+    response = requests.post(_clock_url(world), json={"advance_minutes": 5}, headers=_admin(world), timeout=10)
     assert response.status_code == 200
     after = parse_iso(response.json()["now"])
     assert timedelta(minutes=5) <= after - before < timedelta(minutes=5, seconds=5)
@@ -112,9 +110,7 @@ def test_records_written_by_ticks_are_routed_before_the_clock_answers(world):
     world.write_pending_lead_on_tick = True
     try:
         seen = len(world.route.events)
-        response = requests.post(
-            _clock_url(world), json={"advance_minutes": 2}, headers=_admin(world), timeout=15
-        )
+        response = requests.post(_clock_url(world), json={"advance_minutes": 2}, headers=_admin(world), timeout=15)
     finally:
         world.write_pending_lead_on_tick = False
     assert response.status_code == 200
@@ -176,9 +172,7 @@ def test_tokens_are_reissued_and_local_json_rewritten(world):
             break
         time.sleep(0.1)
     assert current != first
-    response = requests.get(
-        f"{world.stack.api_url}/leads", headers={"Authorization": f"Bearer {current}"}, timeout=5
-    )
+    response = requests.get(f"{world.stack.api_url}/leads", headers={"Authorization": f"Bearer {current}"}, timeout=5)
     assert response.status_code == 200
 
 
@@ -190,9 +184,7 @@ def test_a_huge_advance_runs_only_the_latest_ticks():
     # Given a ticker capped at 10 ticks per advance
     clock = OffsetClock()
     fired: list[str] = []
-    ticker = Ticker(
-        clock=clock, invoke=lambda schedule, event: fired.append(event["time"]), max_ticks_per_advance=10
-    )
+    ticker = Ticker(clock=clock, invoke=lambda schedule, event: fired.append(event["time"]), max_ticks_per_advance=10)
     start = clock.now()
     # When the clock moves an hour
     ticker.advance(timedelta(hours=1))

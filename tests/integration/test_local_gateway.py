@@ -12,12 +12,12 @@ from typing import Any
 import jwt
 import pytest
 import requests
+
 from leadrelay.clock import OffsetClock
 from leadrelay.local.aws import client
 from leadrelay.local.cognito import LocalUsers, TokenVerifier, create_user_pool
 from leadrelay.local.gateway import Gateway
 from leadrelay.local.seed import SeedUser
-
 from tests.integration.local_fixtures import RecordingHandler, moto_server  # noqa: F401
 
 
@@ -43,9 +43,7 @@ def setup(moto_server):  # noqa: F811
     cognito = client("cognito-idp", moto_server.endpoint)
     pool = create_user_pool(cognito)
     users = LocalUsers(cognito, pool)
-    users.create(
-        [SeedUser("admin", "admin"), SeedUser("arjun", "agent", agent_id="agent-arjun", team_id="t1")]
-    )
+    users.create([SeedUser("admin", "admin"), SeedUser("arjun", "agent", agent_id="agent-arjun", team_id="t1")])
     # A second group for one user: the authorizer passes groups comma-joined.
     cognito.admin_add_user_to_group(UserPoolId=pool.pool_id, Username="admin", GroupName="manager")
     users.refresh()
@@ -54,9 +52,7 @@ def setup(moto_server):  # noqa: F811
     other_users.create([SeedUser("stranger", "admin")])
     functions = Functions()
     clock = OffsetClock()
-    gateway = Gateway(
-        invoke=functions.invoke, verifier=TokenVerifier(moto_server.endpoint, pool), clock=clock
-    )
+    gateway = Gateway(invoke=functions.invoke, verifier=TokenVerifier(moto_server.endpoint, pool), clock=clock)
     gateway.start()
     yield {
         "url": gateway.url,

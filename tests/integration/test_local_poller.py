@@ -7,11 +7,11 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+
 from leadrelay import definitions
 from leadrelay.clock import OffsetClock
 from leadrelay.local.aws import client
 from leadrelay.local.poller import BatchResult, StreamPoller
-
 from tests.integration.local_fixtures import RecordingHandler, leads_table, moto_server  # noqa: F401
 
 FAST = replace(definitions.ROUTE_STREAM, retry_attempts=2)
@@ -37,9 +37,7 @@ def world(moto_server, leads_table):  # noqa: F811
     dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     pollers: list[StreamPoller] = []
 
-    def start(
-        handler: Any, mapping: definitions.StreamMapping = FAST
-    ) -> tuple[StreamPoller, list[BatchResult]]:
+    def start(handler: Any, mapping: definitions.StreamMapping = FAST) -> tuple[StreamPoller, list[BatchResult]]:
         results: list[BatchResult] = []
         poller = StreamPoller(
             streams_client=client("dynamodbstreams", moto_server.endpoint),

@@ -47,9 +47,7 @@ def test_emails_are_lower_cased_and_checked_for_shape() -> None:
         normalize_email("ravi@localhost")
 
 
-@pytest.mark.parametrize(
-    "name", ["राम कुमार", "முருகன்", "ગીતા પટેલ", "ರಮೇಶ್", "Zoë D'Souza"]
-)
+@pytest.mark.parametrize("name", ["राम कुमार", "முருகன்", "ગીતા પટેલ", "ರಮೇಶ್", "Zoë D'Souza"])
 def test_names_in_any_script_are_kept_as_written(name: str) -> None:
     assert normalize_text(f"  {name}  ") == name
 

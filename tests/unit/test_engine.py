@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from leadrelay.models import Agent, AgentStatus, Lead, Pool, Shift
 from leadrelay.routing.engine import decide
-from leadrelay.routing.roster import RoundRobinState, Roster
+from leadrelay.routing.roster import Roster, RoundRobinState
 from leadrelay.routing.rules import RuleChain
 
 TZ = "Asia/Kolkata"

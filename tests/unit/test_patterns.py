@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from leadrelay import definitions
 from leadrelay.local.patterns import PatternError, matches, matches_any
 

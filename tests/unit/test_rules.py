@@ -41,7 +41,9 @@ def condition(spec: dict[str, object]):  # type: ignore[no-untyped-def]
          {"city": "Pune", "language": "hi"}, True),
     ],
 )  # fmt: skip
-def test_conditions_evaluate_against_lead_fields(spec: dict[str, object], fields: dict[str, object], expected: bool) -> None:
+def test_conditions_evaluate_against_lead_fields(
+    spec: dict[str, object], fields: dict[str, object], expected: bool
+) -> None:
     ok, why = evaluate(condition(spec), lead(**fields), NOW)
     assert ok is expected
     assert why

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from api_routes.common import NotFound, agent_view, principal
 from pydantic import BaseModel, ConfigDict, Field
 
+from api_routes.common import NotFound, agent_view, principal
 from leadrelay import wiring
 from leadrelay.auth import Forbidden, Role
 from leadrelay.clock import get_clock, local_day

@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from leadrelay.auth import Principal
-from leadrelay.clock import iso
+from leadrelay.clock import get_clock, iso
 from leadrelay.models import Agent, Lead
 
 logger = Logger(service="api")
@@ -79,23 +79,27 @@ def lead_view(lead: Lead) -> dict[str, Any]:
     )
 
 
+def _clock_time(moment: Any) -> str:
+    return str(moment.isoformat(timespec="seconds" if moment.second else "minutes"))
+
+
 def agent_view(agent: Agent, assigned_today: int) -> dict[str, Any]:
-    """An agent as the API shows it (CONTRACT.md: Agents)."""
+    """An agent as the API shows it (CONTRACT.md: Agents): the status in force now, so a break
+    whose `until` has passed shows as available, exactly as routing sees it."""
+    now = get_clock().now()
+    lapsed = agent.status_until is not None and now >= agent.status_until
     return {
         "agent_id": agent.agent_id,
         "name": agent.name,
         "team_id": agent.team_id,
-        "status": agent.status.value,
-        "status_until": _time(agent.status_until),
+        "status": agent.status_at(now).value,
+        "status_until": None if lapsed else _time(agent.status_until),
         "languages": agent.languages,
         "territories": agent.territories,
         "daily_cap": agent.daily_cap,
         "soft_cap": agent.soft_cap,
         "weight": agent.weight,
-        "shifts": [
-            {"days": s.days, "start": s.start.isoformat("minutes"), "end": s.end.isoformat("minutes")}
-            for s in agent.shifts
-        ],
+        "shifts": [{"days": s.days, "start": _clock_time(s.start), "end": _clock_time(s.end)} for s in agent.shifts],
         "assigned_today": assigned_today,
     }
 

@@ -6,14 +6,16 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from api_routes.common import BadRequest, NotFound, audit_read, lead_view, principal
 
+from api_routes.common import BadRequest, NotFound, audit_read, lead_view, principal
 from leadrelay import wiring
 from leadrelay.auth import Principal, Role
 from leadrelay.clock import iso
 from leadrelay.models import Lead, LeadStatus
 
 router = Router()
+
+QUEUE_STATUSES = (LeadStatus.NEW, LeadStatus.UNASSIGNED)
 
 LeadId = Annotated[str, Path(min_length=1, max_length=64, description="The lead's id")]
 
@@ -74,7 +76,9 @@ def list_leads(
         if agent_id and agent_id != who.agent_id:
             raise NotFound("agents see only their own leads")
         agent_id = who.agent_id or "-"
-    elif who.role is Role.MANAGER and agent_id is None:
+    elif who.role is Role.MANAGER and agent_id is None and status not in QUEUE_STATUSES:
+        # A manager's list is their team's leads; new and unassigned leads belong to no team
+        # yet, so `?status=new` or `?status=unassigned` shows that queue instead.
         team_id = who.team_id or "-"
     try:
         leads, next_cursor = wiring.lead_repository().list_leads(

@@ -122,6 +122,7 @@ class Api(Construct):
             validate_request_body=True,
         )
 
+        self._json_gateway_errors()
         self._add_hooks(ingest_function)
         self._add_cognito_routes()
         self._acknowledge_preflight()
@@ -146,6 +147,30 @@ class Api(Construct):
 
     def _integration(self, function: lambda_.IFunction) -> apigateway.LambdaIntegration:
         return apigateway.LambdaIntegration(function, proxy=True, allow_test_invoke=False)
+
+    # Errors the gateway answers itself (refused token, throttling, oversized body…) in the same
+    # `{"error", "message"}` shape as every handler answer (CONTRACT.md: Errors).
+    GATEWAY_ERRORS = {
+        apigateway.ResponseType.UNAUTHORIZED: "unauthorized",
+        apigateway.ResponseType.ACCESS_DENIED: "forbidden",
+        apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN: "not_found",
+        apigateway.ResponseType.THROTTLED: "throttled",
+        apigateway.ResponseType.EXPIRED_TOKEN: "unauthorized",
+        apigateway.ResponseType.UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
+        apigateway.ResponseType.REQUEST_TOO_LARGE: "payload_too_large",
+        apigateway.ResponseType.BAD_REQUEST_PARAMETERS: "invalid_request",
+        apigateway.ResponseType.BAD_REQUEST_BODY: "invalid_request",
+        apigateway.ResponseType.DEFAULT_4_XX: "bad_request",
+        apigateway.ResponseType.DEFAULT_5_XX: "internal_error",
+    }
+
+    def _json_gateway_errors(self) -> None:
+        for index, (response_type, code) in enumerate(self.GATEWAY_ERRORS.items()):
+            self.rest_api.add_gateway_response(
+                f"GatewayError{index}",
+                type=response_type,
+                templates={"application/json": f'{{"error": "{code}", "message": $context.error.messageString}}'},
+            )
 
     def _add_hooks(self, ingest_function: lambda_.IFunction) -> None:
         hook = self.rest_api.root.add_resource(HOOKS_PATH).add_resource(f"{{{SOURCE_ID_PARAM}}}")

@@ -35,8 +35,7 @@ class Auth(Construct):
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             custom_attributes={
-                name: cognito.StringAttribute(mutable=True, min_len=1, max_len=64)
-                for name in CUSTOM_ATTRIBUTES
+                name: cognito.StringAttribute(mutable=True, min_len=1, max_len=64) for name in CUSTOM_ATTRIBUTES
             },
             removal_policy=config.removal_policy,
             deletion_protection=config.is_prod,

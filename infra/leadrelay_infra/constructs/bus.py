@@ -10,8 +10,8 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from leadrelay.definitions import EVENT_SOURCE
 
+from leadrelay.definitions import EVENT_SOURCE
 from leadrelay_infra.config import StageConfig
 from leadrelay_infra.constants import bus_name
 

@@ -9,8 +9,8 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
-from leadrelay.definitions import LEADS_TABLE, ORG_TABLE, TABLES, TableDef
 
+from leadrelay.definitions import LEADS_TABLE, ORG_TABLE, TABLES, TableDef
 from leadrelay_infra.config import StageConfig
 from leadrelay_infra.nag import acknowledge, logical_id
 
@@ -88,9 +88,7 @@ class DataTables(Construct):
         table = dynamodb.Table(
             self,
             table_def.logical_name,
-            partition_key=dynamodb.Attribute(
-                name=table_def.partition_key, type=dynamodb.AttributeType.STRING
-            ),
+            partition_key=dynamodb.Attribute(name=table_def.partition_key, type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name=table_def.sort_key, type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
@@ -106,9 +104,7 @@ class DataTables(Construct):
         for index in table_def.indexes:
             table.add_global_secondary_index(
                 index_name=index.name,
-                partition_key=dynamodb.Attribute(
-                    name=index.partition_key, type=dynamodb.AttributeType.STRING
-                ),
+                partition_key=dynamodb.Attribute(name=index.partition_key, type=dynamodb.AttributeType.STRING),
                 sort_key=(
                     dynamodb.Attribute(name=index.sort_key, type=dynamodb.AttributeType.STRING)
                     if index.sort_key

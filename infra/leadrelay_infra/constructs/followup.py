@@ -7,8 +7,8 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
-from leadrelay.definitions import SCHEDULES
 
+from leadrelay.definitions import SCHEDULES
 from leadrelay_infra.config import StageConfig
 from leadrelay_infra.constants import FOLLOWUP_FUNCTION
 from leadrelay_infra.constructs.data import DataTables

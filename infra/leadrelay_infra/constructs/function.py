@@ -50,9 +50,7 @@ class LeadRelayFunction(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=handler,
-            code=lambda_.Code.from_asset(
-                str(FUNCTIONS_DIR / folder), exclude=["**/__pycache__", "**/*.pyc", "tests"]
-            ),
+            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / folder), exclude=["**/__pycache__", "**/*.pyc", "tests"]),
             layers=[layer],
             role=self.role,
             memory_size=FUNCTION_MEMORY_MB,

@@ -48,9 +48,7 @@ class Observability(Construct):
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
 
-        iterator_age = route_function.metric(
-            "IteratorAge", statistic=cloudwatch.Stats.MAXIMUM, period=_ONE_MINUTE
-        )
+        iterator_age = route_function.metric("IteratorAge", statistic=cloudwatch.Stats.MAXIMUM, period=_ONE_MINUTE)
         dlq_depth = dlq.metric_approximate_number_of_messages_visible(
             statistic=cloudwatch.Stats.MAXIMUM, period=_ONE_MINUTE
         )
@@ -117,9 +115,7 @@ class Observability(Construct):
             default_interval=cdk.Duration.hours(3),
         )
         self.dashboard.add_widgets(
-            cloudwatch.AlarmStatusWidget(
-                title="Alarms", alarms=list(self.alarms.values()), width=24, height=3
-            ),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=24, height=3),
         )
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
@@ -137,9 +133,7 @@ class Observability(Construct):
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Invocations",
-                left=[
-                    fn.metric_invocations(period=_FIVE_MINUTES, label=name) for name, fn in functions.items()
-                ],
+                left=[fn.metric_invocations(period=_FIVE_MINUTES, label=name) for name, fn in functions.items()],
                 width=8,
             ),
             cloudwatch.GraphWidget(

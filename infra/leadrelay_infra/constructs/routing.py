@@ -7,8 +7,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from leadrelay.definitions import DLQ_ENV, ROUTE_STREAM, StreamMapping
 
+from leadrelay.definitions import DLQ_ENV, ROUTE_STREAM, StreamMapping
 from leadrelay_infra.config import StageConfig
 from leadrelay_infra.constants import ROUTE_FUNCTION
 from leadrelay_infra.constructs.data import DataTables

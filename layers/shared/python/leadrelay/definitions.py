@@ -45,9 +45,7 @@ class TableDef:
                 {"AttributeName": self.partition_key, "KeyType": "HASH"},
                 {"AttributeName": self.sort_key, "KeyType": "RANGE"},
             ],
-            "AttributeDefinitions": [
-                {"AttributeName": name, "AttributeType": "S"} for name in sorted(attributes)
-            ],
+            "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in sorted(attributes)],
         }
         if self.indexes:
             kwargs["GlobalSecondaryIndexes"] = [
@@ -85,7 +83,7 @@ LEADS_TABLE = TableDef(
 
 # The organisation: agents, teams, pools and their round-robin state, per-agent day counters,
 # sources (keys stored as hashes), the rule chain and org settings.
-ORG_TABLE = TableDef(logical_name="Org", env_var="ORG_TABLE")
+ORG_TABLE = TableDef(logical_name="Org", env_var="ORG_TABLE", ttl_attribute="expires_at")
 
 TABLES: tuple[TableDef, ...] = (LEADS_TABLE, ORG_TABLE)
 

@@ -106,7 +106,9 @@ class CaptureService:
             )  # fmt: skip
         adapter = adapter_for(source.kind)
         if adapter is None:
-            return self._reject(raw, 422, "unsupported_source_kind", f"source kind {source.kind!r} is not supported yet")
+            return self._reject(
+                raw, 422, "unsupported_source_kind", f"source kind {source.kind!r} is not supported yet"
+            )
         try:
             payload = self._payload(request)
             lead_input = adapter.parse(payload, source)
@@ -130,14 +132,18 @@ class CaptureService:
         if not request.body.strip():
             raise PayloadError("empty_body", "the request has no body; send the lead as JSON or a form", 400)
         kind = request.content_type
-        if kind in ("application/json", "text/json") or kind.endswith("+json") or (not kind and request.body.lstrip()[:1] in (b"{", b"[")):
+        if (
+            kind in ("application/json", "text/json")
+            or kind.endswith("+json")
+            or (not kind and request.body.lstrip()[:1] in (b"{", b"["))
+        ):
             try:
                 data = json.loads(request.body.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise PayloadError("malformed_json", f"the body is not valid JSON: {exc}", 400) from exc
             if not isinstance(data, dict):
                 raise PayloadError("invalid_body", f"expected a JSON object, got a JSON {type(data).__name__}")
-            return data
+            return self._with_query(data, request)
         if kind in ("application/x-www-form-urlencoded", ""):
             try:
                 text = request.body.decode("utf-8")
@@ -146,12 +152,21 @@ class CaptureService:
             parsed = parse_qs(text, keep_blank_values=True)
             if not parsed:
                 raise PayloadError("invalid_body", "the form body has no fields", 400)
-            return {name: values[0] if len(values) == 1 else values for name, values in parsed.items()}
+            fields = {name: values[0] if len(values) == 1 else values for name, values in parsed.items()}
+            return self._with_query(fields, request)
         raise PayloadError(
             "unsupported_media_type",
             f"content type {kind!r} is not accepted; send application/json or application/x-www-form-urlencoded",
             415,
         )
+
+    @staticmethod
+    def _with_query(fields: dict[str, Any], request: WebhookRequest) -> dict[str, Any]:
+        """Query parameters (e.g. UTM tags on the webhook URL) fill fields the body leaves out."""
+        for name, values in request.query.items():
+            if name != KEY_PARAM and name not in fields:
+                fields[name] = values[0] if len(values) == 1 else values
+        return fields
 
     # -- storing ---------------------------------------------------------------------------------
 
@@ -185,7 +200,9 @@ class CaptureService:
         """Keep the request in quarantine with the reason, and tell the caller what is wrong."""
         raw.error, raw.reason = code, message
         self.leads.quarantine(raw)
-        self._publish(events.LEAD_QUARANTINED, {"request_id": raw.request_id, "source_id": raw.source_id, "error": code})
+        self._publish(
+            events.LEAD_QUARANTINED, {"request_id": raw.request_id, "source_id": raw.source_id, "error": code}
+        )
         result = error(status, code, message)
         result.body["request_id"] = raw.request_id
         return result
@@ -224,10 +241,17 @@ class CaptureService:
             received_ms=epoch_ms(now),
         )
         created = TimelineEvent(
-            event_id=new_id(now), lead_id=lead.lead_id, at=now, kind=TimelineKind.CREATED.value,
+            event_id=new_id(now),
+            lead_id=lead.lead_id,
+            at=now,
+            kind=TimelineKind.CREATED.value,
             summary=f"lead received from {source.name}",
-            data={"source_id": source.source_id, "request_id": raw.request_id, "attribution": lead.attribution.model_dump(exclude_none=True)},
-        )  # fmt: skip
+            data={
+                "source_id": source.source_id,
+                "request_id": raw.request_id,
+                "attribution": lead.attribution.model_dump(exclude_none=True),
+            },
+        )
         result = self.leads.create(lead, keys, raw, created)
         # An identity matched: a retry is a duplicate; the same person again is a touchpoint.
         for _ in range(3):
@@ -235,7 +259,9 @@ class CaptureService:
                 break
             key, existing_id = result
             if key.is_retry_key:
-                result = self.leads.record_duplicate(existing_id, raw, "external_id" if key.kind == "EXT" else "request body")
+                result = self.leads.record_duplicate(
+                    existing_id, raw, "external_id" if key.kind == "EXT" else "request body"
+                )
                 break
             touch = {
                 "source_id": source.source_id, "at": now, "request_id": raw.request_id,
@@ -252,9 +278,14 @@ class CaptureService:
         if not isinstance(result, StoreOutcome):  # pragma: no cover - identities kept moving
             raise RuntimeError("could not settle the lead's identity after three tries")
         if result.outcome == "created":
-            self._publish(events.LEAD_CREATED, {"lead_id": lead.lead_id, "source_id": source.source_id, "received_at": iso(now)})
+            self._publish(
+                events.LEAD_CREATED,
+                {"lead_id": lead.lead_id, "source_id": source.source_id, "received_at": iso(now)},
+            )
         elif result.outcome == "merged":
-            self._publish(events.LEAD_MERGED, {"lead_id": result.lead_id, "source_id": source.source_id, "at": iso(now)})
+            self._publish(
+                events.LEAD_MERGED, {"lead_id": result.lead_id, "source_id": source.source_id, "at": iso(now)}
+            )
         return result
 
     def _publish(self, detail_type: str, detail: dict[str, Any]) -> None:

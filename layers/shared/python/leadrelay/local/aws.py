@@ -50,7 +50,11 @@ class _OneRequestAtATime:
 
 def _serialised_moto_server(port: int) -> Any:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
     from werkzeug.serving import make_server
 
     class SerialisedMotoServer(ThreadedMotoServer):
@@ -121,7 +125,8 @@ def client(service: str, endpoint: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.session.Session().client(
+    session: Any = boto3.session.Session()
+    return session.client(
         service,
         endpoint_url=endpoint,
         region_name=REGION,

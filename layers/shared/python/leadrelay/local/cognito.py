@@ -147,9 +147,7 @@ class TokenVerifier:
 
                 with urllib.request.urlopen(self._jwks_url, timeout=5) as response:  # loopback only
                     document = json.load(response)
-                self._keys = {
-                    key["kid"]: jwt.PyJWK.from_dict(key, algorithm="RS256").key for key in document["keys"]
-                }
+                self._keys = {key["kid"]: jwt.PyJWK.from_dict(key, algorithm="RS256").key for key in document["keys"]}
             return self._keys
 
     def verify(self, authorization: str | None) -> dict[str, Any]:

@@ -122,9 +122,7 @@ class Gateway:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="leadrelay-gateway", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="leadrelay-gateway", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -135,9 +133,7 @@ class Gateway:
 
     # -- one request ---------------------------------------------------------------------------
 
-    def handle(
-        self, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes, peer: str
-    ) -> Any:
+    def handle(self, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes, peer: str) -> Any:
         """Answer one request: (status, headers as (name, value) pairs, body bytes, function)."""
         split = urlsplit(raw_path)
         path = split.path or "/"
@@ -155,9 +151,7 @@ class Gateway:
                 claims = self._verify(headers)
             except Unauthorized as refused:
                 return (*_json(401, {"error": "unauthorized", "message": str(refused)}), route.function)
-        event = self.proxy_event(
-            route, method, path, split.query, headers, body, peer, path_parameters, claims
-        )
+        event = self.proxy_event(route, method, path, split.query, headers, body, peer, path_parameters, claims)
         try:
             response = self.invoke(route.function, event)
             return (*_proxy_response(response, event["requestContext"]["requestId"]), route.function)
@@ -259,9 +253,7 @@ class Gateway:
 
     # -- /_local/clock -------------------------------------------------------------------------
 
-    def _clock_endpoint(
-        self, method: str, headers: list[tuple[str, str]], body: bytes
-    ) -> tuple[int, list, bytes]:
+    def _clock_endpoint(self, method: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, list, bytes]:
         control = self.clock_control
         if control is None:
             return _json(404, {"error": "not_found", "message": "this gateway has no local clock"})
@@ -280,9 +272,7 @@ class Gateway:
         except ValueError:
             return _json(400, {"error": "invalid_json", "message": "the body must be JSON"})
         if not isinstance(payload, dict) or "advance_minutes" not in payload:
-            return _json(
-                422, {"error": "invalid_request", "message": 'expected {"advance_minutes": <minutes, >= 0>}'}
-            )
+            return _json(422, {"error": "invalid_request", "message": 'expected {"advance_minutes": <minutes, >= 0>}'})
         minutes = payload["advance_minutes"]
         if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not math.isfinite(minutes):
             return _json(422, {"error": "invalid_request", "message": "advance_minutes must be a number"})
@@ -377,16 +367,15 @@ def _make_handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                 return
             for listener in gateway.listeners:
                 try:
-                    listener(
-                        RequestLog(method, self.path, function, status, started, time.monotonic() - started)
-                    )
+                    listener(RequestLog(method, self.path, function, status, started, time.monotonic() - started))
                 except Exception:
                     log.exception("a gateway listener failed")
 
         def _read_body(self) -> bytes | None:
             """The request body, or None when it is over the limit (the rest is not read)."""
             if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-                chunks, total = [], 0
+                chunks: list[bytes] = []
+                total = 0
                 while True:
                     size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                     if size == 0:

@@ -268,9 +268,7 @@ class StreamPoller:
         except Exception as error:
             self.stats.failed_invocations += 1
             log.exception("route handler raised on a batch of %d record(s)", len(part))
-            self._notify(
-                BatchResult(event["Records"], started, time.monotonic() - started, "error", [], repr(error))
-            )
+            self._notify(BatchResult(event["Records"], started, time.monotonic() - started, "error", [], repr(error)))
             return 0, True
         duration = time.monotonic() - started
         failures = _batch_item_failures(response) if self._mapping.report_batch_item_failures else []
@@ -283,9 +281,7 @@ class StreamPoller:
         if any(failure not in sequence_numbers for failure in failures):
             # Lambda treats an unknown or empty itemIdentifier as a failure of the whole batch.
             log.error("route handler reported unknown batch item failures %s; retrying the batch", failures)
-            self._notify(
-                BatchResult(event["Records"], started, duration, "error", failures, "bad itemIdentifier")
-            )
+            self._notify(BatchResult(event["Records"], started, duration, "error", failures, "bad itemIdentifier"))
             return 0, False
         first = min(sequence_numbers.index(failure) for failure in failures)
         self.stats.records_delivered += first
@@ -301,7 +297,7 @@ class StreamPoller:
 
     def _send_to_dlq(self, shard_id: str, rest: list[_Pending], condition: str, raised: bool) -> None:
         first, last = rest[0].record, rest[-1].record
-        message = {
+        message: dict[str, Any] = {
             "requestContext": {
                 "requestId": str(uuid.uuid4()),
                 "functionArn": f"arn:aws:lambda:{REGION}:{self._event_source_arn.split(':')[4]}:function:"
@@ -320,9 +316,7 @@ class StreamPoller:
                 "shardId": shard_id,
                 "startSequenceNumber": first["dynamodb"]["SequenceNumber"],
                 "endSequenceNumber": last["dynamodb"]["SequenceNumber"],
-                "approximateArrivalOfFirstRecord": _epoch_iso(
-                    first["dynamodb"]["ApproximateCreationDateTime"]
-                ),
+                "approximateArrivalOfFirstRecord": _epoch_iso(first["dynamodb"]["ApproximateCreationDateTime"]),
                 "approximateArrivalOfLastRecord": _epoch_iso(last["dynamodb"]["ApproximateCreationDateTime"]),
                 "batchSize": len(rest),
                 "streamArn": self._event_source_arn,

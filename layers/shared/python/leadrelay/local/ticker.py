@@ -120,9 +120,7 @@ class Ticker:
             if count > self._max_ticks:
                 skipped = count - self._max_ticks
                 self.ticks_skipped += skipped
-                log.warning(
-                    "ticker: %d ticks of %s due; running the last %d", count, schedule.name, self._max_ticks
-                )
+                log.warning("ticker: %d ticks of %s due; running the last %d", count, schedule.name, self._max_ticks)
                 last += step * skipped
                 count = self._max_ticks
             due.extend((last + step * n, schedule) for n in range(1, count + 1))

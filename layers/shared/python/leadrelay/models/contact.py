@@ -77,9 +77,7 @@ def normalize_pincode(raw: object) -> str:
     return text
 
 
-_AMOUNT = re.compile(
-    r"^(?:₹|rs\.?|inr)?\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*(crores?|cr|lakhs?|lacs?|lac|l|k|thousand)?$"
-)
+_AMOUNT = re.compile(r"^(?:₹|rs\.?|inr)?\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*(crores?|cr|lakhs?|lacs?|lac|l|k|thousand)?$")
 _MULTIPLIERS = {
     "crore": 10_000_000, "crores": 10_000_000, "cr": 10_000_000,
     "lakh": 100_000, "lakhs": 100_000, "lac": 100_000, "lacs": 100_000, "l": 100_000,

@@ -27,6 +27,8 @@ class RuleTrace(BaseModel):
     matched: bool
     why: str
     fell_through: bool = False
+    # Why each agent of this rule's pool was passed over when the rule fell through.
+    skipped: dict[str, str] = Field(default_factory=dict)
 
 
 class RoutingDecision(BaseModel):
@@ -36,10 +38,10 @@ class RoutingDecision(BaseModel):
     lead_id: str
     at: datetime
     rule_chain_version: int
-    rule_id: str | None
-    pool_id: str | None
-    strategy: str | None
-    agent_id: str | None
+    rule_id: str | None = None
+    pool_id: str | None = None
+    strategy: str | None = None
+    agent_id: str | None = None
     outcome: str  # "assigned" | "unassigned"
     reason: str
     candidates: list[str] = Field(default_factory=list)

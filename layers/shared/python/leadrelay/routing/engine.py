@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from leadrelay.models import Lead, RuleTrace, SkipReason, Strategy
 from leadrelay.routing.eligibility import is_demoted, skip_reason
-from leadrelay.routing.rules import Rule, RuleChain, evaluate
 from leadrelay.routing.roster import Roster
+from leadrelay.routing.rules import Rule, RuleChain, evaluate
 
 DEFAULT_RULE_ID = "default"
 
@@ -130,6 +130,7 @@ def decide(
         last_skipped = skipped
         if rule.fall_through:
             trace.fell_through = True
+            trace.skipped = skipped
             trace.why += "; nobody eligible, fell through"
             continue
         return Plan(
@@ -141,5 +142,5 @@ def decide(
             skipped=skipped,
             rules=traces,
         )
-    reason = "no rule matched and there is no default pool" if not last_skipped else "nobody eligible"
-    return Plan(None, None, None, None, reason, skipped=last_skipped, rules=traces)
+    why = "no rule matched and there is no default pool" if not last_skipped else "nobody eligible"
+    return Plan(None, None, None, None, why, skipped=last_skipped, rules=traces)

@@ -58,22 +58,19 @@ class Router:
         """Decide and commit an owner for `lead` (exactly once, however often this is called)."""
         if lead.routing_state is not RoutingState.PENDING:
             return RouteOutcome(None, "routing is not pending")
-        chain: RuleChain = self.org.get_rule_chain()
         for attempt in range(1, self.max_attempts + 1):
             now = self._now(lead)
             day = local_day(now, self.timezone)
-            roster = self.org.load_roster()
-            counts = self.org.day_counts(day)
+            state = self.org.load_routing_state(day)
+            chain, roster, counts = state.chain, state.roster, state.counts_today
             plan = decide(lead, chain, roster, counts, now, self.timezone)
-            decision = self._decision(lead, chain, plan, counts, attempt, trigger)
+            decision = self._decision(lead, chain, plan, counts, attempt, trigger, now)
             event = self._timeline_event(lead, decision)
             assignment = None
             if plan.agent_id is not None and plan.pool_id is not None:
                 agent = roster.agents[plan.agent_id]
                 assignment = Assignment(plan.agent_id, plan.pool_id, agent.team_id, agent.daily_cap)
-            result = self.assignments.commit(
-                lead, decision, event, assignment=assignment, day=day, roster=roster
-            )
+            result = self.assignments.commit(lead, decision, event, assignment=assignment, day=day, roster=roster)
             if result is CommitResult.COMMITTED:
                 self._announce(lead, decision, assignment)
                 return RouteOutcome(decision)
@@ -92,9 +89,15 @@ class Router:
         return max(self.clock.now(), lead.received_at + timedelta(milliseconds=1))
 
     def _decision(
-        self, lead: Lead, chain: RuleChain, plan: Plan, counts: dict[str, int], attempt: int, trigger: str
+        self,
+        lead: Lead,
+        chain: RuleChain,
+        plan: Plan,
+        counts: dict[str, int],
+        attempt: int,
+        trigger: str,
+        now: datetime,
     ) -> RoutingDecision:
-        now = self._now(lead)
         before = {agent_id: counts.get(agent_id, 0) for agent_id in plan.candidates}
         after = dict(before)
         if plan.agent_id is not None:
@@ -122,7 +125,10 @@ class Router:
 
     def _timeline_event(self, lead: Lead, decision: RoutingDecision) -> TimelineEvent:
         if decision.agent_id:
-            kind, summary = TimelineKind.ASSIGNED, f"assigned to {decision.agent_id} by rule {decision.rule_id}"
+            kind, summary = (
+                TimelineKind.ASSIGNED,
+                f"assigned to {decision.agent_id} by rule {decision.rule_id}",
+            )
         else:
             kind, summary = TimelineKind.UNASSIGNED, f"unassigned: {decision.reason}"
         return TimelineEvent(

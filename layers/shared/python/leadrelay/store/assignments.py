@@ -11,8 +11,16 @@ from enum import Enum
 from leadrelay.clock import epoch_ms
 from leadrelay.models import Lead, LeadStatus, RoutingDecision, RoutingState, TimelineEvent
 from leadrelay.routing.roster import Roster
-from leadrelay.store.leads import LEAD_SK, TransactionFailed, _Txn, decision_item, lead_pk, run_transaction, timeline_item
-from leadrelay.store.org import ROSTER, day_pk, rr_sk
+from leadrelay.store.leads import (
+    LEAD_SK,
+    TransactionFailed,
+    _Txn,
+    decision_item,
+    lead_pk,
+    run_transaction,
+    timeline_item,
+)
+from leadrelay.store.org import ROSTER, counter_expiry, day_sk, rr_sk
 
 
 class CommitResult(Enum):
@@ -48,7 +56,11 @@ class AssignmentStore:
         txn = _Txn()
         now = decision.at
         guard = "routing_state = :pending AND version = :version"
-        common = {":pending": RoutingState.PENDING.value, ":version": lead.version, ":done": RoutingState.DONE.value}
+        common = {
+            ":pending": RoutingState.PENDING.value,
+            ":version": lead.version,
+            ":done": RoutingState.DONE.value,
+        }
         if assignment is None:
             txn.update(
                 self.leads_table,
@@ -80,20 +92,23 @@ class AssignmentStore:
                 guard,
                 names={"#status": "status"},
             )
-            counter_values: dict[str, object] = {":one": 1}
+            counter_values: dict[str, object] = {":one": 1, ":expires": counter_expiry(day)}
             counter_condition = None
             if assignment.daily_cap is not None:
                 counter_condition = "attribute_not_exists(assigned) OR assigned < :cap"
                 counter_values[":cap"] = assignment.daily_cap
             txn.update(
                 self.org_table,
-                {"pk": day_pk(day), "sk": assignment.agent_id},
-                "ADD assigned :one",
+                {"pk": ROSTER, "sk": day_sk(day, assignment.agent_id)},
+                "SET expires_at = :expires ADD assigned :one",
                 counter_values,
                 counter_condition,
             )
             seen = roster.rr(assignment.pool_id, assignment.agent_id)
-            newest = max((s.last_assigned_ms for (p, _), s in roster.round_robin.items() if p == assignment.pool_id), default=0)
+            newest = max(
+                (s.last_assigned_ms for (p, _), s in roster.round_robin.items() if p == assignment.pool_id),
+                default=0,
+            )
             stamp = max(epoch_ms(now), newest + 1)
             if seen.exists:
                 rr_condition = "last_assigned_ms = :seen"

@@ -59,7 +59,7 @@ def to_item(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_value(value: Any) -> dict[str, Any]:
-    return _serializer.serialize(_plain(value))
+    return dict(_serializer.serialize(_plain(value)))
 
 
 def _python(value: Any) -> Any:

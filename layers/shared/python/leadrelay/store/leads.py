@@ -171,7 +171,7 @@ def run_transaction(items: list[dict[str, Any]], attempts: int = 4) -> None:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
             reasons = exc.response.get("CancellationReasons") or []
-            failed = TransactionFailed(reasons)
+            failed = TransactionFailed([dict(reason) for reason in reasons])
             if failed.failed_conditions() or not failed.conflicted or attempt == attempts - 1:
                 raise failed from exc
             time.sleep(0.005 * (2**attempt))
@@ -428,9 +428,12 @@ class LeadRepository:
             if start:
                 kwargs["ExclusiveStartKey"] = start
             response = client().query(**kwargs)
-            for item in response.get("Items", []):
+            items = response.get("Items", [])
+            for position, item in enumerate(items):
                 leads.append(lead_from_item(from_item(item)))
                 if len(leads) == limit:
+                    if position == len(items) - 1 and "LastEvaluatedKey" not in response:
+                        return leads, None  # the index ended exactly here: no empty last page
                     last = from_item(item)
                     next_key = {k: last[k] for k in ("pk", "sk", key_name, "list_sk")}
                     return leads, encode_cursor(to_item(next_key))

@@ -1,27 +1,29 @@
 """The org table: who takes leads, from where, by which rules.
 
 Item layout (pk / sk):
-- `CONFIG` / `RULES`                 the live rule chain (with its version)
-- `CONFIG` / `RULES#v<000n>`         every published version, for the audit trail
+- `ROSTER` / `RULES`                 the live rule chain (with its version)
 - `ROSTER` / `AGENT#<id>`            agent profile and availability
 - `ROSTER` / `TEAM#<id>`             team
 - `ROSTER` / `POOL#<id>`             pool: members and strategy
 - `ROSTER` / `RR#<pool>#<agent>`     round-robin state of one agent in one pool
-- `DAY#<yyyy-mm-dd>` / `<agent id>`   leads assigned to the agent that org-local day (its own item,
-                                     so agents never contend with each other)
+- `ROSTER` / `DAY#<date>#<agent>`    leads assigned to the agent on that org-local day (its own
+                                     item, so agents never contend with each other; expires by TTL)
+- `CONFIG` / `RULES#v<000n>`         every published rule chain version, for the audit trail
+- `CONFIG` / `ORG`                   organisation settings
 - `SOURCES` / `<source id>`          lead source (key stored as a hash)
 
-The router reads the roster in one query, the day's counters in one query and the rule chain in
-one get, whatever the number of leads stored.
+Everything a routing decision needs sits in the `ROSTER` partition, so the router reads it in one
+query (older day counters filtered out) whatever the number of leads stored.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from leadrelay.models import Agent, Pool, Source, Team
-from leadrelay.routing.roster import RoundRobinState, Roster
+from leadrelay.routing.roster import Roster, RoundRobinState
 from leadrelay.routing.rules import RuleChain
 from leadrelay.store.dynamo import client, from_item, to_item, to_value
 
@@ -29,8 +31,27 @@ ROSTER = "ROSTER"
 CONFIG = "CONFIG"
 
 
-def day_pk(day: date) -> str:
-    return f"DAY#{day.isoformat()}"
+# Day counters outlive their day by a little, for the API's "assigned today" and for audits.
+COUNTER_DAYS_KEPT = 3
+
+
+def day_sk(day: date, agent_id: str) -> str:
+    return f"DAY#{day.isoformat()}#{agent_id}"
+
+
+def counter_expiry(day: date) -> int:
+    """Epoch seconds after which DynamoDB's TTL may delete a day counter."""
+    expires = datetime.combine(day + timedelta(days=COUNTER_DAYS_KEPT), time(0), tzinfo=UTC)
+    return int(expires.timestamp())
+
+
+@dataclass
+class RoutingState:
+    """Everything one routing decision reads: rules, roster and today's counters."""
+
+    chain: RuleChain
+    roster: Roster
+    counts_today: dict[str, int] = field(default_factory=dict)
 
 
 def rr_sk(pool_id: str, agent_id: str) -> str:
@@ -47,6 +68,10 @@ def _query_all(**kwargs: Any) -> list[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
+def _chain(item: dict[str, Any]) -> RuleChain:
+    return RuleChain.model_validate_json(item["chain"])
+
+
 def _strip(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k not in ("pk", "sk")}
 
@@ -61,26 +86,27 @@ class OrgRepository:
         client().put_item(TableName=self.table, Item=to_item({"pk": pk, "sk": sk, **values}))
 
     def _get(self, pk: str, sk: str, consistent: bool = False) -> dict[str, Any] | None:
-        response = client().get_item(
-            TableName=self.table, Key=to_item({"pk": pk, "sk": sk}), ConsistentRead=consistent
-        )
+        response = client().get_item(TableName=self.table, Key=to_item({"pk": pk, "sk": sk}), ConsistentRead=consistent)
         item = response.get("Item")
         return _strip(from_item(item)) if item else None
 
     # -- roster ----------------------------------------------------------------------------------
 
-    def load_roster(self) -> Roster:
-        """Agents, teams, pools and round-robin state in one (paginated) query."""
-        roster = Roster()
-        items = _query_all(
-            TableName=self.table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues=to_item({":pk": ROSTER}),
-            ConsistentRead=True,
-        )
-        for item in items:
-            sk = item["sk"]
-            kind, _, rest = sk.partition("#")
+    def load_routing_state(self, day: date | None = None) -> RoutingState:
+        """Rules, agents, teams, pools, round-robin stamps and `day`'s counters in one query."""
+        # Older days' counters come back too (until TTL removes them) and are skipped here: a
+        # FilterExpression would not lower the read cost, and the partition stays small.
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": to_item({":pk": ROSTER}),
+            "ConsistentRead": True,
+        }
+        today = f"{day.isoformat()}#" if day is not None else None
+        state = RoutingState(chain=RuleChain(version=0), roster=Roster())
+        roster = state.roster
+        for item in _query_all(**kwargs):
+            kind, _, rest = item["sk"].partition("#")
             body = _strip(item)
             if kind == "AGENT":
                 roster.agents[rest] = Agent.model_validate(body)
@@ -95,7 +121,15 @@ class OrgRepository:
                     total=int(body.get("assigned_total", 0)),
                     exists=True,
                 )
-        return roster
+            elif kind == "DAY" and today is not None and rest.startswith(today):
+                state.counts_today[rest[len(today) :]] = int(body.get("assigned", 0))
+            elif kind == "RULES":
+                state.chain = _chain(body)
+        return state
+
+    def load_roster(self) -> Roster:
+        """Agents, teams, pools and round-robin state."""
+        return self.load_routing_state().roster
 
     def put_agent(self, agent: Agent) -> None:
         self._put(ROSTER, f"AGENT#{agent.agent_id}", agent.model_dump(mode="python", exclude_none=True))
@@ -143,11 +177,11 @@ class OrgRepository:
         """Leads assigned to each agent on the org-local `day`."""
         items = _query_all(
             TableName=self.table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues=to_item({":pk": day_pk(day)}),
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :day)",
+            ExpressionAttributeValues=to_item({":pk": ROSTER, ":day": f"DAY#{day.isoformat()}#"}),
             ConsistentRead=True,
         )
-        return {item["sk"]: int(item.get("assigned", 0)) for item in items}
+        return {item["sk"].split("#", 2)[2]: int(item.get("assigned", 0)) for item in items}
 
     # -- sources ---------------------------------------------------------------------------------
 
@@ -170,8 +204,8 @@ class OrgRepository:
 
     def get_rule_chain(self) -> RuleChain:
         """The live rule chain; an empty chain (version 0) before any is published."""
-        item = self._get(CONFIG, "RULES", consistent=True)
-        return RuleChain.model_validate(item) if item else RuleChain(version=0)
+        item = self._get(ROSTER, "RULES", consistent=True)
+        return _chain(item) if item else RuleChain(version=0)
 
     def publish_rule_chain(self, chain: RuleChain) -> RuleChain:
         """Store `chain` as the next version; the live pointer and the history in one transaction."""
@@ -179,11 +213,16 @@ class OrgRepository:
 
         current = self.get_rule_chain()
         published = chain.model_copy(update={"version": current.version + 1})
-        body = published.model_dump(mode="python", exclude_none=True, by_alias=True)
+        # The chain is one JSON document: read whole on every routing decision, never queried into,
+        # and far cheaper to (de)serialise than a deeply nested DynamoDB map.
+        body = {
+            "version": published.version,
+            "chain": published.model_dump_json(exclude_none=True, by_alias=True),
+        }
         txn = _Txn()
         txn.put(
             self.table,
-            {"pk": CONFIG, "sk": "RULES", **body},
+            {"pk": ROSTER, "sk": "RULES", **body},
             "attribute_not_exists(pk) OR version = :v",
             **{":v": current.version},
         )
