@@ -1,18 +1,24 @@
 """Builds the domain's services from the environment, once per process (Lambda container or the
-local stack). `reset()` forgets them when the environment changes (tests, a new local stack)."""
+local stack). `reset()` forgets them when the environment changes (tests, a new local stack).
+
+Each function imports only what it uses: the router never loads the capture path (phone
+parsing, source adapters) and ingest never loads the routing engine, which keeps cold starts short.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from leadrelay.capture import CaptureService
 from leadrelay.clock import get_clock
 from leadrelay.config import get_settings, reset_settings
 from leadrelay.events import EventBridgePublisher
-from leadrelay.routing.router import Router
-from leadrelay.store.assignments import AssignmentStore
 from leadrelay.store.leads import LeadRepository
 from leadrelay.store.org import OrgRepository
+
+if TYPE_CHECKING:
+    from leadrelay.capture import CaptureService
+    from leadrelay.routing.router import Router
 
 
 @lru_cache(maxsize=1)
@@ -31,6 +37,8 @@ def publisher() -> EventBridgePublisher:
 
 
 def capture_service() -> CaptureService:
+    from leadrelay.capture import CaptureService
+
     return CaptureService(
         leads=lead_repository(),
         org=org_repository(),
@@ -41,6 +49,9 @@ def capture_service() -> CaptureService:
 
 
 def router() -> Router:
+    from leadrelay.routing.router import Router
+    from leadrelay.store.assignments import AssignmentStore
+
     settings = get_settings()
     return Router(
         leads=lead_repository(),

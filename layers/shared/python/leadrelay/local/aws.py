@@ -189,8 +189,14 @@ def create_resources(endpoint: str) -> LocalResources:
     with suppress(events.exceptions.ResourceAlreadyExistsException):
         events.create_event_bus(Name=LOCAL_BUS_NAME)
     sqs = client("sqs", endpoint)
+    # A fresh stack starts with an empty on-failure queue. SQS allows one purge a minute, so a
+    # second stack within the minute deletes and recreates the queue instead.
     dlq_url = sqs.create_queue(QueueName=LOCAL_DLQ_NAME)["QueueUrl"]
-    sqs.purge_queue(QueueUrl=dlq_url)
+    try:
+        sqs.purge_queue(QueueUrl=dlq_url)
+    except sqs.exceptions.PurgeQueueInProgress:
+        sqs.delete_queue(QueueUrl=dlq_url)
+        dlq_url = sqs.create_queue(QueueName=LOCAL_DLQ_NAME)["QueueUrl"]
     return LocalResources(
         endpoint=endpoint,
         tables=dict(LOCAL_TABLE_NAMES),

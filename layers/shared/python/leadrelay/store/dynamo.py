@@ -81,6 +81,17 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _python(_deserializer.deserialize(v)) for k, v in item.items()}
 
 
+def query_all(**kwargs: Any) -> list[dict[str, Any]]:
+    """Every item a Query returns, across pages, as plain dicts."""
+    items: list[dict[str, Any]] = []
+    while True:
+        response = client().query(**kwargs)
+        items.extend(from_item(item) for item in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return items
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
 def encode_cursor(key: dict[str, Any] | None) -> str | None:
     """An opaque, URL-safe pagination cursor from a LastEvaluatedKey."""
     if not key:

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 from leadrelay.clock import epoch_ms, iso
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, RoutingDecision, TimelineEvent
-from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item, to_value
+from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, query_all, to_item, to_value
 
 LEAD_SK = "LEAD"
 LIST_LEADS = "LEAD"
@@ -254,14 +254,7 @@ class LeadRepository:
         raw.outcome = "created"
         self._raw_put(txn, lead.lead_id, raw)
         self._timeline_put(txn, created)
-        try:
-            run_transaction(txn.items)
-        except TransactionFailed as failed:
-            match = self._outcome_from(failed, keys, 1)
-            if match is None:
-                raise
-            return match
-        return StoreOutcome("created", lead.lead_id)
+        return self._settle(txn, keys, StoreOutcome("created", lead.lead_id))
 
     def merge(
         self,
@@ -290,6 +283,10 @@ class LeadRepository:
         raw.outcome = "merged"
         self._raw_put(txn, lead_id, raw)
         self._timeline_put(txn, event)
+        return self._settle(txn, keys, StoreOutcome("merged", lead_id))
+
+    def _settle(self, txn: _Txn, keys: list[DedupeKey], success: StoreOutcome) -> StoreOutcome | tuple[DedupeKey, str]:
+        """Run a capture transaction whose item 0 is the lead and items 1.. its identities."""
         try:
             run_transaction(txn.items)
         except TransactionFailed as failed:
@@ -297,7 +294,7 @@ class LeadRepository:
             if match is None:
                 raise
             return match
-        return StoreOutcome("merged", lead_id)
+        return success
 
     def record_duplicate(self, lead_id: str, raw: RawRequest, matched_on: str) -> StoreOutcome:
         """Keep a retried request's raw copy beside the lead it repeats."""
@@ -340,18 +337,11 @@ class LeadRepository:
         return lead_from_item(from_item(item)) if item else None
 
     def _children(self, lead_id: str, prefix: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": to_item({":pk": lead_pk(lead_id), ":prefix": prefix}),
-        }
-        while True:
-            response = client().query(**kwargs)
-            items.extend(from_item(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return items
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return query_all(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=to_item({":pk": lead_pk(lead_id), ":prefix": prefix}),
+        )
 
     def timeline(self, lead_id: str) -> list[TimelineEvent]:
         """Every event on the lead, oldest first."""

@@ -25,7 +25,7 @@ from typing import Any
 from leadrelay.models import Agent, Pool, Source, Team
 from leadrelay.routing.roster import Roster, RoundRobinState
 from leadrelay.routing.rules import RuleChain
-from leadrelay.store.dynamo import client, from_item, to_item, to_value
+from leadrelay.store.dynamo import client, from_item, query_all, to_item, to_value
 
 ROSTER = "ROSTER"
 CONFIG = "CONFIG"
@@ -56,16 +56,6 @@ class RoutingState:
 
 def rr_sk(pool_id: str, agent_id: str) -> str:
     return f"RR#{pool_id}#{agent_id}"
-
-
-def _query_all(**kwargs: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    while True:
-        response = client().query(**kwargs)
-        items.extend(from_item(item) for item in response.get("Items", []))
-        if "LastEvaluatedKey" not in response:
-            return items
-        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def _chain(item: dict[str, Any]) -> RuleChain:
@@ -105,7 +95,7 @@ class OrgRepository:
         today = f"{day.isoformat()}#" if day is not None else None
         state = RoutingState(chain=RuleChain(version=0), roster=Roster())
         roster = state.roster
-        for item in _query_all(**kwargs):
+        for item in query_all(**kwargs):
             kind, _, rest = item["sk"].partition("#")
             body = _strip(item)
             if kind == "AGENT":
@@ -175,7 +165,7 @@ class OrgRepository:
 
     def day_counts(self, day: date) -> dict[str, int]:
         """Leads assigned to each agent on the org-local `day`."""
-        items = _query_all(
+        items = query_all(
             TableName=self.table,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :day)",
             ExpressionAttributeValues=to_item({":pk": ROSTER, ":day": f"DAY#{day.isoformat()}#"}),
@@ -193,7 +183,7 @@ class OrgRepository:
         return Source.model_validate(item) if item else None
 
     def list_sources(self) -> list[Source]:
-        items = _query_all(
+        items = query_all(
             TableName=self.table,
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues=to_item({":pk": "SOURCES"}),
