@@ -145,3 +145,37 @@ def test_the_last_full_page_has_no_next_cursor(flow: Flow) -> None:
         flow.post("website", {"phone": f"98765111{i:02d}"}, key)
     page = flow.get("/leads", query={"limit": "2"})[1]
     assert len(page["items"]) == 2 and page["next"] is None
+
+
+def test_every_read_of_lead_data_leaves_an_audit_line_without_pii(flow: Flow) -> None:
+    import logging
+
+    from api_routes.common import logger
+
+    class Collect(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(logging.INFO)
+            self.lines: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.lines.append(logger.registered_formatter.format(record))
+
+    # Given a routed lead
+    lead = post_and_route(flow, phone="9876500006", name="Audit Person", email="audit@example.com")
+    collect = Collect()
+    logger.addHandler(collect)
+    logger.setLevel("INFO")
+    try:
+        # When their team's manager reads it
+        status, _ = flow.get(
+            f"/leads/{lead['lead_id']}", role="manager", username="maya", team_id=lead["assigned_team_id"]
+        )
+    finally:
+        logger.setLevel("WARNING")
+        logger.removeHandler(collect)
+    # Then an audit line names who read which lead, and no line carries the lead's PII
+    assert status == 200
+    audits = [line for line in collect.lines if '"audit":true' in line.replace(" ", "")]
+    assert len(audits) == 1 and '"maya"' in audits[0] and lead["lead_id"] in audits[0]
+    text = "\n".join(collect.lines)
+    assert "9876500006" not in text and "Audit Person" not in text and "audit@example.com" not in text

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -68,23 +72,71 @@ def _serialised_moto_server(port: int) -> Any:
 
 
 class MotoServer:
-    """moto's `ThreadedMotoServer` on 127.0.0.1 and a free port, one request at a time."""
+    """moto's server on 127.0.0.1 and a free port, one request at a time.
 
-    def __init__(self, port: int = 0) -> None:
-        from leadrelay.local import moto_speed
+    By default it runs in a child process (`python -m leadrelay.local.moto_process`): the handlers,
+    the gateway and the poller then have this process's interpreter to themselves while moto works
+    on the other core, as DynamoDB would be elsewhere. `LEADRELAY_MOTO_IN_PROCESS=1` (or
+    `in_process=True`) keeps it in a thread of this process instead.
+    """
 
-        quiet_werkzeug()
-        moto_speed.install()
-        self._server = _serialised_moto_server(port)
-        self._server.start()
-        host, bound = self._server.get_host_and_port()
-        self.endpoint = f"http://{host}:{bound}"
+    def __init__(self, port: int = 0, *, in_process: bool | None = None) -> None:
+        if in_process is None:
+            in_process = os.environ.get("LEADRELAY_MOTO_IN_PROCESS", "") not in ("", "0", "false")
+        self._server: Any = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._stopped = False
+        if in_process:
+            from leadrelay.local import moto_speed
+
+            quiet_werkzeug()
+            moto_speed.install()
+            self._server = _serialised_moto_server(port)
+            self._server.start()
+            host, bound = self._server.get_host_and_port()
+        else:
+            host, bound = "127.0.0.1", port or _free_port()
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "leadrelay.local.moto_process", "--port", str(bound)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+            )
+            _wait_for_port(host, bound, self._process)
+        self.endpoint = f"http://{host}:{bound}"
 
     def stop(self) -> None:
-        if not self._stopped:
-            self._stopped = True
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._server is not None:
             self._server.stop()
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for_port(host: str, port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the moto server exited with {process.returncode} before it was ready")
+        with socket.socket() as probe:
+            probe.settimeout(0.2)
+            if probe.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"the moto server did not listen on {host}:{port} within {timeout:.0f} s")
 
 
 def base_env(endpoint: str) -> dict[str, str]:

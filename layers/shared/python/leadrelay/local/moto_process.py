@@ -1,0 +1,41 @@
+"""moto's server in its own process: `python -m leadrelay.local.moto_process --port N`.
+
+The local stack starts it (see `aws.MotoServer`) so moto has its own interpreter and core. It
+applies the same patches as the in-process server (one request at a time, cheap transactions),
+stops on SIGTERM or SIGINT, and exits by itself if the process that started it goes away.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="moto's server for the LeadRelay local stack")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+
+    from leadrelay.local import moto_speed
+    from leadrelay.local.aws import _serialised_moto_server, quiet_werkzeug
+
+    quiet_werkzeug()
+    moto_speed.install()
+    server = _serialised_moto_server(args.port)
+    server.start()
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    parent = os.getppid()
+    # An orphaned server would hold its port forever: leave when the parent is gone.
+    while not stop.wait(1.0):
+        if os.getppid() != parent:
+            break
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
