@@ -32,7 +32,9 @@ LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
 # The Lambda Python runtime already ships boto3/botocore/s3transfer; aws-xray-sdk pulls botocore
 # in as a dependency, and a second copy would only add ~30 MB to every cold start's layer.
 PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer")
-_COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", "*.egg-info", ".mypy_cache")
+# The local stack (moto, a gateway, a CLI) is for laptops and CI, never for Lambda.
+_DEV_ONLY = ("local", "cli.py")
+_COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", "*.egg-info", ".mypy_cache", *_DEV_ONLY)
 
 
 def pip_command(target: Path, requirements: Path = REQUIREMENTS) -> list[str]:

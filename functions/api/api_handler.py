@@ -10,9 +10,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from api_routes import agents, leads
+from api_routes import agents, leads, routing
 from api_routes.agents import BadUntil
-from api_routes.common import BadRequest, NotFound
+from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
 from leadrelay.auth import Forbidden, Unauthorized
 
 logger = Logger(service="api")
@@ -22,6 +22,7 @@ metrics = Metrics(namespace="LeadRelay", service="api")
 app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(leads.router)
 app.include_router(agents.router)
+app.include_router(routing.router)
 app.enable_swagger(path="/docs", title="LeadRelay API", version="1")
 
 
@@ -60,6 +61,16 @@ def not_found_error(exc: NotFound) -> Response:
 @app.exception_handler(BadRequest)
 def bad_request(exc: BadRequest) -> Response:
     return _error(400, exc.code, str(exc))
+
+
+@app.exception_handler(Conflict)
+def conflict(exc: Conflict) -> Response:
+    return _error(409, exc.code, str(exc))
+
+
+@app.exception_handler(Unprocessable)
+def unprocessable(exc: Unprocessable) -> Response:
+    return _error(422, exc.code, str(exc))
 
 
 @app.exception_handler(BadUntil)

@@ -85,3 +85,34 @@ def test_a_bad_advance_is_a_json_error(local_stack):
         response = local_stack.post("/_local/clock", json=body, as_user="admin")
         assert response.status_code in (400, 422)
         assert set(response.json()) == {"error", "message"}
+
+
+def test_route_simulate_cli_asks_the_running_stack_and_changes_nothing(local_stack, tmp_path):
+    # Given the running demo stack and a CSV of two leads
+    import json as _json
+    import subprocess as _subprocess
+    import sys as _sys
+
+    csv_path = tmp_path / "leads.csv"
+    csv_path.write_text("city,language,at\nNoida,,2026-11-23T12:00:00+05:30\nChennai,Tamil,2026-11-23T12:00:00+05:30\n")
+    before = local_stack.get("/agents", as_user="admin").json()["items"]
+    # When `leadrelay route simulate --csv … --json` runs against it
+    run = _subprocess.run(
+        [_sys.executable, "-m", "leadrelay.cli", "route", "simulate", "--csv", str(csv_path), "--json",
+         "--state-dir", str(local_stack.state_dir)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    # Then each lead gets its plan: the NCR lead the ncr rule, the Tamil lead the south-languages rule
+    assert run.returncode == 0, run.stderr
+    plans = [_json.loads(line) for line in run.stdout.splitlines()]
+    assert [p["rule_id"] for p in plans] == ["ncr", "south-languages"]
+    assert all(p["outcome"] == "assigned" and p["rules"] for p in plans)
+    # And no agent's load moved
+    assert local_stack.get("/agents", as_user="admin").json()["items"] == before
+    # A bad lead is a non-zero exit with the API's message
+    bad = _subprocess.run(
+        [_sys.executable, "-m", "leadrelay.cli", "route", "simulate", "--lead", '{"pincode": "12"}',
+         "--state-dir", str(local_stack.state_dir)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert bad.returncode == 1 and "pincode" in bad.stderr

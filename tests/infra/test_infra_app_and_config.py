@@ -100,6 +100,9 @@ def test_layer_build_copies_the_domain_package_under_python(tmp_path):
     # Then the layer holds python/leadrelay with the shared definitions and no bytecode caches
     assert (tmp_path / "layer" / "python" / "leadrelay" / "definitions.py").is_file()
     assert not list((tmp_path / "layer").rglob("__pycache__"))
+    # and leaves the laptop-only local stack and CLI out of what Lambda loads
+    assert not (tmp_path / "layer" / "python" / "leadrelay" / "local").exists()
+    assert not (tmp_path / "layer" / "python" / "leadrelay" / "cli.py").exists()
     assert size > 0
 
 

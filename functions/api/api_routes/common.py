@@ -25,6 +25,22 @@ class BadRequest(Exception):
         self.code = code
 
 
+class Conflict(Exception):
+    """The request is well formed but clashes with the current state (409)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Unprocessable(Exception):
+    """The request is well formed but names things that do not fit together (422)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def principal(router: Router) -> Principal:
     claims = router.current_event.request_context.authorizer.claims
     return Principal.from_claims(claims)

@@ -37,8 +37,35 @@ def _run_local(args: argparse.Namespace) -> int:
     return serve(port=args.port, demo=args.demo, state_dir=args.state_dir)
 
 
+def _add_route(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("route", help="routing tools against a running local stack")
+    commands = parser.add_subparsers(dest="route_command", metavar="<route command>", required=True)
+    simulate = commands.add_parser(
+        "simulate",
+        help="who would get a lead, and why (no side effects)",
+        description="Ask the running stack (found through <state-dir>/local.json) who would get each lead "
+        "and why, through POST /routing/simulate. Nothing is written.",
+    )
+    source = simulate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--lead", help='one lead as JSON, e.g. \'{"city": "Noida", "budget": "75 lakh"}\'')
+    source.add_argument("--csv", help="a CSV of leads, one per row; columns are lead fields, others go to extra")
+    simulate.add_argument("--json", action="store_true", help="one JSON object per lead instead of text")
+    simulate.add_argument(
+        "--state-dir",
+        default=os.environ.get("LEADRELAY_STATE_DIR") or ".leadrelay",
+        help="where local.json is (default: $LEADRELAY_STATE_DIR or .leadrelay)",
+    )
+    simulate.set_defaults(run=_run_route_simulate)
+
+
+def _run_route_simulate(args: argparse.Namespace) -> int:
+    from leadrelay.local.route_cli import run_simulate
+
+    return run_simulate(args)
+
+
 # Each entry adds one subcommand to the parser; later work appends (route simulate, quarantine…).
-_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_local]  # type: ignore[type-arg]
+_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_local, _add_route]  # type: ignore[type-arg]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,21 +22,30 @@ def skip_reason(
     local_now: datetime,
     assigned_today: int,
     require_language: bool,
+    chain_cap: int | None = None,
 ) -> SkipReason | None:
     """Why `agent` cannot take `lead` now, or None when they can.
 
     `local_now` is `now` in the org time zone: shifts are local hours, caps local days.
+    `chain_cap` is the rule chain's cap per agent per day, if any.
     """
     status = agent.status_at(now)
     if status is not AgentStatus.AVAILABLE:
         return _STATUS_REASONS[status]
     if agent.shifts and not any(shift.covers(local_now) for shift in agent.shifts):
         return SkipReason.OFF_SHIFT
-    if agent.daily_cap is not None and assigned_today >= agent.daily_cap:
+    cap = hard_cap(agent, chain_cap)
+    if cap is not None and assigned_today >= cap:
         return SkipReason.CAPPED
     if require_language and lead.language and lead.language not in agent.languages:
         return SkipReason.LANGUAGE
     return None
+
+
+def hard_cap(agent: Agent, chain_cap: int | None) -> int | None:
+    """The daily cap in force for `agent`: the lower of their own and the rule chain's."""
+    caps = [cap for cap in (agent.daily_cap, chain_cap) if cap is not None]
+    return min(caps) if caps else None
 
 
 def is_demoted(agent: Agent, assigned_today: int) -> bool:

@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from leadrelay.models import Lead, RuleTrace, SkipReason, Strategy
-from leadrelay.routing.eligibility import is_demoted, skip_reason
+from leadrelay.routing.eligibility import hard_cap, is_demoted, skip_reason
 from leadrelay.routing.roster import Roster
 from leadrelay.routing.rules import Rule, RuleChain, evaluate
 
@@ -32,6 +32,8 @@ class Plan:
     demoted: list[str] = field(default_factory=list)
     rules: list[RuleTrace] = field(default_factory=list)
     require_language: bool = False
+    # The winner's hard daily cap (their own or the chain's, the lower), enforced again on commit.
+    daily_cap: int | None = None
 
 
 def _rules_in_order(chain: RuleChain) -> list[Rule]:
@@ -106,6 +108,7 @@ def decide(
                 local_now=local_now,
                 assigned_today=today,
                 require_language=rule.require_language,
+                chain_cap=chain.daily_cap_per_agent,
             )
             if reason is not None:
                 skipped[agent_id] = reason.value
@@ -126,6 +129,7 @@ def decide(
                 demoted=sorted(demoted),
                 rules=traces,
                 require_language=rule.require_language,
+                daily_cap=hard_cap(roster.agents[winner], chain.daily_cap_per_agent),
             )
         last_skipped = skipped
         if rule.fall_through:

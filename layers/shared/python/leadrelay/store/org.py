@@ -197,11 +197,20 @@ class OrgRepository:
         item = self._get(ROSTER, "RULES", consistent=True)
         return _chain(item) if item else RuleChain(version=0)
 
-    def publish_rule_chain(self, chain: RuleChain) -> RuleChain:
-        """Store `chain` as the next version; the live pointer and the history in one transaction."""
-        from leadrelay.store.leads import _Txn, run_transaction
+    def publish_rule_chain(self, chain: RuleChain, expected_version: int | None = None) -> RuleChain:
+        """Store `chain` as the next version; the live pointer and the history in one transaction.
+
+        `expected_version` (when given) must be the live version, so that two people editing the
+        rules cannot silently overwrite each other. Raises `RuleChainConflict` when the live
+        version is not the expected one or moved while publishing.
+        """
+        from leadrelay.store.leads import TransactionFailed, _Txn, run_transaction
 
         current = self.get_rule_chain()
+        if expected_version is not None and expected_version != current.version:
+            raise RuleChainConflict(
+                f"the live rule chain is version {current.version}, not {expected_version}; reload and edit again"
+            )
         published = chain.model_copy(update={"version": current.version + 1})
         # The chain is one JSON document: read whole on every routing decision, never queried into,
         # and far cheaper to (de)serialise than a deeply nested DynamoDB map.
@@ -216,6 +225,35 @@ class OrgRepository:
             "attribute_not_exists(pk) OR version = :v",
             **{":v": current.version},
         )
-        txn.put(self.table, {"pk": CONFIG, "sk": f"RULES#v{published.version:06d}", **body})
-        run_transaction(txn.items)
+        txn.put(self.table, {"pk": CONFIG, "sk": rules_version_sk(published.version), **body})
+        try:
+            run_transaction(txn.items)
+        except TransactionFailed as failed:
+            if failed.failed_conditions():
+                raise RuleChainConflict(
+                    "someone else published the rule chain meanwhile; reload and edit again"
+                ) from failed
+            raise
         return published
+
+    def get_rule_chain_version(self, version: int) -> RuleChain | None:
+        """One published version of the rule chain, as it was published; None if there is none."""
+        item = self._get(CONFIG, rules_version_sk(version))
+        return _chain(item) if item else None
+
+    def list_rule_chain_versions(self) -> list[RuleChain]:
+        """Every published version, oldest first."""
+        items = query_all(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=to_item({":pk": CONFIG, ":prefix": "RULES#v"}),
+        )
+        return [_chain(item) for item in items]
+
+
+class RuleChainConflict(Exception):
+    """The rule chain changed since the caller read it."""
+
+
+def rules_version_sk(version: int) -> str:
+    return f"RULES#v{version:06d}"

@@ -1,0 +1,184 @@
+"""Routing endpoints: the rule chain (read, publish, history) and simulation ("who would get this
+lead, and why?") on the live state, with no side effects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from api_routes.common import Conflict, NotFound, Unprocessable, principal
+from leadrelay import wiring
+from leadrelay.auth import Role
+from leadrelay.clock import get_clock, iso, local_day
+from leadrelay.config import get_settings
+from leadrelay.models import Attribution, Lead
+from leadrelay.routing.engine import Plan, decide
+from leadrelay.routing.rules import RuleChain, RuleChainSpec, unknown_pools
+from leadrelay.store.org import RuleChainConflict
+
+router = Router()
+
+
+class RuleChainEdit(RuleChainSpec):
+    """A new rule chain to publish. `expected_version` guards against overwriting someone's edit."""
+
+    expected_version: int | None = Field(
+        default=None, ge=0, description="the live version this edit started from; 409 if it moved on"
+    )
+
+
+class SimulatedLead(BaseModel):
+    """A lead as a generic source would send it, plus what only a simulation needs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_id: str = Field(default="simulation", max_length=64)
+    source_kind: str = Field(default="generic", max_length=32)
+    name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=40, description="accepted, not used by routing")
+    email: str | None = Field(default=None, max_length=254, description="accepted, not used by routing")
+    city: str | None = Field(default=None, max_length=100)
+    state: str | None = Field(default=None, max_length=100)
+    pincode: str | int | None = None
+    language: str | None = Field(default=None, max_length=40)
+    product: str | None = Field(default=None, max_length=200)
+    budget: str | int | Decimal | None = Field(default=None, description="rupees: 7500000, '75 lakh', '1.2 crore'")
+    message: str | None = Field(default=None, max_length=2000)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    utm_source: str | None = Field(default=None, max_length=200)
+    utm_medium: str | None = Field(default=None, max_length=200)
+    utm_campaign: str | None = Field(default=None, max_length=200)
+    extra: dict[str, Any] = Field(default_factory=dict)
+    previous_agent_id: str | None = Field(
+        default=None, max_length=64, description="the agent who had this lead before (sticky owner)"
+    )
+    at: datetime | None = Field(default=None, description="simulate at this moment (ISO time with zone); default now")
+
+
+def _chain_view(chain: RuleChain) -> dict[str, Any]:
+    view: dict[str, Any] = chain.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if chain.published_at is not None:
+        view["published_at"] = iso(chain.published_at)
+    return view
+
+
+@router.get("/routing/rules", summary="The live rule chain (admin, manager)", tags=["routing"])
+def get_rules() -> dict[str, Any]:
+    principal(router).require(Role.ADMIN, Role.MANAGER)
+    return _chain_view(wiring.org_repository().get_rule_chain())
+
+
+@router.put("/routing/rules", summary="Validate and publish a new rule chain version (admin)", tags=["routing"])
+def put_rules(edit: RuleChainEdit) -> dict[str, Any]:
+    who = principal(router)
+    who.require(Role.ADMIN)
+    org = wiring.org_repository()
+    pools = set(org.load_roster().pools)
+    spec = edit.model_dump(exclude={"expected_version"}, by_alias=True)
+    chain = RuleChain.model_validate({**spec, "published_at": get_clock().now(), "published_by": who.username})
+    problems = unknown_pools(chain, pools)
+    if problems:
+        known = ", ".join(sorted(pools)) or "none yet"
+        raise Unprocessable("unknown_pool", f"{'; '.join(problems)}, which does not exist (pools: {known})")
+    try:
+        published = org.publish_rule_chain(chain, expected_version=edit.expected_version)
+    except RuleChainConflict as exc:
+        raise Conflict("version_conflict", str(exc)) from exc
+    return _chain_view(published)
+
+
+@router.get("/routing/rules/versions", summary="Every published rule chain version (admin, manager)", tags=["routing"])
+def list_rule_versions() -> dict[str, Any]:
+    principal(router).require(Role.ADMIN, Role.MANAGER)
+    items = [
+        {
+            "version": chain.version,
+            "published_at": iso(chain.published_at) if chain.published_at else None,
+            "published_by": chain.published_by,
+            "rules": len(chain.rules),
+            "default_pool_id": chain.default_pool_id,
+        }
+        for chain in wiring.org_repository().list_rule_chain_versions()
+    ]
+    return {"items": items}
+
+
+@router.get("/routing/rules/versions/<version>", summary="One published rule chain version", tags=["routing"])
+def get_rule_version(version: Annotated[int, Path(ge=1, description="the version number")]) -> dict[str, Any]:
+    principal(router).require(Role.ADMIN, Role.MANAGER)
+    chain = wiring.org_repository().get_rule_chain_version(version)
+    if chain is None:
+        raise NotFound(f"there is no rule chain version {version}")
+    return _chain_view(chain)
+
+
+def _lead(body: SimulatedLead, at: datetime) -> Lead:
+    """The simulated lead, normalised the way capture normalises a generic source's fields."""
+    # Lazy: only simulation needs the normalisers (and their phone-number tables) in this function.
+    from leadrelay.models.contact import ContactError, normalize_language, normalize_pincode, parse_budget
+
+    try:
+        pincode = normalize_pincode(body.pincode) if body.pincode not in (None, "") else None
+        language = normalize_language(body.language) if body.language else None
+        budget = parse_budget(body.budget) if body.budget not in (None, "") else None
+    except ContactError as exc:
+        raise Unprocessable("invalid_request", f"{exc.field}: {exc}") from exc
+    return Lead(
+        lead_id="simulation",
+        source_id=body.source_id,
+        source_kind=body.source_kind,
+        received_at=at,
+        name=body.name,
+        city=body.city,
+        state=body.state,
+        pincode=pincode,
+        language=language,
+        product=body.product,
+        budget=budget,
+        message=body.message,
+        tags=body.tags,
+        attribution=Attribution(utm_source=body.utm_source, utm_medium=body.utm_medium, utm_campaign=body.utm_campaign),
+        extra=body.extra,
+        assigned_agent_id=body.previous_agent_id,
+    )
+
+
+def plan_view(
+    plan: Plan, chain: RuleChain, counts: dict[str, int], at: datetime, names: dict[str, str]
+) -> dict[str, Any]:
+    """A plan as the API shows it: the same fields as a decision in `GET /leads/{id}/routing`."""
+    return {
+        "outcome": "assigned" if plan.agent_id else "unassigned",
+        "agent_id": plan.agent_id,
+        "agent_name": names.get(plan.agent_id or ""),
+        "rule_chain_version": chain.version,
+        "rule_id": plan.rule_id,
+        "pool_id": plan.pool_id,
+        "strategy": plan.strategy,
+        "reason": plan.reason,
+        "candidates": plan.candidates,
+        "skipped": plan.skipped,
+        "demoted": plan.demoted,
+        "rules": [trace.model_dump(mode="json") for trace in plan.rules],
+        "counters_today": {agent_id: counts.get(agent_id, 0) for agent_id in plan.candidates},
+        "at": iso(at),
+    }
+
+
+@router.post("/routing/simulate", summary="Who would get this lead, and why (no side effects)", tags=["routing"])
+def simulate(body: SimulatedLead) -> dict[str, Any]:
+    principal(router).require(Role.ADMIN, Role.MANAGER)
+    if body.at is not None and body.at.tzinfo is None:
+        raise Unprocessable("invalid_request", "at needs a time zone, e.g. 2026-11-23T18:00:00+05:30")
+    at = body.at or get_clock().now()
+    timezone = get_settings().org_timezone
+    lead = _lead(body, at)
+    state = wiring.org_repository().load_routing_state(local_day(at, timezone))
+    plan = decide(lead, state.chain, state.roster, state.counts_today, at, timezone)
+    names = {agent.agent_id: agent.name for agent in state.roster.agents.values()}
+    return plan_view(plan, state.chain, state.counts_today, at, names)

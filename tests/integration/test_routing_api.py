@@ -1,0 +1,221 @@
+"""The routing API on moto: reading and publishing the rule chain, its history, and simulation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from leadrelay.local.demo import seed
+from tests.integration.flow import Flow
+
+NOIDA = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "routing" / "noida_chain.json").read_text())
+
+
+@pytest.fixture
+def flow(aws: dict[str, str]) -> Flow:
+    flow = Flow(aws["LEADS_TABLE"])
+    flow.sources = {s["id"]: s for s in seed(demo=True).sources}  # type: ignore[attr-defined]
+    return flow
+
+
+def a_chain(**overrides: Any) -> dict[str, Any]:
+    return {"rules": [{"rule_id": "ncr", "pool_id": "ncr", "fall_through": True,
+                       "when": {"field": "city", "op": "in", "value": ["Noida", "Gurugram"]}}],
+            "default_pool_id": "everyone", **overrides}  # fmt: skip
+
+
+def table_items(name: str) -> list[dict[str, Any]]:
+    return boto3.client("dynamodb").scan(TableName=name)["Items"]
+
+
+def test_admin_and_manager_read_the_live_chain_and_agents_may_not(flow: Flow) -> None:
+    # Given the demo org (version 1 of its chain is live)
+    status, body = flow.get("/routing/rules")
+    assert status == 200 and body["version"] == 1 and body["default_pool_id"] == "everyone"
+    assert [r["rule_id"] for r in body["rules"]] == ["south-languages", "ncr", "south"]
+    # A manager may read it too; an agent may not
+    assert flow.get("/routing/rules", role="manager", team_id="ncr")[0] == 200
+    status, body = flow.get("/routing/rules", role="agent", agent_id="rahul")
+    assert status == 403 and body["error"] == "forbidden"
+
+
+def test_publishing_bumps_the_version_and_keeps_every_version(flow: Flow) -> None:
+    # When the admin publishes a new chain
+    status, body = flow.call("PUT", "/routing/rules", body=a_chain(), username="boss")
+    # Then it is version 2, stamped with who and when, and it is the live chain
+    assert status == 200, body
+    assert body["version"] == 2 and body["published_by"] == "boss" and body["published_at"].endswith("Z")
+    assert flow.get("/routing/rules")[1]["rules"] == body["rules"]
+    # And both versions stay readable, the old one unchanged
+    versions = flow.get("/routing/rules/versions")[1]["items"]
+    assert [v["version"] for v in versions] == [1, 2] and versions[1]["published_by"] == "boss"
+    assert len(flow.get("/routing/rules/versions/1")[1]["rules"]) == 3
+    assert flow.get("/routing/rules/versions/2")[1]["rules"] == body["rules"]
+    status, missing = flow.get("/routing/rules/versions/9")
+    assert status == 404 and missing["error"] == "not_found"
+
+
+def test_decisions_record_the_version_of_the_chain_they_used(flow: Flow) -> None:
+    key = flow.sources["website"]["key"]  # type: ignore[attr-defined]
+    flow.call("PUT", "/routing/rules", body=a_chain())
+    # When a lead is routed after version 2 was published
+    lead_id = flow.post("website", {"phone": "9876500011", "city": "Noida"}, key)[1]["lead_id"]
+    flow.run_router()
+    # Then its decision says version 2 and the new rule
+    decision = flow.get(f"/leads/{lead_id}/routing")[1]["items"][0]
+    assert decision["rule_chain_version"] == 2 and decision["rule_id"] in ("ncr", "default")
+
+
+def test_only_an_admin_may_publish(flow: Flow) -> None:
+    status, body = flow.call("PUT", "/routing/rules", role="manager", body=a_chain(), team_id="ncr")
+    assert status == 403 and body["error"] == "forbidden"
+    assert flow.get("/routing/rules")[1]["version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("chain", "status", "error", "words"),
+    [
+        (a_chain(default_pool_id="nowhere"), 422, "unknown_pool", "default_pool_id names pool 'nowhere'"),
+        (
+            {"rules": [{"rule_id": "x", "pool_id": "ghost-team"}]},
+            422,
+            "unknown_pool",
+            "rule 'x' names pool 'ghost-team'",
+        ),
+        (
+            {"rules": [{"rule_id": "x", "pool_id": "ncr", "when": {"field": "colour", "value": "red"}}]},
+            422,
+            "invalid_request",
+            "unknown field 'colour'",
+        ),
+        (
+            {"rules": [{"rule_id": "x", "pool_id": "ncr", "when": {"field": "city", "op": "like", "value": "N"}}]},
+            422,
+            "invalid_request",
+            "rules.0.when.field.op",
+        ),
+        (
+            {
+                "rules": [
+                    {"rule_id": "x", "pool_id": "ncr", "when": {"field": "budget", "op": "between", "value": [9, 1]}}
+                ]
+            },
+            422,
+            "invalid_request",
+            "low > high",
+        ),
+        (
+            {"rules": [{"rule_id": "x", "pool_id": "ncr"}, {"rule_id": "x", "pool_id": "south"}]},
+            422,
+            "invalid_request",
+            "rule_id 'x' appears twice",
+        ),
+        ({"rulez": []}, 422, "invalid_request", "rulez"),
+        (a_chain(expected_version=7), 409, "version_conflict", "version 1, not 7"),
+    ],
+)
+def test_a_bad_chain_gets_a_4xx_naming_the_problem_and_nothing_is_published(
+    flow: Flow, chain: dict[str, Any], status: int, error: str, words: str
+) -> None:
+    # When the admin puts a chain with one mistake
+    got, body = flow.call("PUT", "/routing/rules", body=chain)
+    # Then the answer is a 4xx JSON error naming it, and the live chain is still version 1
+    assert (got, body["error"]) == (status, error), body
+    assert words in body["message"], body
+    assert flow.get("/routing/rules")[1]["version"] == 1
+
+
+def test_a_body_that_is_not_json_is_a_4xx(flow: Flow) -> None:
+    status, body = flow.call("PUT", "/routing/rules", body="{not json")
+    assert 400 <= status < 500 and "error" in body
+
+
+def test_an_edit_from_the_live_version_publishes(flow: Flow) -> None:
+    status, body = flow.call("PUT", "/routing/rules", body=a_chain(expected_version=1))
+    assert status == 200 and body["version"] == 2
+
+
+def test_the_openapi_document_describes_the_rule_chain_schema(flow: Flow) -> None:
+    status, doc = flow.get("/docs", query={"format": "json"})
+    assert status == 200
+    put = doc["paths"]["/routing/rules"]["put"]
+    assert "requestBody" in put
+    schemas = json.dumps(doc["components"]["schemas"])
+    assert "FieldCondition" in schemas and "between" in schemas and "daily_cap_per_agent" in schemas
+
+
+def test_the_noida_example_publishes_once_its_pools_exist(flow: Flow) -> None:
+    # Given the Noida chain but none of its pools: refused, naming the missing pools
+    status, body = flow.call("PUT", "/routing/rules", body=NOIDA)
+    assert status == 422 and "noida-east" in body["message"] and "senior-brokers" in body["message"]
+    # Given the pools exist, Then it publishes as is
+    from leadrelay import wiring
+    from leadrelay.models import Pool
+
+    for pool_id in ("noida-east", "gurugram", "senior-brokers"):
+        wiring.org_repository().put_pool(Pool(pool_id=pool_id, name=pool_id, agent_ids=["anjali"]))
+    status, body = flow.call("PUT", "/routing/rules", body=NOIDA)
+    assert status == 200 and body["daily_cap_per_agent"] == 25 and body["version"] == 2
+
+
+# -- simulation ----------------------------------------------------------------------------------
+
+
+def test_simulation_answers_who_would_get_a_lead_and_why_without_side_effects(flow: Flow, aws: dict[str, str]) -> None:
+    # Given the demo org at 12:00 IST on a Monday, and a snapshot of both tables
+    before = {name: table_items(name) for name in aws.values()}
+    # When a manager asks who would get a Noida lead
+    status, body = flow.call("POST", "/routing/simulate", role="manager", team_id="ncr",
+                             body={"city": "Noida", "phone": "9876500012", "budget": "75 lakh"})  # fmt: skip
+    # Then the answer is the full plan: the rule that matched and those that did not, the
+    # candidates, who was skipped and why, the strategy and the winner
+    assert status == 200, body
+    assert body["outcome"] == "assigned" and body["rule_id"] == "ncr" and body["strategy"] == "round_robin"
+    assert body["agent_id"] == "anjali" and body["agent_name"] == "Anjali Verma"
+    assert body["candidates"] == ["anjali", "rahul"] and body["skipped"] == {"meera": "off_shift"}
+    assert [(r["rule_id"], r["matched"]) for r in body["rules"]] == [("south-languages", False), ("ncr", True)]
+    assert body["rule_chain_version"] == 1 and body["counters_today"] == {"anjali": 0, "rahul": 0}
+    # And nothing was written anywhere
+    assert {name: table_items(name) for name in aws.values()} == before
+
+
+def test_simulation_is_repeatable_because_it_changes_no_round_robin_state(flow: Flow) -> None:
+    answers = {flow.call("POST", "/routing/simulate", body={"city": "Noida"})[1]["agent_id"] for _ in range(3)}
+    assert answers == {"anjali"}
+
+
+def test_simulation_at_another_time_uses_that_times_shifts(flow: Flow) -> None:
+    # 23:00 IST: only Meera's night shift is on in NCR
+    status, body = flow.call("POST", "/routing/simulate", body={"city": "Noida", "at": "2026-11-23T23:00:00+05:30"})
+    assert status == 200 and body["agent_id"] == "meera"
+    assert body["skipped"] == {"anjali": "off_shift", "rahul": "off_shift"}
+
+
+def test_simulation_normalises_fields_like_capture_does(flow: Flow) -> None:
+    # "Tamil" becomes "ta", so the south-languages rule matches
+    body = flow.call("POST", "/routing/simulate", body={"language": "Tamil", "city": "Chennai"})[1]
+    assert body["rule_id"] == "south-languages" and body["agent_id"] in ("priya", "deepa")
+
+
+@pytest.mark.parametrize(
+    ("lead", "words"),
+    [
+        ({"pincode": "12"}, "pincode"),
+        ({"budget": "lots"}, "budget"),
+        ({"language": "Klingon"}, "language"),
+        ({"colour": "red"}, "colour"),
+        ({"at": "2026-11-23T23:00:00"}, "time zone"),
+        ({"tags": "vip"}, "tags"),
+    ],
+)
+def test_a_bad_simulated_lead_gets_a_422_naming_the_field(flow: Flow, lead: dict[str, Any], words: str) -> None:
+    status, body = flow.call("POST", "/routing/simulate", body=lead)
+    assert status == 422 and body["error"] == "invalid_request" and words in body["message"], body
+
+
+def test_agents_may_not_simulate(flow: Flow) -> None:
+    assert flow.call("POST", "/routing/simulate", role="agent", agent_id="rahul", body={})[0] == 403
