@@ -21,12 +21,16 @@ app = APIGatewayRestResolver()
 
 
 def _answer(result: CaptureResult) -> Response:
-    return Response(
-        status_code=result.status,
-        content_type="application/json",
-        body=json.dumps(result.body, ensure_ascii=False),
-        headers=result.headers,
-    )
+    body = result.body if isinstance(result.body, str) else json.dumps(result.body, ensure_ascii=False)
+    return Response(status_code=result.status, content_type=result.content_type, body=body, headers=result.headers)
+
+
+def _outcome(result: CaptureResult) -> str:
+    if isinstance(result.body, str):  # a provider's own text answer (acknowledgement, challenge)
+        return "created" if result.headers.get("X-Lead-Id") else "handshake"
+    if "leads" in result.body:  # a provider's batch answer
+        return str(result.body.get("status", "received"))
+    return str(result.body.get("outcome") or result.body.get("error", "unknown"))
 
 
 def _request(source_id: str) -> WebhookRequest:
@@ -51,7 +55,7 @@ def _request(source_id: str) -> WebhookRequest:
 @tracer.capture_method
 def receive(source_id: str) -> Response:
     result = wiring.capture_service().capture(_request(source_id))
-    outcome = result.body.get("outcome") or result.body.get("error", "unknown")
+    outcome = _outcome(result)
     metrics.add_metric(name=f"Webhook_{outcome}", unit=MetricUnit.Count, value=1)
     logger.info("webhook answered", extra={"source_id": source_id, "status": result.status, "outcome": outcome})
     return _answer(result)

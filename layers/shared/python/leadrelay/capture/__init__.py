@@ -2,10 +2,17 @@
 
 Nothing is lost: once a request is authenticated its raw copy is stored whatever the answer, and
 the caller always gets a clear answer (202 with the lead id, or a 4xx naming the problem).
+
+The flow for every source kind: source key → the adapter's handshake (Meta's `hub.*`) → the
+adapter's own verification (signature, `google_key`) → payload → the adapter's leads (one, or a
+batch) → each lead normalised, deduped and stored on its own → the adapter's answer, once.
+A request an adapter refuses is quarantined with the reason and can be replayed (`replay`).
 """
 
 from __future__ import annotations
 
+import base64
+import copy
 import hashlib
 import json
 import logging
@@ -19,10 +26,12 @@ from leadrelay.clock import Clock, epoch_ms, iso
 from leadrelay.config import Settings
 from leadrelay.events import EventPublisher
 from leadrelay.ids import new_id
-from leadrelay.models import Lead, LeadInput, Source, TimelineEvent, TimelineKind
-from leadrelay.sources import PayloadError, adapter_for
+from leadrelay.models import Lead, LeadInput, RoutingState, Source, TimelineEvent, TimelineKind
+from leadrelay.models.contact import language_from_script, normalize_state
+from leadrelay.sources import PayloadError, PendingFetch, Receipt, adapter_for
 from leadrelay.store.leads import DedupeKey, LeadRepository, RawRequest, StoreOutcome
 from leadrelay.store.org import OrgRepository
+from leadrelay.store.quarantine import QuarantineStore
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +67,22 @@ class WebhookRequest:
 
 @dataclass
 class CaptureResult:
-    """The answer for the provider: status, JSON body, extra headers."""
+    """The answer for the provider: status, body (JSON object, or text for a provider that wants
+    text: JustDial's acknowledgement, Meta's challenge), extra headers."""
 
     status: int
-    body: dict[str, Any]
+    body: dict[str, Any] | str
     headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+class ReplayError(Exception):
+    """A quarantined request that cannot be replayed; `status` and `code` say why."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
 
 
 def error(status: int, code: str, message: str) -> CaptureResult:
@@ -96,7 +116,10 @@ class CaptureService:
             return error(401, "missing_key", "send the source key in the X-Api-Key header or the key parameter")
         if not source.key_matches(presented):
             return error(403, "invalid_key", "the key does not match this source")
-        raw = self._raw(request)
+        return self._process(source, request, self._raw(request))
+
+    def _process(self, source: Source, request: WebhookRequest, raw: RawRequest) -> CaptureResult:
+        """Everything after the source key: verify, parse, store each lead, answer once."""
         if not source.active:
             return self._reject(raw, 403, "source_disabled", f"source {source.source_id!r} is disabled")
         if len(request.body) > self.settings.max_body_bytes:
@@ -109,20 +132,116 @@ class CaptureService:
             return self._reject(
                 raw, 422, "unsupported_source_kind", f"source kind {source.kind!r} is not supported yet"
             )
+        receipt = Receipt(raw.request_id)
         try:
-            payload = self._payload(request)
-            lead_input = adapter.parse(payload, source)
+            handshake = adapter.handshake(request, source)
+            if handshake is not None:  # a subscription check, not a lead: nothing to keep
+                return handshake
+            adapter.verify(request, source)
+            items = adapter.parse(self._payload(request, adapter.accepts_list), source)
         except PayloadError as exc:
-            return self._reject(raw, exc.status, exc.code, str(exc))
-        outcome = self._store(source, lead_input, raw, request)
-        body: dict[str, Any] = {"lead_id": outcome.lead_id, "outcome": outcome.outcome}
-        if lead_input.warnings:
-            body["warnings"] = lead_input.warnings
-        return CaptureResult(202, body, {"X-Lead-Id": outcome.lead_id})
+            receipt.rejection = self._reject(raw, exc.status, exc.code, str(exc))
+            return adapter.respond(receipt, source)
+        errors = [item for item in items if isinstance(item, PayloadError)]
+        for index, item in enumerate(items):
+            if isinstance(item, LeadInput):
+                receipt.stored.append(self._store(source, enrich(item), copy.copy(raw), request, index))
+                receipt.warnings.extend(item.warnings)
+            elif isinstance(item, PendingFetch):
+                self.quarantine_store.park(source.source_id, item.external_id, item.reason, item.data, raw,
+                                           raw.received_at)  # fmt: skip
+                receipt.parked.append(item.external_id)
+        if errors:
+            receipt.errors = errors
+            message = "; ".join(str(e) for e in errors)
+            if receipt.stored or receipt.parked:  # the rest of the batch is in; keep the request for the failures
+                self._reject(copy.copy(raw), 422, "partial_batch", message)
+            else:
+                receipt.rejection = self._reject(raw, errors[0].status, errors[0].code, message)
+        return adapter.respond(receipt, source)
+
+    # -- replay and pending fetches --------------------------------------------------------------
+
+    @property
+    def quarantine_store(self) -> QuarantineStore:
+        return QuarantineStore(self.leads.table)
+
+    def replay(self, request_id: str) -> tuple[CaptureResult, dict[str, Any]]:
+        """Run a quarantined request through capture again (after a mapping or secret fix).
+
+        The source key is not checked again (it was right the first time, and an admin asks);
+        the provider's verification is. Idempotent: a request already replayed into leads answers
+        with the same leads, and the leads' dedupe keys make a second run a duplicate anyway.
+        Returns the capture answer and the quarantined item as it now stands.
+        """
+        store = self.quarantine_store
+        item = store.get(request_id)
+        if item is None:
+            raise ReplayError(404, "not_found", f"there is no quarantined request {request_id!r}")
+        if item.get("replayed_lead_ids"):
+            ids = list(item["replayed_lead_ids"])
+            return CaptureResult(200, {"lead_ids": ids, "outcome": "already_replayed"}), item
+        if item.get("body_truncated"):
+            raise ReplayError(409, "body_truncated", "the kept body was truncated, so it cannot be replayed")
+        source = self.org.get_source(str(item["source_id"]))
+        if source is None:
+            raise ReplayError(409, "unknown_source", f"source {item['source_id']!r} no longer exists")
+        body_text = str(item.get("body") or "")
+        body = base64.b64decode(body_text) if item.get("body_base64") else body_text.encode("utf-8")
+        query = {k: [str(v)] for k, v in (item.get("query") or {}).items() if k != KEY_PARAM}
+        request = WebhookRequest(
+            source_id=source.source_id, method=str(item.get("method") or "POST"), path=str(item.get("path") or ""),
+            headers={str(k): str(v) for k, v in (item.get("headers") or {}).items()}, query=query, body=body,
+            request_id=request_id,
+        )  # fmt: skip
+        raw = self._raw(request)
+        raw.headers, raw.query = dict(request.headers), {k: ",".join(v) for k, v in request.query.items()}
+        result = self._process(source, request, raw)
+        lead_ids = _lead_ids(result)
+        still_failing = isinstance(result.body, dict) and bool(result.body.get("quarantined"))
+        if lead_ids and not still_failing:
+            store.mark_replayed(request_id, "replayed", lead_ids, self.clock.now())
+        return result, store.get(request_id) or item
+
+    def retry_pending_fetches(self, now: Any = None, limit: int = 25) -> dict[str, int]:
+        """Fetch parked leads whose retry is due (the followup schedule calls this every minute)."""
+        from leadrelay.sources.graph import GraphError
+        from leadrelay.sources.meta import fetch
+
+        store = self.quarantine_store
+        now = now or self.clock.now()
+        counts = {"fetched": 0, "still_pending": 0, "refused": 0}
+        for item in store.due(now, limit):
+            source = self.org.get_source(str(item.get("source_id")))
+            attempts = int(item.get("attempts") or 1) + 1
+            if source is None:
+                store.reschedule(item["pk"], attempts, "the source no longer exists", now)
+                counts["still_pending"] += 1
+                continue
+            notice = dict(item.get("notice") or {})
+            try:
+                lead_input = fetch(str(item["external_id"]), notice, source, attempts=1)
+            except GraphError as exc:
+                store.reschedule(item["pk"], attempts, str(exc), now)
+                counts["still_pending"] += 1
+                continue
+            except PayloadError as exc:
+                store.reschedule(item["pk"], attempts, f"{exc.code}: {exc}", now)
+                counts["refused"] += 1
+                continue
+            raw = _raw_from_item(item, now)
+            request = WebhookRequest(
+                source_id=source.source_id, method=raw.method, path=raw.path, headers=raw.headers, query={},
+                body=raw.body.encode("utf-8"), request_id=raw.request_id,
+            )  # fmt: skip
+            outcome = self._store(source, enrich(lead_input), raw, request, 0)
+            store.resolve(item["pk"], outcome.lead_id, outcome.outcome, now)
+            counts["fetched"] += 1
+        return counts
 
     # -- parsing ---------------------------------------------------------------------------------
 
-    def _payload(self, request: WebhookRequest) -> dict[str, Any]:
+    def _payload(self, request: WebhookRequest, accepts_list: bool = False) -> dict[str, Any]:
         """Fields from the query string (GET) or the JSON / form body (POST)."""
         fields: dict[str, Any] = {}
         if request.method == "GET":
@@ -141,6 +260,8 @@ class CaptureService:
                 data = json.loads(request.body.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise PayloadError("malformed_json", f"the body is not valid JSON: {exc}", 400) from exc
+            if isinstance(data, list) and accepts_list:
+                data = {"RESPONSE": data}
             if not isinstance(data, dict):
                 raise PayloadError("invalid_body", f"expected a JSON object, got a JSON {type(data).__name__}")
             return self._with_query(data, request)
@@ -174,15 +295,11 @@ class CaptureService:
         headers = {k: (_MASK if k in _SECRET_HEADERS else v) for k, v in request.headers.items()}
         query = {k: (_MASK if k == KEY_PARAM else ",".join(v)) for k, v in request.query.items()}
         if request.body_was_base64:
-            import base64
-
             body, is_b64 = base64.b64encode(request.body).decode(), True
         else:
             try:
                 body, is_b64 = request.body.decode("utf-8"), False
             except UnicodeDecodeError:
-                import base64
-
                 body, is_b64 = base64.b64encode(request.body).decode(), True
         return RawRequest(
             request_id=request.request_id,
@@ -203,11 +320,9 @@ class CaptureService:
         self._publish(
             events.LEAD_QUARANTINED, {"request_id": raw.request_id, "source_id": raw.source_id, "error": code}
         )
-        result = error(status, code, message)
-        result.body["request_id"] = raw.request_id
-        return result
+        return CaptureResult(status, {"error": code, "message": message, "request_id": raw.request_id})
 
-    def _keys(self, source: Source, lead_input: LeadInput, request: WebhookRequest) -> list[DedupeKey]:
+    def _keys(self, source: Source, lead_input: LeadInput, request: WebhookRequest, index: int = 0) -> list[DedupeKey]:
         keys: list[DedupeKey] = []
         if lead_input.external_id:
             keys.append(DedupeKey("EXT", f"{source.source_id}#{lead_input.external_id}", None))
@@ -216,6 +331,8 @@ class CaptureService:
             for name in sorted(request.query):
                 if name != KEY_PARAM:
                     digest.update(f"&{name}={request.query[name]}".encode())
+            if index:  # the n-th lead of a batch without provider ids is its own lead
+                digest.update(f"#{index}".encode())
             keys.append(
                 DedupeKey("BODY", f"{source.source_id}#{digest.hexdigest()}",
                           timedelta(hours=self.settings.retry_window_hours))
@@ -228,11 +345,15 @@ class CaptureService:
                 keys.append(DedupeKey("EMAIL", lead_input.email, window))
         return keys
 
-    def _store(self, source: Source, lead_input: LeadInput, raw: RawRequest, request: WebhookRequest) -> StoreOutcome:
+    def _store(
+        self, source: Source, lead_input: LeadInput, raw: RawRequest, request: WebhookRequest, index: int = 0
+    ) -> StoreOutcome:
         now = raw.received_at
-        keys = self._keys(source, lead_input, request)
+        keys = self._keys(source, lead_input, request, index)
         lead = Lead(
             **lead_input.model_dump(exclude={"warnings"}),
+            # A provider's test lead is kept but owes the router nothing (the stream filter skips it).
+            routing_state=RoutingState.DONE if lead_input.test else RoutingState.PENDING,
             lead_id=new_id(now),
             source_id=source.source_id,
             source_kind=source.kind.value,
@@ -293,3 +414,35 @@ class CaptureService:
             self.publisher.publish(detail_type, detail)
         except Exception:  # the lead is stored; a lost notification must not fail the webhook
             logger.exception("could not publish %s", detail_type)
+
+
+def enrich(lead_input: LeadInput) -> LeadInput:
+    """What every adapter's lead gets: the state's official name and ISO 3166-2:IN code, and a
+    language hint from the script of the name or message when the source sent no language."""
+    if lead_input.state and not lead_input.state_code:
+        known = normalize_state(lead_input.state)
+        if known:
+            lead_input.state, lead_input.state_code = known
+    if not lead_input.language:
+        lead_input.language = language_from_script(lead_input.name, lead_input.message)
+    return lead_input
+
+
+def _lead_ids(result: CaptureResult) -> list[str]:
+    header = result.headers.get("X-Lead-Id", "")
+    return [i for i in header.split(",") if i]
+
+
+def _raw_from_item(item: dict[str, Any], now: Any) -> RawRequest:
+    """The raw notification kept with a pending fetch, to store beside the lead it became."""
+    return RawRequest(
+        request_id=str(item.get("request_id") or item["pk"]),
+        source_id=str(item.get("source_id")),
+        received_at=now,
+        method=str(item.get("method") or "POST"),
+        path=str(item.get("path") or ""),
+        headers={str(k): str(v) for k, v in (item.get("headers") or {}).items()},
+        query={str(k): str(v) for k, v in (item.get("query") or {}).items()},
+        body=str(item.get("body") or ""),
+        body_base64=bool(item.get("body_base64")),
+    )

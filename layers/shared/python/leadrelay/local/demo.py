@@ -105,6 +105,18 @@ DEMO_RULES = RuleChain.model_validate(
 _SOURCE_NAMES = {
     SourceKind.GENERIC: ("website", "Website enquiry form"),
     SourceKind.WEB_FORM: ("landing-page", "Campaign landing page"),
+    SourceKind.GOOGLE_ADS: ("google-ads", "Google Ads lead form"),
+    SourceKind.INDIAMART: ("indiamart", "IndiaMART Lead Manager"),
+    SourceKind.JUSTDIAL: ("justdial", "JustDial"),
+    SourceKind.META_LEAD_ADS: ("facebook-leads", "Facebook / Instagram Lead Ads"),
+}
+# Provider secrets each kind needs (CONTRACT.md: Source kinds), made fresh at every start and
+# printed in local.json beside the key.
+_SECRETS = {
+    SourceKind.GOOGLE_ADS: ("google_key",),
+    SourceKind.META_LEAD_ADS: ("app_secret", "verify_token"),
+    SourceKind.WHATSAPP: ("app_secret", "verify_token"),
+    SourceKind.RAZORPAY: ("webhook_secret",),
 }
 
 
@@ -123,8 +135,13 @@ def _sources(kinds: tuple[SourceKind, ...]) -> list[dict[str, str]]:
     for kind in kinds:
         source_id, name = _SOURCE_NAMES.get(kind, (kind.value, kind.value))
         key = new_key()
-        org.put_source(Source(source_id=source_id, kind=kind, name=name, key_hash=hash_key(key)))
-        printed.append({"id": source_id, "key": key, "kind": kind.value})
+        secrets = {secret: new_key() for secret in _SECRETS.get(kind, ())}
+        settings: dict[str, str] = dict(secrets)
+        if kind is SourceKind.META_LEAD_ADS:
+            # No real page here: fetches fail and leads wait as pending fetches (docs/sources.md).
+            settings["page_access_token"] = "demo-page-token"
+        org.put_source(Source(source_id=source_id, kind=kind, name=name, key_hash=hash_key(key), settings=settings))
+        printed.append({"id": source_id, "key": key, "kind": kind.value, **secrets})
     return printed
 
 

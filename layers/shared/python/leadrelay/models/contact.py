@@ -141,3 +141,72 @@ def parse_bool(raw: object, field: str) -> bool:
     if text in _FALSE:
         return False
     raise ContactError(field, f"{field} {str(raw)!r} is not true or false")
+
+
+# ISO 3166-2:IN subdivision codes (28 states, 8 union territories) and their official names.
+STATE_NAMES = {
+    "AP": "Andhra Pradesh", "AR": "Arunachal Pradesh", "AS": "Assam", "BR": "Bihar", "CG": "Chhattisgarh",
+    "GA": "Goa", "GJ": "Gujarat", "HR": "Haryana", "HP": "Himachal Pradesh", "JH": "Jharkhand",
+    "KA": "Karnataka", "KL": "Kerala", "MP": "Madhya Pradesh", "MH": "Maharashtra", "MN": "Manipur",
+    "ML": "Meghalaya", "MZ": "Mizoram", "NL": "Nagaland", "OD": "Odisha", "PB": "Punjab", "RJ": "Rajasthan",
+    "SK": "Sikkim", "TN": "Tamil Nadu", "TS": "Telangana", "TR": "Tripura", "UP": "Uttar Pradesh",
+    "UK": "Uttarakhand", "WB": "West Bengal",
+    "AN": "Andaman and Nicobar Islands", "CH": "Chandigarh",
+    "DH": "Dadra and Nagar Haveli and Daman and Diu", "DL": "Delhi", "JK": "Jammu and Kashmir",
+    "LA": "Ladakh", "LD": "Lakshadweep", "PY": "Puducherry",
+}  # fmt: skip
+# Old codes and names people (and older provider forms) still send.
+_STATE_CODE_ALIASES = {"CT": "CG", "UT": "UK", "UL": "UK", "OR": "OD", "DN": "DH", "DD": "DH", "TG": "TS"}
+_STATE_NAME_ALIASES = {
+    "orissa": "OD", "pondicherry": "PY", "pondichery": "PY", "uttaranchal": "UK", "chattisgarh": "CG",
+    "chhatisgarh": "CG", "telengana": "TS", "tamilnadu": "TN", "new delhi": "DL", "nct of delhi": "DL",
+    "national capital territory of delhi": "DL", "delhi ncr": "DL", "j&k": "JK", "jammu & kashmir": "JK",
+    "andaman & nicobar islands": "AN", "andaman and nicobar": "AN", "andaman & nicobar": "AN",
+    "dadra and nagar haveli": "DH", "daman and diu": "DH", "dadra & nagar haveli": "DH", "daman & diu": "DH",
+    "maharastra": "MH", "karnatka": "KA", "gujrat": "GJ", "west bengal": "WB", "paschim banga": "WB",
+}  # fmt: skip
+_STATE_BY_NAME = {name.lower(): code for code, name in STATE_NAMES.items()} | _STATE_NAME_ALIASES
+
+
+def normalize_state(raw: object) -> tuple[str, str] | None:
+    """`(official name, ISO 3166-2:IN code)` for a state or UT written by name, old name or code
+    (`Orissa` → Odisha/OD, `Pondicherry` → PY, `IN-KA` → KA, `CT` → CG); None if not recognised."""
+    text = normalize_text(raw, 80)
+    if not text:
+        return None
+    key = " ".join(text.lower().replace(".", " ").split())
+    code = _STATE_BY_NAME.get(key)
+    if code is None:
+        upper = key.upper().removeprefix("IN-")
+        code = upper if upper in STATE_NAMES else _STATE_CODE_ALIASES.get(upper)
+    return (STATE_NAMES[code], code) if code else None
+
+
+# Unicode blocks of the Indic scripts → the language most leads written in them use.
+_SCRIPTS = (
+    (0x0900, 0x097F, "hi"),  # Devanagari (also Marathi, Konkani; Hindi is the common case)
+    (0x0980, 0x09FF, "bn"),  # Bengali (also Assamese)
+    (0x0A00, 0x0A7F, "pa"),  # Gurmukhi
+    (0x0A80, 0x0AFF, "gu"),  # Gujarati
+    (0x0B00, 0x0B7F, "or"),  # Odia
+    (0x0B80, 0x0BFF, "ta"),  # Tamil
+    (0x0C00, 0x0C7F, "te"),  # Telugu
+    (0x0C80, 0x0CFF, "kn"),  # Kannada
+    (0x0D00, 0x0D7F, "ml"),  # Malayalam
+)
+
+
+def language_from_script(*texts: str | None) -> str | None:
+    """A language hint from the Indic script most used in the texts (a name, a message), or None
+    when they are in Latin script only: `राहुल` → hi, `முருகன்` → ta."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for char in text or "":
+            point = ord(char)
+            if point < 0x0900 or point > 0x0D7F:
+                continue
+            for start, end, language in _SCRIPTS:
+                if start <= point <= end:
+                    counts[language] = counts.get(language, 0) + 1
+                    break
+    return max(counts, key=lambda language: counts[language]) if counts else None

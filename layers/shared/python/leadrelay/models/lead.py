@@ -51,6 +51,8 @@ class LeadInput(BaseModel):
     email: str | None = None
     city: str | None = None
     state: str | None = None
+    # ISO 3166-2:IN code of `state` (e.g. "KA"), when the state was recognised.
+    state_code: str | None = None
     pincode: str | None = None
     language: str | None = None
     product: str | None = None
@@ -58,6 +60,10 @@ class LeadInput(BaseModel):
     message: str | None = None
     external_id: str | None = None
     consent: bool | None = None
+    # The person is on the Do-Not-Call/Disturb list (JustDial's dncmobile/dncphone): no cold calls.
+    do_not_call: bool = False
+    # A provider's test lead (Google Ads "Send test data"): stored, tagged, never routed.
+    test: bool = False
     tags: list[str] = Field(default_factory=list)
     attribution: Attribution = Field(default_factory=Attribution)
     extra: dict[str, Any] = Field(default_factory=dict)

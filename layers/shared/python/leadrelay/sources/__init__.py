@@ -1,10 +1,24 @@
-"""Source adapters: one per provider kind, each turning a provider's payload into a `LeadInput`."""
+"""Source adapters: one per provider kind, each turning a provider's request into leads.
+
+An adapter answers four questions about a request (see `SourceAdapter`):
+- `handshake`: is this a provider's subscription check (Meta's `hub.*`) rather than a lead?
+- `verify`: is the provider's own proof (signature, `google_key`) right? Checked after the source key.
+- `parse`: which leads does the payload hold? One for most providers; many for a Meta batch or an
+  IndiaMART `RESPONSE` array. A lead's provider id is its `external_id` (the dedupe key).
+- `respond`: what does the provider expect to hear back, once every lead is stored?
+"""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import hmac
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from leadrelay.models import LeadInput, Source, SourceKind
+
+if TYPE_CHECKING:
+    from leadrelay.capture import CaptureResult, WebhookRequest
+    from leadrelay.store.leads import StoreOutcome
 
 
 class PayloadError(ValueError):
@@ -16,21 +30,137 @@ class PayloadError(ValueError):
         self.status = status
 
 
-class SourceAdapter(Protocol):
-    """Turns one provider's request payload into a lead."""
+@dataclass
+class PendingFetch:
+    """A lead the provider announced by id only, whose details could not be fetched yet (Meta's
+    Graph API down). It is parked, never dropped, and fetched again by the followup schedule."""
 
-    def parse(self, payload: dict[str, Any], source: Source) -> LeadInput: ...
+    external_id: str
+    reason: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+ParsedItem = LeadInput | PayloadError | PendingFetch
+
+
+@dataclass
+class Receipt:
+    """What capture did with one request, for the adapter to phrase the provider's answer."""
+
+    request_id: str
+    stored: list[StoreOutcome] = field(default_factory=list)
+    parked: list[str] = field(default_factory=list)
+    errors: list[PayloadError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    # Set when the whole request was refused and kept in quarantine: the error answer.
+    rejection: CaptureResult | None = None
+
+
+class SourceAdapter(Protocol):
+    """The interface every provider adapter implements (`BaseAdapter` gives the defaults)."""
+
+    # Accept a top-level JSON array as a batch of leads (IndiaMART).
+    accepts_list: bool
+
+    def handshake(self, request: WebhookRequest, source: Source) -> CaptureResult | None: ...
+
+    def verify(self, request: WebhookRequest, source: Source) -> None: ...
+
+    def parse(self, payload: dict[str, Any], source: Source) -> list[ParsedItem]: ...
+
+    def respond(self, receipt: Receipt, source: Source) -> CaptureResult: ...
+
+
+class BaseAdapter:
+    """Defaults: no handshake, nothing beyond the source key to verify, the generic answer
+    (`202 {"lead_id", "outcome"}` for one lead)."""
+
+    accepts_list = False
+
+    def handshake(self, request: WebhookRequest, source: Source) -> CaptureResult | None:
+        return None
+
+    def verify(self, request: WebhookRequest, source: Source) -> None:
+        return None
+
+    def parse(self, payload: dict[str, Any], source: Source) -> list[ParsedItem]:  # pragma: no cover
+        raise NotImplementedError
+
+    def respond(self, receipt: Receipt, source: Source) -> CaptureResult:
+        from leadrelay.capture import CaptureResult
+
+        if receipt.rejection is not None:
+            return receipt.rejection
+        first = receipt.stored[0]
+        body: dict[str, Any] = {"lead_id": first.lead_id, "outcome": first.outcome}
+        if receipt.warnings:
+            body["warnings"] = receipt.warnings
+        return CaptureResult(202, body, {"X-Lead-Id": first.lead_id})
+
+
+def provider_answer(receipt: Receipt, status: int = 200) -> CaptureResult:
+    """The answer for providers that want a plain success (Meta, Google, IndiaMART): every lead
+    with its outcome, and the lead ids in `X-Lead-Id` (comma-separated for a batch)."""
+    from leadrelay.capture import CaptureResult
+
+    body: dict[str, Any] = {
+        "status": "received",
+        "leads": [{"lead_id": s.lead_id, "outcome": s.outcome} for s in receipt.stored],
+    }
+    if receipt.parked:
+        body["pending_fetch"] = receipt.parked
+    if receipt.errors:
+        body["quarantined"] = [{"error": e.code, "message": str(e)} for e in receipt.errors]
+        body["request_id"] = receipt.request_id
+    if receipt.warnings:
+        body["warnings"] = receipt.warnings
+    headers = {"X-Lead-Id": ",".join(dict.fromkeys(s.lead_id for s in receipt.stored))} if receipt.stored else {}
+    return CaptureResult(status, body, headers)
+
+
+def secret(source: Source, name: str) -> str:
+    """A provider secret from the source's settings; a source without it cannot verify anything,
+    so its requests are refused (and kept) until it is configured."""
+    value = source.settings.get(name)
+    if not value or not isinstance(value, str):
+        raise PayloadError("provider_secret_missing", f"source {source.source_id!r} has no {name} configured", 403)
+    return value
+
+
+def same_secret(presented: str | None, expected: str) -> bool:
+    """Constant-time comparison of a presented secret with the configured one."""
+    if presented is None:
+        return False
+    return hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8"))
 
 
 def adapter_for(kind: SourceKind) -> SourceAdapter | None:
     """The adapter registered for a source kind, or None if that kind is not supported yet."""
-    from leadrelay.sources.generic import GenericAdapter
+    return _registry().get(kind)
 
-    registry: dict[SourceKind, SourceAdapter] = {
+
+def _registry() -> dict[SourceKind, SourceAdapter]:
+    from leadrelay.sources.generic import GenericAdapter
+    from leadrelay.sources.google_ads import GoogleAdsAdapter
+    from leadrelay.sources.indiamart import IndiaMartAdapter
+    from leadrelay.sources.justdial import JustDialAdapter
+    from leadrelay.sources.meta import MetaLeadAdsAdapter
+
+    return {
         SourceKind.GENERIC: GenericAdapter(),
         SourceKind.WEB_FORM: GenericAdapter(),
+        SourceKind.GOOGLE_ADS: GoogleAdsAdapter(),
+        SourceKind.INDIAMART: IndiaMartAdapter(),
+        SourceKind.JUSTDIAL: JustDialAdapter(),
+        SourceKind.META_LEAD_ADS: MetaLeadAdsAdapter(),
     }
-    return registry.get(kind)
 
 
-SUPPORTED_KINDS = (SourceKind.GENERIC, SourceKind.WEB_FORM)
+SUPPORTED_KINDS = (
+    SourceKind.GENERIC,
+    SourceKind.WEB_FORM,
+    SourceKind.GOOGLE_ADS,
+    SourceKind.INDIAMART,
+    SourceKind.JUSTDIAL,
+    SourceKind.META_LEAD_ADS,
+)

@@ -21,7 +21,7 @@ from leadrelay.models.contact import (
     parse_bool,
     parse_budget,
 )
-from leadrelay.sources import PayloadError
+from leadrelay.sources import BaseAdapter, ParsedItem, PayloadError
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("name", "full_name", "fullname", "customer_name", "contact_name"),
@@ -63,10 +63,13 @@ def _scalar(value: Any, field: str) -> Any:
     return value
 
 
-class GenericAdapter:
+class GenericAdapter(BaseAdapter):
     """Maps a flat JSON or form payload onto a lead, keeping unknown fields as `extra`."""
 
-    def parse(self, payload: dict[str, Any], source: Source) -> LeadInput:
+    def parse(self, payload: dict[str, Any], source: Source) -> list[ParsedItem]:
+        return [self.parse_one(payload, source)]
+
+    def parse_one(self, payload: dict[str, Any], source: Source) -> LeadInput:
         used: set[str] = set()
         values = {field: _first(payload, names, used) for field, names in ALIASES.items()}
         if values["name"] is None and any(payload.get(part) for part in _NAME_PARTS):

@@ -1,0 +1,133 @@
+"""Building a `LeadInput` from fields a provider adapter has picked out of its payload.
+
+Every provider adapter funnels through `build_lead`, so phones, emails, pincodes and the
+"a lead needs a phone or an email" rule behave the same whichever provider sent the lead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from leadrelay.models import Attribution, LeadInput, Source
+from leadrelay.models.contact import (
+    ContactError,
+    normalize_email,
+    normalize_language,
+    normalize_phone,
+    normalize_pincode,
+    normalize_text,
+)
+from leadrelay.sources import PayloadError
+
+MAX_EXTERNAL_ID = 200
+
+
+def text(value: Any, max_length: int = 200) -> str | None:
+    """A provider's scalar as trimmed text; numbers become their digits, objects are not text."""
+    if value is None or isinstance(value, dict | list | bool):
+        return None
+    return normalize_text(value, max_length)
+
+
+def external_id(value: Any) -> str | None:
+    """A provider id as a string, whatever JSON type it came in (int64 ids must not lose digits)."""
+    if value is None or isinstance(value, dict | list | bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    ident = str(value).strip()
+    if len(ident) > MAX_EXTERNAL_ID:
+        raise PayloadError("invalid_field", f"the provider's lead id is longer than {MAX_EXTERNAL_ID} characters")
+    return ident or None
+
+
+def build_lead(
+    source: Source,
+    *,
+    name: Any = None,
+    phones: Iterable[Any] = (),
+    emails: Iterable[Any] = (),
+    city: Any = None,
+    state: Any = None,
+    pincode: Any = None,
+    language: Any = None,
+    product: Any = None,
+    message: str | None = None,
+    external: Any = None,
+    extra: dict[str, Any] | None = None,
+    attribution: dict[str, str] | None = None,
+    tags: Iterable[str] = (),
+    do_not_call: bool = False,
+    test: bool = False,
+) -> LeadInput:
+    """A normalised lead: the first usable phone and email win; unusable ones are kept in `extra`
+    with a warning; with neither a phone nor an email the item is refused (`PayloadError`)."""
+    extra = dict(extra or {})
+    warnings: list[str] = []
+    lead: dict[str, Any] = {}
+
+    phone_problems: list[str] = []
+    for raw in phones:
+        candidate = text(raw, 60)
+        if not candidate:
+            continue
+        try:
+            lead["phone"], lead["phone_type"] = normalize_phone(candidate)
+            break
+        except ContactError as exc:
+            phone_problems.append(str(exc))
+            extra.setdefault("phone_raw", candidate)
+    email_problems: list[str] = []
+    for raw in emails:
+        candidate = text(raw, 300)
+        if not candidate:
+            continue
+        try:
+            lead["email"] = normalize_email(candidate)
+            break
+        except ContactError as exc:
+            email_problems.append(str(exc))
+            extra.setdefault("email_raw", candidate)
+    problems = phone_problems + email_problems
+    if not lead.get("phone") and not lead.get("email"):
+        if problems:
+            raise PayloadError("invalid_contact", f"{'; '.join(problems)}; a lead needs a valid phone or email")
+        raise PayloadError("missing_contact", "a lead needs a phone or an email; neither was sent")
+    if not lead.get("phone"):
+        warnings.extend(phone_problems)
+    if not lead.get("email"):
+        warnings.extend(email_problems)
+
+    lead["name"] = text(name)
+    lead["city"] = text(city)
+    lead["state"] = text(state)
+    lead["product"] = text(product)
+    lead["message"] = message[:5000] if message else None  # already normalised by the adapter
+    for field, value, parse in (("pincode", pincode, normalize_pincode), ("language", language, normalize_language)):
+        raw = text(value, 60)
+        if raw is None:
+            continue
+        try:
+            lead[field] = parse(raw)
+        except ContactError as exc:
+            warnings.append(str(exc))
+            extra[f"{field}_raw"] = raw
+    lead["external_id"] = external_id(external)
+    lead["tags"] = list(dict.fromkeys([*tags, *source.tags]))
+    lead["attribution"] = Attribution(**(attribution or {}))
+    lead["extra"] = extra
+    lead["warnings"] = warnings
+    lead["do_not_call"] = do_not_call
+    lead["test"] = test
+    return LeadInput.model_validate(lead)
+
+
+def multiline(value: Any, max_length: int = 5000) -> str | None:
+    """A message whose line breaks matter (IndiaMART's `<br>`): each line normalised, blank lines
+    dropped, lines joined with a newline."""
+    if value is None or isinstance(value, dict | list | bool):
+        return None
+    lines = [normalize_text(line) for line in str(value).splitlines()]
+    joined = "\n".join(line for line in lines if line)
+    return joined[:max_length] or None

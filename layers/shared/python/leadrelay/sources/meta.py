@@ -1,0 +1,194 @@
+"""Facebook / Instagram Lead Ads: the webhook carries lead ids only; the lead is then fetched.
+
+1. Subscription: `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…` — the token is the
+   source's `verify_token`; the challenge is echoed as text/plain.
+2. Notification: `POST` signed with `X-Hub-Signature-256: sha256=<HMAC-SHA256(raw body, app_secret)>`,
+   checked over the raw bytes (Meta signs its escaped-unicode form), in constant time.
+3. Each `entry[].changes[]` with `field: leadgen` names a `leadgen_id` (the dedupe key), fetched
+   from the Graph API with the source's `page_access_token`. When Graph is down, slow, or the token
+   is missing, the lead is parked as *pending fetch* and fetched again by the followup schedule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from typing import TYPE_CHECKING, Any
+
+from leadrelay.models import LeadInput, Source
+from leadrelay.sources import (
+    BaseAdapter,
+    ParsedItem,
+    PayloadError,
+    PendingFetch,
+    Receipt,
+    provider_answer,
+    same_secret,
+    secret,
+)
+from leadrelay.sources.fields import build_lead, external_id, text
+from leadrelay.sources.graph import DEFAULT_GRAPH_URL, GraphError, fetch_lead
+
+if TYPE_CHECKING:
+    from leadrelay.capture import CaptureResult, WebhookRequest
+
+SIGNATURE_HEADER = "x-hub-signature-256"
+# field_data names → lead fields; anything else (custom questions) is kept in `extra`.
+_FIELDS = {
+    "full_name": "name", "name": "name", "first_name": "first_name", "last_name": "last_name",
+    "phone_number": "phone", "phone": "phone", "mobile_number": "phone", "email": "email", "work_email": "work_email",
+    "work_phone_number": "work_phone", "city": "city", "state": "state", "province": "state",
+    "zip_code": "pincode", "post_code": "pincode", "postal_code": "pincode",
+}  # fmt: skip
+# Refusals that are about who is calling, answered as such; anything else signed is answered 200.
+_AUTH_CODES = {"missing_signature", "invalid_signature", "invalid_verify_token", "invalid_handshake",
+               "provider_secret_missing"}  # fmt: skip
+_NOTICE_IDS = ("page_id", "form_id", "ad_id", "adgroup_id", "created_time")
+
+
+def _setting(source: Source, name: str, default: float) -> float:
+    value = source.settings.get(name, default)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+
+
+def signature_of(body: bytes, app_secret: str) -> str:
+    """The `X-Hub-Signature-256` value Meta sends for `body`."""
+    return "sha256=" + hmac.new(app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def lead_from_graph(graph: dict[str, Any], notice: dict[str, Any], source: Source) -> LeadInput:
+    """A fetched Graph lead (`field_data[{name, values}]`) as a lead input."""
+    fields: dict[str, str] = {}
+    extra: dict[str, Any] = {}
+    for answer in graph.get("field_data") or []:
+        if not isinstance(answer, dict):
+            continue
+        name = text(answer.get("name"), 100)
+        values = answer.get("values")
+        values = values if isinstance(values, list) else [values]
+        value = ", ".join(v for v in (text(x, 1000) for x in values) if v)
+        if not name or not value:
+            continue
+        field = _FIELDS.get(name.lower())
+        if field and field not in fields:
+            fields[field] = value
+        else:
+            extra[name] = value
+    for key in _NOTICE_IDS:
+        ident = external_id(graph.get(key, notice.get(key)))
+        if ident is not None:
+            extra[key] = ident
+    if graph.get("custom_disclaimer_responses"):
+        extra["custom_disclaimer_responses"] = graph["custom_disclaimer_responses"]
+    name = fields.get("name") or " ".join(p for p in (fields.get("first_name"), fields.get("last_name")) if p)
+    return build_lead(
+        source,
+        name=name or None,
+        phones=(fields.get("phone"), fields.get("work_phone")),
+        emails=(fields.get("email"), fields.get("work_email")),
+        city=fields.get("city"),
+        state=fields.get("state"),
+        pincode=fields.get("pincode"),
+        external=graph.get("id") or notice.get("leadgen_id"),
+        extra=extra,
+    )
+
+
+def fetch(leadgen_id: str, notice: dict[str, Any], source: Source, *, attempts: int | None = None) -> LeadInput:
+    """Fetch and map one lead; `GraphError` when Graph cannot give it now."""
+    token = source.settings.get("page_access_token")
+    if not token or not isinstance(token, str):
+        raise GraphError(f"source {source.source_id!r} has no page_access_token configured", retryable=False)
+    graph = fetch_lead(
+        leadgen_id,
+        token,
+        graph_url=str(source.settings.get("graph_url") or DEFAULT_GRAPH_URL),
+        timeout_s=_setting(source, "graph_timeout_s", 3.0),
+        attempts=attempts or int(_setting(source, "graph_attempts", 3)),
+        backoff_s=_setting(source, "graph_backoff_s", 0.2),
+    )
+    return lead_from_graph(graph, notice, source)
+
+
+def _notices(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    entries = payload.get("entry")
+    if not isinstance(entries, list):
+        raise PayloadError("invalid_body", "expected Meta's notification: {object, entry: [{changes: […]}]}")
+    notices = []
+    for entry in entries:
+        changes = entry.get("changes") if isinstance(entry, dict) else None
+        for change in changes if isinstance(changes, list) else []:
+            if not isinstance(change, dict) or change.get("field") != "leadgen":
+                continue
+            value = change.get("value")
+            if isinstance(value, dict):
+                notices.append(value)
+    return notices
+
+
+def _as_dict(body: dict[str, Any] | str) -> dict[str, Any]:
+    return body if isinstance(body, dict) else {"message": body}
+
+
+class MetaLeadAdsAdapter(BaseAdapter):
+    """Meta Lead Ads notification → one lead per `leadgen` change, fetched from the Graph API."""
+
+    def handshake(self, request: WebhookRequest, source: Source) -> CaptureResult | None:
+        if request.method != "GET" or "hub.mode" not in request.query:
+            return None
+        from leadrelay.capture import CaptureResult
+
+        mode = request.query.get("hub.mode", [""])[0]
+        token = request.query.get("hub.verify_token", [None])[0]
+        challenge = request.query.get("hub.challenge", [""])[0]
+        if mode != "subscribe":
+            raise PayloadError("invalid_handshake", f"hub.mode must be subscribe, not {mode!r}", 400)
+        if not same_secret(token, secret(source, "verify_token")):
+            raise PayloadError("invalid_verify_token", "hub.verify_token does not match this source", 403)
+        return CaptureResult(200, challenge, content_type="text/plain")
+
+    def verify(self, request: WebhookRequest, source: Source) -> None:
+        if request.method != "POST":
+            return
+        app_secret = secret(source, "app_secret")
+        presented = request.headers.get(SIGNATURE_HEADER)
+        if not presented:
+            raise PayloadError("missing_signature", "the X-Hub-Signature-256 header is missing", 401)
+        if not same_secret(presented.strip().lower(), signature_of(request.body, app_secret)):
+            raise PayloadError("invalid_signature", "X-Hub-Signature-256 does not match the body", 403)
+
+    def parse(self, payload: dict[str, Any], source: Source) -> list[ParsedItem]:
+        notices = _notices(payload)
+        if not notices:
+            raise PayloadError("no_leads", "the notification has no leadgen changes")
+        # Meta wants a quick 200: past the budget the rest are parked and fetched by the schedule.
+        deadline = time.monotonic() + _setting(source, "fetch_budget_s", 10.0)
+        items: list[ParsedItem] = []
+        for notice in notices:
+            leadgen_id = external_id(notice.get("leadgen_id"))
+            if not leadgen_id:
+                items.append(PayloadError("invalid_body", "a leadgen change has no leadgen_id"))
+                continue
+            data = {k: external_id(v) for k, v in notice.items() if not isinstance(v, dict | list)}
+            if time.monotonic() > deadline:
+                items.append(PendingFetch(leadgen_id, "the fetch budget for this notification ran out", data))
+                continue
+            try:
+                items.append(fetch(leadgen_id, data, source))
+            except GraphError as exc:
+                items.append(PendingFetch(leadgen_id, str(exc), data))
+            except PayloadError as exc:
+                items.append(PayloadError(exc.code, f"lead {leadgen_id}: {exc}", exc.status))
+        return items
+
+    def respond(self, receipt: Receipt, source: Source) -> CaptureResult:
+        """200 for whatever was signed correctly (stored, parked or quarantined: a retry would
+        bring the same bytes); a bad or missing signature is 401/403."""
+        rejection = receipt.rejection
+        if rejection is not None and isinstance(rejection.body, dict) and rejection.body.get("error") in _AUTH_CODES:
+            return rejection
+        answer = provider_answer(receipt)
+        if receipt.rejection is not None:
+            answer.body = {"status": "quarantined", **_as_dict(receipt.rejection.body)}
+        return answer
