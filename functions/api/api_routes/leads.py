@@ -6,11 +6,13 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api_routes.common import BadRequest, NotFound, audit_read, lead_view, principal
+from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable, audit_read, lead_view, principal
 from leadrelay import wiring
-from leadrelay.auth import Principal, Role
-from leadrelay.clock import iso
+from leadrelay.auth import Forbidden, Principal, Role
+from leadrelay.clock import get_clock, iso
+from leadrelay.config import get_settings
 from leadrelay.models import Lead, LeadStatus
 
 router = Router()
@@ -46,7 +48,10 @@ def get_routing(lead_id: LeadId) -> dict[str, Any]:
         entry["at"] = iso(decision.at)
         items.append(entry)
     audit_read(who, "routing", lead_id)
-    return {"lead_id": lead_id, "items": items}
+    triggers: dict[str, int] = {}
+    for decision in decisions:
+        triggers[decision.trigger] = triggers.get(decision.trigger, 0) + 1
+    return {"lead_id": lead_id, "items": items, "triggers": triggers}
 
 
 @router.get("/leads/<lead_id>/timeline", summary="Every event on the lead, oldest first", tags=["leads"])
@@ -94,3 +99,63 @@ def list_leads(
     visible = [lead for lead in leads if who.can_see_lead(lead)]
     audit_read(who, "lead list", count=len(visible))
     return {"items": [lead_view(lead) for lead in visible], "next": next_cursor}
+
+
+class ReassignRequest(BaseModel):
+    """Move a lead to one agent, or to a pool whose strategy picks the agent. A reason is required."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent_id: str | None = Field(default=None, min_length=1, max_length=64)
+    pool_id: str | None = Field(default=None, min_length=1, max_length=64)
+    reason: str = Field(min_length=3, max_length=500, description="why; shown in the timeline and the audit trail")
+    force: bool = Field(default=False, description="assign even over a hard cap, or to an agent on leave/unavailable")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ReassignRequest:
+        if (self.agent_id is None) == (self.pool_id is None):
+            raise ValueError("give exactly one of agent_id or pool_id")
+        if not self.reason.strip():
+            raise ValueError("reason must say why")
+        return self
+
+
+@router.post("/leads/<lead_id>/reassign", summary="Move a lead to an agent or a pool (manager, admin)", tags=["leads"])
+def reassign(lead_id: LeadId, move: ReassignRequest) -> dict[str, Any]:
+    from leadrelay.routing.reassign import Reassigner, Reassignment, ReassignRefused
+    from leadrelay.store.assignments import AssignmentStore
+
+    who = principal(router)
+    who.require(Role.ADMIN, Role.MANAGER)
+    lead = wiring.lead_repository().get(lead_id, consistent=True)
+    if lead is None or not who.can_see_lead(lead):
+        raise NotFound(f"there is no lead {lead_id!r} you can see")
+    settings = get_settings()
+    reassigner = Reassigner(
+        org=wiring.org_repository(),
+        assignments=AssignmentStore(settings.leads_table, settings.org_table),
+        publisher=wiring.publisher(),
+        clock=get_clock(),
+        timezone=settings.org_timezone,
+    )
+    request = Reassignment(
+        lead_id=lead_id,
+        agent_id=move.agent_id,
+        pool_id=move.pool_id,
+        reason=move.reason.strip(),
+        force=move.force,
+        by=who.username,
+        team_scope=(who.team_id or "-") if who.role is Role.MANAGER else None,
+    )
+    try:
+        decision = reassigner.reassign(lead, request)
+    except ReassignRefused as refused:
+        if refused.status == 403:
+            raise Forbidden(str(refused)) from refused
+        if refused.status == 422:
+            raise Unprocessable(refused.code, str(refused)) from refused
+        raise Conflict(refused.code, str(refused)) from refused
+    moved = wiring.lead_repository().get(lead_id, consistent=True)
+    entry = decision.model_dump(mode="json")
+    entry["at"] = iso(decision.at)
+    return {"lead": lead_view(moved or lead), "decision": entry}

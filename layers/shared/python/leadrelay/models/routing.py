@@ -52,3 +52,8 @@ class RoutingDecision(BaseModel):
     counters_after: dict[str, int] = Field(default_factory=dict)
     attempt: int = 1
     trigger: str = "auto"  # "auto" | "manual" | "sla"
+    # Manual reassignment: who did it, why, whom it was taken from, and whether caps were overridden.
+    by: str | None = None
+    note: str | None = None
+    previous_agent_id: str | None = None
+    forced: bool = False

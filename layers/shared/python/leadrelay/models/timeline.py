@@ -15,6 +15,7 @@ class TimelineKind(StrEnum):
     DUPLICATE = "lead.duplicate"
     ASSIGNED = "lead.assigned"
     UNASSIGNED = "lead.unassigned"
+    REASSIGNED = "lead.reassigned"
 
 
 class TimelineEvent(BaseModel):

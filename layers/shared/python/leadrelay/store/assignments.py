@@ -32,7 +32,7 @@ class CommitResult(Enum):
 @dataclass
 class Assignment:
     agent_id: str
-    pool_id: str
+    pool_id: str | None
     team_id: str | None
     daily_cap: int | None
 
@@ -92,39 +92,99 @@ class AssignmentStore:
                 guard,
                 names={"#status": "status"},
             )
-            counter_values: dict[str, object] = {":one": 1, ":expires": counter_expiry(day)}
-            counter_condition = None
-            if assignment.daily_cap is not None:
-                counter_condition = "attribute_not_exists(assigned) OR assigned < :cap"
-                counter_values[":cap"] = assignment.daily_cap
-            txn.update(
-                self.org_table,
-                {"pk": ROSTER, "sk": day_sk(day, assignment.agent_id)},
-                "SET expires_at = :expires ADD assigned :one",
-                counter_values,
-                counter_condition,
-            )
-            seen = roster.rr(assignment.pool_id, assignment.agent_id)
-            newest = max(
-                (s.last_assigned_ms for (p, _), s in roster.round_robin.items() if p == assignment.pool_id),
-                default=0,
-            )
-            stamp = max(epoch_ms(now), newest + 1)
-            if seen.exists:
-                rr_condition = "last_assigned_ms = :seen"
-                rr_values: dict[str, object] = {":stamp": stamp, ":one": 1, ":seen": seen.last_assigned_ms}
-            else:
-                rr_condition = "attribute_not_exists(pk)"
-                rr_values = {":stamp": stamp, ":one": 1}
-            txn.update(
-                self.org_table,
-                {"pk": ROSTER, "sk": rr_sk(assignment.pool_id, assignment.agent_id)},
-                "SET last_assigned_ms = :stamp ADD assigned_total :one",
-                rr_values,
-                rr_condition,
-            )
+            self._count(txn, assignment, day)
+            self._stamp(txn, assignment, decision, roster)
         txn.put(self.leads_table, decision_item(decision))
         txn.put(self.leads_table, timeline_item(event))
+        return self._run(txn)
+
+    def reassign(
+        self,
+        lead: Lead,
+        decision: RoutingDecision,
+        event: TimelineEvent,
+        *,
+        assignment: Assignment,
+        day: date,
+        roster: Roster,
+        stamp_round_robin: bool,
+    ) -> CommitResult:
+        """Move an assigned (or unassigned, or still pending) lead to another agent, on condition
+        that the lead has not changed since it was read. The new agent's day counter moves under
+        their cap unless `assignment.daily_cap` is None (a forced override); the pool's
+        round-robin stamp moves only when a pool's strategy picked the agent."""
+        txn = _Txn()
+        sets = (
+            "SET #status = :status, routing_state = :done, version = version + :one, "
+            "assigned_agent_id = :agent, agent_pk = :agent, assigned_at = :now"
+        )
+        values: dict[str, object] = {":status": LeadStatus.ASSIGNED.value, ":done": RoutingState.DONE.value,
+                                     ":one": 1, ":agent": assignment.agent_id, ":now": decision.at,
+                                     ":version": lead.version}  # fmt: skip
+        removes = ["due_pk", "due_at"]
+        if assignment.team_id:
+            sets += ", assigned_team_id = :team, team_pk = :team"
+            values[":team"] = assignment.team_id
+        else:
+            removes += ["assigned_team_id", "team_pk"]
+        if assignment.pool_id:
+            sets += ", assigned_pool_id = :pool"
+            values[":pool"] = assignment.pool_id
+        else:
+            removes.append("assigned_pool_id")
+        txn.update(
+            self.leads_table,
+            {"pk": lead_pk(lead.lead_id), "sk": LEAD_SK},
+            f"{sets} REMOVE {', '.join(removes)}",
+            values,
+            "attribute_exists(pk) AND version = :version",
+            names={"#status": "status"},
+        )
+        self._count(txn, assignment, day)
+        if stamp_round_robin:
+            self._stamp(txn, assignment, decision, roster)
+        txn.put(self.leads_table, decision_item(decision))
+        txn.put(self.leads_table, timeline_item(event))
+        return self._run(txn)
+
+    def _count(self, txn: _Txn, assignment: Assignment, day: date) -> None:
+        counter_values: dict[str, object] = {":one": 1, ":expires": counter_expiry(day)}
+        counter_condition = None
+        if assignment.daily_cap is not None:
+            counter_condition = "attribute_not_exists(assigned) OR assigned < :cap"
+            counter_values[":cap"] = assignment.daily_cap
+        txn.update(
+            self.org_table,
+            {"pk": ROSTER, "sk": day_sk(day, assignment.agent_id)},
+            "SET expires_at = :expires ADD assigned :one",
+            counter_values,
+            counter_condition,
+        )
+
+    def _stamp(self, txn: _Txn, assignment: Assignment, decision: RoutingDecision, roster: Roster) -> None:
+        if assignment.pool_id is None:
+            return
+        seen = roster.rr(assignment.pool_id, assignment.agent_id)
+        newest = max(
+            (s.last_assigned_ms for (p, _), s in roster.round_robin.items() if p == assignment.pool_id),
+            default=0,
+        )
+        stamp = max(epoch_ms(decision.at), newest + 1)
+        if seen.exists:
+            rr_condition = "last_assigned_ms = :seen"
+            rr_values: dict[str, object] = {":stamp": stamp, ":one": 1, ":seen": seen.last_assigned_ms}
+        else:
+            rr_condition = "attribute_not_exists(pk)"
+            rr_values = {":stamp": stamp, ":one": 1}
+        txn.update(
+            self.org_table,
+            {"pk": ROSTER, "sk": rr_sk(assignment.pool_id, assignment.agent_id)},
+            "SET last_assigned_ms = :stamp ADD assigned_total :one",
+            rr_values,
+            rr_condition,
+        )
+
+    def _run(self, txn: _Txn) -> CommitResult:
         try:
             run_transaction(txn.items)
         except TransactionFailed as failed:

@@ -1,0 +1,163 @@
+"""Manual reassignment: a manager or admin moves a lead to an agent or a pool, with a reason.
+
+The lead keeps its whole timeline (a `lead.reassigned` event is appended), the move is recorded
+as a routing decision with `trigger: "manual"` (so overrides are counted apart from automatic
+routing), and everything is written in one transaction conditional on the lead's version.
+
+Caps: a manager's pick may exceed a soft cap (it only demotes in automatic routing) but not the
+hard daily cap, unless `force` is set. A banned agent never gets a lead; an agent on leave or
+unavailable only with `force`. An agent on a break or off shift may be picked: the lead waits
+for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from leadrelay import events
+from leadrelay.clock import Clock, iso, local_day
+from leadrelay.events import EventPublisher
+from leadrelay.ids import new_id
+from leadrelay.models import Lead, RoutingDecision, SkipReason, TimelineEvent, TimelineKind
+from leadrelay.routing.eligibility import hard_cap, is_demoted, skip_reason
+from leadrelay.routing.engine import decide
+from leadrelay.routing.rules import Rule, RuleChain
+from leadrelay.store.assignments import Assignment, AssignmentStore, CommitResult
+from leadrelay.store.org import OrgRepository
+
+NEEDS_FORCE = frozenset({SkipReason.ON_LEAVE, SkipReason.UNAVAILABLE, SkipReason.CAPPED})
+
+
+class ReassignRefused(Exception):
+    """The move cannot be made as asked; `code` is the API's error code, `status` its HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+@dataclass
+class Reassignment:
+    lead_id: str
+    agent_id: str | None = None
+    pool_id: str | None = None
+    reason: str = ""
+    force: bool = False
+    by: str = "system"
+    # A manager may move leads only to agents of this team (None: anywhere).
+    team_scope: str | None = None
+
+
+class Reassigner:
+    def __init__(
+        self,
+        *,
+        org: OrgRepository,
+        assignments: AssignmentStore,
+        publisher: EventPublisher,
+        clock: Clock,
+        timezone: str,
+    ) -> None:
+        self.org = org
+        self.assignments = assignments
+        self.publisher = publisher
+        self.clock = clock
+        self.timezone = timezone
+
+    def reassign(self, lead: Lead, move: Reassignment) -> RoutingDecision:
+        """Move `lead` (as read, with its version) as `move` says; raise `ReassignRefused` if not."""
+        # Never before the lead's last assignment: a timeline must read in the order things happened,
+        # even when clocks on different hosts disagree by a few milliseconds.
+        latest = max(t for t in (lead.received_at, lead.assigned_at) if t is not None)
+        now = max(self.clock.now(), latest + timedelta(milliseconds=1))
+        day = local_day(now, self.timezone)
+        state = self.org.load_routing_state(day)
+        roster, counts, chain = state.roster, state.counts_today, state.chain
+        previous = lead.assigned_agent_id
+        if move.agent_id is not None:
+            agent_id, pool_id, candidates, skipped = move.agent_id, None, [move.agent_id], {}
+            agent = roster.agents.get(agent_id)
+            if agent is None:
+                raise ReassignRefused("unknown_agent", f"there is no agent {agent_id!r}", 422)
+            if agent_id == previous:
+                raise ReassignRefused("already_assigned", f"the lead is already assigned to {agent_id}")
+            why = skip_reason(
+                agent, lead, now=now, local_now=now.astimezone(ZoneInfo(self.timezone)),
+                assigned_today=counts.get(agent_id, 0), require_language=False, chain_cap=chain.daily_cap_per_agent,
+            )  # fmt: skip
+            if why is SkipReason.BANNED:
+                raise ReassignRefused("agent_not_eligible", f"{agent_id} is banned and cannot take leads")
+            if why in NEEDS_FORCE and not move.force:
+                raise ReassignRefused(
+                    "agent_not_eligible", f'{agent_id} is {why.value}; send "force": true to assign anyway'
+                )
+            strategy, reason = "manual", f"reassigned to {agent_id} by {move.by}: {move.reason}"
+            if why is not None:
+                reason += f" ({agent_id} was {why.value})"
+        else:
+            assert move.pool_id is not None
+            pool = roster.pools.get(move.pool_id)
+            if pool is None:
+                raise ReassignRefused("unknown_pool", f"there is no pool {move.pool_id!r}", 422)
+            one_rule = RuleChain(
+                version=chain.version,
+                rules=[Rule(rule_id="manual", pool_id=pool.pool_id)],
+                daily_cap_per_agent=chain.daily_cap_per_agent,
+            )
+            exclude = frozenset({previous}) if previous else frozenset()
+            plan = decide(lead, one_rule, roster, counts, now, self.timezone, exclude_agents=exclude)
+            if plan.agent_id is None:
+                raise ReassignRefused(
+                    "nobody_eligible",
+                    f"nobody in pool {pool.pool_id!r} can take the lead now: "
+                    + ", ".join(f"{a} ({r})" for a, r in plan.skipped.items()),
+                )
+            agent_id, pool_id, candidates, skipped = plan.agent_id, pool.pool_id, plan.candidates, plan.skipped
+            strategy = plan.strategy or "round_robin"
+            reason = f"reassigned to pool {pool.pool_id!r} by {move.by}: {move.reason}; {agent_id} picked by {strategy}"
+        agent = roster.agents[agent_id]
+        if move.team_scope is not None and agent.team_id != move.team_scope:
+            raise ReassignRefused("forbidden", f"{agent_id} is not in your team", 403)
+        cap = None if move.force else hard_cap(agent, chain.daily_cap_per_agent)
+        before = {a: counts.get(a, 0) for a in candidates}
+        decision = RoutingDecision(
+            decision_id=new_id(now), lead_id=lead.lead_id, at=now, rule_chain_version=chain.version,
+            rule_id=None, pool_id=pool_id, strategy=strategy, agent_id=agent_id, outcome="assigned", reason=reason,
+            candidates=candidates, skipped=skipped,
+            demoted=[a for a in candidates if is_demoted(roster.agents[a], counts.get(a, 0))],
+            counters_before=before, counters_after={**before, agent_id: before.get(agent_id, 0) + 1},
+            trigger="manual", by=move.by, note=move.reason, previous_agent_id=previous, forced=move.force,
+        )  # fmt: skip
+        event = TimelineEvent(
+            event_id=decision.decision_id, lead_id=lead.lead_id, at=now, kind=TimelineKind.REASSIGNED.value,
+            actor=move.by, summary=f"reassigned from {previous or 'nobody'} to {agent_id}: {move.reason}",
+            data={"from_agent_id": previous, "agent_id": agent_id, "pool_id": pool_id, "reason": move.reason,
+                  "forced": move.force},
+        )  # fmt: skip
+        assignment = Assignment(agent_id, pool_id, agent.team_id, cap)
+        result = self.assignments.reassign(
+            lead, decision, event, assignment=assignment, day=day, roster=roster, stamp_round_robin=pool_id is not None
+        )
+        if result is CommitResult.LEAD_CHANGED:
+            raise ReassignRefused("lead_changed", "the lead changed while it was being moved; reload and try again")
+        if result is CommitResult.STATE_CHANGED:
+            raise ReassignRefused(
+                "state_changed", f"{agent_id}'s load changed meanwhile (a cap may now be reached); try again"
+            )
+        self._announce(lead, decision, agent.team_id)
+        return decision
+
+    def _announce(self, lead: Lead, decision: RoutingDecision, team_id: str | None) -> None:
+        detail = {"lead_id": lead.lead_id, "source_id": lead.source_id, "at": iso(decision.at),
+                  "agent_id": decision.agent_id, "team_id": team_id, "pool_id": decision.pool_id,
+                  "decision_id": decision.decision_id, "trigger": "manual",
+                  "previous_agent_id": decision.previous_agent_id}  # fmt: skip
+        try:
+            self.publisher.publish(events.LEAD_ASSIGNED, detail)
+        except Exception:  # the move stands; a lost notification must not undo it
+            import logging
+
+            logging.getLogger(__name__).exception("could not publish the reassignment of %s", lead.lead_id)
