@@ -118,3 +118,13 @@ def test_a_source_without_a_configured_google_key_refuses_everything(aws: dict[s
     )
     status, _, answer = send("g2", fixture("google_ads.json"), key="k2")
     assert (status, answer["error"]) == (403, "provider_secret_missing")
+
+
+def test_a_test_lead_does_not_swallow_the_real_lead_with_the_same_phone(google: dict[str, Any]) -> None:
+    # Given a test lead from "Send test data", When the real person submits the form with that phone
+    test = send("google-ads", payload(google, is_test=True), key=google["key"])
+    real = send("google-ads", payload(google, lead_id="real-1"), key=google["key"])
+    # Then the real one is a new lead, routed as usual, not a touchpoint on the test lead
+    assert real[2]["leads"][0]["outcome"] == "created" and real[1]["x-lead-id"] != test[1]["x-lead-id"]
+    lead = wiring.lead_repository().get(real[1]["x-lead-id"])
+    assert lead is not None and not lead.test and lead.routing_state is RoutingState.PENDING
