@@ -104,8 +104,8 @@ def fetch(leadgen_id: str, notice: dict[str, Any], source: Source, *, attempts: 
         leadgen_id,
         token,
         graph_url=str(source.settings.get("graph_url") or DEFAULT_GRAPH_URL),
-        timeout_s=_setting(source, "graph_timeout_s", 3.0),
-        attempts=attempts or int(_setting(source, "graph_attempts", 3)),
+        timeout_s=_setting(source, "graph_timeout_s", 2.0),
+        attempts=attempts or int(_setting(source, "graph_attempts", 2)),
         backoff_s=_setting(source, "graph_backoff_s", 0.2),
     )
     return lead_from_graph(graph, notice, source)
@@ -162,8 +162,9 @@ class MetaLeadAdsAdapter(BaseAdapter):
         notices = _notices(payload)
         if not notices:
             raise PayloadError("no_leads", "the notification has no leadgen changes")
-        # Meta wants a quick 200: past the budget the rest are parked and fetched by the schedule.
-        deadline = time.monotonic() + _setting(source, "fetch_budget_s", 10.0)
+        # Meta wants a quick 200 and ingest has a 10 s timeout: past the budget the rest are parked
+        # and fetched by the schedule (worst case: budget + attempts x timeout + backoff, about 7 s).
+        deadline = time.monotonic() + _setting(source, "fetch_budget_s", 3.0)
         items: list[ParsedItem] = []
         for notice in notices:
             leadgen_id = external_id(notice.get("leadgen_id"))
