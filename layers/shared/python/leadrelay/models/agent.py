@@ -35,8 +35,10 @@ class Shift(BaseModel):
 
     def covers(self, local: datetime) -> bool:
         """Whether `local` (already in the org time zone) falls inside this shift."""
-        now = local.time().replace(tzinfo=None)
-        weekday = local.weekday()
+        return self.covers_time(local.time().replace(tzinfo=None), local.weekday())
+
+    def covers_time(self, now: time, weekday: int) -> bool:
+        """`covers` for a local wall-clock time and weekday worked out once by the caller."""
         if self.start <= self.end:
             return weekday in self.days and self.start <= now <= self.end
         # Overnight: the evening part belongs to the shift's day, the morning part to the next day.

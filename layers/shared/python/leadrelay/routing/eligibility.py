@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 from leadrelay.models import Agent, AgentStatus, Lead, SkipReason
 
@@ -32,7 +32,7 @@ def skip_reason(
     status = agent.status_at(now)
     if status is not AgentStatus.AVAILABLE:
         return _STATUS_REASONS[status]
-    if agent.shifts and not any(shift.covers(local_now) for shift in agent.shifts):
+    if agent.shifts and not _on_shift(agent, local_now.time().replace(tzinfo=None), local_now.weekday()):
         return SkipReason.OFF_SHIFT
     cap = hard_cap(agent, chain_cap)
     if cap is not None and assigned_today >= cap:
@@ -40,6 +40,10 @@ def skip_reason(
     if require_language and lead.language and lead.language not in agent.languages:
         return SkipReason.LANGUAGE
     return None
+
+
+def _on_shift(agent: Agent, clock: time, weekday: int) -> bool:
+    return any(shift.covers_time(clock, weekday) for shift in agent.shifts)
 
 
 def hard_cap(agent: Agent, chain_cap: int | None) -> int | None:

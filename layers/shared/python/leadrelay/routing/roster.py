@@ -16,6 +16,9 @@ class RoundRobinState:
     exists: bool = False
 
 
+NEVER_ASSIGNED = RoundRobinState()
+
+
 @dataclass
 class Roster:
     """Everything about the people a routing decision needs, read in one query."""
@@ -26,4 +29,4 @@ class Roster:
     round_robin: dict[tuple[str, str], RoundRobinState] = field(default_factory=dict)
 
     def rr(self, pool_id: str, agent_id: str) -> RoundRobinState:
-        return self.round_robin.get((pool_id, agent_id), RoundRobinState())
+        return self.round_robin.get((pool_id, agent_id), NEVER_ASSIGNED)

@@ -12,11 +12,12 @@ String comparisons ignore case.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 
 from leadrelay.models import Lead, Strategy
 
@@ -39,6 +40,9 @@ class FieldCondition(BaseModel):
     field: str
     op: Op = "eq"
     value: Any = None
+    # The condition compiled to a predicate on first use (see `_compile`); rule chains are read
+    # once per routing decision and walked whole, so the per-lead work must be small.
+    _compiled: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _check(self) -> FieldCondition:
@@ -222,38 +226,17 @@ def _number(value: Any) -> Decimal | None:
         return None
 
 
-def lead_value(lead: Lead, field: str, local_now: datetime) -> Any:
-    """The value of a rule field for this lead (`local_now` is in the org time zone)."""
-    if field == "hour":
-        return local_now.hour
-    if field == "weekday":
-        return local_now.weekday()
-    if field.startswith("extra."):
-        return lead.extra.get(field[6:])
-    if field.startswith("utm_"):
-        return getattr(lead.attribution, field, None)
-    return getattr(lead, field, None)
-
-
 def _norm(value: Any) -> Any:
     return value.strip().casefold() if isinstance(value, str) else value
 
 
-def _equal(actual: Any, expected: Any) -> bool:
-    if isinstance(actual, list):
-        return any(_equal(item, expected) for item in actual)
-    left, right = _number(actual), _number(expected)
-    if left is not None and right is not None and not isinstance(actual, str):
-        return left == right
-    return bool(_norm(actual) == _norm(expected))
-
-
-def _describe(cond: FieldCondition, actual: Any) -> str:
-    return f"{cond.field}={actual!r} {cond.op} {cond.value!r}"
-
-
 def evaluate(cond: Condition, lead: Lead, local_now: datetime) -> tuple[bool, str]:
     """Whether `cond` holds for `lead`, with a short explanation of the deciding comparison."""
+    if isinstance(cond, FieldCondition):
+        # Read the private slot directly: pydantic's attribute fallback costs microseconds per rule.
+        compiled = (cond.__pydantic_private__ or {}).get("_compiled") or _compile(cond)
+        actual = compiled.value_of(lead, local_now)
+        return compiled.test(actual), f"{cond.field}={actual!r}{compiled.suffix}"
     if isinstance(cond, AllOf):
         for part in cond.all:
             ok, why = evaluate(part, lead, local_now)
@@ -268,42 +251,129 @@ def evaluate(cond: Condition, lead: Lead, local_now: datetime) -> tuple[bool, st
                 return True, why
             reasons.append(why)
         return False, "none of: " + "; ".join(reasons)
-    if isinstance(cond, Not):
-        ok, why = evaluate(cond.negated, lead, local_now)
-        return not ok, f"not ({why})"
-    actual = lead_value(lead, cond.field, local_now)
-    return _compare(cond, actual), _describe(cond, actual)
+    ok, why = evaluate(cond.negated, lead, local_now)
+    return not ok, f"not ({why})"
 
 
-def _compare(cond: FieldCondition, actual: Any) -> bool:
-    op = cond.op
-    if op == "exists":
-        present = actual not in (None, "", [])
-        return present is cond.value
-    if actual in (None, "", []):
-        return op in ("ne", "not_in")
-    if op == "eq":
-        return _equal(actual, cond.value)
-    if op == "ne":
-        return not _equal(actual, cond.value)
-    if op == "in":
-        return any(_equal(actual, option) for option in cond.value)
-    if op == "not_in":
-        return not any(_equal(actual, option) for option in cond.value)
-    if op == "contains":
+class _Compiled:
+    """A field condition turned into two closures: where to read the value, and the test."""
+
+    __slots__ = ("suffix", "test", "value_of")
+
+    def __init__(self, value_of: Callable[[Lead, datetime], Any], test: Callable[[Any], bool], suffix: str) -> None:
+        self.value_of = value_of
+        self.test = test
+        self.suffix = suffix
+
+
+def _reader(field: str) -> Callable[[Lead, datetime], Any]:
+    if field == "hour":
+        return lambda lead, local_now: local_now.hour
+    if field == "weekday":
+        return lambda lead, local_now: local_now.weekday()
+    if field.startswith("extra."):
+        key = field[6:]
+        return lambda lead, local_now: lead.extra.get(key)
+    if field.startswith("utm_"):
+        return lambda lead, local_now: getattr(lead.attribution, field, None)
+    return lambda lead, local_now: getattr(lead, field, None)
+
+
+def _absent(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def _as_number(value: Any) -> Decimal | None:
+    """A lead's value as a number: ints and Decimals directly, text parsed, anything else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    return _number(value)
+
+
+def _matcher(options: list[Any]) -> Callable[[Any], bool]:
+    """Whether a lead's value equals any of `options`, as rules mean equality: text ignores case
+    and outer spaces, numbers compare as numbers unless the lead's value is text, and a list
+    matches when any of its items does. The options are normalised once, into sets."""
+    texts = frozenset(_norm(option) for option in options if isinstance(option, str))
+    numbers = frozenset(n for n in (_number(option) for option in options) if n is not None)
+    others = [option for option in options if not isinstance(option, str) and _number(option) is None]
+
+    def match(actual: Any) -> bool:
         if isinstance(actual, list):
-            return any(_equal(item, cond.value) for item in actual)
-        return str(_norm(cond.value)) in str(_norm(actual))
-    if op == "prefix":
-        options = cond.value if isinstance(cond.value, list) else [cond.value]
-        return any(str(_norm(actual)).startswith(str(_norm(option))) for option in options)
-    number = _number(actual)
-    if number is None:
-        return False
-    if op == "between":
-        low, high = (_number(v) for v in cond.value)
-        return low is not None and high is not None and low <= number <= high
-    bound = _number(cond.value)
-    if bound is None:
-        return False
-    return {"gt": number > bound, "gte": number >= bound, "lt": number < bound}.get(op, number <= bound)
+            return any(match(item) for item in actual)
+        if isinstance(actual, str):
+            return actual.strip().casefold() in texts
+        number = _as_number(actual)
+        if number is not None:
+            return number in numbers
+        return any(actual == other for other in others)
+
+    return match
+
+
+def _compile(cond: FieldCondition) -> _Compiled:
+    op, value = cond.op, cond.value
+    test: Callable[[Any], bool]
+    if op == "exists":
+        wanted = bool(value)
+
+        def test(actual: Any) -> bool:
+            return (not _absent(actual)) is wanted
+
+    elif op in ("eq", "ne", "in", "not_in"):
+        match = _matcher(value if op in ("in", "not_in") else [value])
+        negate = op in ("ne", "not_in")
+
+        def test(actual: Any) -> bool:
+            if _absent(actual):
+                return negate
+            return match(actual) is not negate
+
+    elif op == "contains":
+        needle = str(_norm(value))
+        match = _matcher([value])
+
+        def test(actual: Any) -> bool:
+            if _absent(actual):
+                return False
+            if isinstance(actual, list):
+                return match(actual)
+            return needle in str(_norm(actual))
+
+    elif op == "prefix":
+        prefixes = tuple(str(_norm(option)) for option in (value if isinstance(value, list) else [value]))
+
+        def test(actual: Any) -> bool:
+            return not _absent(actual) and str(_norm(actual)).startswith(prefixes)
+
+    else:
+        if op == "between":
+            low, high = (_number(v) for v in value)
+        else:
+            bound = _number(value)
+            low = bound if op in ("gt", "gte") else None
+            high = bound if op in ("lt", "lte") else None
+        strict = op in ("gt", "lt")
+
+        def test(actual: Any) -> bool:
+            if _absent(actual):
+                return False
+            number = _as_number(actual)
+            if number is None:
+                return False
+            if low is not None and (number < low or (strict and number == low)):
+                return False
+            return not (high is not None and (number > high or (strict and number == high)))
+
+    compiled = _Compiled(_reader(cond.field), test, f" {op} {value!r}")
+    cond._compiled = compiled
+    return compiled
+
+
+def lead_value(lead: Lead, field: str, local_now: datetime) -> Any:
+    """The value of a rule field for this lead (`local_now` is in the org time zone)."""
+    return _reader(field)(lead, local_now)
