@@ -23,12 +23,16 @@ def _add_local(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         help="port on 127.0.0.1 (default: $LEADRELAY_PORT or 3000; 0 picks a free one)",
     )
     parser.add_argument("--demo", action="store_true", help="seed a demo organisation")
+    _add_state_dir(parser)
+    parser.set_defaults(run=_run_local)
+
+
+def _add_state_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-dir",
         default=os.environ.get("LEADRELAY_STATE_DIR") or ".leadrelay",
-        help="where local.json goes (default: $LEADRELAY_STATE_DIR or .leadrelay)",
+        help="the local stack's folder, where local.json is (default: $LEADRELAY_STATE_DIR or .leadrelay)",
     )
-    parser.set_defaults(run=_run_local)
 
 
 def _run_local(args: argparse.Namespace) -> int:
@@ -50,11 +54,7 @@ def _add_route(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     source.add_argument("--lead", help='one lead as JSON, e.g. \'{"city": "Noida", "budget": "75 lakh"}\'')
     source.add_argument("--csv", help="a CSV of leads, one per row; columns are lead fields, others go to extra")
     simulate.add_argument("--json", action="store_true", help="one JSON object per lead instead of text")
-    simulate.add_argument(
-        "--state-dir",
-        default=os.environ.get("LEADRELAY_STATE_DIR") or ".leadrelay",
-        help="where local.json is (default: $LEADRELAY_STATE_DIR or .leadrelay)",
-    )
+    _add_state_dir(simulate)
     simulate.set_defaults(run=_run_route_simulate)
 
 
