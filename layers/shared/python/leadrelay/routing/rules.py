@@ -166,6 +166,8 @@ class Rule(BaseModel):
     require_language: bool = False
     # How the pool picks an agent for leads of this rule; None means the pool's own strategy.
     strategy: Strategy | None = None
+    # Only agents whose territories include the lead's city (when the lead has one).
+    require_territory: bool = False
 
 
 class RuleChainSpec(BaseModel):
