@@ -56,12 +56,33 @@ def _add_route(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     simulate.add_argument("--json", action="store_true", help="one JSON object per lead instead of text")
     _add_state_dir(simulate)
     simulate.set_defaults(run=_run_route_simulate)
+    backtest = commands.add_parser(
+        "backtest",
+        help="replay recent leads through a draft rule chain beside the live one (no side effects)",
+        description="Replay the last days of leads through a draft rule chain and the live one, on the running "
+        "stack, through POST /routing/backtest: load per agent, cap hits, unassigned leads, rules hit, "
+        "and how many leads would change. Nothing is written.",
+    )
+    backtest.add_argument(
+        "--draft", required=True, help="the draft rule chain, a JSON file (as for PUT /routing/rules)"
+    )
+    backtest.add_argument("--days", type=int, default=30, help="replay the leads of this many days, 1-90 (default 30)")
+    backtest.add_argument("--limit", type=int, default=5000, help="at most this many leads, the newest (default 5000)")
+    backtest.add_argument("--json", action="store_true", help="the whole report as JSON instead of tables")
+    _add_state_dir(backtest)
+    backtest.set_defaults(run=_run_route_backtest)
 
 
 def _run_route_simulate(args: argparse.Namespace) -> int:
     from leadrelay.local.route_cli import run_simulate
 
     return run_simulate(args)
+
+
+def _run_route_backtest(args: argparse.Namespace) -> int:
+    from leadrelay.local.backtest_cli import run_backtest
+
+    return run_backtest(args)
 
 
 # Each entry adds one subcommand to the parser; later work appends (route simulate, quarantine…).
