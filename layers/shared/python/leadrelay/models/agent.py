@@ -81,7 +81,12 @@ class Team(BaseModel):
 
 
 class Strategy(StrEnum):
+    """How a pool picks one of its eligible agents (see docs/routing.md#strategies)."""
+
     ROUND_ROBIN = "round_robin"
+    WEIGHTED_ROUND_ROBIN = "weighted_round_robin"
+    LEAST_LOADED = "least_loaded"
+    STICKY_OWNER = "sticky_owner"
 
 
 class Pool(BaseModel):

@@ -16,6 +16,7 @@ class SkipReason(StrEnum):
     OFF_SHIFT = "off_shift"
     CAPPED = "capped"
     LANGUAGE = "language"
+    TERRITORY = "territory"
     UNKNOWN_AGENT = "unknown_agent"
     ALREADY_HAD_LEAD = "already_had_lead"
 

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from leadrelay.models import Lead, RuleTrace, SkipReason, Strategy
+from leadrelay.models import Lead, RuleTrace, SkipReason
 from leadrelay.routing.eligibility import hard_cap, is_demoted, skip_reason
 from leadrelay.routing.roster import Roster
 from leadrelay.routing.rules import Rule, RuleChain, evaluate
+from leadrelay.routing.strategies import pick, pick_round_robin
+
+__all__ = ["DEFAULT_RULE_ID", "Plan", "decide", "pick_round_robin"]
 
 DEFAULT_RULE_ID = "default"
 
@@ -34,6 +38,11 @@ class Plan:
     require_language: bool = False
     # The winner's hard daily cap (their own or the chain's, the lower), enforced again on commit.
     daily_cap: int | None = None
+    # State the strategy moves on commit: weighted round-robin's virtual times, and least-loaded's
+    # open-leads counter as read (see routing/strategies.py).
+    vtime: Decimal | None = None
+    pool_vtime: Decimal | None = None
+    load_seen: int | None = None
 
 
 def _rules_in_order(chain: RuleChain) -> list[Rule]:
@@ -43,21 +52,8 @@ def _rules_in_order(chain: RuleChain) -> list[Rule]:
     return rules
 
 
-def pick_round_robin(pool_id: str, candidates: list[str], demoted: set[str], roster: Roster) -> str:
-    """Least recently assigned first; soft-capped agents behind the rest; pool order breaks ties.
-
-    Every assignment stamps the winner with a strictly increasing time, so a newcomer or an agent
-    back from leave gets the next lead once and then rotates: no catch-up flood, no reset.
-    """
-    order = {agent_id: index for index, agent_id in enumerate(candidates)}
-    return min(
-        candidates,
-        key=lambda agent_id: (
-            agent_id in demoted,
-            roster.rr(pool_id, agent_id).last_assigned_ms,
-            order[agent_id],
-        ),
-    )
+def _in_territory(territories: list[str], city: str) -> bool:
+    return any(territory.strip().casefold() == city for territory in territories)
 
 
 def decide(
@@ -71,6 +67,7 @@ def decide(
 ) -> Plan:
     """Walk the rule chain and pick an agent for `lead`, explaining every step."""
     local_now = now.astimezone(ZoneInfo(timezone))
+    city = lead.city.strip().casefold() if lead.city and lead.city.strip() else None
     traces: list[RuleTrace] = []
     last_skipped: dict[str, str] = {}
     for rule in _rules_in_order(chain):
@@ -116,23 +113,31 @@ def decide(
             if reason is not None:
                 skipped[agent_id] = reason.value
                 continue
+            if rule.require_territory and city is not None and not _in_territory(agent.territories, city):
+                skipped[agent_id] = SkipReason.TERRITORY.value
+                continue
             candidates.append(agent_id)
             if is_demoted(agent, today):
                 demoted.add(agent_id)
+        strategy = rule.strategy or pool.strategy
         if candidates:
-            winner = pick_round_robin(pool.pool_id, candidates, demoted, roster)
+            chosen = pick(strategy, pool.pool_id, candidates, demoted, roster, lead, skipped)
+            winner = chosen.agent_id
             return Plan(
                 agent_id=winner,
                 rule_id=rule.rule_id,
                 pool_id=pool.pool_id,
-                strategy=Strategy.ROUND_ROBIN.value,
-                reason=f"rule {rule.rule_id!r} matched; {winner} was least recently assigned in {pool.pool_id!r}",
+                strategy=chosen.strategy.value,
+                reason=f"rule {rule.rule_id!r} matched; {chosen.reason}",
                 candidates=candidates,
                 skipped=skipped,
                 demoted=sorted(demoted),
                 rules=traces,
                 require_language=rule.require_language,
                 daily_cap=hard_cap(roster.agents[winner], chain.daily_cap_per_agent),
+                vtime=chosen.vtime,
+                pool_vtime=chosen.pool_vtime,
+                load_seen=chosen.load_seen,
             )
         last_skipped = skipped
         if rule.fall_through:
@@ -144,7 +149,7 @@ def decide(
             None,
             rule.rule_id,
             pool.pool_id,
-            pool.strategy.value,
+            strategy.value,
             f"rule {rule.rule_id!r} matched but nobody in pool {pool.pool_id!r} is eligible",
             skipped=skipped,
             rules=traces,

@@ -22,7 +22,7 @@ from leadrelay.events import EventPublisher
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, RoutingDecision, SkipReason, TimelineEvent, TimelineKind
 from leadrelay.routing.eligibility import hard_cap, is_demoted, skip_reason
-from leadrelay.routing.engine import decide
+from leadrelay.routing.engine import Plan, decide
 from leadrelay.routing.rules import Rule, RuleChain
 from leadrelay.store.assignments import Assignment, AssignmentStore, CommitResult
 from leadrelay.store.org import OrgRepository
@@ -77,6 +77,7 @@ class Reassigner:
         state = self.org.load_routing_state(day)
         roster, counts, chain = state.roster, state.counts_today, state.chain
         previous = lead.assigned_agent_id
+        plan: Plan | None = None
         if move.agent_id is not None:
             agent_id, pool_id, candidates, skipped = move.agent_id, None, [move.agent_id], {}
             agent = roster.agents.get(agent_id)
@@ -117,7 +118,8 @@ class Reassigner:
                 )
             agent_id, pool_id, candidates, skipped = plan.agent_id, pool.pool_id, plan.candidates, plan.skipped
             strategy = plan.strategy or "round_robin"
-            reason = f"reassigned to pool {pool.pool_id!r} by {move.by}: {move.reason}; {agent_id} picked by {strategy}"
+            picked = plan.reason.removeprefix("rule 'manual' matched; ")
+            reason = f"reassigned to pool {pool.pool_id!r} by {move.by}: {move.reason}; picked by {strategy}: {picked}"
         agent = roster.agents[agent_id]
         if move.team_scope is not None and agent.team_id != move.team_scope:
             raise ReassignRefused("forbidden", f"{agent_id} is not in your team", 403)
@@ -138,6 +140,9 @@ class Reassigner:
                   "forced": move.force},
         )  # fmt: skip
         assignment = Assignment(agent_id, pool_id, agent.team_id, cap)
+        if plan is not None:  # the pool's strategy picked: its state moves as in automatic routing
+            assignment.vtime, assignment.pool_vtime = plan.vtime, plan.pool_vtime
+            assignment.load_seen = plan.load_seen
         result = self.assignments.reassign(
             lead, decision, event, assignment=assignment, day=day, roster=roster, stamp_round_robin=pool_id is not None
         )

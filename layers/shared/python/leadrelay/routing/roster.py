@@ -1,19 +1,27 @@
-"""The routing state a decision reads: the people, their pools and round-robin stamps."""
+"""The routing state a decision reads: the people, their pools, round-robin stamps and loads."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from leadrelay.models import Agent, Pool, Team
 
 
 @dataclass(frozen=True)
 class RoundRobinState:
-    """When an agent last got a lead from a pool (a strictly increasing stamp, ms) and how many."""
+    """When an agent last got a lead from a pool (a strictly increasing stamp, ms) and how many.
+
+    `vtime` is weighted round-robin's virtual finish time of the agent's last lead from the pool
+    (leads served divided by weight, on the pool's virtual clock); `pool_vtime` the pool's virtual
+    time just after that lead. Both are 0 until weighted round-robin picks the agent.
+    """
 
     last_assigned_ms: int = 0
     total: int = 0
     exists: bool = False
+    vtime: Decimal = Decimal(0)
+    pool_vtime: Decimal = Decimal(0)
 
 
 NEVER_ASSIGNED = RoundRobinState()
@@ -27,6 +35,14 @@ class Roster:
     teams: dict[str, Team] = field(default_factory=dict)
     pools: dict[str, Pool] = field(default_factory=dict)
     round_robin: dict[tuple[str, str], RoundRobinState] = field(default_factory=dict)
+    # Open leads per agent (assigned, not yet won or lost), as stored: read for least-loaded.
+    open_leads: dict[str, int] = field(default_factory=dict)
+    # Each pool's weighted round-robin virtual time: the newest `pool_vtime` among its members.
+    virtual_time: dict[str, Decimal] = field(default_factory=dict)
 
     def rr(self, pool_id: str, agent_id: str) -> RoundRobinState:
         return self.round_robin.get((pool_id, agent_id), NEVER_ASSIGNED)
+
+    def load(self, agent_id: str) -> int:
+        """Open leads of `agent_id` (never below zero, whatever a counter says)."""
+        return max(0, self.open_leads.get(agent_id, 0))

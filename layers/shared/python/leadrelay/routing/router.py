@@ -69,7 +69,10 @@ class Router:
             assignment = None
             if plan.agent_id is not None and plan.pool_id is not None:
                 agent = roster.agents[plan.agent_id]
-                assignment = Assignment(plan.agent_id, plan.pool_id, agent.team_id, plan.daily_cap)
+                assignment = Assignment(
+                    plan.agent_id, plan.pool_id, agent.team_id, plan.daily_cap,
+                    vtime=plan.vtime, pool_vtime=plan.pool_vtime, load_seen=plan.load_seen,
+                )  # fmt: skip
             result = self.assignments.commit(lead, decision, event, assignment=assignment, day=day, roster=roster)
             if result is CommitResult.COMMITTED:
                 self._announce(lead, decision, assignment)

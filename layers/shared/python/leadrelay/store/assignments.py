@@ -1,11 +1,12 @@
-"""Committing a routing decision: lead, day counter, round-robin stamp, audit and timeline in one
-DynamoDB transaction, each guarded by a condition so that racing routers cannot break the
-invariants (one owner, caps hold, round-robin fair)."""
+"""Committing a routing decision: lead, day counter, round-robin stamp, open-leads counter, audit
+and timeline in one DynamoDB transaction, each guarded by a condition so that racing routers
+cannot break the invariants (one owner, caps hold, round-robin fair)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from enum import Enum
 
 from leadrelay.clock import epoch_ms
@@ -20,7 +21,10 @@ from leadrelay.store.leads import (
     run_transaction,
     timeline_item,
 )
-from leadrelay.store.org import ROSTER, counter_expiry, day_sk, rr_sk
+from leadrelay.store.org import ROSTER, counter_expiry, day_sk, load_sk, rr_sk
+
+# A lead in these states is no longer open: it does not count in its agent's load.
+CLOSED = frozenset({LeadStatus.WON, LeadStatus.LOST})
 
 
 class CommitResult(Enum):
@@ -35,6 +39,11 @@ class Assignment:
     pool_id: str | None
     team_id: str | None
     daily_cap: int | None
+    # Weighted round-robin: the winner's new virtual finish and the pool's virtual time after.
+    vtime: Decimal | None = None
+    pool_vtime: Decimal | None = None
+    # Least-loaded: the winner's open-leads counter as read; the commit holds only if unchanged.
+    load_seen: int | None = None
 
 
 class AssignmentStore:
@@ -94,6 +103,7 @@ class AssignmentStore:
             )
             self._count(txn, assignment, day)
             self._stamp(txn, assignment, decision, roster)
+            self._move_load(txn, lead, assignment)
         txn.put(self.leads_table, decision_item(decision))
         txn.put(self.leads_table, timeline_item(event))
         return self._run(txn)
@@ -143,6 +153,7 @@ class AssignmentStore:
         self._count(txn, assignment, day)
         if stamp_round_robin:
             self._stamp(txn, assignment, decision, roster)
+        self._move_load(txn, lead, assignment)
         txn.put(self.leads_table, decision_item(decision))
         txn.put(self.leads_table, timeline_item(event))
         return self._run(txn)
@@ -170,19 +181,43 @@ class AssignmentStore:
             default=0,
         )
         stamp = max(epoch_ms(decision.at), newest + 1)
+        rr_values: dict[str, object] = {":stamp": stamp, ":one": 1}
         if seen.exists:
             rr_condition = "last_assigned_ms = :seen"
-            rr_values: dict[str, object] = {":stamp": stamp, ":one": 1, ":seen": seen.last_assigned_ms}
+            rr_values[":seen"] = seen.last_assigned_ms
         else:
             rr_condition = "attribute_not_exists(pk)"
-            rr_values = {":stamp": stamp, ":one": 1}
+        sets = "SET last_assigned_ms = :stamp"
+        if assignment.vtime is not None and assignment.pool_vtime is not None:
+            # Weighted round-robin's virtual times move under the stamp's condition: every write
+            # to this item moves the stamp, so a stale read of either fails the transaction.
+            sets += ", vtime = :vtime, pool_vtime = :pool_vtime"
+            rr_values.update({":vtime": assignment.vtime, ":pool_vtime": assignment.pool_vtime})
         txn.update(
             self.org_table,
             {"pk": ROSTER, "sk": rr_sk(assignment.pool_id, assignment.agent_id)},
-            "SET last_assigned_ms = :stamp ADD assigned_total :one",
+            f"{sets} ADD assigned_total :one",
             rr_values,
             rr_condition,
         )
+
+    def _move_load(self, txn: _Txn, lead: Lead, assignment: Assignment) -> None:
+        """The lead is open with the new agent now, and no longer with its previous one (if it was
+        open with them). A lead returning to the agent who has it open changes nobody's load."""
+        previous = lead.assigned_agent_id if lead.status not in CLOSED else None
+        if previous == assignment.agent_id:
+            return
+        values: dict[str, object] = {":one": 1}
+        condition = None
+        if assignment.load_seen is not None:
+            # Least-loaded picked this agent for the load it read: re-decide if that moved.
+            condition = "attribute_not_exists(open_leads) OR open_leads = :seen"
+            values[":seen"] = assignment.load_seen
+        txn.update(
+            self.org_table, {"pk": ROSTER, "sk": load_sk(assignment.agent_id)}, "ADD open_leads :one", values, condition
+        )
+        if previous is not None:
+            release_open_lead(txn, self.org_table, previous)
 
     def _run(self, txn: _Txn) -> CommitResult:
         try:
@@ -195,3 +230,13 @@ class AssignmentStore:
                 return CommitResult.STATE_CHANGED
             raise
         return CommitResult.COMMITTED
+
+
+def release_open_lead(txn: _Txn, org_table: str, agent_id: str) -> None:
+    """Take one lead off `agent_id`'s open leads, inside the caller's transaction.
+
+    Reassignment calls this for the previous owner. The hook for closing a lead: the transaction
+    that marks a lead won or lost (not built yet) must call it for the lead's agent, or
+    least-loaded keeps counting closed leads.
+    """
+    txn.update(org_table, {"pk": ROSTER, "sk": load_sk(agent_id)}, "ADD open_leads :minus", {":minus": -1})

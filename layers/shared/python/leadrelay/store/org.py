@@ -5,7 +5,10 @@ Item layout (pk / sk):
 - `ROSTER` / `AGENT#<id>`            agent profile and availability
 - `ROSTER` / `TEAM#<id>`             team
 - `ROSTER` / `POOL#<id>`             pool: members and strategy
-- `ROSTER` / `RR#<pool>#<agent>`     round-robin state of one agent in one pool
+- `ROSTER` / `RR#<pool>#<agent>`     round-robin state of one agent in one pool (stamp, total, and
+                                     weighted round-robin's `vtime` and `pool_vtime`)
+- `ROSTER` / `LOAD#<agent>`          the agent's open leads (`open_leads`), for least-loaded; its
+                                     own item, because `put_agent` overwrites the agent item
 - `ROSTER` / `DAY#<date>#<agent>`    leads assigned to the agent on that org-local day (its own
                                      item, so agents never contend with each other; expires by TTL)
 - `CONFIG` / `RULES#v<000n>`         every published rule chain version, for the audit trail
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from leadrelay.models import Agent, Pool, Source, Team
@@ -56,6 +60,10 @@ class RoutingState:
 
 def rr_sk(pool_id: str, agent_id: str) -> str:
     return f"RR#{pool_id}#{agent_id}"
+
+
+def load_sk(agent_id: str) -> str:
+    return f"LOAD#{agent_id}"
 
 
 def _chain(item: dict[str, Any]) -> RuleChain:
@@ -106,11 +114,18 @@ class OrgRepository:
                 roster.pools[rest] = Pool.model_validate(body)
             elif kind == "RR":
                 pool_id, _, agent_id = rest.partition("#")
+                pool_vtime = Decimal(str(body.get("pool_vtime", 0)))
                 roster.round_robin[(pool_id, agent_id)] = RoundRobinState(
                     last_assigned_ms=int(body.get("last_assigned_ms", 0)),
                     total=int(body.get("assigned_total", 0)),
                     exists=True,
+                    vtime=Decimal(str(body.get("vtime", 0))),
+                    pool_vtime=pool_vtime,
                 )
+                if pool_vtime > roster.virtual_time.get(pool_id, Decimal(0)):
+                    roster.virtual_time[pool_id] = pool_vtime
+            elif kind == "LOAD":
+                roster.open_leads[rest] = int(body.get("open_leads", 0))
             elif kind == "DAY" and today is not None and rest.startswith(today):
                 state.counts_today[rest[len(today) :]] = int(body.get("assigned", 0))
             elif kind == "RULES":
