@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from leadrelay.local.demo import seed
+from leadrelay.local.demo import DEMO_RULES, seed
 from tests.integration.flow import Flow
 
 NOIDA = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "routing" / "noida_chain.json").read_text())
@@ -219,3 +219,92 @@ def test_a_bad_simulated_lead_gets_a_422_naming_the_field(flow: Flow, lead: dict
 
 def test_agents_may_not_simulate(flow: Flow) -> None:
     assert flow.call("POST", "/routing/simulate", role="agent", agent_id="rahul", body={})[0] == 403
+
+
+# -- back-test -----------------------------------------------------------------------------------
+
+
+# The demo org's live chain as a draft would be written.
+DEMO_CHAIN = DEMO_RULES.model_dump(mode="json", exclude_none=True, exclude={"version", "published_at", "published_by"})
+
+
+def _a_draft_sending_ncr_to_the_south_team() -> dict[str, Any]:
+    draft = json.loads(json.dumps(DEMO_CHAIN))
+    assert draft["rules"][1]["rule_id"] == "ncr"
+    draft["rules"][1]["pool_id"] = "south"
+    return draft
+
+
+def test_a_backtest_replays_recent_leads_through_a_draft_beside_the_live_chain_without_writing(
+    flow: Flow, aws: dict[str, str], clock: Any
+) -> None:
+    key = flow.sources["website"]["key"]  # type: ignore[attr-defined]
+    # Given a Pune lead three days ago (outside the window; routed through the default pool, so the
+    # NCR and South rotations start fresh), then today at 12:00 IST four Noida leads and a Chennai
+    # lead, each routed live by the router
+    clock.advance(days=-3)
+    old = flow.post("website", {"phone": "9876500100", "city": "Pune"}, key)[1]["lead_id"]
+    flow.run_router()
+    clock.advance(days=3)
+    posted = []
+    for number, city in enumerate(["Noida", "Noida", "Noida", "Noida", "Chennai"]):
+        clock.advance(minutes=1)
+        posted.append(flow.post("website", {"phone": f"98765001{number + 10}", "city": city}, key)[1]["lead_id"])
+    flow.run_router()
+    live_owner = {lead_id: flow.get(f"/leads/{lead_id}")[1]["assigned_agent_id"] for lead_id in posted}
+    before = {name: table_items(name) for name in aws.values()}
+    # When a manager back-tests, over the last day, a draft sending NCR leads to the South team
+    status, body = flow.call("POST", "/routing/backtest", role="manager", team_id="ncr",
+                             body={"draft": _a_draft_sending_ncr_to_the_south_team(), "days": 1})  # fmt: skip
+    # Then the window holds today's five leads, oldest first, and not the old one
+    assert status == 200, body
+    assert [row["lead_id"] for row in body["leads"]] == posted and old not in str(body["leads"])
+    assert body["window"]["leads"] == 5 and body["window"]["days"] == 1 and body["window"]["truncated"] is False
+    # And the live chain's replay agrees with what the router really did
+    assert {row["lead_id"]: row["live"]["agent_id"] for row in body["leads"]} == live_owner
+    live, draft = body["live"], body["draft"]
+    assert live["rule_chain_version"] == 1 and draft["rule_chain_version"] == 0
+    assert live["rules"] == {"ncr": 4, "south": 1} and live["assigned"] == 5 and live["unassigned"] == 0
+    assert {a: row["assigned"] for a, row in live["agents"].items() if row["assigned"]} == {
+        "anjali": 2, "rahul": 2, "priya": 1}  # fmt: skip
+    # And the draft sends the Noida leads round the South team (Arjun is off shift at noon)
+    assert draft["rules"] == {"ncr": 4, "south": 1}
+    assert [row["draft"]["agent_id"] for row in body["leads"]] == ["priya", "karthik", "deepa", "priya", "karthik"]
+    assert body["diff"]["changed"] == 5 and body["diff"]["rule_changed"] == 0
+    assert live["agents"]["anjali"]["share"] == 0.4 and body["agent_names"]["anjali"] == "Anjali Verma"
+    # And nothing was written anywhere
+    assert {name: table_items(name) for name in aws.values()} == before
+
+
+def test_a_backtest_limit_keeps_the_newest_leads_and_says_it_cut(flow: Flow, clock: Any) -> None:
+    key = flow.sources["website"]["key"]  # type: ignore[attr-defined]
+    posted = []
+    for number in range(3):
+        clock.advance(minutes=1)
+        posted.append(flow.post("website", {"phone": f"98765002{number + 10}", "city": "Pune"}, key)[1]["lead_id"])
+    status, body = flow.call("POST", "/routing/backtest", body={"draft": DEMO_CHAIN, "limit": 2})
+    assert status == 200, body
+    assert [row["lead_id"] for row in body["leads"]] == posted[1:] and body["window"]["truncated"] is True
+    assert body["diff"]["changed"] == 0
+
+
+@pytest.mark.parametrize(
+    ("request_body", "error", "words"),
+    [
+        ({"draft": {"rules": [], "default_pool_id": "nowhere"}}, "unknown_pool", "nowhere"),
+        ({"draft": {"rules": [{"rule_id": "x"}]}}, "invalid_request", "pool_id"),
+        ({"draft": {}, "days": 91}, "invalid_request", "days"),
+        ({"draft": {}, "days": 0}, "invalid_request", "days"),
+        ({}, "invalid_request", "draft"),
+    ],
+)
+def test_a_bad_backtest_request_gets_a_422_naming_the_problem(
+    flow: Flow, request_body: dict[str, Any], error: str, words: str
+) -> None:
+    status, body = flow.call("POST", "/routing/backtest", body=request_body)
+    assert status == 422 and body["error"] == error and words in body["message"], body
+
+
+def test_agents_may_not_backtest(flow: Flow) -> None:
+    status, body = flow.call("POST", "/routing/backtest", role="agent", agent_id="rahul", body={"draft": {}})
+    assert status == 403 and body["error"] == "forbidden"

@@ -1,9 +1,10 @@
-"""Routing endpoints: the rule chain (read, publish, history) and simulation ("who would get this
-lead, and why?") on the live state, with no side effects."""
+"""Routing endpoints: the rule chain (read, publish, history), simulation ("who would get this
+lead, and why?") on the live state, and the back-test of a draft chain over recent leads, both
+with no side effects."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -29,6 +30,18 @@ class RuleChainEdit(RuleChainSpec):
 
     expected_version: int | None = Field(
         default=None, ge=0, description="the live version this edit started from; 409 if it moved on"
+    )
+
+
+class BacktestRequest(BaseModel):
+    """A draft rule chain to replay, beside the live one, over the leads of the last `days` days."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    draft: RuleChainSpec
+    days: int = Field(default=30, ge=1, le=90, description="replay the leads received in this many days up to now")
+    limit: int = Field(
+        default=5000, ge=1, le=10000, description="at most this many leads, the newest; the report says if it cut"
     )
 
 
@@ -60,6 +73,16 @@ class SimulatedLead(BaseModel):
     at: datetime | None = Field(default=None, description="simulate at this moment (ISO time with zone); default now")
 
 
+def _chain_of(spec: RuleChainSpec, pools: set[str], **stamp: Any) -> RuleChain:
+    """`spec` as a rule chain, refused (422 `unknown_pool`) when it names a pool that does not exist."""
+    chain = RuleChain.model_validate({**spec.model_dump(by_alias=True), **stamp})
+    problems = unknown_pools(chain, pools)
+    if problems:
+        known = ", ".join(sorted(pools)) or "none yet"
+        raise Unprocessable("unknown_pool", f"{'; '.join(problems)}, which does not exist (pools: {known})")
+    return chain
+
+
 def _chain_view(chain: RuleChain) -> dict[str, Any]:
     view: dict[str, Any] = chain.model_dump(mode="json", by_alias=True, exclude_none=True)
     if chain.published_at is not None:
@@ -79,12 +102,7 @@ def put_rules(edit: RuleChainEdit) -> dict[str, Any]:
     who.require(Role.ADMIN)
     org = wiring.org_repository()
     pools = set(org.load_roster().pools)
-    spec = edit.model_dump(exclude={"expected_version"}, by_alias=True)
-    chain = RuleChain.model_validate({**spec, "published_at": get_clock().now(), "published_by": who.username})
-    problems = unknown_pools(chain, pools)
-    if problems:
-        known = ", ".join(sorted(pools)) or "none yet"
-        raise Unprocessable("unknown_pool", f"{'; '.join(problems)}, which does not exist (pools: {known})")
+    chain = _chain_of(edit, pools, published_at=get_clock().now(), published_by=who.username)
     try:
         published = org.publish_rule_chain(chain, expected_version=edit.expected_version)
     except RuleChainConflict as exc:
@@ -182,3 +200,50 @@ def simulate(body: SimulatedLead) -> dict[str, Any]:
     plan = decide(lead, state.chain, state.roster, state.counts_today, at, timezone)
     names = {agent.agent_id: agent.name for agent in state.roster.agents.values()}
     return plan_view(plan, state.chain, state.counts_today, at, names)
+
+
+def recent_leads(since: datetime, limit: int) -> tuple[list[Lead], bool]:
+    """Leads received since `since`, at most `limit` of them (the newest), oldest first, without
+    providers' test leads; and whether `limit` cut the window short.
+
+    One query of the `by_received` index, newest first, read page by page until a lead older than
+    `since` shows up: its cost grows with the leads in the window, not with all leads stored.
+    """
+    repo = wiring.lead_repository()
+    leads: list[Lead] = []
+    cursor: str | None = None
+    while True:
+        page, cursor = repo.list_leads(cursor=cursor, limit=500)
+        for lead in page:
+            if lead.received_at < since:
+                return leads[::-1], False
+            if lead.test:
+                continue
+            if len(leads) == limit:
+                return leads[::-1], True
+            leads.append(lead)
+        if cursor is None:
+            return leads[::-1], False
+
+
+@router.post(
+    "/routing/backtest",
+    summary="Replay recent leads through a draft rule chain beside the live one (no side effects)",
+    tags=["routing"],
+)
+def backtest_draft(body: BacktestRequest) -> dict[str, Any]:
+    principal(router).require(Role.ADMIN, Role.MANAGER)
+    # Lazy: only the back-test needs the replay, and routing's hot path never imports it.
+    from leadrelay.routing.backtest import backtest
+
+    now = get_clock().now()
+    timezone = get_settings().org_timezone
+    state = wiring.org_repository().load_routing_state()
+    draft = _chain_of(body.draft, set(state.roster.pools), version=0)
+    since = now - timedelta(days=body.days)
+    leads, truncated = recent_leads(since, body.limit)
+    report = backtest(leads, state.chain, draft, state.roster, now=now, timezone=timezone).report()
+    names = {agent.agent_id: agent.name for agent in state.roster.agents.values()}
+    report["window"].update(days=body.days, since=iso(since), until=iso(now), limit=body.limit, truncated=truncated)
+    report["agent_names"] = {agent_id: names.get(agent_id) for agent_id in sorted(report["live"]["agents"])}
+    return report
