@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from api_routes import agents, leads, quarantine, routing
+from api_routes import agents, leads, pools, quarantine, routing
 from api_routes.agents import BadUntil
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
 from leadrelay.auth import Forbidden, Unauthorized
@@ -22,6 +22,7 @@ metrics = Metrics(namespace="LeadRelay", service="api")
 app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(leads.router)
 app.include_router(agents.router)
+app.include_router(pools.router)
 app.include_router(routing.router)
 app.include_router(quarantine.router)
 app.enable_swagger(path="/docs", title="LeadRelay API", version="1")

@@ -66,4 +66,4 @@ class Flow:
              query: dict[str, str] | None = None, **claim_args: Any) -> tuple[int, dict[str, Any]]:  # fmt: skip
         event = api_event(method, path, body=body, query=query, claims=claims(role, **claim_args))
         response = self.api(event, LambdaContext())
-        return response["statusCode"], json.loads(response["body"])
+        return response["statusCode"], json.loads(response["body"]) if response.get("body") else {}

@@ -1,24 +1,49 @@
-"""Agent endpoints: the roster with today's load, and availability changes."""
+"""Agent endpoints: the roster with today's load, profiles (create, edit, remove) and availability."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api_routes.common import NotFound, agent_view, principal
+from api_routes.common import Conflict, NotFound, Unprocessable, agent_view, principal
 from leadrelay import wiring
 from leadrelay.auth import Forbidden, Role
 from leadrelay.clock import get_clock, local_day
 from leadrelay.config import get_settings
-from leadrelay.models import AgentStatus
+from leadrelay.models import Agent, AgentStatus, Shift
 
 router = Router()
 
 AgentId = Annotated[str, Path(min_length=1, max_length=64)]
+# Ids become parts of DynamoDB keys joined with '#': keep them to a safe alphabet.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
+
+
+class AgentProfile(BaseModel):
+    """An agent's profile as an admin or their manager edits it (availability has its own endpoint)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=120)
+    team_id: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=20)
+    email: str | None = Field(default=None, max_length=254)
+    languages: list[str] = Field(default_factory=list, description="ISO 639-1 codes, e.g. hi, ta")
+    territories: list[str] = Field(default_factory=list, description="cities or areas, as leads name them")
+    skills: list[str] = Field(default_factory=list)
+    shifts: list[Shift] = Field(default_factory=list, description="none means always on shift")
+    daily_cap: int | None = Field(default=None, ge=0, description="hard cap per org-local day")
+    soft_cap: int | None = Field(default=None, ge=0, description="after this many a day, behind the others")
+    weight: int = Field(default=1, ge=1, le=100, description="for weighted round-robin")
+
+
+class NewAgent(AgentProfile):
+    agent_id: str = Field(pattern=ID_PATTERN)
 
 
 class AvailabilityChange(BaseModel):
@@ -55,6 +80,51 @@ def get_agent(agent_id: AgentId) -> dict[str, Any]:
     if agent is None or not who.can_see_agent(agent):
         raise NotFound(f"there is no agent {agent_id!r} you can see")
     return agent_view(agent, _today_counts().get(agent_id, 0))
+
+
+def _check_team(who: Any, team_id: str | None) -> None:
+    """Managers manage their own team; the team must exist."""
+    if who.role is Role.MANAGER and team_id != who.team_id:
+        raise Forbidden("managers add and edit agents of their own team only")
+    if team_id is not None and team_id not in wiring.org_repository().load_roster().teams:
+        raise Unprocessable("unknown_team", f"there is no team {team_id!r}")
+
+
+@router.post("/agents", summary="Add an agent (admin; manager: own team)", tags=["agents"])
+def create_agent(new: NewAgent) -> Response[dict[str, Any]]:
+    who = principal(router)
+    who.require(Role.ADMIN, Role.MANAGER)
+    _check_team(who, new.team_id)
+    agent = Agent.model_validate(new.model_dump())
+    if not wiring.org_repository().create_agent(agent):
+        raise Conflict("agent_exists", f"there is already an agent {new.agent_id!r}")
+    return Response(201, content_type="application/json", body=agent_view(agent, 0))
+
+
+@router.put("/agents/<agent_id>", summary="Edit an agent's profile (admin; manager: own team)", tags=["agents"])
+def replace_agent(agent_id: AgentId, profile: AgentProfile) -> dict[str, Any]:
+    who = principal(router)
+    who.require(Role.ADMIN, Role.MANAGER)
+    repo = wiring.org_repository()
+    current = repo.get_agent(agent_id)
+    if current is None or not who.can_see_agent(current):
+        raise NotFound(f"there is no agent {agent_id!r} you can see")
+    _check_team(who, profile.team_id)
+    # Status and its end time belong to the availability endpoint: a profile edit keeps them.
+    agent = Agent.model_validate(
+        {**profile.model_dump(), "agent_id": agent_id, "status": current.status, "status_until": current.status_until}
+    )
+    if not repo.replace_agent(agent):
+        raise NotFound(f"there is no agent {agent_id!r}")
+    return agent_view(agent, _today_counts().get(agent_id, 0))
+
+
+@router.delete("/agents/<agent_id>", summary="Remove an agent (admin); their leads keep their history", tags=["agents"])
+def delete_agent(agent_id: AgentId) -> Response[None]:
+    principal(router).require(Role.ADMIN)
+    if not wiring.org_repository().delete_agent(agent_id):
+        raise NotFound(f"there is no agent {agent_id!r}")
+    return Response(204)
 
 
 @router.put("/agents/<agent_id>/availability", summary="Change an agent's availability", tags=["agents"])

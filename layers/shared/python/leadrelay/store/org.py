@@ -70,6 +70,18 @@ def _chain(item: dict[str, Any]) -> RuleChain:
     return RuleChain.model_validate_json(item["chain"])
 
 
+def _if_condition_holds(call: Any, **request: Any) -> dict[str, Any] | None:
+    """Run a conditional DynamoDB call; None when its condition does not hold."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return dict(call(**request))
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return None
+        raise
+
+
 def _strip(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k not in ("pk", "sk")}
 
@@ -145,8 +157,6 @@ class OrgRepository:
 
     def set_availability(self, agent_id: str, status: str, until: datetime | None) -> Agent | None:
         """Change an agent's status; routing honours it from the next lead. None if no such agent."""
-        from botocore.exceptions import ClientError
-
         expression = "SET #status = :status"
         values: dict[str, Any] = {":status": status}
         if until is None:
@@ -154,27 +164,68 @@ class OrgRepository:
         else:
             expression += ", status_until = :until"
             values[":until"] = until
-        try:
-            response = client().update_item(
-                TableName=self.table,
-                Key=to_item({"pk": ROSTER, "sk": f"AGENT#{agent_id}"}),
-                UpdateExpression=expression,
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={k: to_value(v) for k, v in values.items()},
-                ConditionExpression="attribute_exists(pk)",
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return None
-            raise
+        response = _if_condition_holds(
+            client().update_item,
+            TableName=self.table,
+            Key=to_item({"pk": ROSTER, "sk": f"AGENT#{agent_id}"}),
+            UpdateExpression=expression,
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={k: to_value(v) for k, v in values.items()},
+            ConditionExpression="attribute_exists(pk)",
+            ReturnValues="ALL_NEW",
+        )
+        if response is None:
+            return None
         return Agent.model_validate(_strip(from_item(response["Attributes"])))
+
+    def _conditional_put(self, sk: str, values: dict[str, Any], condition: str) -> bool:
+        """Put `ROSTER/<sk>` if `condition` holds; False when it does not."""
+        item = to_item({"pk": ROSTER, "sk": sk, **values})
+        return (
+            _if_condition_holds(client().put_item, TableName=self.table, Item=item, ConditionExpression=condition)
+            is not None
+        )
+
+    def _delete(self, sk: str) -> bool:
+        """Delete `ROSTER/<sk>`; False if it does not exist."""
+        key = to_item({"pk": ROSTER, "sk": sk})
+        deleted = _if_condition_holds(
+            client().delete_item, TableName=self.table, Key=key, ConditionExpression="attribute_exists(pk)"
+        )
+        return deleted is not None
+
+    def create_agent(self, agent: Agent) -> bool:
+        """Add a new agent; False if the id is taken."""
+        values = agent.model_dump(mode="python", exclude_none=True)
+        return self._conditional_put(f"AGENT#{agent.agent_id}", values, "attribute_not_exists(pk)")
+
+    def replace_agent(self, agent: Agent) -> bool:
+        """Replace an existing agent's profile; False if there is no such agent. Counters and
+        round-robin state live on their own items, so a profile edit never resets them."""
+        values = agent.model_dump(mode="python", exclude_none=True)
+        return self._conditional_put(f"AGENT#{agent.agent_id}", values, "attribute_exists(pk)")
+
+    def delete_agent(self, agent_id: str) -> bool:
+        """Remove an agent and take them out of every pool; False if there is no such agent.
+
+        Their leads keep their owner and history; round-robin and day counters are left to age out.
+        """
+        if not self._delete(f"AGENT#{agent_id}"):
+            return False
+        for pool in self.load_roster().pools.values():
+            if agent_id in pool.agent_ids:
+                self.put_pool(pool.model_copy(update={"agent_ids": [a for a in pool.agent_ids if a != agent_id]}))
+        return True
 
     def put_team(self, team: Team) -> None:
         self._put(ROSTER, f"TEAM#{team.team_id}", team.model_dump(mode="python", exclude_none=True))
 
     def put_pool(self, pool: Pool) -> None:
         self._put(ROSTER, f"POOL#{pool.pool_id}", pool.model_dump(mode="python", exclude_none=True))
+
+    def delete_pool(self, pool_id: str) -> bool:
+        """Remove a pool; False if there is no such pool."""
+        return self._delete(f"POOL#{pool_id}")
 
     # -- day counters ----------------------------------------------------------------------------
 

@@ -1,0 +1,87 @@
+"""Pools and teams: who a rule distributes over, edited without code (admin; managers read)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from api_routes.agents import ID_PATTERN
+from api_routes.common import Conflict, NotFound, Unprocessable, principal
+from leadrelay import wiring
+from leadrelay.auth import Role
+from leadrelay.models import Pool, Strategy, Team
+
+router = Router()
+
+PoolId = Annotated[str, Path(pattern=ID_PATTERN)]
+TeamId = Annotated[str, Path(pattern=ID_PATTERN)]
+
+
+class PoolBody(BaseModel):
+    """A pool's members (in round-robin tie-break order) and its strategy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=120)
+    agent_ids: list[str] = Field(default_factory=list)
+    strategy: Strategy = Strategy.ROUND_ROBIN
+    team_id: str | None = Field(default=None, max_length=64)
+
+
+class TeamBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=120)
+    manager_usernames: list[str] = Field(default_factory=list)
+
+
+@router.get("/pools", summary="Pools and their members (admin, manager)", tags=["pools"])
+def list_pools() -> dict[str, Any]:
+    principal(router).require(Role.ADMIN, Role.MANAGER)
+    pools = sorted(wiring.org_repository().load_roster().pools.values(), key=lambda pool: pool.pool_id)
+    return {"items": [pool.model_dump(mode="json") for pool in pools], "next": None}
+
+
+@router.put("/pools/<pool_id>", summary="Create or replace a pool (admin)", tags=["pools"])
+def put_pool(pool_id: PoolId, body: PoolBody) -> dict[str, Any]:
+    principal(router).require(Role.ADMIN)
+    roster = wiring.org_repository().load_roster()
+    unknown = [agent_id for agent_id in body.agent_ids if agent_id not in roster.agents]
+    if unknown:
+        raise Unprocessable("unknown_agent", f"no such agents: {', '.join(unknown)}")
+    if body.team_id is not None and body.team_id not in roster.teams:
+        raise Unprocessable("unknown_team", f"there is no team {body.team_id!r}")
+    pool = Pool(pool_id=pool_id, **body.model_dump())
+    wiring.org_repository().put_pool(pool)
+    return pool.model_dump(mode="json")
+
+
+@router.delete("/pools/<pool_id>", summary="Remove a pool no rule uses (admin)", tags=["pools"])
+def delete_pool(pool_id: PoolId) -> Response[None]:
+    principal(router).require(Role.ADMIN)
+    repo = wiring.org_repository()
+    chain = repo.get_rule_chain()
+    if pool_id in chain.pool_ids():
+        raise Conflict("pool_in_use", f"rule chain version {chain.version} routes to pool {pool_id!r}; change it first")
+    if not repo.delete_pool(pool_id):
+        raise NotFound(f"there is no pool {pool_id!r}")
+    return Response(204)
+
+
+@router.get("/teams", summary="Teams (admin, manager)", tags=["teams"])
+def list_teams() -> dict[str, Any]:
+    principal(router).require(Role.ADMIN, Role.MANAGER)
+    teams = sorted(wiring.org_repository().load_roster().teams.values(), key=lambda team: team.team_id)
+    return {"items": [team.model_dump(mode="json") for team in teams], "next": None}
+
+
+@router.put("/teams/<team_id>", summary="Create or rename a team (admin)", tags=["teams"])
+def put_team(team_id: TeamId, body: TeamBody) -> dict[str, Any]:
+    principal(router).require(Role.ADMIN)
+    team = Team(team_id=team_id, **body.model_dump())
+    wiring.org_repository().put_team(team)
+    return team.model_dump(mode="json")
