@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -95,13 +93,14 @@ class MotoServer:
             self._server.start()
             host, bound = self._server.get_host_and_port()
         else:
-            host, bound = "127.0.0.1", port or _free_port()
+            # The child binds the port itself (0: any free one) and says which, so no other
+            # process can take it between a probe and the bind.
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "leadrelay.local.moto_process", "--port", str(bound)],
+                [sys.executable, "-m", "leadrelay.local.moto_process", "--port", str(port)],
                 stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
             )
-            _wait_for_port(host, bound, self._process)
+            host, bound = "127.0.0.1", _announced_port(self._process)
         self.endpoint = f"http://{host}:{bound}"
 
     def stop(self) -> None:
@@ -119,24 +118,21 @@ class MotoServer:
                 self._process.wait()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _announced_port(process: subprocess.Popen[bytes], timeout: float = 60.0) -> int:
+    """The port the moto child listens on, from the one line it prints once it is ready."""
+    assert process.stdout is not None
+    ready = threading.Event()
+    line: list[bytes] = []
 
+    def read() -> None:
+        line.append(process.stdout.readline() if process.stdout else b"")
+        ready.set()
 
-def _wait_for_port(host: str, port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the moto server exited with {process.returncode} before it was ready")
-        with socket.socket() as probe:
-            probe.settimeout(0.2)
-            if probe.connect_ex((host, port)) == 0:
-                return
-        time.sleep(0.05)
-    process.kill()
-    raise RuntimeError(f"the moto server did not listen on {host}:{port} within {timeout:.0f} s")
+    threading.Thread(target=read, daemon=True).start()
+    if not ready.wait(timeout) or not line[0].startswith(b"LISTENING "):
+        process.kill()
+        raise RuntimeError(f"the moto server did not start (exit code {process.poll()}, said {line[:1]!r})")
+    return int(line[0].split()[1])
 
 
 def base_env(endpoint: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ import threading
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="moto's server for the LeadRelay local stack")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     args = parser.parse_args()
 
     from leadrelay.local import moto_speed
@@ -25,6 +25,8 @@ def main() -> None:
     moto_speed.install()
     server = _serialised_moto_server(args.port)
     server.start()
+    # The parent waits for this line: the server is ready, and this is its port.
+    print(f"LISTENING {server.get_host_and_port()[1]}", flush=True)
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
