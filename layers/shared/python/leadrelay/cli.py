@@ -85,8 +85,49 @@ def _run_route_backtest(args: argparse.Namespace) -> int:
     return run_backtest(args)
 
 
+def _add_quarantine(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("quarantine", help="webhook requests kept in quarantine, on a running local stack")
+    commands = parser.add_subparsers(dest="quarantine_command", metavar="<quarantine command>", required=True)
+    listing = commands.add_parser(
+        "list",
+        help="the quarantined requests, newest first, with the reason",
+        description="List the requests kept in quarantine (GET /quarantine) on the stack found through "
+        "<state-dir>/local.json.",
+    )
+    listing.add_argument("--limit", type=int, default=50, help="how many (1-100, default 50)")
+    listing.add_argument("--cursor", help="continue from a previous page (`more: --cursor …`)")
+    listing.add_argument("--json", action="store_true", help="the API's JSON answer instead of text")
+    _add_state_dir(listing)
+    listing.set_defaults(run=_run_quarantine_list)
+    replay = commands.add_parser(
+        "replay",
+        help="run a quarantined request through capture again (after a mapping or secret fix)",
+        description="POST /quarantine/{id}/replay: idempotent; a request that still fails stays in quarantine.",
+    )
+    replay.add_argument("request_id", help="the request id (from `leadrelay quarantine list`)")
+    replay.add_argument("--json", action="store_true", help="the API's JSON answer instead of text")
+    _add_state_dir(replay)
+    replay.set_defaults(run=_run_quarantine_replay)
+
+
+def _run_quarantine_list(args: argparse.Namespace) -> int:
+    from leadrelay.local.quarantine_cli import run_list
+
+    return run_list(args)
+
+
+def _run_quarantine_replay(args: argparse.Namespace) -> int:
+    from leadrelay.local.quarantine_cli import run_replay
+
+    return run_replay(args)
+
+
 # Each entry adds one subcommand to the parser; later work appends (route simulate, quarantine…).
-_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_local, _add_route]  # type: ignore[type-arg]
+_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
+    _add_local,
+    _add_route,
+    _add_quarantine,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -28,7 +28,7 @@ from leadrelay.events import EventPublisher
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, LeadInput, RoutingState, Source, TimelineEvent, TimelineKind
 from leadrelay.models.contact import language_from_script, normalize_state
-from leadrelay.sources import PayloadError, PendingFetch, Receipt, adapter_for
+from leadrelay.sources import Notice, PayloadError, PendingFetch, Receipt, adapter_for
 from leadrelay.store.leads import DedupeKey, LeadRepository, RawRequest, StoreOutcome
 from leadrelay.store.org import OrgRepository
 from leadrelay.store.quarantine import QuarantineStore
@@ -138,7 +138,7 @@ class CaptureService:
             if handshake is not None:  # a subscription check, not a lead: nothing to keep
                 return handshake
             adapter.verify(request, source)
-            items = adapter.parse(self._payload(request, adapter.accepts_list), source)
+            items = adapter.parse_request(request, self._payload(request, adapter.accepts_list), source)
         except PayloadError as exc:
             receipt.rejection = self._reject(raw, exc.status, exc.code, str(exc))
             return adapter.respond(receipt, source)
@@ -151,6 +151,9 @@ class CaptureService:
                 self.quarantine_store.park(source.source_id, item.external_id, item.reason, item.data, raw,
                                            raw.received_at)  # fmt: skip
                 receipt.parked.append(item.external_id)
+        notices = [item for item in items if isinstance(item, Notice)]
+        if notices:
+            self._notices(source, notices, raw, receipt, kept=bool(receipt.stored or receipt.parked or errors))
         if errors:
             receipt.errors = errors
             message = "; ".join(str(e) for e in errors)
@@ -159,6 +162,30 @@ class CaptureService:
             else:
                 receipt.rejection = self._reject(raw, errors[0].status, errors[0].code, message)
         return adapter.respond(receipt, source)
+
+    def _notices(self, source: Source, notices: list[Notice], raw: RawRequest, receipt: Receipt, kept: bool) -> None:
+        """Notices are acknowledged; one whose phone belongs to a lead goes on that lead's timeline
+        (its raw copy beside the lead); if nothing else kept the request, it is kept as ignored."""
+        for notice in notices:
+            receipt.notices.append(notice.reason)
+            lead_id = self.leads.lead_for_phone(notice.phone) if notice.phone else None
+            if lead_id is None:
+                continue
+            now = raw.received_at
+            event = TimelineEvent(
+                event_id=new_id(now), lead_id=lead_id, at=now, kind=TimelineKind.PROVIDER_NOTICE.value,
+                summary=notice.summary or notice.reason,
+                data={"source_id": source.source_id, "request_id": raw.request_id, **notice.data},
+            )  # fmt: skip
+            key = DedupeKey("EXT", f"{source.source_id}#{notice.external_id}", None) if notice.external_id else None
+            noted = copy.copy(raw)
+            noted.reason = notice.reason
+            if self.leads.note(lead_id, key, noted, event):
+                receipt.noted_lead_ids.append(lead_id)
+            kept = True
+        if not kept:
+            raw.reason = "; ".join(dict.fromkeys(receipt.notices))
+            self.leads.keep_ignored(raw)
 
     # -- replay and pending fetches --------------------------------------------------------------
 
@@ -376,6 +403,7 @@ class CaptureService:
         )
         result = self.leads.create(lead, keys, raw, created)
         # An identity matched: a retry is a duplicate; the same person again is a touchpoint.
+        matched: set[str] = set()
         for _ in range(3):
             if isinstance(result, StoreOutcome):
                 break
@@ -393,9 +421,12 @@ class CaptureService:
                 event_id=new_id(now), lead_id=existing_id, at=now, kind=TimelineKind.TOUCHPOINT.value,
                 summary=f"the same person again from {source.name} (matched on {key.kind.lower()})",
                 data={"source_id": source.source_id, "request_id": raw.request_id, "matched_on": key.kind.lower(),
-                      "attribution": lead_input.attribution.model_dump(exclude_none=True)},
+                      "attribution": lead_input.attribution.model_dump(exclude_none=True),
+                      **({"message": lead_input.message} if lead_input.message else {})},
             )  # fmt: skip
-            merge_keys = [k for k in keys if k.pk != key.pk]
+            # Keys that matched another lead (phone → one lead, email → another) stay with it.
+            matched.add(key.pk)
+            merge_keys = [k for k in keys if k.pk not in matched]
             result = self.leads.merge(existing_id, merge_keys, touch, raw, event, now)
         if not isinstance(result, StoreOutcome):  # pragma: no cover - identities kept moving
             raise RuntimeError("could not settle the lead's identity after three tries")

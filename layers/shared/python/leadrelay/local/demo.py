@@ -109,6 +109,8 @@ _SOURCE_NAMES = {
     SourceKind.INDIAMART: ("indiamart", "IndiaMART Lead Manager"),
     SourceKind.JUSTDIAL: ("justdial", "JustDial"),
     SourceKind.META_LEAD_ADS: ("facebook-leads", "Facebook / Instagram Lead Ads"),
+    SourceKind.WHATSAPP: ("whatsapp", "WhatsApp Business"),
+    SourceKind.RAZORPAY: ("razorpay", "Razorpay payment links"),
 }
 # Provider secrets each kind needs (CONTRACT.md: Source kinds), made fresh at every start and
 # printed in local.json beside the key.

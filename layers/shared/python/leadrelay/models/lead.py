@@ -37,6 +37,8 @@ class Attribution(BaseModel):
     utm_content: str | None = None
     gclid: str | None = None
     fbclid: str | None = None
+    # Click-to-WhatsApp ad click id (a WhatsApp first message's `referral.ctwa_clid`).
+    ctwa_clid: str | None = None
 
     def is_empty(self) -> bool:
         return not any(self.model_dump().values())

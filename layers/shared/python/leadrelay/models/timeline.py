@@ -16,6 +16,8 @@ class TimelineKind(StrEnum):
     ASSIGNED = "lead.assigned"
     UNASSIGNED = "lead.unassigned"
     REASSIGNED = "lead.reassigned"
+    # Something a provider said about the lead that is not a lead (a WhatsApp delivery status).
+    PROVIDER_NOTICE = "lead.provider_notice"
 
 
 class TimelineEvent(BaseModel):

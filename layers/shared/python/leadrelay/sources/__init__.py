@@ -5,6 +5,9 @@ An adapter answers four questions about a request (see `SourceAdapter`):
 - `verify`: is the provider's own proof (signature, `google_key`) right? Checked after the source key.
 - `parse`: which leads does the payload hold? One for most providers; many for a Meta batch or an
   IndiaMART `RESPONSE` array. A lead's provider id is its `external_id` (the dedupe key).
+  `parse_request` is the same with the request at hand (Razorpay's event id is a header).
+  Something a provider says that is not a lead (a WhatsApp delivery status, a Razorpay event we do
+  not take) is a `Notice`: kept raw with the reason, acknowledged, never an error.
 - `respond`: what does the provider expect to hear back, once every lead is stored?
 """
 
@@ -40,7 +43,21 @@ class PendingFetch:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-ParsedItem = LeadInput | PayloadError | PendingFetch
+@dataclass
+class Notice:
+    """Something a provider told us that is not a lead: kept raw with `reason` and acknowledged.
+    With a `phone` that belongs to a lead it also goes on that lead's timeline (a WhatsApp
+    delivery status for a message we sent that person); `external_id` makes a provider's retry
+    of the same notice a duplicate there."""
+
+    reason: str
+    summary: str = ""
+    phone: str | None = None
+    external_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+ParsedItem = LeadInput | PayloadError | PendingFetch | Notice
 
 
 @dataclass
@@ -52,6 +69,9 @@ class Receipt:
     parked: list[str] = field(default_factory=list)
     errors: list[PayloadError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Notices kept and acknowledged (their reasons), and the leads whose timeline got one.
+    notices: list[str] = field(default_factory=list)
+    noted_lead_ids: list[str] = field(default_factory=list)
     # Set when the whole request was refused and kept in quarantine: the error answer.
     rejection: CaptureResult | None = None
 
@@ -67,6 +87,8 @@ class SourceAdapter(Protocol):
     def verify(self, request: WebhookRequest, source: Source) -> None: ...
 
     def parse(self, payload: dict[str, Any], source: Source) -> list[ParsedItem]: ...
+
+    def parse_request(self, request: WebhookRequest, payload: dict[str, Any], source: Source) -> list[ParsedItem]: ...
 
     def respond(self, receipt: Receipt, source: Source) -> CaptureResult: ...
 
@@ -85,6 +107,9 @@ class BaseAdapter:
 
     def parse(self, payload: dict[str, Any], source: Source) -> list[ParsedItem]:  # pragma: no cover
         raise NotImplementedError
+
+    def parse_request(self, request: WebhookRequest, payload: dict[str, Any], source: Source) -> list[ParsedItem]:
+        return self.parse(payload, source)
 
     def respond(self, receipt: Receipt, source: Source) -> CaptureResult:
         from leadrelay.capture import CaptureResult
@@ -114,8 +139,33 @@ def provider_answer(receipt: Receipt, status: int = 200) -> CaptureResult:
         body["request_id"] = receipt.request_id
     if receipt.warnings:
         body["warnings"] = receipt.warnings
+    if receipt.notices:
+        body["ignored"] = receipt.notices
+        body["request_id"] = receipt.request_id
+    if receipt.noted_lead_ids:
+        body["noted_on"] = list(dict.fromkeys(receipt.noted_lead_ids))
     headers = {"X-Lead-Id": ",".join(dict.fromkeys(s.lead_id for s in receipt.stored))} if receipt.stored else {}
     return CaptureResult(status, body, headers)
+
+
+# Refusals about who is calling (signature, handshake token, a secret not configured): a signed
+# provider (Meta, WhatsApp, Razorpay) hears these as 401/403; anything else signed is answered 200.
+AUTH_CODES = frozenset({"missing_signature", "invalid_signature", "invalid_verify_token", "invalid_handshake",
+                        "provider_secret_missing"})  # fmt: skip
+
+
+def signed_provider_answer(receipt: Receipt) -> CaptureResult:
+    """200 for whatever was signed correctly — stored, parked, ignored or quarantined: a retry would
+    bring the same bytes, and these providers disable a webhook that keeps failing — but a bad or
+    missing signature is the refusal itself (401/403 JSON, the request kept in quarantine)."""
+    rejection = receipt.rejection
+    if rejection is not None and isinstance(rejection.body, dict) and rejection.body.get("error") in AUTH_CODES:
+        return rejection
+    answer = provider_answer(receipt)
+    if rejection is not None:
+        refusal = rejection.body if isinstance(rejection.body, dict) else {"message": rejection.body}
+        answer.body = {"status": "quarantined", **refusal}
+    return answer
 
 
 def secret(source: Source, name: str) -> str:
@@ -145,6 +195,8 @@ def _registry() -> dict[SourceKind, SourceAdapter]:
     from leadrelay.sources.indiamart import IndiaMartAdapter
     from leadrelay.sources.justdial import JustDialAdapter
     from leadrelay.sources.meta import MetaLeadAdsAdapter
+    from leadrelay.sources.razorpay import RazorpayAdapter
+    from leadrelay.sources.whatsapp import WhatsAppAdapter
 
     return {
         SourceKind.GENERIC: GenericAdapter(),
@@ -153,6 +205,8 @@ def _registry() -> dict[SourceKind, SourceAdapter]:
         SourceKind.INDIAMART: IndiaMartAdapter(),
         SourceKind.JUSTDIAL: JustDialAdapter(),
         SourceKind.META_LEAD_ADS: MetaLeadAdsAdapter(),
+        SourceKind.WHATSAPP: WhatsAppAdapter(),
+        SourceKind.RAZORPAY: RazorpayAdapter(),
     }
 
 
@@ -163,4 +217,6 @@ SUPPORTED_KINDS = (
     SourceKind.INDIAMART,
     SourceKind.JUSTDIAL,
     SourceKind.META_LEAD_ADS,
+    SourceKind.WHATSAPP,
+    SourceKind.RAZORPAY,
 )

@@ -30,6 +30,11 @@ def text(value: Any, max_length: int = 200) -> str | None:
     return normalize_text(value, max_length)
 
 
+def obj(value: Any) -> dict[str, Any]:
+    """A provider's nested object, or an empty one when it sent something else."""
+    return value if isinstance(value, dict) else {}
+
+
 def external_id(value: Any) -> str | None:
     """A provider id as a string, whatever JSON type it came in (int64 ids must not lose digits)."""
     if value is None or isinstance(value, dict | list | bool):

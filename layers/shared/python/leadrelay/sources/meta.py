@@ -23,9 +23,9 @@ from leadrelay.sources import (
     PayloadError,
     PendingFetch,
     Receipt,
-    provider_answer,
     same_secret,
     secret,
+    signed_provider_answer,
 )
 from leadrelay.sources.fields import build_lead, external_id, text
 from leadrelay.sources.graph import DEFAULT_GRAPH_URL, GraphError, fetch_lead
@@ -41,9 +41,6 @@ _FIELDS = {
     "work_phone_number": "work_phone", "city": "city", "state": "state", "province": "state",
     "zip_code": "pincode", "post_code": "pincode", "postal_code": "pincode",
 }  # fmt: skip
-# Refusals that are about who is calling, answered as such; anything else signed is answered 200.
-_AUTH_CODES = {"missing_signature", "invalid_signature", "invalid_verify_token", "invalid_handshake",
-               "provider_secret_missing"}  # fmt: skip
 _NOTICE_IDS = ("page_id", "form_id", "ad_id", "adgroup_id", "created_time")
 
 
@@ -127,12 +124,10 @@ def _notices(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return notices
 
 
-def _as_dict(body: dict[str, Any] | str) -> dict[str, Any]:
-    return body if isinstance(body, dict) else {"message": body}
-
-
-class MetaLeadAdsAdapter(BaseAdapter):
-    """Meta Lead Ads notification → one lead per `leadgen` change, fetched from the Graph API."""
+class MetaWebhookAdapter(BaseAdapter):
+    """Meta's webhook mechanics, shared by Lead Ads and the WhatsApp Business Cloud API: the `hub.*`
+    subscription handshake (`verify_token`), `X-Hub-Signature-256` over the raw body (`app_secret`),
+    and a 200 for anything signed correctly."""
 
     def handshake(self, request: WebhookRequest, source: Source) -> CaptureResult | None:
         if request.method != "GET" or "hub.mode" not in request.query:
@@ -158,6 +153,15 @@ class MetaLeadAdsAdapter(BaseAdapter):
         if not same_secret(presented.strip().lower(), signature_of(request.body, app_secret)):
             raise PayloadError("invalid_signature", "X-Hub-Signature-256 does not match the body", 403)
 
+    def respond(self, receipt: Receipt, source: Source) -> CaptureResult:
+        """200 for whatever was signed correctly (stored, parked or quarantined: a retry would
+        bring the same bytes); a bad or missing signature is 401/403."""
+        return signed_provider_answer(receipt)
+
+
+class MetaLeadAdsAdapter(MetaWebhookAdapter):
+    """Meta Lead Ads notification → one lead per `leadgen` change, fetched from the Graph API."""
+
     def parse(self, payload: dict[str, Any], source: Source) -> list[ParsedItem]:
         notices = _notices(payload)
         if not notices:
@@ -182,14 +186,3 @@ class MetaLeadAdsAdapter(BaseAdapter):
             except PayloadError as exc:
                 items.append(PayloadError(exc.code, f"lead {leadgen_id}: {exc}", exc.status))
         return items
-
-    def respond(self, receipt: Receipt, source: Source) -> CaptureResult:
-        """200 for whatever was signed correctly (stored, parked or quarantined: a retry would
-        bring the same bytes); a bad or missing signature is 401/403."""
-        rejection = receipt.rejection
-        if rejection is not None and isinstance(rejection.body, dict) and rejection.body.get("error") in _AUTH_CODES:
-            return rejection
-        answer = provider_answer(receipt)
-        if receipt.rejection is not None:
-            answer.body = {"status": "quarantined", **_as_dict(receipt.rejection.body)}
-        return answer

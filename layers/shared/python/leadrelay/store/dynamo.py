@@ -32,8 +32,21 @@ def reset_client() -> None:
     client.cache_clear()
 
 
+_MAX_NUMBER = 10**38  # DynamoDB numbers: 38 significant digits, magnitude 1E-130 to 1E+126
+
+
+def _float(value: float) -> Decimal | str:
+    """A float as a Decimal, or as text when DynamoDB cannot hold it (inf, 1e308, 1e-313: a
+    provider's extra field must not fail the webhook)."""
+    number = Decimal(str(value))
+    if number.is_finite() and (number.is_zero() or -130 <= number.adjusted() <= 125):
+        return number
+    return str(value)
+
+
 def _plain(value: Any) -> Any:
-    """Python values DynamoDB can hold: datetimes as ISO strings, floats as Decimals, no Nones."""
+    """Python values DynamoDB can hold: datetimes as ISO strings, floats as Decimals, no Nones;
+    numbers beyond DynamoDB's range as text."""
     if isinstance(value, datetime):
         return iso(value)
     if isinstance(value, date | time):
@@ -43,7 +56,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, float):
-        return Decimal(str(value))
+        return _float(value)
+    if isinstance(value, int) and not -_MAX_NUMBER < value < _MAX_NUMBER:
+        return str(value)
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):

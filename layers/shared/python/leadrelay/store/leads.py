@@ -9,6 +9,9 @@ Item layout (pk / sk):
 - `LEAD#<id>` / `TOUCH#<at>#<request id>`    a later touchpoint (same person, again)
 - `DEDUPE#<kind>#<value>` / `DEDUPE`          identity keys: provider id, body hash, phone, email
 - `QUARANTINE#<request id>` / `RAW`           a request we could not turn into a lead, with the reason
+- `IGNORED#<request id>` / `RAW`              a signed request that held no lead (a Razorpay event we do
+                                              not take, a WhatsApp status for an unknown number), kept
+                                              with the reason, listed under `list_pk` "IGNORED"
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_it
 LEAD_SK = "LEAD"
 LIST_LEADS = "LEAD"
 LIST_QUARANTINE = "QUARANTINE"
+LIST_IGNORED = "IGNORED"
 # DynamoDB items stop at 400 KB; raw bodies above this are kept truncated, flagged as such.
 MAX_RAW_BODY_CHARS = 300_000
 
@@ -208,19 +212,21 @@ class LeadRepository:
 
     # -- capture ---------------------------------------------------------------------------------
 
-    def _dedupe_put(self, txn: _Txn, key: DedupeKey, lead_id: str, now: datetime) -> None:
+    def _dedupe_put(self, txn: _Txn, key: DedupeKey, lead_id: str, now: datetime, renew: bool = False) -> None:
+        """Claim an identity for a lead. With `renew` (a merge) a key already pointing at this very
+        lead is renewed too: a person matching on phone *and* email is one touchpoint."""
         item = {"pk": key.pk, "sk": "DEDUPE", "lead_id": lead_id, "seen_at": now, "seen_ms": epoch_ms(now)}
         if key.window is None:
             txn.put(self.table, item, "attribute_not_exists(pk)")
             return
         if key.kind == "BODY":
             item["expires_at"] = int((now + key.window).timestamp())
-        txn.put(
-            self.table,
-            item,
-            "attribute_not_exists(pk) OR seen_ms < :cutoff",
-            **{":cutoff": epoch_ms(now - key.window)},
-        )
+        condition = "attribute_not_exists(pk) OR seen_ms < :cutoff"
+        values: dict[str, Any] = {":cutoff": epoch_ms(now - key.window)}
+        if renew:
+            condition += " OR lead_id = :lead"
+            values[":lead"] = lead_id
+        txn.put(self.table, item, condition, **values)
 
     def _outcome_from(
         self, failed: TransactionFailed, keys: list[DedupeKey], first_key_index: int
@@ -275,7 +281,7 @@ class LeadRepository:
             "attribute_exists(pk)",
         )
         for key in keys:
-            self._dedupe_put(txn, key, lead_id, now)
+            self._dedupe_put(txn, key, lead_id, now, renew=True)
         txn.put(
             self.table,
             {"pk": lead_pk(lead_id), "sk": f"TOUCH#{iso(now)}#{raw.request_id}", **touch},
@@ -316,6 +322,52 @@ class LeadRepository:
         }
         item.update(raw.as_attributes())
         client().put_item(TableName=self.table, Item=to_item(item))
+
+    def keep_ignored(self, raw: RawRequest) -> None:
+        """Keep a request that held nothing to capture (its `reason` says why), acknowledged."""
+        raw.outcome = "ignored"
+        item = {"pk": f"IGNORED#{raw.request_id}", "sk": "RAW", "list_pk": LIST_IGNORED,
+                "list_sk": list_sk(raw.received_at, raw.request_id)}  # fmt: skip
+        item.update(raw.as_attributes())
+        client().put_item(TableName=self.table, Item=to_item(item))
+
+    def ignored(self, request_id: str) -> dict[str, Any] | None:
+        item = (
+            client()
+            .get_item(
+                TableName=self.table, Key=to_item({"pk": f"IGNORED#{request_id}", "sk": "RAW"}), ConsistentRead=True
+            )
+            .get("Item")
+        )
+        return from_item(item) if item else None
+
+    def lead_for_phone(self, phone: str) -> str | None:
+        """The lead that last claimed this phone (its dedupe key), whatever the window."""
+        item = (
+            client()
+            .get_item(TableName=self.table, Key=to_item({"pk": DedupeKey("PHONE", phone, None).pk, "sk": "DEDUPE"}))
+            .get("Item")
+        )
+        lead_id = from_item(item).get("lead_id") if item else None
+        return str(lead_id) if lead_id else None
+
+    def note(self, lead_id: str, key: DedupeKey | None, raw: RawRequest, event: TimelineEvent) -> bool:
+        """Put a provider's notice on a lead's timeline with its raw copy; False (and the raw copy
+        kept as a duplicate) when `key` says the provider already told us this."""
+        txn = _Txn()
+        if key is not None:
+            self._dedupe_put(txn, key, lead_id, event.at)
+        raw.outcome = "notice"
+        self._raw_put(txn, lead_id, raw)
+        self._timeline_put(txn, event)
+        try:
+            run_transaction(txn.items)
+        except TransactionFailed as failed:
+            if not failed.failed_conditions():
+                raise
+            self.record_duplicate(lead_id, raw, "provider notice")
+            return False
+        return True
 
     def _raw_put(self, txn: _Txn, lead_id: str, raw: RawRequest) -> None:
         item = {"pk": lead_pk(lead_id), "sk": raw_sk(raw)}
