@@ -4,6 +4,7 @@ ARCHITECTURE.md hold — one owner per lead, caps never exceeded, round-robin fa
 from __future__ import annotations
 
 import json
+import random
 import threading
 import uuid
 from collections import Counter
@@ -26,7 +27,8 @@ from tests.integration.local_fixtures import moto_server  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.concurrency
 
-CAPS = {"a1": 20, "a2": 30, "a3": None, "a4": None, "a5": None}
+# a5 is on leave throughout; a6 keeps going on and off a break while the leads arrive.
+CAPS = {"a1": 20, "a2": 30, "a3": None, "a4": None, "a5": None, "a6": None}
 LEADS = int(__import__("os").environ.get("CONCURRENCY_LEADS", "200"))
 THREADS = int(__import__("os").environ.get("CONCURRENCY_THREADS", "16"))
 
@@ -58,7 +60,9 @@ def org(moto_server: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:  #
     wiring.reset()
 
 
-def test_200_leads_from_16_threads_keep_every_routing_invariant(org: dict[str, str]) -> None:
+def test_200_leads_from_16_threads_keep_every_routing_invariant_under_random_availability_changes(
+    org: dict[str, str],
+) -> None:
     # Each router is its own Lambda container, with its own copy of the handler module; webhooks
     # take turns, because Powertools' REST resolver keeps the current event on a class attribute.
     functions = Path(__file__).resolve().parents[2] / "functions"
@@ -93,8 +97,22 @@ def test_200_leads_from_16_threads_keep_every_routing_invariant(org: dict[str, s
                 pytest.fail(f"lead {lead_id} was never routed")
         return lead_id
 
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        lead_ids = list(pool.map(one_lead, range(LEADS)))
+    done = threading.Event()
+
+    def flip_a6() -> None:
+        # Availability changes at random moments, racing the routers.
+        rng, repo = random.Random(7), wiring.org_repository()
+        while not done.wait(rng.uniform(0.005, 0.05)):
+            repo.set_availability("a6", rng.choice(["available", "on_break"]), None)
+
+    flipper = threading.Thread(target=flip_a6, daemon=True)
+    flipper.start()
+    try:
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            lead_ids = list(pool.map(one_lead, range(LEADS)))
+    finally:
+        done.set()
+        flipper.join()
     assert len(set(lead_ids)) == LEADS, "every webhook made its own lead"
 
     leads = [wiring.lead_repository().get(lead_id, consistent=True) for lead_id in lead_ids]
@@ -116,5 +134,7 @@ def test_200_leads_from_16_threads_keep_every_routing_invariant(org: dict[str, s
     assert owners["a1"] == 20 and owners["a2"] == 30
     # and the agent on leave got none, while the two uncapped agents split the rest within one
     assert owners["a5"] == 0
+    # a6 took leads only while available; a3 and a4, always available and uncapped, alternate
+    assert 0 < owners["a6"] < owners["a3"]
     assert sum(owners.values()) == LEADS
     assert abs(owners["a3"] - owners["a4"]) <= 1
