@@ -161,3 +161,26 @@ def flow_clock() -> Any:
     from leadrelay.clock import get_clock
 
     return get_clock()
+
+
+def test_manual_overrides_are_reported_apart_from_automatic_routing(flow: Flow) -> None:
+    # Given two leads routed automatically, one of which a manager then moves
+    first = routed_noida_lead(flow, phone="9876513001")
+    _, second = flow.post("website", {"phone": "9876513002"}, flow.sources["website"]["key"])  # type: ignore[attr-defined]
+    flow.run_router()
+    target = "rahul"
+    status, _ = flow.call("POST", f"/leads/{first['lead_id']}/reassign", body={"agent_id": target,
+                          "reason": "asked for a Punjabi speaker", "force": True}, username="root")  # fmt: skip
+    assert status == 200
+    # When the admin reads the override report
+    status, report = flow.get("/routing/overrides", query={"days": "7"})
+    # Then only the manual move is listed, with who did it, from whom to whom, and why
+    assert status == 200 and report["total"] == 1 and report["by"] == {"root": 1} and report["forced"] == 1
+    [move] = report["items"]
+    assert move["lead_id"] == first["lead_id"] and move["agent_id"] == target
+    assert move["from_agent_id"] == first["assigned_agent_id"] and move["reason"] == "asked for a Punjabi speaker"
+    assert second["lead_id"] not in str(report)
+    # and a manager of another team does not see it, agents cannot read the report at all
+    assert flow.get("/routing/overrides", role="manager", team_id="ncr")[1]["total"] == 1
+    assert flow.get("/routing/overrides", role="manager", team_id="south")[1]["total"] == 0
+    assert flow.get("/routing/overrides", role="agent", agent_id="rahul")[0] == 403

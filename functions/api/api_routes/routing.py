@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api_routes.common import Conflict, NotFound, Unprocessable, principal
@@ -247,3 +247,38 @@ def backtest_draft(body: BacktestRequest) -> dict[str, Any]:
     report["window"].update(days=body.days, since=iso(since), until=iso(now), limit=body.limit, truncated=truncated)
     report["agent_names"] = {agent_id: names.get(agent_id) for agent_id in sorted(report["live"]["agents"])}
     return report
+
+
+@router.get(
+    "/routing/overrides",
+    summary="Manual reassignments, apart from automatic routing (admin; manager: own team)",
+    tags=["routing"],
+)
+def list_overrides(
+    days: Annotated[int, Query(ge=1, le=90, description="how far back")] = 7,
+    limit: Annotated[int, Query(ge=1, le=500, description="how many moves to list, newest first")] = 100,
+) -> dict[str, Any]:
+    """Who moved which leads, how often and why — so overuse of manual overrides is visible."""
+    who = principal(router)
+    who.require(Role.ADMIN, Role.MANAGER)
+    since = get_clock().now() - timedelta(days=days)
+    moves = wiring.lead_repository().overrides_since(since)
+    if who.role is Role.MANAGER:
+        moves = [move for move in moves if move.get("team_id") == who.team_id]
+    by_person: dict[str, int] = {}
+    for move in moves:
+        by_person[move.get("by") or "unknown"] = by_person.get(move.get("by") or "unknown", 0) + 1
+    items = [
+        {
+            key: move.get(key)
+            for key in ("at", "lead_id", "by", "from_agent_id", "agent_id", "team_id", "reason", "forced")
+        }
+        for move in moves[:limit]
+    ]
+    return {
+        "since": iso(since),
+        "total": len(moves),
+        "forced": sum(1 for move in moves if move.get("forced")),
+        "by": dict(sorted(by_person.items(), key=lambda pair: (-pair[1], pair[0]))),
+        "items": items,
+    }

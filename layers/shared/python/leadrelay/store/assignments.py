@@ -18,6 +18,7 @@ from leadrelay.store.leads import (
     _Txn,
     decision_item,
     lead_pk,
+    override_item,
     run_transaction,
     timeline_item,
 )
@@ -156,6 +157,9 @@ class AssignmentStore:
         self._move_load(txn, lead, assignment)
         txn.put(self.leads_table, decision_item(decision))
         txn.put(self.leads_table, timeline_item(event))
+        # The override register: every manual move, listed apart from automatic routing so
+        # managers can see who overrides how often (GET /routing/overrides).
+        txn.put(self.leads_table, override_item(decision, assignment.team_id))
         return self._run(txn)
 
     def _count(self, txn: _Txn, assignment: Assignment, day: date) -> None:
