@@ -75,10 +75,7 @@ def decide(
             matched, why = True, "matches every lead"
         else:
             matched, why = evaluate(rule.when, lead, local_now)
-        # Built without validation: one trace per rule walked, and every value here is already typed.
-        trace = RuleTrace.model_construct(
-            rule_id=rule.rule_id, matched=matched, why=why, fell_through=False, skipped={}
-        )
+        trace = RuleTrace(rule_id=rule.rule_id, matched=matched, why=why)
         traces.append(trace)
         if not matched:
             continue
