@@ -26,8 +26,9 @@ from bench.stats import Target
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 NOTES = [
-    "Local stack on moto's server on loopback, in this one process: load generator, gateway, handlers, "
-    "stream poller and moto share one interpreter (and its GIL); moto serves one request at a time. "
+    "Local stack on loopback: the load generator, gateway, handlers and stream poller share this "
+    "process's interpreter (and its GIL); moto's server runs in a child process and serves one request "
+    "at a time. "
     "These are not AWS latencies: see /work/shared/reference/aws-figures.md for the AWS hops.",
     "received_to_assigned_ms: client time.monotonic() just before the POST to the return of the router "
     "invocation that assigned the lead (its stream batch).",
