@@ -9,11 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import urllib.error
-import urllib.request
 from typing import Any, TextIO
 
-from leadrelay.local.route_cli import SimulateError, stack_access
+from leadrelay.local.route_cli import SimulateError, api_call, stack_access
 
 # How many unassigned leads and changed leads the text report lists one by one.
 LISTED = 10
@@ -38,22 +36,7 @@ def read_draft(path: str) -> dict[str, Any]:
 def request_backtest(
     api_url: str, token: str, body: dict[str, Any], timeout: float = 120
 ) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(
-        f"{api_url}/routing/backtest",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        try:
-            return exc.code, json.loads(exc.read() or b"{}")
-        except json.JSONDecodeError:
-            return exc.code, {"error": "http_error", "message": str(exc)}
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-        raise SimulateError(f"the stack at {api_url} does not answer ({exc}); is it running?") from exc
+    return api_call(api_url, token, "POST", "/routing/backtest", body, timeout)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:

@@ -14,28 +14,12 @@ import urllib.parse
 import urllib.request
 from typing import Any, TextIO
 
-from leadrelay.local.route_cli import SimulateError, stack_access
-
-
-class QuarantineCliError(SimulateError):
-    """Something the user must fix: no stack, a stack that does not answer."""
+from leadrelay.local.route_cli import SimulateError, api_call, stack_access
 
 
 def call(api_url: str, token: str, method: str, path: str, timeout: float = 10) -> tuple[int, dict[str, Any]]:
     """One admin API call: (status, JSON body); HTTP errors are answers, not exceptions."""
-    request = urllib.request.Request(
-        f"{api_url}{path}", method=method, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        try:
-            return exc.code, json.loads(exc.read() or b"{}")
-        except json.JSONDecodeError:
-            return exc.code, {"error": "http_error", "message": str(exc)}
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-        raise QuarantineCliError(f"the stack at {api_url} does not answer ({exc}); is it running?") from exc
+    return api_call(api_url, token, method, path, None, timeout)
 
 
 def describe(item: dict[str, Any]) -> str:

@@ -84,13 +84,18 @@ def stack_access(state_dir: str) -> tuple[str, str]:
     return str(info["api_url"]).rstrip("/"), str(token)
 
 
-def simulate_one(api_url: str, token: str, lead: dict[str, Any], timeout: float = 10) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(
-        f"{api_url}/routing/simulate",
-        data=json.dumps(lead).encode(),
-        method="POST",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
+def api_call(
+    api_url: str, token: str, method: str, path: str, body: Any = None, timeout: float = 10
+) -> tuple[int, dict[str, Any]]:
+    """One call to the running stack's API as the admin: (status, JSON body). HTTP errors are
+    answers, not exceptions; a stack that does not answer is a SimulateError. Every `leadrelay`
+    command that talks to a running stack goes through here."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(f"{api_url}{path}", data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read() or b"{}")
@@ -101,6 +106,10 @@ def simulate_one(api_url: str, token: str, lead: dict[str, Any], timeout: float 
             return exc.code, {"error": "http_error", "message": str(exc)}
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         raise SimulateError(f"the stack at {api_url} does not answer ({exc}); is it running?") from exc
+
+
+def simulate_one(api_url: str, token: str, lead: dict[str, Any], timeout: float = 10) -> tuple[int, dict[str, Any]]:
+    return api_call(api_url, token, "POST", "/routing/simulate", lead, timeout)
 
 
 def describe(number: int, lead: dict[str, Any], plan: dict[str, Any]) -> str:
