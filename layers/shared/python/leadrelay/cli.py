@@ -122,11 +122,36 @@ def _run_quarantine_replay(args: argparse.Namespace) -> int:
     return run_replay(args)
 
 
+def _add_import(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "import",
+        help="import a CSV of leads (NoBroker, a portal export, a spreadsheet) into a source on a running stack",
+        description="POST /sources/{id}/import on the stack found through <state-dir>/local.json: each row goes "
+        "through capture like a webhook (normalised, deduped, quarantined when it has no phone or email). "
+        "Exit 0: every row stored; 1: some rows quarantined (listed); 2: nothing imported (usage, file, no stack).",
+    )
+    parser.add_argument("file", help="the CSV file (header row required; UTF-8, UTF-16 or Windows-1252)")
+    parser.add_argument("--source", required=True, help="the source's id, a generic or web_form source")
+    parser.add_argument(
+        "--mapping", help='column → field as JSON or a JSON file, e.g. \'{"Customer Name": "name", "Sr No": null}\''
+    )
+    parser.add_argument("--json", action="store_true", help="the whole report as JSON instead of a table")
+    _add_state_dir(parser)
+    parser.set_defaults(run=_run_import)
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    from leadrelay.local.import_cli import run_import
+
+    return run_import(args)
+
+
 # Each entry adds one subcommand to the parser; later work appends (route simulate, quarantine…).
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
     _add_local,
     _add_route,
     _add_quarantine,
+    _add_import,
 ]
 
 

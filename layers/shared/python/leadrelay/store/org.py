@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from leadrelay.models import Agent, Pool, Source, Team
+from leadrelay.models.settings import OrgSettings, ReturningPolicy
 from leadrelay.routing.roster import Roster, RoundRobinState
 from leadrelay.routing.rules import RuleChain
 from leadrelay.store.dynamo import client, from_item, query_all, to_item, to_value
@@ -239,14 +240,81 @@ class OrgRepository:
         )
         return {item["sk"].split("#", 2)[2]: int(item.get("assigned", 0)) for item in items}
 
+    # -- organisation settings -------------------------------------------------------------------
+
+    def get_org_settings(self) -> OrgSettings:
+        """The organisation's settings; defaults for whatever was never set."""
+        item = self._get(CONFIG, "ORG") or {}
+        return OrgSettings.model_validate({k: v for k, v in item.items() if k in OrgSettings.model_fields})
+
+    def put_returning_policy(self, policy: ReturningPolicy) -> OrgSettings:
+        """Replace the returning-lead policy, keeping the other settings."""
+        client().update_item(
+            TableName=self.table,
+            Key=to_item({"pk": CONFIG, "sk": "ORG"}),
+            UpdateExpression="SET #returning = :policy",
+            ExpressionAttributeNames={"#returning": "returning"},
+            ExpressionAttributeValues=to_item({":policy": policy.model_dump()}),
+        )
+        return self.get_org_settings()
+
     # -- sources ---------------------------------------------------------------------------------
 
     def put_source(self, source: Source) -> None:
         self._put("SOURCES", source.source_id, source.model_dump(mode="python", exclude_none=True))
 
     def get_source(self, source_id: str) -> Source | None:
-        item = self._get("SOURCES", source_id)
+        # Consistent: a rotated key or a disabled source must be refused from the very next request.
+        item = self._get("SOURCES", source_id, consistent=True)
         return Source.model_validate(item) if item else None
+
+    def create_source(self, source: Source) -> bool:
+        """Add a new source; False if the id is taken (an existing source is never overwritten)."""
+        item = to_item({"pk": "SOURCES", "sk": source.source_id, **source.model_dump(mode="python", exclude_none=True)})
+        created = _if_condition_holds(
+            client().put_item, TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+        )
+        return created is not None
+
+    def update_source(
+        self, source_id: str, changes: dict[str, Any], settings: dict[str, Any] | None = None
+    ) -> Source | None:
+        """Change some of an existing source's attributes (`name`, `active`, `tags`, `key_hash`) and
+        merge `settings` key by key (a value of None removes that setting), in one conditional
+        update: two admins changing different settings, or a rotation racing an edit, never undo
+        each other. None when there is no such source."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        removes: list[str] = []
+        for n, (attribute, value) in enumerate(changes.items()):
+            names[f"#f{n}"], values[f":f{n}"] = attribute, to_value(value)
+            sets.append(f"#f{n} = :f{n}")
+        if settings:
+            names["#settings"] = "settings"
+        for n, (name, value) in enumerate((settings or {}).items()):
+            names[f"#s{n}"] = name
+            if value is None:
+                removes.append(f"#settings.#s{n}")
+            else:
+                values[f":s{n}"] = to_value(value)
+                sets.append(f"#settings.#s{n} = :s{n}")
+        expression = " ".join(part for part in (
+            f"SET {', '.join(sets)}" if sets else "", f"REMOVE {', '.join(removes)}" if removes else ""
+        ) if part)  # fmt: skip
+        key = to_item({"pk": "SOURCES", "sk": source_id})
+        if not expression:
+            return self.get_source(source_id)
+        request: dict[str, Any] = {
+            "TableName": self.table, "Key": key, "UpdateExpression": expression, "ExpressionAttributeNames": names,
+            "ConditionExpression": "attribute_exists(pk)", "ReturnValues": "ALL_NEW",
+        }  # fmt: skip
+        if values:
+            request["ExpressionAttributeValues"] = values
+        response = _if_condition_holds(client().update_item, **request)
+        if response is None:
+            return None
+        return Source.model_validate(_strip(from_item(response["Attributes"])))
 
     def list_sources(self) -> list[Source]:
         items = query_all(
