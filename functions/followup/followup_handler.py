@@ -1,7 +1,10 @@
-"""Schedule entry point: the every-minute tick (follow-ups, SLA re-distribution, escalation).
+"""Schedule entry point: the every-minute tick (follow-ups, SLA re-distribution, escalation) and
+the pull of leads from providers with a pull API.
 
-For now the tick reports what is due from the sparse due-work index; acting on it (follow-ups,
-SLA re-distribution, escalation) arrives with the follow-up work.
+Each schedule sends `{"task": …}` as its detail (`definitions.SCHEDULES`): `pull` polls the pull
+sources (`leadrelay.pull`); `tick`, or an event without a task, is the tick. For now the tick
+reports what is due from the sparse due-work index; acting on it (follow-ups, SLA
+re-distribution, escalation) arrives with the follow-up work.
 """
 
 from __future__ import annotations
@@ -25,6 +28,14 @@ metrics = Metrics(namespace="LeadRelay", service="followup")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    detail = event.get("detail")
+    task = detail.get("task") if isinstance(detail, dict) else None
+    if task == "pull":
+        return _pull_sources()
+    return _tick(event)
+
+
+def _tick(event: dict[str, Any]) -> dict[str, Any]:
     now = get_clock().now()
     unassigned = wiring.lead_repository().count_due("UNASSIGNED", now)
     metrics.add_metric(name="UnassignedLeads", unit=MetricUnit.Count, value=unassigned)
@@ -48,3 +59,20 @@ def _retry_pending_fetches(now: datetime) -> dict[str, int]:
         return {}
     metrics.add_metric(name="PendingFetchesFetched", unit=MetricUnit.Count, value=counts.get("fetched", 0))
     return counts
+
+
+def _pull_sources() -> dict[str, Any]:
+    """Poll every due pull source once (the poller and the capture path are imported only here)."""
+    from leadrelay.pull.poller import SourcePoller
+
+    poller = SourcePoller(org=wiring.org_repository(), capture=wiring.capture_service, clock=get_clock())
+    outcomes = poller.poll_all()
+    polled = [o for o in outcomes if o.status in ("polled", "failed")]
+    failed = sum(1 for o in polled if o.status == "failed")
+    stored = sum(int(o.counts.get("created", 0)) for o in polled)
+    metrics.add_metric(name="PullCalls", unit=MetricUnit.Count, value=len(polled))
+    metrics.add_metric(name="PullFailures", unit=MetricUnit.Count, value=failed)
+    metrics.add_metric(name="PulledLeadsCreated", unit=MetricUnit.Count, value=stored)
+    summary = [{"source_id": o.source_id, "status": o.status, "code": o.code, **o.counts} for o in polled]
+    logger.info("pull", extra={"polled": summary})
+    return {"task": "pull", "sources": summary}

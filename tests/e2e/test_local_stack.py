@@ -19,6 +19,10 @@ SOURCE_KINDS = {
     "whatsapp",
     "razorpay",
     "web_form",
+    # CONTRACT.md: "more may follow" — the property portals (pulled, or pushed like any webhook)
+    "99acres",
+    "magicbricks",
+    "housing",
 }
 
 

@@ -113,7 +113,7 @@ def test_layer_requirements_list_the_runtime_dependencies():
         for line in text.splitlines()
         if line.strip() and not line.startswith("#")
     }
-    assert names == {"aws-lambda-powertools", "pydantic", "phonenumbers", "tzdata"}
+    assert names == {"aws-lambda-powertools", "pydantic", "phonenumbers", "tzdata", "defusedxml"}
     assert "aws-lambda-powertools[tracer]" in text
 
 

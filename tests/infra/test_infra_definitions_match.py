@@ -112,19 +112,30 @@ def _rate_expression(minutes: int) -> str:
     return f"rate({minutes} minute{'' if minutes == 1 else 's'})"
 
 
+def _task_in(rule: dict) -> str | None:
+    """The `detail.task` a rule's target sends (its input template is the envelope with the detail)."""
+    transformer = rule["Targets"][0].get("InputTransformer") or {}
+    found = re.search(r'"detail":\{"task":"([^"]+)"', transformer.get("InputTemplate", ""))
+    return found.group(1) if found else None
+
+
 @pytest.mark.parametrize("schedule", definitions.SCHEDULES, ids=lambda s: s.name)
-def test_schedule_ticks_the_followup_function_with_the_default_envelope(synthesized, schedule):
+def test_schedule_ticks_the_followup_function_with_the_envelope_and_its_task(synthesized, schedule):
     followup_id = _function_logical_id(synthesized, "followup_handler.handler")
     rules = [
         rule["Properties"]
         for rule in synthesized.resources("AWS::Events::Rule").values()
         if rule["Properties"].get("ScheduleExpression") == _rate_expression(schedule.rate_minutes)
+        and _task_in(rule["Properties"]) == schedule.task
     ]
     assert len(rules) == 1
     (target,) = rules[0]["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": [followup_id, "Arn"]}
-    # No Input/InputPath/InputTransformer: the handler gets the "Scheduled Event" envelope.
-    assert not {"Input", "InputPath", "InputTransformer"} & target.keys()
+    # The "Scheduled Event" envelope (its id and time from the event) with the schedule's detail,
+    # as the local ticker sends it: the handler dispatches on detail.task.
+    template = target["InputTransformer"]["InputTemplate"]
+    assert '"detail-type":"Scheduled Event"' in template and '"source":"aws.events"' in template
+    assert target["InputTransformer"]["InputPathsMap"]["time"] == "$.time"
     assert "EventBusName" not in rules[0]  # schedules run on the default bus
 
 

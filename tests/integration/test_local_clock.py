@@ -30,7 +30,7 @@ class World:
     def followup(self, event: dict[str, Any], context: Any) -> None:
         # What the handler would see: the process clock at the moment it runs.
         self.followup_seen.append((event, get_clock().now()))
-        if self.write_pending_lead_on_tick:
+        if self.write_pending_lead_on_tick and event["detail"].get("task") == "tick":
             assert self.stack is not None and self.stack.resources is not None
             table = self.stack.resources.tables[definitions.LEADS_TABLE.env_var]
             client("dynamodb", self.stack.resources.endpoint).put_item(
@@ -91,7 +91,8 @@ def test_advancing_five_minutes_runs_five_ticks_each_at_its_own_time(world):
     assert response.status_code == 200
     after = parse_iso(response.json()["now"])
     assert timedelta(minutes=5) <= after - before < timedelta(minutes=5, seconds=5)
-    ticks = world.followup_seen[seen_before:]
+    # (the PullSources schedule ticks every minute too; its events say "task": "pull")
+    ticks = [(event, at) for event, at in world.followup_seen[seen_before:] if event["detail"]["task"] == "tick"]
     assert len(ticks) == 5
     times = [parse_iso(event["time"]) for event, _ in ticks]
     assert times == sorted(times)
@@ -184,7 +185,12 @@ def test_a_huge_advance_runs_only_the_latest_ticks():
     # Given a ticker capped at 10 ticks per advance
     clock = OffsetClock()
     fired: list[str] = []
-    ticker = Ticker(clock=clock, invoke=lambda schedule, event: fired.append(event["time"]), max_ticks_per_advance=10)
+    ticker = Ticker(
+        clock=clock,
+        invoke=lambda schedule, event: fired.append(event["time"]),
+        max_ticks_per_advance=10,
+        schedules=definitions.SCHEDULES[:1],
+    )  # one schedule (FollowupTick): its ticks are counted
     start = clock.now()
     # When the clock moves an hour
     ticker.advance(timedelta(hours=1))
@@ -199,7 +205,9 @@ def test_a_huge_advance_runs_only_the_latest_ticks():
 def test_the_background_ticker_fires_each_boundary_once():
     clock = OffsetClock()
     fired: list[str] = []
-    ticker = Ticker(clock=clock, invoke=lambda schedule, event: fired.append(event["time"]))
+    ticker = Ticker(
+        clock=clock, invoke=lambda schedule, event: fired.append(event["time"]), schedules=definitions.SCHEDULES[:1]
+    )  # one schedule (FollowupTick): its ticks are counted
     assert ticker.fire_due() == 0
     clock.advance(timedelta(minutes=3))
     assert ticker.fire_due() == 3
@@ -211,4 +219,4 @@ def test_a_scheduled_event_looks_like_eventbridges():
     at = datetime(2026, 11, 23, 6, 31, tzinfo=UTC)
     event = scheduled_event(definitions.SCHEDULES[0], at)
     assert event["time"] == "2026-11-23T06:31:00Z"
-    assert event["version"] == "0" and event["region"] == "ap-south-1" and event["detail"] == {}
+    assert event["version"] == "0" and event["region"] == "ap-south-1" and event["detail"] == {"task": "tick"}

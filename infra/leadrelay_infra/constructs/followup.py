@@ -46,8 +46,18 @@ class Followup(Construct):
         data.org.grant_read_write_data(self.function)
         self.rules: dict[str, events.Rule] = {}
         for schedule in SCHEDULES:
-            # The default "Scheduled Event" envelope is the input: the handler treats any
-            # detail-type "Scheduled Event" as a tick (ticks are idempotent).
+            # The input is the "Scheduled Event" envelope with the schedule's own detail
+            # (`{"task": …}`): one function serves every schedule and tells them apart by task.
+            envelope = {
+                "version": "0",
+                "id": events.EventField.event_id,
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": events.EventField.account,
+                "time": events.EventField.time,
+                "region": events.EventField.region,
+                "detail": schedule.event_detail(),
+            }
             self.rules[schedule.name] = events.Rule(
                 self,
                 f"Schedule{schedule.name}",
@@ -56,6 +66,7 @@ class Followup(Construct):
                 targets=[
                     targets.LambdaFunction(
                         self.function,
+                        event=events.RuleTargetInput.from_object(envelope),
                         # A missed tick is covered by the next one a minute later.
                         retry_attempts=2,
                         max_event_age=cdk.Duration.minutes(5),

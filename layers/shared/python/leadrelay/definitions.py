@@ -129,6 +129,11 @@ class Schedule:
     description: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
 
+    def event_detail(self) -> dict[str, Any]:
+        """The `detail` the followup function receives: `{"task": …}` plus any fixed detail, so one
+        function tells its schedules apart (infra's rule input and the local ticker both send it)."""
+        return {"task": self.task, **self.detail}
+
 
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule(
@@ -136,6 +141,14 @@ SCHEDULES: tuple[Schedule, ...] = (
         rate_minutes=1,
         task="tick",
         description="Due follow-ups, SLA re-distribution, missed follow-up escalation, nurture.",
+    ),
+    Schedule(
+        name="PullSources",
+        rate_minutes=1,
+        task="pull",
+        # Every minute, but each source is called only when its provider's limit allows
+        # (IndiaMART: once per 5 minutes); a minute's tick keeps the calls close to that limit.
+        description="Pull leads from providers with a pull API (IndiaMART, 99acres, MagicBricks, Housing).",
     ),
 )
 

@@ -111,6 +111,11 @@ _SOURCE_NAMES = {
     SourceKind.META_LEAD_ADS: ("facebook-leads", "Facebook / Instagram Lead Ads"),
     SourceKind.WHATSAPP: ("whatsapp", "WhatsApp Business"),
     SourceKind.RAZORPAY: ("razorpay", "Razorpay payment links"),
+    # Property portals, with no pull credentials: the local stack never calls the internet, and
+    # they still take pushed records (docs/sources.md, Pull sources).
+    SourceKind.NINETY_NINE_ACRES: ("99acres", "99acres responses"),
+    SourceKind.MAGICBRICKS: ("magicbricks", "MagicBricks leads"),
+    SourceKind.HOUSING: ("housing", "Housing.com builder leads"),
 }
 # Provider secrets each kind needs (CONTRACT.md: Source kinds), made fresh at every start and
 # printed in local.json beside the key.

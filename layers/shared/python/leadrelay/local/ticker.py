@@ -39,7 +39,7 @@ def scheduled_event(schedule: definitions.Schedule, at: datetime) -> dict[str, A
         "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": REGION,
         "resources": [f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{schedule.name}"],
-        "detail": dict(schedule.detail),
+        "detail": schedule.event_detail(),
     }
 
 

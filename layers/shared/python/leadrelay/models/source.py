@@ -21,6 +21,10 @@ class SourceKind(StrEnum):
     JUSTDIAL = "justdial"
     WHATSAPP = "whatsapp"
     RAZORPAY = "razorpay"
+    # Property portals: pulled on a schedule (leadrelay.pull) and also accepted as pushes.
+    NINETY_NINE_ACRES = "99acres"
+    MAGICBRICKS = "magicbricks"
+    HOUSING = "housing"
 
 
 def hash_key(key: str) -> str:

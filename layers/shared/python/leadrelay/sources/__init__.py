@@ -3,6 +3,7 @@
 An adapter answers four questions about a request (see `SourceAdapter`):
 - `handshake`: is this a provider's subscription check (Meta's `hub.*`) rather than a lead?
 - `verify`: is the provider's own proof (signature, `google_key`) right? Checked after the source key.
+- `decode`: only for bodies that are neither JSON nor a form (XML); by default capture decodes.
 - `parse`: which leads does the payload hold? One for most providers; many for a Meta batch or an
   IndiaMART `RESPONSE` array. A lead's provider id is its `external_id` (the dedupe key).
   `parse_request` is the same with the request at hand (Razorpay's event id is a header).
@@ -86,6 +87,8 @@ class SourceAdapter(Protocol):
 
     def verify(self, request: WebhookRequest, source: Source) -> None: ...
 
+    def decode(self, request: WebhookRequest) -> dict[str, Any] | None: ...
+
     def parse(self, payload: dict[str, Any], source: Source) -> list[ParsedItem]: ...
 
     def parse_request(self, request: WebhookRequest, payload: dict[str, Any], source: Source) -> list[ParsedItem]: ...
@@ -103,6 +106,11 @@ class BaseAdapter:
         return None
 
     def verify(self, request: WebhookRequest, source: Source) -> None:
+        return None
+
+    def decode(self, request: WebhookRequest) -> dict[str, Any] | None:
+        """The payload of a body the common decoder cannot read (99acres' XML); None means the
+        common JSON / form / query-string decoding applies."""
         return None
 
     def parse(self, payload: dict[str, Any], source: Source) -> list[ParsedItem]:  # pragma: no cover
@@ -192,9 +200,12 @@ def adapter_for(kind: SourceKind) -> SourceAdapter | None:
 def _registry() -> dict[SourceKind, SourceAdapter]:
     from leadrelay.sources.generic import GenericAdapter
     from leadrelay.sources.google_ads import GoogleAdsAdapter
+    from leadrelay.sources.housing import HousingAdapter
     from leadrelay.sources.indiamart import IndiaMartAdapter
     from leadrelay.sources.justdial import JustDialAdapter
+    from leadrelay.sources.magicbricks import MagicBricksAdapter
     from leadrelay.sources.meta import MetaLeadAdsAdapter
+    from leadrelay.sources.ninety_nine_acres import NinetyNineAcresAdapter
     from leadrelay.sources.razorpay import RazorpayAdapter
     from leadrelay.sources.whatsapp import WhatsAppAdapter
 
@@ -207,6 +218,9 @@ def _registry() -> dict[SourceKind, SourceAdapter]:
         SourceKind.META_LEAD_ADS: MetaLeadAdsAdapter(),
         SourceKind.WHATSAPP: WhatsAppAdapter(),
         SourceKind.RAZORPAY: RazorpayAdapter(),
+        SourceKind.NINETY_NINE_ACRES: NinetyNineAcresAdapter(),
+        SourceKind.MAGICBRICKS: MagicBricksAdapter(),
+        SourceKind.HOUSING: HousingAdapter(),
     }
 
 
@@ -219,4 +233,7 @@ SUPPORTED_KINDS = (
     SourceKind.META_LEAD_ADS,
     SourceKind.WHATSAPP,
     SourceKind.RAZORPAY,
+    SourceKind.NINETY_NINE_ACRES,
+    SourceKind.MAGICBRICKS,
+    SourceKind.HOUSING,
 )
