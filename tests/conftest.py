@@ -50,6 +50,12 @@ def aws(monkeypatch: pytest.MonkeyPatch, clock: object) -> Iterator[dict[str, st
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    # The local stack's moto patches: a cancelled transaction leaves the stream as it was (moto's
+    # own rollback swaps the table for a copy, so stream readers keep the cancelled records and
+    # miss later ones — a reopened lead's MODIFY, for one).
+    from leadrelay.local import moto_speed
+
+    moto_speed.install()
     with mock_aws():
         wiring.reset()
         ddb = boto3.client("dynamodb")

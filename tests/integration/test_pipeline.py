@@ -5,21 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from leadrelay.local.demo import seed
 from tests.integration.flow import Flow
-
-
-@pytest.fixture
-def demo(aws: dict[str, str]) -> dict[str, Any]:
-    result = seed(demo=True)
-    return {s["id"]: s for s in result.sources}
-
-
-@pytest.fixture
-def flow(aws: dict[str, str], demo: dict[str, Any]) -> Flow:
-    return Flow(aws["LEADS_TABLE"])
 
 
 def test_a_posted_lead_is_stored_new_then_assigned_by_the_router(flow: Flow, demo: dict[str, Any]) -> None:

@@ -70,6 +70,19 @@ def test_replaying_a_request_that_still_fails_keeps_it_quarantined(flow: Flow, s
     status, answer = flow.call("POST", f"/quarantine/{refused['request_id']}/replay")
     assert status == 422 and not answer["replayed"] and answer["capture"]["body"]["error"] == "missing_contact"
     assert flow.get("/quarantine")[1]["items"][0]["request_id"] == refused["request_id"]
+    # The kept copy keeps the time it first arrived, and counts the failed tries
+    from leadrelay import wiring
+    from leadrelay.clock import get_clock
+    from leadrelay.store.quarantine import QuarantineStore
+
+    store = QuarantineStore(wiring.lead_repository().table)
+    first = store.get(refused["request_id"])
+    assert first is not None
+    get_clock().advance(hours=2)  # type: ignore[attr-defined]
+    flow.call("POST", f"/quarantine/{refused['request_id']}/replay")
+    kept = store.get(refused["request_id"])
+    assert kept is not None and kept["received_at"] == first["received_at"]
+    assert kept["replay_count"] == 2 and kept["last_replay_error"] == "missing_contact"
 
 
 def test_replaying_an_unknown_request_is_404_and_agents_may_not_replay(flow: Flow) -> None:

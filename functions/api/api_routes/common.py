@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from leadrelay.auth import Principal
 from leadrelay.clock import get_clock, iso
 from leadrelay.models import Agent, Lead
+from leadrelay.models.lead import Touch
 
 logger = Logger(service="api")
 
@@ -82,6 +83,7 @@ def lead_view(lead: Lead) -> dict[str, Any]:
             "message": lead.message,
             "external_id": lead.external_id,
             "consent": lead.consent,
+            "consent_detail": _consent(lead),
             "do_not_call": lead.do_not_call,
             "test": lead.test,
             "tags": lead.tags,
@@ -94,8 +96,31 @@ def lead_view(lead: Lead) -> dict[str, Any]:
             "first_contacted_at": _time(lead.first_contacted_at),
             "last_touch_at": _time(lead.last_touch_at),
             "touch_count": lead.touch_count,
+            "first_touch": touch_view(lead.first_touch()),
+            "last_touch": touch_view(lead.latest_touch()),
+            "closed_at": _time(lead.closed_at),
+            "close_reason": lead.close_reason,
+            "reopened_at": _time(lead.reopened_at),
+            "reopen_count": lead.reopen_count,
+            "return_to_agent_id": lead.return_to_agent_id,
         }
     )
+
+
+def touch_view(touch: Touch) -> dict[str, Any]:
+    """One arrival of the person, for first- and last-touch attribution."""
+    return {"source_id": touch.source_id, "source_kind": touch.source_kind, "at": _time(touch.at),
+            "attribution": touch.attribution.model_dump(exclude_none=True)}  # fmt: skip
+
+
+def _consent(lead: Lead) -> dict[str, Any] | None:
+    detail = lead.consent_detail
+    if detail is None:
+        return None
+    view = detail.model_dump(exclude_none=True)
+    if detail.at is not None:
+        view["at"] = iso(detail.at)
+    return view
 
 
 def _clock_time(moment: Any) -> str:

@@ -159,3 +159,35 @@ def reassign(lead_id: LeadId, move: ReassignRequest) -> dict[str, Any]:
     entry = decision.model_dump(mode="json")
     entry["at"] = iso(decision.at)
     return {"lead": lead_view(moved or lead), "decision": entry}
+
+
+class StatusRequest(BaseModel):
+    """A lead's working status. `lost` needs a reason (it shows where leads leak)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: LeadStatus = Field(description="contacted, qualified, won or lost")
+    reason: str | None = Field(default=None, max_length=500, description="why; required for lost")
+
+
+@router.put("/leads/<lead_id>/status", summary="Mark a lead contacted, qualified, won or lost", tags=["leads"])
+def set_status(lead_id: LeadId, body: StatusRequest) -> dict[str, Any]:
+    """Agents on their own leads, managers on their team's, admins on all. Setting the status the
+    lead already has changes nothing (`changed: false`), so an offline phone may replay it."""
+    from leadrelay.store.lifecycle import LeadLifecycle, StatusChange, StatusRefused
+
+    who = principal(router)
+    lead = wiring.lead_repository().get(lead_id, consistent=True)
+    if lead is None or not who.can_see_lead(lead):
+        raise NotFound(f"there is no lead {lead_id!r} you can see")
+    lifecycle = LeadLifecycle(leads=wiring.lead_repository(), org_table=get_settings().org_table,
+                              publisher=wiring.publisher(), clock=get_clock())  # fmt: skip
+    try:
+        updated, changed = lifecycle.change(lead, StatusChange(body.status, who.username, body.reason))
+    except StatusRefused as refused:
+        if refused.status == 404:
+            raise NotFound(str(refused)) from refused
+        if refused.status == 422:
+            raise Unprocessable(refused.code, str(refused)) from refused
+        raise Conflict(refused.code, str(refused)) from refused
+    return {"lead": lead_view(updated), "changed": changed}

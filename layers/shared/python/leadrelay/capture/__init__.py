@@ -28,8 +28,9 @@ from leadrelay.events import EventPublisher
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, LeadInput, RoutingState, Source, TimelineEvent, TimelineKind
 from leadrelay.models.contact import language_from_script, normalize_state
+from leadrelay.models.lead import Consent, Touch
 from leadrelay.sources import Notice, PayloadError, PendingFetch, Receipt, adapter_for
-from leadrelay.store.leads import DedupeKey, LeadRepository, RawRequest, StoreOutcome
+from leadrelay.store.leads import DedupeKey, LeadAsRead, LeadRepository, MergeResult, RawRequest, Reopen, StoreOutcome
 from leadrelay.store.org import OrgRepository
 from leadrelay.store.quarantine import QuarantineStore
 
@@ -118,6 +119,12 @@ class CaptureService:
             return error(403, "invalid_key", "the key does not match this source")
         return self._process(source, request, self._raw(request))
 
+    def capture_trusted(self, source: Source, request: WebhookRequest) -> CaptureResult:
+        """A request LeadRelay itself made or an admin sent on the source's behalf (a pull poller's
+        answer from the provider, a row of a CSV import): no source key is asked for; everything
+        else (the adapter's parse, dedupe, raw copy, quarantine) is the same as for a webhook."""
+        return self._process(source, request, self._raw(request))
+
     def _process(self, source: Source, request: WebhookRequest, raw: RawRequest) -> CaptureResult:
         """Everything after the source key: verify, parse, store each lead, answer once."""
         if not source.active:
@@ -138,7 +145,10 @@ class CaptureService:
             if handshake is not None:  # a subscription check, not a lead: nothing to keep
                 return handshake
             adapter.verify(request, source)
-            items = adapter.parse_request(request, self._payload(request, adapter.accepts_list), source)
+            payload = adapter.decode(request)
+            if payload is None:
+                payload = self._payload(request, adapter.accepts_list)
+            items = adapter.parse_request(request, payload, source)
         except PayloadError as exc:
             receipt.rejection = self._reject(raw, exc.status, exc.code, str(exc))
             return adapter.respond(receipt, source)
@@ -223,11 +233,18 @@ class CaptureService:
         )  # fmt: skip
         raw = self._raw(request)
         raw.headers, raw.query = dict(request.headers), {k: ",".join(v) for k, v in request.query.items()}
+        # A replay that fails again rewrites the quarantined copy: it keeps its place in the list.
+        raw.received_at = _received_at(item, raw.received_at)
         result = self._process(source, request, raw)
         lead_ids = _lead_ids(result)
-        still_failing = isinstance(result.body, dict) and bool(result.body.get("quarantined"))
-        if lead_ids and not still_failing:
-            store.mark_replayed(request_id, "replayed", lead_ids, self.clock.now())
+        answer = result.body if isinstance(result.body, dict) else {}
+        now = self.clock.now()
+        if answer.get("error") or answer.get("quarantined") or (not lead_ids and not answer.get("pending_fetch")):
+            store.record_failed_replay(request_id, item, str(answer.get("error") or "quarantined"), now)
+        elif lead_ids:
+            store.mark_replayed(request_id, "replayed", lead_ids, now)
+        else:  # Meta's lead announced again, its details still to fetch: parked, not lost
+            store.mark_replayed(request_id, "pending_fetch", [], now)
         return result, store.get(request_id) or item
 
     def retry_pending_fetches(self, now: Any = None, limit: int = 25) -> dict[str, int]:
@@ -377,6 +394,7 @@ class CaptureService:
         self, source: Source, lead_input: LeadInput, raw: RawRequest, request: WebhookRequest, index: int = 0
     ) -> StoreOutcome:
         now = raw.received_at
+        _stamp_consent(lead_input, source, now)
         keys = self._keys(source, lead_input, request, index)
         lead = Lead(
             **lead_input.model_dump(exclude={"warnings"}),
@@ -401,44 +419,96 @@ class CaptureService:
                 "attribution": lead.attribution.model_dump(exclude_none=True),
             },
         )
-        result = self.leads.create(lead, keys, raw, created)
+        result: MergeResult = self.leads.create(lead, keys, raw, created)
         # An identity matched: a retry is a duplicate; the same person again is a touchpoint.
         matched: set[str] = set()
-        for _ in range(3):
+        key: DedupeKey | None = None
+        existing_id = ""
+        closed: Lead | None = None  # the matched lead, when it turned out to be closed
+        for _ in range(6):
             if isinstance(result, StoreOutcome):
                 break
-            key, existing_id = result
-            if key.is_retry_key:
-                result = self.leads.record_duplicate(
-                    existing_id, raw, "external_id" if key.kind == "EXT" else "request body"
-                )
-                break
-            touch = {
-                "source_id": source.source_id, "at": now, "request_id": raw.request_id,
-                "fields": lead_input.model_dump(mode="python", exclude_none=True, exclude={"warnings"}),
-            }  # fmt: skip
-            event = TimelineEvent(
-                event_id=new_id(now), lead_id=existing_id, at=now, kind=TimelineKind.TOUCHPOINT.value,
-                summary=f"the same person again from {source.name} (matched on {key.kind.lower()})",
-                data={"source_id": source.source_id, "request_id": raw.request_id, "matched_on": key.kind.lower(),
-                      "attribution": lead_input.attribution.model_dump(exclude_none=True),
-                      **({"message": lead_input.message} if lead_input.message else {})},
-            )  # fmt: skip
-            # Keys that matched another lead (phone → one lead, email → another) stay with it.
-            matched.add(key.pk)
-            merge_keys = [k for k in keys if k.pk not in matched]
-            result = self.leads.merge(existing_id, merge_keys, touch, raw, event, now)
+            if isinstance(result, LeadAsRead):  # the lead is closed (or was reopened meanwhile)
+                closed = result.lead if result.lead.is_closed else None
+            else:
+                key, existing_id = result
+                if key.is_retry_key:
+                    result = self.leads.record_duplicate(
+                        existing_id, raw, "external_id" if key.kind == "EXT" else "request body"
+                    )
+                    break
+                # Keys that matched another lead (phone → one lead, email → another) stay with it.
+                matched.add(key.pk)
+                closed = None
+            assert key is not None
+            result = self._merge(source, lead_input, raw, existing_id, key, [k for k in keys if k.pk not in matched],
+                                 closed)  # fmt: skip
         if not isinstance(result, StoreOutcome):  # pragma: no cover - identities kept moving
-            raise RuntimeError("could not settle the lead's identity after three tries")
+            raise RuntimeError("could not settle the lead's identity after six tries")
         if result.outcome == "created":
             self._publish(
                 events.LEAD_CREATED,
                 {"lead_id": lead.lead_id, "source_id": source.source_id, "received_at": iso(now)},
             )
         elif result.outcome == "merged":
-            self._publish(
-                events.LEAD_MERGED, {"lead_id": result.lead_id, "source_id": source.source_id, "at": iso(now)}
-            )
+            detail = {"lead_id": result.lead_id, "source_id": source.source_id, "at": iso(now)}
+            self._publish(events.LEAD_MERGED, detail)
+            if result.reopened:
+                self._publish(events.LEAD_REOPENED, {**detail, "return_to_agent_id": result.return_to_agent_id})
+        return result
+
+    def _merge(
+        self,
+        source: Source,
+        lead_input: LeadInput,
+        raw: RawRequest,
+        lead_id: str,
+        key: DedupeKey,
+        merge_keys: list[DedupeKey],
+        closed: Lead | None,
+    ) -> MergeResult:
+        """The same person again: a touchpoint on `lead_id` (the last touch for attribution, and
+        new consent if the person gave any). A closed lead is reopened or left closed by the
+        organisation's returning policy; an open one is merged on condition that it is still open."""
+        now = raw.received_at
+        reopen: Reopen | None = None
+        summary = f"the same person again from {source.name} (matched on {key.kind.lower()})"
+        data: dict[str, Any] = {"source_id": source.source_id, "request_id": raw.request_id,
+                                "matched_on": key.kind.lower(),
+                                "attribution": lead_input.attribution.model_dump(exclude_none=True)}  # fmt: skip
+        if lead_input.message:
+            data["message"] = lead_input.message
+        if closed is not None:
+            policy = self.org.get_org_settings().returning
+            status = closed.status.value
+            if policy.reopens(closed.status):
+                previous = closed.assigned_agent_id if policy.to_previous_agent else None
+                reopen = Reopen(closed.version, status, closed.closed_at, previous)
+                summary += f"; the {status} lead is reopened"
+                summary += f" and offered to its previous owner {previous} first" if previous else " and routed again"
+                data.update(reopened=True, closed_status=status, return_to_agent_id=previous)
+            else:
+                summary += f"; the lead stays {status} (the returning policy does not reopen {status} leads)"
+                data.update(reopened=False, closed_status=status)
+        event = TimelineEvent(
+            event_id=new_id(now), lead_id=lead_id, at=now,
+            kind=(TimelineKind.REOPENED if reopen else TimelineKind.TOUCHPOINT).value, summary=summary, data=data,
+        )  # fmt: skip
+        touch = {
+            "source_id": source.source_id, "at": now, "request_id": raw.request_id,
+            "fields": lead_input.model_dump(mode="python", exclude_none=True, exclude={"warnings"}),
+        }  # fmt: skip
+        last_touch = Touch(source_id=source.source_id, source_kind=source.kind.value, at=now,
+                           request_id=raw.request_id, attribution=lead_input.attribution)  # fmt: skip
+        detail = lead_input.consent_detail
+        result = self.leads.merge(
+            lead_id, merge_keys, touch, raw, event, now,
+            last_touch=last_touch.model_dump(mode="python", exclude_none=True),
+            consent=(detail.given, detail.model_dump(mode="python", exclude_none=True)) if detail else None,
+            guard_open=closed is None, reopen=reopen,
+        )  # fmt: skip
+        if isinstance(result, StoreOutcome) and reopen is not None:
+            result.reopened, result.return_to_agent_id = True, reopen.return_to_agent_id
         return result
 
     def _publish(self, detail_type: str, detail: dict[str, Any]) -> None:
@@ -446,6 +516,19 @@ class CaptureService:
             self.publisher.publish(detail_type, detail)
         except Exception:  # the lead is stored; a lost notification must not fail the webhook
             logger.exception("could not publish %s", detail_type)
+
+
+def _stamp_consent(lead_input: LeadInput, source: Source, now: Any) -> None:
+    """Consent without details still gets its proof: when and where we received it."""
+    if lead_input.consent is not None and lead_input.consent_detail is None:
+        lead_input.consent_detail = Consent(given=lead_input.consent, source=f"{source.source_id}: consent field")
+    detail = lead_input.consent_detail
+    if detail is not None:
+        lead_input.consent = detail.given
+        if detail.at is None:
+            detail.at = now
+        if detail.source is None:
+            detail.source = source.source_id
 
 
 def enrich(lead_input: LeadInput) -> LeadInput:
@@ -458,6 +541,15 @@ def enrich(lead_input: LeadInput) -> LeadInput:
     if not lead_input.language:
         lead_input.language = language_from_script(lead_input.name, lead_input.message)
     return lead_input
+
+
+def _received_at(item: dict[str, Any], default: Any) -> Any:
+    from leadrelay.clock import parse_iso
+
+    try:
+        return parse_iso(str(item["received_at"]))
+    except (KeyError, ValueError):
+        return default
 
 
 def _lead_ids(result: CaptureResult) -> list[str]:

@@ -16,6 +16,8 @@ LEAD_MERGED = "lead.merged"
 LEAD_ASSIGNED = "lead.assigned"
 LEAD_UNASSIGNED = "lead.unassigned"
 LEAD_QUARANTINED = "lead.quarantined"
+LEAD_STATUS_CHANGED = "lead.status_changed"
+LEAD_REOPENED = "lead.reopened"
 
 
 class EventPublisher(Protocol):

@@ -44,6 +44,34 @@ class Attribution(BaseModel):
         return not any(self.model_dump().values())
 
 
+CLOSED_STATUSES = frozenset({LeadStatus.WON, LeadStatus.LOST})
+
+
+class Consent(BaseModel):
+    """What the person agreed to, as the provider reported it (DPDP Act 2023: consent is given for
+    a stated purpose, and its proof is kept). `given` False is a recorded refusal or withdrawal."""
+
+    given: bool
+    # When the person gave it: the provider's own time when it sends one, else when we received it.
+    at: datetime | None = None
+    # What it was given for (the form's consent question or checkbox, e.g. "marketing_calls").
+    purpose: str | None = None
+    # Where it was captured: the source and the field or checkbox that carried it.
+    source: str | None = None
+    # The wording the person saw, when the provider sends it.
+    text: str | None = None
+
+
+class Touch(BaseModel):
+    """One arrival of the person: which source, when, and the campaign tags it carried."""
+
+    source_id: str
+    source_kind: str
+    at: datetime
+    request_id: str | None = None
+    attribution: Attribution = Field(default_factory=Attribution)
+
+
 class LeadInput(BaseModel):
     """What a source adapter hands to capture: normalised fields, not yet a stored lead."""
 
@@ -62,6 +90,9 @@ class LeadInput(BaseModel):
     message: str | None = None
     external_id: str | None = None
     consent: bool | None = None
+    # The consent's details when the provider sent any (purpose, time, wording); `consent` mirrors
+    # `consent_detail.given`.
+    consent_detail: Consent | None = None
     # The person is on the Do-Not-Call/Disturb list (JustDial's dncmobile/dncphone): no cold calls.
     do_not_call: bool = False
     # A provider's test lead (Google Ads "Send test data"): stored, tagged, never routed.
@@ -92,3 +123,26 @@ class Lead(LeadInput):
     version: int = 1
     # Client-side timestamp (ms) when the request reached ingest; the benchmark joins on it.
     received_ms: int | None = None
+    # The latest arrival of the same person (a touchpoint), for last-touch attribution; the first
+    # touch is the lead itself (`first_touch()`).
+    last_touch: Touch | None = None
+    # Closing (won/lost) and coming back: a returning closed lead is reopened per the organisation's
+    # policy and offered to `return_to_agent_id` (its previous owner) first.
+    closed_at: datetime | None = None
+    close_reason: str | None = None
+    reopened_at: datetime | None = None
+    last_closed_status: str | None = None
+    last_closed_at: datetime | None = None
+    reopen_count: int = 0
+    return_to_agent_id: str | None = None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
+
+    def first_touch(self) -> Touch:
+        return Touch(source_id=self.source_id, source_kind=self.source_kind, at=self.received_at,
+                     attribution=self.attribution)  # fmt: skip
+
+    def latest_touch(self) -> Touch:
+        return self.last_touch or self.first_touch()

@@ -16,6 +16,9 @@ class TimelineKind(StrEnum):
     ASSIGNED = "lead.assigned"
     UNASSIGNED = "lead.unassigned"
     REASSIGNED = "lead.reassigned"
+    STATUS_CHANGED = "lead.status_changed"
+    # A closed (won/lost) lead came back and was reopened by the organisation's returning policy.
+    REOPENED = "lead.reopened"
     # Something a provider said about the lead that is not a lead (a WhatsApp delivery status).
     PROVIDER_NOTICE = "lead.provider_notice"
 

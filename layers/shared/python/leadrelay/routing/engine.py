@@ -11,15 +11,17 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from leadrelay.models import Lead, RuleTrace, SkipReason
+from leadrelay.models import Lead, RuleTrace, SkipReason, Strategy
 from leadrelay.routing.eligibility import hard_cap, is_demoted, skip_reason
 from leadrelay.routing.roster import Roster
 from leadrelay.routing.rules import Rule, RuleChain, evaluate
 from leadrelay.routing.strategies import pick, pick_round_robin
 
-__all__ = ["DEFAULT_RULE_ID", "Plan", "decide", "pick_round_robin"]
+__all__ = ["DEFAULT_RULE_ID", "RETURNING_RULE_ID", "Plan", "decide", "pick_round_robin"]
 
 DEFAULT_RULE_ID = "default"
+# The step before the rule chain for a reopened lead: back to its previous owner when eligible.
+RETURNING_RULE_ID = "returning_owner"
 
 
 @dataclass
@@ -56,6 +58,40 @@ def _in_territory(territories: list[str], city: str) -> bool:
     return any(territory.strip().casefold() == city for territory in territories)
 
 
+def _back_to_owner(
+    lead: Lead,
+    owner: str,
+    chain: RuleChain,
+    roster: Roster,
+    counts_today: dict[str, int],
+    now: datetime,
+    local_now: datetime,
+    exclude_agents: frozenset[str],
+) -> Plan | RuleTrace:
+    """A reopened lead goes back to the agent who had it, if they can take a lead right now
+    (active, on shift, under their hard cap): they know the person. Otherwise the trace says why
+    not, and the rule chain routes the lead like any other."""
+    agent = roster.agents.get(owner)
+    if agent is None:
+        why = f"previous owner {owner} is no longer an agent"
+    elif owner in exclude_agents:
+        why = f"previous owner {owner} already had this lead"
+    else:
+        today = counts_today.get(owner, 0)
+        reason = skip_reason(agent, lead, now=now, local_now=local_now, assigned_today=today, require_language=False,
+                             chain_cap=chain.daily_cap_per_agent)  # fmt: skip
+        if reason is None:
+            why = f"reopened lead: back to its previous owner {owner}"
+            trace = RuleTrace(rule_id=RETURNING_RULE_ID, matched=True, why=why)
+            return Plan(
+                agent_id=owner, rule_id=RETURNING_RULE_ID, pool_id=None, strategy=Strategy.STICKY_OWNER.value,
+                reason=why, candidates=[owner], rules=[trace],
+                daily_cap=hard_cap(agent, chain.daily_cap_per_agent),
+            )  # fmt: skip
+        why = f"previous owner {owner} is not eligible ({reason.value})"
+    return RuleTrace(rule_id=RETURNING_RULE_ID, matched=False, why=f"reopened lead: {why}; the rule chain decides")
+
+
 def decide(
     lead: Lead,
     chain: RuleChain,
@@ -69,6 +105,12 @@ def decide(
     local_now = now.astimezone(ZoneInfo(timezone))
     city = lead.city.strip().casefold() if lead.city and lead.city.strip() else None
     traces: list[RuleTrace] = []
+    owner = lead.return_to_agent_id
+    if owner:
+        back = _back_to_owner(lead, owner, chain, roster, counts_today, now, local_now, exclude_agents)
+        if isinstance(back, Plan):
+            return back
+        traces.append(back)
     last_skipped: dict[str, str] = {}
     for rule in _rules_in_order(chain):
         if rule.when is None:

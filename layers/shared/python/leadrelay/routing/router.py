@@ -67,7 +67,7 @@ class Router:
             decision = self._decision(lead, chain, plan, counts, attempt, trigger, now)
             event = self._timeline_event(lead, decision)
             assignment = None
-            if plan.agent_id is not None and plan.pool_id is not None:
+            if plan.agent_id is not None:
                 agent = roster.agents[plan.agent_id]
                 assignment = Assignment(
                     plan.agent_id, plan.pool_id, agent.team_id, plan.daily_cap,

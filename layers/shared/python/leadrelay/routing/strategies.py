@@ -158,7 +158,7 @@ def pick_sticky(
 ) -> Pick:
     """A returning lead goes back to the agent who had it, when they are eligible in this pool;
     otherwise round-robin picks, and the reason says why the owner was passed over."""
-    owner = lead.assigned_agent_id
+    owner = lead.assigned_agent_id or lead.return_to_agent_id
     if owner is not None and owner in front:
         return Pick(owner, Strategy.STICKY_OWNER, f"sticky owner: the lead went back to its previous owner {owner}")
     if owner is None:

@@ -7,6 +7,7 @@ Every provider adapter funnels through `build_lead`, so phones, emails, pincodes
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from leadrelay.models import Attribution, LeadInput, Source
@@ -18,6 +19,7 @@ from leadrelay.models.contact import (
     normalize_pincode,
     normalize_text,
 )
+from leadrelay.models.lead import Consent
 from leadrelay.sources import PayloadError
 
 MAX_EXTERNAL_ID = 200
@@ -65,6 +67,7 @@ def build_lead(
     tags: Iterable[str] = (),
     do_not_call: bool = False,
     test: bool = False,
+    consent_detail: Consent | None = None,
 ) -> LeadInput:
     """A normalised lead: the first usable phone and email win; unusable ones are kept in `extra`
     with a warning; with neither a phone nor an email the item is refused (`PayloadError`)."""
@@ -125,6 +128,8 @@ def build_lead(
     lead["warnings"] = warnings
     lead["do_not_call"] = do_not_call
     lead["test"] = test
+    if consent_detail is not None:
+        lead["consent"], lead["consent_detail"] = consent_detail.given, consent_detail
     return LeadInput.model_validate(lead)
 
 
@@ -136,3 +141,44 @@ def multiline(value: Any, max_length: int = 5000) -> str | None:
     lines = [normalize_text(line) for line in str(value).splitlines()]
     joined = "\n".join(line for line in lines if line)
     return joined[:max_length] or None
+
+
+def provider_time(value: Any) -> datetime | None:
+    """A time a provider sent: ISO-8601 (a naive time is UTC), Meta's `+0000` offset, or epoch
+    seconds / milliseconds. None when it is not a time."""
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    raw = str(value).strip()
+    if not raw:
+        return None
+    if raw.isdigit():
+        number = int(raw)
+        seconds = number / 1000 if number > 10**11 else number
+        try:
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if len(raw) > 5 and raw[-5] in "+-" and raw[-4:].isdigit():  # 2026-01-05T08:49:14+0000
+        raw = f"{raw[:-2]}:{raw[-2:]}"
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def consent(
+    given: bool,
+    *,
+    where: str,
+    at: Any = None,
+    purpose: Any = None,
+    wording: Any = None,
+    warnings: list[str] | None = None,
+) -> Consent:
+    """The consent a provider reported. `where` names the source and field that carried it; a time
+    that cannot be read is reported as a warning (capture then stamps the time of receipt)."""
+    moment = provider_time(at)
+    if at not in (None, "") and moment is None and warnings is not None:
+        warnings.append(f"consent time {str(at)[:40]!r} is not a time; the time of receipt is recorded instead")
+    return Consent(given=given, at=moment, purpose=text(purpose, 200), source=where, text=text(wording, 2000))

@@ -1,7 +1,8 @@
 """The generic source: a website, a form builder, a partner, or anything that can POST fields.
 
 Accepted fields (all optional except a phone or an email): name, phone, email, city, state,
-pincode, language, product, budget, message, external_id, consent, tags, utm_*, gclid, fbclid.
+pincode, language, product, budget, message, external_id, consent (with consent_at, consent_purpose,
+consent_text for DPDP), tags, utm_*, gclid, fbclid.
 Common aliases (mobile, phone_number, full_name, first_name + last_name, …) are understood;
 everything else is kept on the lead as `extra`.
 """
@@ -22,6 +23,7 @@ from leadrelay.models.contact import (
     parse_budget,
 )
 from leadrelay.sources import BaseAdapter, ParsedItem, PayloadError
+from leadrelay.sources.fields import consent
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("name", "full_name", "fullname", "customer_name", "contact_name"),
@@ -35,7 +37,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "budget": ("budget",),
     "message": ("message", "comments", "comment", "query", "requirement", "enquiry"),
     "external_id": ("external_id", "lead_id", "id", "enquiry_id"),
-    "consent": ("consent",),
+    "consent": ("consent", "consent_given", "opt_in", "optin"),
+    "consent_at": ("consent_at", "consent_time", "consent_timestamp", "consented_at"),
+    "consent_purpose": ("consent_purpose",),
+    "consent_text": ("consent_text", "consent_wording"),
     "tags": ("tags",),
 }
 ATTRIBUTION_FIELDS = tuple(Attribution.model_fields)
@@ -122,9 +127,15 @@ class GenericAdapter(BaseAdapter):
             lead["external_id"] = external_id or None
         if values["consent"] is not None:
             try:
-                lead["consent"] = parse_bool(_scalar(values["consent"], "consent"), "consent")
+                given = parse_bool(_scalar(values["consent"], "consent"), "consent")
             except ContactError as exc:
                 raise PayloadError("invalid_field", str(exc)) from exc
+            lead["consent"] = given
+            lead["consent_detail"] = consent(
+                given, where=f"{source.source_id}: consent field", at=_scalar(values["consent_at"], "consent_at"),
+                purpose=_scalar(values["consent_purpose"], "consent_purpose"),
+                wording=_scalar(values["consent_text"], "consent_text"), warnings=warnings,
+            )  # fmt: skip
 
         tags = values["tags"]
         if isinstance(tags, str):

@@ -17,6 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from leadrelay.models import LeadInput, Source
+from leadrelay.models.lead import Consent
 from leadrelay.sources import (
     BaseAdapter,
     ParsedItem,
@@ -27,7 +28,7 @@ from leadrelay.sources import (
     secret,
     signed_provider_answer,
 )
-from leadrelay.sources.fields import build_lead, external_id, text
+from leadrelay.sources.fields import build_lead, consent, external_id, text
 from leadrelay.sources.graph import DEFAULT_GRAPH_URL, GraphError, fetch_lead
 
 if TYPE_CHECKING:
@@ -76,8 +77,10 @@ def lead_from_graph(graph: dict[str, Any], notice: dict[str, Any], source: Sourc
         ident = external_id(graph.get(key, notice.get(key)))
         if ident is not None:
             extra[key] = ident
-    if graph.get("custom_disclaimer_responses"):
-        extra["custom_disclaimer_responses"] = graph["custom_disclaimer_responses"]
+    disclaimers = graph.get("custom_disclaimer_responses")
+    created = graph.get("created_time") or notice.get("created_time")
+    if disclaimers:
+        extra["custom_disclaimer_responses"] = disclaimers
     name = fields.get("name") or " ".join(p for p in (fields.get("first_name"), fields.get("last_name")) if p)
     return build_lead(
         source,
@@ -89,7 +92,29 @@ def lead_from_graph(graph: dict[str, Any], notice: dict[str, Any], source: Sourc
         pincode=fields.get("pincode"),
         external=graph.get("id") or notice.get("leadgen_id"),
         extra=extra,
+        consent_detail=_disclaimer_consent(disclaimers, created, source),
     )
+
+
+def _disclaimer_consent(responses: Any, created: Any, source: Source) -> Consent | None:
+    """Consent from the form's disclaimer checkboxes (`custom_disclaimer_responses`, not part of
+    `field_data`): given for the purposes whose box was ticked; refused when none was."""
+    if not isinstance(responses, list):
+        return None
+    ticked: list[str] = []
+    unticked: list[str] = []
+    for response in responses:
+        if not isinstance(response, dict):
+            continue
+        key = text(response.get("checkbox_key"), 100) or "disclaimer"
+        checked = str(response.get("is_checked", "")).strip().lower() in ("1", "true", "yes")
+        (ticked if checked else unticked).append(key)
+    if not ticked and not unticked:
+        return None
+    return consent(
+        bool(ticked), where=f"{source.source_id}: Meta custom_disclaimer_responses", at=created,
+        purpose=", ".join(ticked or unticked),
+    )  # fmt: skip
 
 
 def fetch(leadgen_id: str, notice: dict[str, Any], source: Source, *, attempts: int | None = None) -> LeadInput:

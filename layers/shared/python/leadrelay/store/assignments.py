@@ -11,6 +11,7 @@ from enum import Enum
 
 from leadrelay.clock import epoch_ms
 from leadrelay.models import Lead, LeadStatus, RoutingDecision, RoutingState, TimelineEvent
+from leadrelay.models.lead import CLOSED_STATUSES
 from leadrelay.routing.roster import Roster
 from leadrelay.store.leads import (
     LEAD_SK,
@@ -25,7 +26,7 @@ from leadrelay.store.leads import (
 from leadrelay.store.org import ROSTER, counter_expiry, day_sk, load_sk, rr_sk
 
 # A lead in these states is no longer open: it does not count in its agent's load.
-CLOSED = frozenset({LeadStatus.WON, LeadStatus.LOST})
+CLOSED = CLOSED_STATUSES
 
 
 class CommitResult(Enum):
@@ -87,17 +88,24 @@ class AssignmentStore:
             sets = (
                 "SET #status = :status, routing_state = :done, version = version + :one, "
                 "routing_attempts = if_not_exists(routing_attempts, :zero) + :one, "
-                "assigned_agent_id = :agent, agent_pk = :agent, assigned_pool_id = :pool, assigned_at = :now"
+                "assigned_agent_id = :agent, agent_pk = :agent, assigned_at = :now"
             )
             values = {**common, ":status": LeadStatus.ASSIGNED.value, ":one": 1, ":zero": 0,
-                      ":agent": assignment.agent_id, ":pool": assignment.pool_id, ":now": now}  # fmt: skip
+                      ":agent": assignment.agent_id, ":now": now}  # fmt: skip
+            # A reopened lead's offer to its previous owner is settled by this assignment.
+            removes = "due_pk, due_at, return_to_agent_id"
+            if assignment.pool_id:
+                sets += ", assigned_pool_id = :pool"
+                values[":pool"] = assignment.pool_id
+            else:  # back to the previous owner, outside any pool
+                removes += ", assigned_pool_id"
             if assignment.team_id:
                 sets += ", assigned_team_id = :team, team_pk = :team"
                 values[":team"] = assignment.team_id
             txn.update(
                 self.leads_table,
                 {"pk": lead_pk(lead.lead_id), "sk": LEAD_SK},
-                sets + " REMOVE due_pk, due_at",
+                f"{sets} REMOVE {removes}",
                 values,
                 guard,
                 names={"#status": "status"},

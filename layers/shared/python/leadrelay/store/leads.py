@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from leadrelay.clock import epoch_ms, iso
 from leadrelay.ids import new_id
-from leadrelay.models import Lead, RoutingDecision, TimelineEvent
+from leadrelay.models import Lead, LeadStatus, RoutingDecision, RoutingState, TimelineEvent
 from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, query_all, to_item, to_value
 
 LEAD_SK = "LEAD"
@@ -106,6 +106,30 @@ class StoreOutcome:
     outcome: Literal["created", "merged", "duplicate"]
     lead_id: str
     matched_on: str | None = None
+    # A touchpoint that reopened a closed lead, and the agent it is offered to first.
+    reopened: bool = False
+    return_to_agent_id: str | None = None
+
+
+@dataclass
+class LeadAsRead:
+    """A merge whose guard on the lead failed: the lead as it stands (closed, or just reopened)."""
+
+    lead: Lead
+
+
+@dataclass
+class Reopen:
+    """Reopen a closed lead as part of a touchpoint: it owes the router a decision again, offered
+    first to `return_to_agent_id` (its previous owner) when the policy says so."""
+
+    version: int
+    closed_status: str
+    closed_at: datetime | None
+    return_to_agent_id: str | None
+
+
+MergeResult = StoreOutcome | tuple[DedupeKey, str] | LeadAsRead
 
 
 @dataclass
@@ -247,7 +271,7 @@ class LeadRepository:
         keys: list[DedupeKey],
         raw: RawRequest,
         created: TimelineEvent,
-    ) -> StoreOutcome | tuple[DedupeKey, str]:
+    ) -> MergeResult:
         """Store a new lead with its identities in one transaction.
 
         Returns the outcome, or `(matching key, existing lead id)` when an identity already belongs
@@ -270,36 +294,76 @@ class LeadRepository:
         raw: RawRequest,
         event: TimelineEvent,
         now: datetime,
-    ) -> StoreOutcome | tuple[DedupeKey, str]:
-        """Add a touchpoint to an existing lead; its identities now point at that lead."""
+        *,
+        last_touch: dict[str, Any] | None = None,
+        consent: tuple[bool, dict[str, Any]] | None = None,
+        guard_open: bool = True,
+        reopen: Reopen | None = None,
+    ) -> MergeResult:
+        """Add a touchpoint to an existing lead; its identities now point at that lead.
+
+        With `guard_open` the merge holds only while the lead is open: a closed lead comes back as
+        `LeadAsRead`, for the caller to apply the returning policy and merge again with `reopen`
+        (conditional on the version it read) or without the guard (the lead stays closed)."""
         txn = _Txn()
-        txn.update(
-            self.table,
-            {"pk": lead_pk(lead_id), "sk": LEAD_SK},
-            "SET last_touch_at = :now, touch_count = if_not_exists(touch_count, :one) + :one",
-            {":now": now, ":one": 1},
-            "attribute_exists(pk)",
-        )
+        sets = ["last_touch_at = :now", "touch_count = if_not_exists(touch_count, :one) + :one"]
+        removes: list[str] = []
+        values: dict[str, Any] = {":now": now, ":one": 1}
+        names: dict[str, str] = {}
+        condition = "attribute_exists(pk)"
+        if last_touch is not None:
+            sets.append("last_touch = :touch")
+            values[":touch"] = last_touch
+        if consent is not None:
+            sets += ["consent = :consent", "consent_detail = :consent_detail"]
+            values[":consent"], values[":consent_detail"] = consent
+        if reopen is not None:
+            names["#status"] = "status"
+            condition += " AND version = :version"
+            sets += ["#status = :new", "routing_state = :pending", "version = version + :one", "reopened_at = :now",
+                     "reopen_count = if_not_exists(reopen_count, :zero) + :one",
+                     "last_closed_status = :closed"]  # fmt: skip
+            values.update({":version": reopen.version, ":new": LeadStatus.NEW.value, ":zero": 0,
+                           ":pending": RoutingState.PENDING.value, ":closed": reopen.closed_status})  # fmt: skip
+            if reopen.closed_at is not None:
+                sets.append("last_closed_at = :closed_at")
+                values[":closed_at"] = reopen.closed_at
+            if reopen.return_to_agent_id:
+                sets.append("return_to_agent_id = :previous")
+                values[":previous"] = reopen.return_to_agent_id
+            else:
+                removes.append("return_to_agent_id")
+            # Open again with nobody: the router assigns it (the team keeps seeing it meanwhile).
+            removes += ["closed_at", "close_reason", "assigned_agent_id", "agent_pk", "assigned_at"]
+        elif guard_open:
+            names["#status"] = "status"
+            condition += " AND NOT #status IN (:won, :lost)"
+            values.update({":won": LeadStatus.WON.value, ":lost": LeadStatus.LOST.value})
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        txn.update(self.table, {"pk": lead_pk(lead_id), "sk": LEAD_SK}, expression, values, condition,
+                   names=names or None)  # fmt: skip
         for key in keys:
             self._dedupe_put(txn, key, lead_id, now, renew=True)
-        txn.put(
-            self.table,
-            {"pk": lead_pk(lead_id), "sk": f"TOUCH#{iso(now)}#{raw.request_id}", **touch},
-        )
+        # Several leads of one batch can touch the same lead in the same millisecond: each is kept.
+        txn.put(self.table, {"pk": lead_pk(lead_id), "sk": f"TOUCH#{iso(now)}#{new_id(now)}", **touch})
         raw.outcome = "merged"
         self._raw_put(txn, lead_id, raw)
         self._timeline_put(txn, event)
         return self._settle(txn, keys, StoreOutcome("merged", lead_id))
 
-    def _settle(self, txn: _Txn, keys: list[DedupeKey], success: StoreOutcome) -> StoreOutcome | tuple[DedupeKey, str]:
+    def _settle(self, txn: _Txn, keys: list[DedupeKey], success: StoreOutcome) -> MergeResult:
         """Run a capture transaction whose item 0 is the lead and items 1.. its identities."""
         try:
             run_transaction(txn.items)
         except TransactionFailed as failed:
             match = self._outcome_from(failed, keys, 1)
-            if match is None:
-                raise
-            return match
+            if match is not None:
+                return match
+            if 0 in failed.failed_conditions() and success.outcome == "merged":
+                old = failed.reasons[0].get("Item")
+                if old:
+                    return LeadAsRead(lead_from_item(from_item(old)))
+            raise
         return success
 
     def record_duplicate(self, lead_id: str, raw: RawRequest, matched_on: str) -> StoreOutcome:
@@ -443,6 +507,30 @@ class LeadRepository:
                 break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return items[:most]
+
+    def received_between(self, since: datetime, until: datetime, most: int = 20_000) -> tuple[list[Lead], bool]:
+        """Leads received in [since, until), oldest first, at most `most` of them; and whether
+        `most` cut the window short. One range query of `by_received`: its cost grows with the
+        leads in the window, not with all leads stored."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "by_received",
+            "KeyConditionExpression": "list_pk = :list AND list_sk BETWEEN :since AND :until",
+            "ExpressionAttributeValues": to_item({":list": LIST_LEADS, ":since": iso(since), ":until": iso(until)}),
+        }
+        leads: list[Lead] = []
+        while True:
+            response = client().query(**kwargs)
+            for item in response.get("Items", []):
+                lead = lead_from_item(from_item(item))
+                if lead.received_at >= until:
+                    continue
+                if len(leads) == most:
+                    return leads, True
+                leads.append(lead)
+            if "LastEvaluatedKey" not in response:
+                return leads, False
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def list_leads(
         self,

@@ -87,6 +87,18 @@ class QuarantineStore:
             },
         )
 
+    def record_failed_replay(self, request_id: str, before: dict[str, Any], error: str, at: datetime) -> None:
+        """A replay that failed again rewrote the quarantined copy with the new reason; keep the
+        replay history the copy had (how often it was tried, and when)."""
+        client().update_item(
+            TableName=self.table,
+            Key=to_item({"pk": quarantine_pk(request_id), "sk": "RAW"}),
+            UpdateExpression="SET last_replay_at = :at, last_replay_error = :error, replay_count = :count",
+            ExpressionAttributeValues=to_item(
+                {":at": iso(at), ":error": error, ":count": int(before.get("replay_count") or 0) + 1}
+            ),
+        )
+
     # -- pending fetches -------------------------------------------------------------------------
 
     def park(self, source_id: str, external_id: str, reason: str, data: dict[str, Any], raw: RawRequest,

@@ -1,0 +1,141 @@
+"""A lead's working status: contacted, qualified, won, lost — and back.
+
+Closing a lead (won or lost) takes it off its agent's open leads, so least-loaded stops counting
+it; reopening it by hand puts it back. The lead, the load counter and the timeline entry change in
+one transaction, on condition that the lead has not changed since it was read. Setting the status
+a lead already has changes nothing and succeeds (an offline phone replaying its queue).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from leadrelay import events
+from leadrelay.clock import Clock, iso
+from leadrelay.events import EventPublisher
+from leadrelay.ids import new_id
+from leadrelay.models import Lead, LeadStatus, RoutingState, TimelineEvent, TimelineKind
+from leadrelay.models.lead import CLOSED_STATUSES
+from leadrelay.store.assignments import release_open_lead
+from leadrelay.store.leads import (
+    LEAD_SK,
+    LeadRepository,
+    TransactionFailed,
+    _Txn,
+    lead_pk,
+    run_transaction,
+    timeline_item,
+)
+from leadrelay.store.org import ROSTER, load_sk
+
+logger = logging.getLogger(__name__)
+
+# What a person may set; `new`, `assigned` and `unassigned` belong to routing.
+SETTABLE = (LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.WON, LeadStatus.LOST)
+
+
+class StatusRefused(Exception):
+    """The change cannot be made; `status` is the HTTP status, `code` the error code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+@dataclass
+class StatusChange:
+    status: LeadStatus
+    by: str
+    reason: str | None = None
+
+
+class LeadLifecycle:
+    def __init__(self, *, leads: LeadRepository, org_table: str, publisher: EventPublisher, clock: Clock) -> None:
+        self.leads = leads
+        self.org_table = org_table
+        self.publisher = publisher
+        self.clock = clock
+
+    def change(self, lead: Lead, change: StatusChange, attempts: int = 3) -> tuple[Lead, bool]:
+        """Set the lead's status; returns the lead as it now stands and whether anything changed."""
+        if change.status not in SETTABLE:
+            allowed = ", ".join(s.value for s in SETTABLE)
+            message = f"status {change.status.value!r} is set by routing; use {allowed}"
+            raise StatusRefused(422, "invalid_status", message)
+        if change.status is LeadStatus.LOST and not (change.reason and change.reason.strip()):
+            raise StatusRefused(422, "reason_required", "say why the lead was lost (reason): it shows where leads leak")
+        for _ in range(attempts):
+            if lead.status is change.status:
+                return lead, False
+            # Never before the lead's last assignment: hosts' clocks can disagree by a few ms.
+            now = max(self.clock.now(), (lead.assigned_at or lead.received_at) + timedelta(milliseconds=1))
+            try:
+                run_transaction(self._transaction(lead, change, now).items)
+            except TransactionFailed as failed:
+                if 0 not in failed.failed_conditions():
+                    raise
+                fresh = self.leads.get(lead.lead_id, consistent=True)
+                if fresh is None:
+                    raise StatusRefused(404, "not_found", f"there is no lead {lead.lead_id!r}") from failed
+                lead = fresh
+                continue
+            self._publish(lead, change, now)
+            return self.leads.get(lead.lead_id, consistent=True) or lead, True
+        raise StatusRefused(409, "lead_changed", "the lead kept changing while its status was set; try again")
+
+    def _transaction(self, lead: Lead, change: StatusChange, now: datetime) -> _Txn:
+        closing = change.status in CLOSED_STATUSES
+        was_closed = lead.is_closed
+        sets = ["#status = :status", "version = version + :one"]
+        removes: list[str] = []
+        values: dict[str, Any] = {":status": change.status.value, ":one": 1, ":version": lead.version}
+        if closing:
+            sets += ["closed_at = :now", "routing_state = :done"]
+            values.update({":now": now, ":done": RoutingState.DONE.value})
+            # Closed leads leave the unassigned queue; a reopened lead's offer is void.
+            removes += ["due_pk", "due_at", "return_to_agent_id"]
+            if change.reason:
+                sets.append("close_reason = :reason")
+                values[":reason"] = change.reason.strip()
+            else:
+                removes.append("close_reason")
+        elif was_closed:
+            removes += ["closed_at", "close_reason"]
+        if change.status is LeadStatus.CONTACTED and lead.first_contacted_at is None:
+            sets.append("first_contacted_at = :now")
+            values[":now"] = now
+        txn = _Txn()
+        txn.update(
+            self.leads.table, {"pk": lead_pk(lead.lead_id), "sk": LEAD_SK},
+            "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+            values, "attribute_exists(pk) AND version = :version", names={"#status": "status"},
+        )  # fmt: skip
+        agent = lead.assigned_agent_id
+        if agent and closing and not was_closed:
+            release_open_lead(txn, self.org_table, agent)
+        elif agent and was_closed and not closing:
+            txn.update(self.org_table, {"pk": ROSTER, "sk": load_sk(agent)}, "ADD open_leads :one", {":one": 1})
+        summary = f"{lead.status.value} → {change.status.value} by {change.by}"
+        if change.reason:
+            summary += f": {change.reason.strip()}"
+        event = TimelineEvent(
+            event_id=new_id(now), lead_id=lead.lead_id, at=now, kind=TimelineKind.STATUS_CHANGED.value,
+            actor=change.by, summary=summary,
+            data={"from": lead.status.value, "to": change.status.value, "reason": change.reason,
+                  "agent_id": agent},
+        )  # fmt: skip
+        txn.put(self.leads.table, timeline_item(event))
+        return txn
+
+    def _publish(self, lead: Lead, change: StatusChange, now: datetime) -> None:
+        detail = {"lead_id": lead.lead_id, "from": lead.status.value, "to": change.status.value,
+                  "agent_id": lead.assigned_agent_id, "team_id": lead.assigned_team_id, "by": change.by,
+                  "at": iso(now)}  # fmt: skip
+        try:
+            self.publisher.publish(events.LEAD_STATUS_CHANGED, detail)
+        except Exception:  # the change stands; a lost notification must not fail the request
+            logger.exception("could not publish the status change of %s", lead.lead_id)
