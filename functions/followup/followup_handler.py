@@ -9,6 +9,7 @@ re-distribution, escalation) arrives with the follow-up work.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +32,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     detail = event.get("detail")
     task = detail.get("task") if isinstance(detail, dict) else None
     if task == "pull":
-        return _pull_sources()
+        return _pull_sources(lambda: context.get_remaining_time_in_millis() / 1000)
     return _tick(event)
 
 
@@ -61,13 +62,13 @@ def _retry_pending_fetches(now: datetime) -> dict[str, int]:
     return counts
 
 
-def _pull_sources() -> dict[str, Any]:
+def _pull_sources(remaining_s: Callable[[], float]) -> dict[str, Any]:
     """Poll every due pull source once (the poller and the capture path are imported only here)."""
     from leadrelay.pull.poller import SourcePoller
 
     poller = SourcePoller(org=wiring.org_repository(), capture=wiring.capture_service, clock=get_clock())
-    outcomes = poller.poll_all()
-    polled = [o for o in outcomes if o.status in ("polled", "failed")]
+    outcomes = poller.poll_all(remaining_s)
+    polled = [o for o in outcomes if o.status in ("polled", "failed", "deferred")]
     failed = sum(1 for o in polled if o.status == "failed")
     stored = sum(int(o.counts.get("created", 0)) for o in polled)
     metrics.add_metric(name="PullCalls", unit=MetricUnit.Count, value=len(polled))

@@ -290,6 +290,18 @@ def test_a_malformed_record_is_quarantined_with_its_reason_and_the_others_are_st
     assert state("im-pull").last_result["quarantined"] == 1
 
 
+def test_a_run_short_of_time_defers_the_source_to_the_next_tick(
+    poller: SourcePoller, indiamart: Source, provider: FakeProvider
+) -> None:
+    provider.answers(leads_answer(enquiry("9400", "9811100008")))
+    # Less time left than a call's timeout plus the margin: not even started
+    (outcome,) = poller.poll_all(remaining_s=lambda: 25.0)
+    assert outcome.status == "deferred" and provider.seen == []
+    assert PollStateStore(wiring.org_repository().table).get("im-pull") is None  # nothing claimed
+    (outcome,) = poller.poll_all(remaining_s=lambda: 55.0)
+    assert outcome.status == "polled" and len(provider.seen) == 1
+
+
 def test_sources_without_credentials_or_switched_off_are_not_polled(
     poller: SourcePoller,
     provider: FakeProvider,

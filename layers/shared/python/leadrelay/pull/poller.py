@@ -60,9 +60,14 @@ def retry_wait(failures: int, failure: PullFailure, policy: PullPolicy) -> timed
     return max(wait, policy.min_interval)
 
 
+# Time kept back, beyond a call's own timeout, for storing its records and recording the result.
+DEADLINE_MARGIN_S = 10.0
+
+
 @dataclass
 class PollOutcome:
-    """What one source's poll did: `polled`, `failed`, `not_due` or `skipped` (not configured)."""
+    """What one source's poll did: `polled`, `failed`, `not_due`, `skipped` (not configured) or
+    `deferred` (too little time left in this run: the next tick polls it)."""
 
     source_id: str
     status: str
@@ -110,14 +115,20 @@ class SourcePoller:
             self._capture_service = self._capture_factory()
         return self._capture_service
 
-    def poll_all(self) -> list[PollOutcome]:
+    def poll_all(self, remaining_s: Callable[[], float] | None = None) -> list[PollOutcome]:
         """One poll of every active source whose provider credentials are configured. A source that
-        fails (even with a bug) is recorded and logged; the others are still polled."""
+        fails (even with a bug) is recorded and logged; the others are still polled.
+
+        `remaining_s` (the Lambda's time left) stops the round before a source whose call could
+        outlive the function; those sources are polled on the next tick (`deferred`)."""
         outcomes = []
         for source in self.org.list_sources():
             puller = puller_for(source.kind)
             if not source.active or puller is None or not puller.configured(source):
                 continue  # no credentials: a push-only source, nothing to say
+            if remaining_s is not None and remaining_s() < puller.policy(source).timeout_s + DEADLINE_MARGIN_S:
+                outcomes.append(PollOutcome(source.source_id, "deferred", message="too little time left in this run"))
+                continue
             try:
                 outcomes.append(self.poll(source, puller))
             except Exception:
