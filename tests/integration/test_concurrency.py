@@ -138,3 +138,47 @@ def test_200_leads_from_16_threads_keep_every_routing_invariant_under_random_ava
     assert 0 < owners["a6"] < owners["a3"]
     assert sum(owners.values()) == LEADS
     assert abs(owners["a3"] - owners["a4"]) <= 1
+
+
+def test_a_closed_lead_whose_person_arrives_twelve_times_at_once_is_reopened_once(org: dict[str, str]) -> None:
+    from leadrelay.capture import WebhookRequest
+    from leadrelay.models import LeadStatus
+    from leadrelay.store.lifecycle import LeadLifecycle, StatusChange
+
+    def arrive(n: int) -> str:
+        body = json.dumps({"phone": "9876512345", "external_id": f"form-{n}", "message": f"again {n}"}).encode()
+        request = WebhookRequest(source_id="web", method="POST", path="/hooks/web", body=body, query={},
+                                 headers={"content-type": "application/json", "x-api-key": "k"},
+                                 request_id=str(uuid.uuid4()))  # fmt: skip
+        result = wiring.capture_service().capture(request)
+        assert result.status == 202, result.body
+        return str(result.body["lead_id"])  # type: ignore[index]
+
+    # Given a lead, routed, then closed as lost by its agent
+    lead_id = arrive(0)
+    repo = wiring.lead_repository()
+    lead = repo.get(lead_id, consistent=True)
+    assert lead is not None
+    owner = wiring.router().route(lead).decision.agent_id  # type: ignore[union-attr]
+    lead = repo.get(lead_id, consistent=True)
+    assert lead is not None and lead.assigned_agent_id == owner
+    lifecycle = LeadLifecycle(leads=repo, org_table=org["ORG_TABLE"], publisher=wiring.publisher(),
+                              clock=SystemClock())  # fmt: skip
+    lifecycle.change(lead, StatusChange(LeadStatus.LOST, "test", "not now"))
+    # When the person arrives twelve times at once (twelve forms, twelve threads)
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(arrive, range(1, 13)))
+    # Then every arrival is a touchpoint on the one lead, and it was reopened exactly once
+    assert set(answers) == {lead_id}
+    lead = repo.get(lead_id, consistent=True)
+    assert lead is not None and lead.status is LeadStatus.NEW and lead.reopen_count == 1
+    assert lead.touch_count == 13 and lead.return_to_agent_id == owner
+    kinds = Counter(event.kind for event in repo.timeline(lead_id))
+    assert kinds["lead.reopened"] == 1 and kinds["lead.touchpoint"] == 11
+    assert len(repo.touchpoints(lead_id)) == 12
+    # And eight routers racing on the reopened lead give it one owner: its previous agent
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(lambda _: wiring.router().route(lead), range(8)))
+    assert sum(1 for outcome in outcomes if outcome.decision is not None) == 1
+    routed = repo.get(lead_id, consistent=True)
+    assert routed is not None and routed.assigned_agent_id == owner and routed.status is LeadStatus.ASSIGNED
