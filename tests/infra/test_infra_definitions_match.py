@@ -172,3 +172,14 @@ def test_audit_rule_keeps_every_domain_event_in_a_log_group(synthesized):
     synthesized.template.has_resource_properties(
         "AWS::Logs::LogGroup", {"LogGroupName": Match.string_like_regexp(r"^/aws/events/leadrelay-dev/")}
     )
+
+
+@pytest.mark.parametrize("function", sorted(definitions.FUNCTION_TIMEOUT_S))
+def test_function_timeouts_match_the_definition_the_local_stack_uses(synthesized, function):
+    from leadrelay.local.context import LocalLambdaContext
+
+    logical_id = _function_logical_id(synthesized, f"{function}_handler.handler")
+    deployed = synthesized.raw["Resources"][logical_id]["Properties"]["Timeout"]
+    assert deployed == definitions.FUNCTION_TIMEOUT_S[function]
+    local = LocalLambdaContext(f"leadrelay-local-{function}").get_remaining_time_in_millis()
+    assert deployed * 1000 - 1000 < local <= deployed * 1000

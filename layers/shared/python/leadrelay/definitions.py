@@ -152,6 +152,10 @@ SCHEDULES: tuple[Schedule, ...] = (
     ),
 )
 
+# Each function's Lambda timeout in seconds: infra deploys these, and the local stack gives its
+# handlers a context with the same time left, so time-aware code (the pull round) behaves alike.
+FUNCTION_TIMEOUT_S: dict[str, int] = {"ingest": 10, "route": 30, "followup": 60, "api": 15}
+
 EVENT_BUS_ENV = "EVENT_BUS_NAME"
 EVENT_SOURCE = "leadrelay"
 DLQ_ENV = "ROUTE_DLQ_URL"
