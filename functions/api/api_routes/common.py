@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from leadrelay.auth import Principal
 from leadrelay.clock import get_clock, iso
+from leadrelay.errors import Refused
 from leadrelay.models import Agent, Lead
 from leadrelay.models.lead import Touch
 
@@ -40,6 +41,19 @@ class Unprocessable(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+def api_error(refused: Refused) -> Exception:
+    """The API's answer to a domain refusal: 403, 404, 422 or 409 with its code and message."""
+    from leadrelay.auth import Forbidden
+
+    if refused.status == 403:
+        return Forbidden(str(refused))
+    if refused.status == 404:
+        return NotFound(str(refused))
+    if refused.status == 422:
+        return Unprocessable(refused.code, str(refused))
+    return Conflict(refused.code, str(refused))
 
 
 def principal(router: Router) -> Principal:

@@ -8,9 +8,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable, audit_read, lead_view, principal
+from api_routes.common import BadRequest, NotFound, api_error, audit_read, lead_view, principal
 from leadrelay import wiring
-from leadrelay.auth import Forbidden, Principal, Role
+from leadrelay.auth import Principal, Role
 from leadrelay.clock import get_clock, iso
 from leadrelay.config import get_settings
 from leadrelay.models import Lead, LeadStatus
@@ -150,11 +150,7 @@ def reassign(lead_id: LeadId, move: ReassignRequest) -> dict[str, Any]:
     try:
         decision = reassigner.reassign(lead, request)
     except ReassignRefused as refused:
-        if refused.status == 403:
-            raise Forbidden(str(refused)) from refused
-        if refused.status == 422:
-            raise Unprocessable(refused.code, str(refused)) from refused
-        raise Conflict(refused.code, str(refused)) from refused
+        raise api_error(refused) from refused
     moved = wiring.lead_repository().get(lead_id, consistent=True)
     entry = decision.model_dump(mode="json")
     entry["at"] = iso(decision.at)
@@ -185,9 +181,5 @@ def set_status(lead_id: LeadId, body: StatusRequest) -> dict[str, Any]:
     try:
         updated, changed = lifecycle.change(lead, StatusChange(body.status, who.username, body.reason))
     except StatusRefused as refused:
-        if refused.status == 404:
-            raise NotFound(str(refused)) from refused
-        if refused.status == 422:
-            raise Unprocessable(refused.code, str(refused)) from refused
-        raise Conflict(refused.code, str(refused)) from refused
+        raise api_error(refused) from refused
     return {"lead": lead_view(updated), "changed": changed}

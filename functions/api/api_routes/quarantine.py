@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from api_routes.common import BadRequest, _json, audit_read, principal
+from api_routes.common import BadRequest, _json, api_error, audit_read, principal
 from leadrelay import wiring
 from leadrelay.auth import Role
 
@@ -72,8 +72,7 @@ def replay(request_id: RequestId) -> Response[dict[str, Any]]:
     try:
         result, item = wiring.capture_service().replay(request_id)
     except ReplayError as exc:
-        body = {"error": exc.code, "message": str(exc)}
-        return Response(status_code=exc.status, content_type="application/json", body=body)
+        raise api_error(exc) from exc
     audit_read(who, "quarantine replay")
     lead_ids = list(item.get("replayed_lead_ids") or [])
     answer = {

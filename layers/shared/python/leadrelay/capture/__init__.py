@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 from leadrelay import events
 from leadrelay.clock import Clock, epoch_ms, iso
 from leadrelay.config import Settings
+from leadrelay.errors import Refused
 from leadrelay.events import EventPublisher
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, LeadInput, RoutingState, Source, TimelineEvent, TimelineKind
@@ -77,13 +78,8 @@ class CaptureResult:
     content_type: str = "application/json"
 
 
-class ReplayError(Exception):
+class ReplayError(Refused):
     """A quarantined request that cannot be replayed; `status` and `code` say why."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
 
 
 def error(status: int, code: str, message: str) -> CaptureResult:
@@ -214,15 +210,15 @@ class CaptureService:
         store = self.quarantine_store
         item = store.get(request_id)
         if item is None:
-            raise ReplayError(404, "not_found", f"there is no quarantined request {request_id!r}")
+            raise ReplayError("not_found", f"there is no quarantined request {request_id!r}", 404)
         if item.get("replayed_lead_ids"):
             ids = list(item["replayed_lead_ids"])
             return CaptureResult(200, {"lead_ids": ids, "outcome": "already_replayed"}), item
         if item.get("body_truncated"):
-            raise ReplayError(409, "body_truncated", "the kept body was truncated, so it cannot be replayed")
+            raise ReplayError("body_truncated", "the kept body was truncated, so it cannot be replayed")
         source = self.org.get_source(str(item["source_id"]))
         if source is None:
-            raise ReplayError(409, "unknown_source", f"source {item['source_id']!r} no longer exists")
+            raise ReplayError("unknown_source", f"source {item['source_id']!r} no longer exists")
         body_text = str(item.get("body") or "")
         body = base64.b64decode(body_text) if item.get("body_base64") else body_text.encode("utf-8")
         query = {k: [str(v)] for k, v in (item.get("query") or {}).items() if k != KEY_PARAM}

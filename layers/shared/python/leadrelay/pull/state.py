@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from leadrelay.clock import epoch_ms, iso, parse_iso
-from leadrelay.store.dynamo import client, from_item, query_all, to_item, to_value
+from leadrelay.store.dynamo import client, from_item, if_condition_holds, query_all, to_item, to_value
 
 POLL = "POLL"
 
@@ -64,17 +64,6 @@ class PollState:
         return self.next_call_ms <= epoch_ms(now)
 
 
-def _conditional(call: Any, **request: Any) -> dict[str, Any] | None:
-    from botocore.exceptions import ClientError
-
-    try:
-        return dict(call(**request))
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return None
-        raise
-
-
 class PollStateStore:
     """Reads, claims and settles poll states in the org table."""
 
@@ -104,7 +93,7 @@ class PollStateStore:
         until = now + hold
         values = {":now": epoch_ms(now), ":until": epoch_ms(until), ":until_at": iso(until), ":claim": claim_id,
                   ":at": iso(now), ":kind": kind, ":one": 1, ":zero": 0}  # fmt: skip
-        response = _conditional(
+        response = if_condition_holds(
             client().update_item,
             TableName=self.table,
             Key=self._key(source_id),
@@ -142,7 +131,7 @@ class PollStateStore:
         if success:
             expression += ", last_success_at = :at"
             values[":at"] = result.get("at")
-        response = _conditional(
+        response = if_condition_holds(
             client().update_item,
             TableName=self.table,
             Key=self._key(source_id),

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from leadrelay import events
 from leadrelay.clock import Clock, iso, local_day
+from leadrelay.errors import Refused
 from leadrelay.events import EventPublisher
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, RoutingDecision, SkipReason, TimelineEvent, TimelineKind
@@ -30,13 +31,8 @@ from leadrelay.store.org import OrgRepository
 NEEDS_FORCE = frozenset({SkipReason.ON_LEAVE, SkipReason.UNAVAILABLE, SkipReason.CAPPED})
 
 
-class ReassignRefused(Exception):
-    """The move cannot be made as asked; `code` is the API's error code, `status` its HTTP status."""
-
-    def __init__(self, code: str, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
+class ReassignRefused(Refused):
+    """The move cannot be made as asked."""
 
 
 @dataclass

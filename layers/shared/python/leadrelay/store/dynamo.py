@@ -130,3 +130,16 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not isinstance(key, dict) or not all(isinstance(v, dict) for v in key.values()):
         raise ValueError("cursor is not one this API issued")
     return key
+
+
+def if_condition_holds(call: Any, **request: Any) -> dict[str, Any] | None:
+    """Run a conditional DynamoDB call (PutItem, UpdateItem, DeleteItem); None when its condition
+    does not hold, the response otherwise."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return dict(call(**request))
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return None
+        raise

@@ -15,6 +15,7 @@ from typing import Any
 
 from leadrelay import events
 from leadrelay.clock import Clock, iso
+from leadrelay.errors import Refused
 from leadrelay.events import EventPublisher
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, LeadStatus, RoutingState, TimelineEvent, TimelineKind
@@ -37,13 +38,8 @@ logger = logging.getLogger(__name__)
 SETTABLE = (LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.WON, LeadStatus.LOST)
 
 
-class StatusRefused(Exception):
-    """The change cannot be made; `status` is the HTTP status, `code` the error code."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+class StatusRefused(Refused):
+    """The status cannot be set as asked."""
 
 
 @dataclass
@@ -65,9 +61,9 @@ class LeadLifecycle:
         if change.status not in SETTABLE:
             allowed = ", ".join(s.value for s in SETTABLE)
             message = f"status {change.status.value!r} is set by routing; use {allowed}"
-            raise StatusRefused(422, "invalid_status", message)
+            raise StatusRefused("invalid_status", message, 422)
         if change.status is LeadStatus.LOST and not (change.reason and change.reason.strip()):
-            raise StatusRefused(422, "reason_required", "say why the lead was lost (reason): it shows where leads leak")
+            raise StatusRefused("reason_required", "say why the lead was lost (reason): it shows where leads leak", 422)
         for _ in range(attempts):
             if lead.status is change.status:
                 return lead, False
@@ -80,12 +76,12 @@ class LeadLifecycle:
                     raise
                 fresh = self.leads.get(lead.lead_id, consistent=True)
                 if fresh is None:
-                    raise StatusRefused(404, "not_found", f"there is no lead {lead.lead_id!r}") from failed
+                    raise StatusRefused("not_found", f"there is no lead {lead.lead_id!r}", 404) from failed
                 lead = fresh
                 continue
             self._publish(lead, change, now)
             return self.leads.get(lead.lead_id, consistent=True) or lead, True
-        raise StatusRefused(409, "lead_changed", "the lead kept changing while its status was set; try again")
+        raise StatusRefused("lead_changed", "the lead kept changing while its status was set; try again")
 
     def _transaction(self, lead: Lead, change: StatusChange, now: datetime) -> _Txn:
         closing = change.status in CLOSED_STATUSES

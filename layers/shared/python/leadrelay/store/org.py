@@ -30,7 +30,7 @@ from leadrelay.models import Agent, Pool, Source, Team
 from leadrelay.models.settings import OrgSettings, ReturningPolicy
 from leadrelay.routing.roster import Roster, RoundRobinState
 from leadrelay.routing.rules import RuleChain
-from leadrelay.store.dynamo import client, from_item, query_all, to_item, to_value
+from leadrelay.store.dynamo import client, from_item, if_condition_holds, query_all, to_item, to_value
 
 ROSTER = "ROSTER"
 CONFIG = "CONFIG"
@@ -69,18 +69,6 @@ def load_sk(agent_id: str) -> str:
 
 def _chain(item: dict[str, Any]) -> RuleChain:
     return RuleChain.model_validate_json(item["chain"])
-
-
-def _if_condition_holds(call: Any, **request: Any) -> dict[str, Any] | None:
-    """Run a conditional DynamoDB call; None when its condition does not hold."""
-    from botocore.exceptions import ClientError
-
-    try:
-        return dict(call(**request))
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return None
-        raise
 
 
 def _strip(values: dict[str, Any]) -> dict[str, Any]:
@@ -165,7 +153,7 @@ class OrgRepository:
         else:
             expression += ", status_until = :until"
             values[":until"] = until
-        response = _if_condition_holds(
+        response = if_condition_holds(
             client().update_item,
             TableName=self.table,
             Key=to_item({"pk": ROSTER, "sk": f"AGENT#{agent_id}"}),
@@ -183,14 +171,14 @@ class OrgRepository:
         """Put `ROSTER/<sk>` if `condition` holds; False when it does not."""
         item = to_item({"pk": ROSTER, "sk": sk, **values})
         return (
-            _if_condition_holds(client().put_item, TableName=self.table, Item=item, ConditionExpression=condition)
+            if_condition_holds(client().put_item, TableName=self.table, Item=item, ConditionExpression=condition)
             is not None
         )
 
     def _delete(self, sk: str) -> bool:
         """Delete `ROSTER/<sk>`; False if it does not exist."""
         key = to_item({"pk": ROSTER, "sk": sk})
-        deleted = _if_condition_holds(
+        deleted = if_condition_holds(
             client().delete_item, TableName=self.table, Key=key, ConditionExpression="attribute_exists(pk)"
         )
         return deleted is not None
@@ -271,7 +259,7 @@ class OrgRepository:
     def create_source(self, source: Source) -> bool:
         """Add a new source; False if the id is taken (an existing source is never overwritten)."""
         item = to_item({"pk": "SOURCES", "sk": source.source_id, **source.model_dump(mode="python", exclude_none=True)})
-        created = _if_condition_holds(
+        created = if_condition_holds(
             client().put_item, TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
         )
         return created is not None
@@ -311,7 +299,7 @@ class OrgRepository:
         }  # fmt: skip
         if values:
             request["ExpressionAttributeValues"] = values
-        response = _if_condition_holds(client().update_item, **request)
+        response = if_condition_holds(client().update_item, **request)
         if response is None:
             return None
         return Source.model_validate(_strip(from_item(response["Attributes"])))
