@@ -95,6 +95,19 @@ def test_a_test_lead_is_stored_tagged_and_never_reaches_the_router(google: dict[
     assert flow.routable(flow.new_records()) == []
 
 
+def test_a_source_set_to_route_test_leads_sends_them_to_the_router(google: dict[str, Any], aws: dict[str, str]) -> None:
+    flow = Flow(aws["LEADS_TABLE"])
+    source = wiring.org_repository().get_source("google-ads")
+    assert source is not None
+    wiring.org_repository().put_source(source.model_copy(update={"settings": {**source.settings,
+                                                                              "route_test_leads": True}}))  # fmt: skip
+    status, headers, _ = send("google-ads", payload(google, is_test=True), key=google["key"])
+    assert status == 200
+    flow.run_router()
+    lead = wiring.lead_repository().get(headers["x-lead-id"])
+    assert lead is not None and lead.test and lead.status.value == "assigned" and lead.assigned_agent_id
+
+
 def test_googles_retry_of_the_same_lead_id_is_a_duplicate(google: dict[str, Any]) -> None:
     first = send("google-ads", payload(google), key=google["key"])
     again = send("google-ads", payload(google), key=google["key"])

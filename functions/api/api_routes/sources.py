@@ -44,7 +44,7 @@ PUBLIC_SETTINGS = frozenset(
         "ack_body", "graph_url", "graph_timeout_s", "graph_attempts", "graph_backoff_s", "fetch_budget_s",
         "lead_events", "field_mapping", "mapping", "csv_mapping", "pull_url", "pull_interval_minutes",
         "pull_lookback_hours", "pull_overlap_minutes", "pull_window_hours", "pull_timeout_s", "page_id", "form_id",
-        "profile_id", "timezone", "default_language", "default_city", "default_product",
+        "profile_id", "route_test_leads", "timezone", "default_language", "default_city", "default_product",
     }
 )  # fmt: skip
 # Query parameters of a public URL setting that carry a credential (MagicBricks' `?key=`).

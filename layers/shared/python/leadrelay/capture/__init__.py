@@ -394,8 +394,9 @@ class CaptureService:
         keys = self._keys(source, lead_input, request, index)
         lead = Lead(
             **lead_input.model_dump(exclude={"warnings"}),
-            # A provider's test lead is kept but owes the router nothing (the stream filter skips it).
-            routing_state=RoutingState.DONE if lead_input.test else RoutingState.PENDING,
+            # A provider's test lead is kept but owes the router nothing (the stream filter skips it),
+            # unless the source routes test leads (to watch "Send test data" ring a phone).
+            routing_state=RoutingState.DONE if lead_input.test and not _routes_tests(source) else RoutingState.PENDING,
             lead_id=new_id(now),
             source_id=source.source_id,
             source_kind=source.kind.value,
@@ -512,6 +513,10 @@ class CaptureService:
             self.publisher.publish(detail_type, detail)
         except Exception:  # the lead is stored; a lost notification must not fail the webhook
             logger.exception("could not publish %s", detail_type)
+
+
+def _routes_tests(source: Source) -> bool:
+    return source.settings.get("route_test_leads") is True
 
 
 def _stamp_consent(lead_input: LeadInput, source: Source, now: Any) -> None:
