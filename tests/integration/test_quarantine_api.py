@@ -65,6 +65,32 @@ def test_a_request_refused_for_a_missing_secret_is_replayed_into_a_lead_once_the
     assert flow.get("/leads", query={"source_id": "google-ads"})[1]["items"].__len__() == 1
 
 
+def test_a_partner_request_with_unknown_field_names_is_replayed_into_a_lead_after_a_mapping_fix(
+    flow: Flow, sources: dict[str, Any]
+) -> None:
+    # A partner posts its own field names: nothing says which one is the phone
+    partner = {"cust_nm": "Test Bose", "mob": "98300 12345", "reqmt": "3 BHK", "ref": "P-77"}
+    status, _, refused = send("website", partner, key=sources["generic"]["key"])
+    assert (status, refused["error"]) == (422, "missing_contact")
+    # The admin maps them on the source (a wrong target is refused, naming it) and replays
+    bad = flow.call("PATCH", "/sources/website", body={"settings": {"field_mapping": {"mob": "mobile_no"}}})
+    assert bad[0] == 422 and bad[1]["error"] == "invalid_setting" and "mobile_no" in bad[1]["message"]
+    mapping = {"cust_nm": "name", "MOB": "phone", "reqmt": "product", "ref": "external_id"}
+    status, source = flow.call("PATCH", "/sources/website", body={"settings": {"field_mapping": mapping}})
+    assert status == 200 and source["settings"]["field_mapping"] == mapping
+    status, answer = flow.call("POST", f"/quarantine/{refused['request_id']}/replay")
+    assert status == 200 and answer["replayed"], answer
+    lead = wiring.lead_repository().get(answer["lead_ids"][0])
+    assert lead is not None and (lead.name, lead.phone, lead.product) == ("Test Bose", "+919830012345", "3 BHK")
+    assert lead.external_id == "P-77" and lead.extra == {}
+    # Later posts from the partner are mapped as they arrive
+    status, _, later = send("website", {**partner, "mob": "9830012346", "ref": "P-78"}, key=sources["generic"]["key"])
+    assert status == 202 and later["outcome"] == "created"
+    # A kind with fixed field names takes no mapping
+    status, body = flow.call("PATCH", "/sources/justdial", body={"settings": {"field_mapping": {"x": "phone"}}})
+    assert status == 422 and body["error"] == "invalid_setting"
+
+
 def test_replaying_a_request_that_still_fails_keeps_it_quarantined(flow: Flow, sources: dict[str, Any]) -> None:
     _, _, refused = send("website", {"name": "still no contact"}, key=sources["generic"]["key"])
     status, answer = flow.call("POST", f"/quarantine/{refused['request_id']}/replay")

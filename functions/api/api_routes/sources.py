@@ -95,6 +95,24 @@ def _settings_size(settings: dict[str, Any]) -> None:
         raise Unprocessable("settings_too_large", f"settings are limited to {MAX_SETTINGS_BYTES} bytes of JSON")
 
 
+def _check_mapping(kind: str, settings: dict[str, Any]) -> None:
+    """A `field_mapping` must name lead fields the kind's adapter fills; only adapters whose senders
+    choose their own field names (generic and web forms, Google's and Meta's custom questions) take one."""
+    from leadrelay.sources.fields import FIELD_MAPPING, PROVIDER_TARGETS, mapping_problems
+    from leadrelay.sources.generic import MAPPABLE
+
+    mapping = settings.get(FIELD_MAPPING)
+    if mapping is None:
+        return
+    targets = {"generic": MAPPABLE, "web_form": MAPPABLE, "google_ads": PROVIDER_TARGETS,
+               "meta_lead_ads": PROVIDER_TARGETS}.get(kind)  # fmt: skip
+    if targets is None:
+        raise Unprocessable("invalid_setting", f"a {kind} source has fixed field names; field_mapping does not apply")
+    problems = mapping_problems(mapping, targets)
+    if problems:
+        raise Unprocessable("invalid_setting", "; ".join(problems[:5]))
+
+
 class SourceFields(BaseModel):
     """What an admin may set on a source (besides its key, which LeadRelay makes)."""
 
@@ -202,6 +220,7 @@ def create_source(body: NewSource) -> Response[dict[str, Any]]:
     if masked:
         raise Unprocessable("masked_setting", f"send the real value of {', '.join(masked)}, not {MASK!r}")
     _settings_size(settings)
+    _check_mapping(body.kind, settings)
     key = new_key()
     source = Source(
         source_id=body.source_id or "", kind=SourceKind(body.kind), name=body.name, key_hash=hash_key(key),
@@ -244,8 +263,9 @@ def update_source(source_id: SourceId, body: SourceFields) -> dict[str, Any]:
         if value is None and name not in source.settings:
             continue
         settings[name] = value
-    merged = {**source.settings, **settings}
-    _settings_size({k: v for k, v in merged.items() if v is not None})
+    merged = {k: v for k, v in {**source.settings, **settings}.items() if v is not None}
+    _settings_size(merged)
+    _check_mapping(source.kind.value, merged)
     updated = wiring.org_repository().update_source(source_id, changes, settings)
     if updated is None:
         raise NotFound(f"there is no source {source_id!r}")

@@ -23,6 +23,32 @@ from leadrelay.models.lead import Consent
 from leadrelay.sources import PayloadError
 
 MAX_EXTERNAL_ID = 200
+FIELD_MAPPING = "field_mapping"
+# What a source's `field_mapping` may name: the lead fields every adapter fills. The generic
+# adapter takes its whole field list (see `sources.generic.MAPPABLE`).
+PROVIDER_TARGETS = frozenset({"name", "phone", "email", "city", "state", "pincode", "language", "product", "message"})
+
+
+def field_mapping(source: Source) -> dict[str, str]:
+    """The source's `field_mapping` setting — provider field name → lead field — with names
+    compared case-insensitively. A sender whose fields LeadRelay does not know (a partner's
+    `mob`, a form's custom question "Your mobile") is mapped here, without code; a request
+    quarantined for want of a phone can then be replayed."""
+    mapping = source.settings.get(FIELD_MAPPING)
+    if not isinstance(mapping, dict):
+        return {}
+    return {str(k).strip().lower(): str(v) for k, v in mapping.items() if isinstance(v, str) and str(k).strip()}
+
+
+def mapping_problems(mapping: Any, targets: frozenset[str]) -> list[str]:
+    """Why a `field_mapping` setting cannot be used (empty when it can)."""
+    if not isinstance(mapping, dict):
+        return ['field_mapping must be an object: {"provider field": "lead field"}']
+    problems = []
+    for name, target in mapping.items():
+        if not isinstance(target, str) or target not in targets:
+            problems.append(f"field_mapping[{name!r}]: {target!r} is not one of {', '.join(sorted(targets))}")
+    return problems
 
 
 def text(value: Any, max_length: int = 200) -> str | None:

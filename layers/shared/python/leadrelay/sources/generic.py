@@ -23,7 +23,7 @@ from leadrelay.models.contact import (
     parse_budget,
 )
 from leadrelay.sources import BaseAdapter, ParsedItem, PayloadError
-from leadrelay.sources.fields import consent
+from leadrelay.sources.fields import consent, field_mapping
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("name", "full_name", "fullname", "customer_name", "contact_name"),
@@ -44,6 +44,29 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "tags": ("tags",),
 }
 ATTRIBUTION_FIELDS = tuple(Attribution.model_fields)
+# What a generic source's `field_mapping` may map a sender's field to.
+MAPPABLE = frozenset({*ALIASES, *ATTRIBUTION_FIELDS, "first_name", "last_name"})
+
+
+def apply_mapping(payload: dict[str, Any], source: Source) -> dict[str, Any]:
+    """The payload with the source's `field_mapping` applied: each mapped field is renamed to its
+    lead field (a lead field the sender filled itself wins)."""
+    mapping = field_mapping(source)
+    if not mapping:
+        return payload
+    mapped = dict(payload)
+    for name in list(payload):
+        target = mapping.get(str(name).strip().lower())
+        if target is None or target not in MAPPABLE or name == target:
+            continue
+        value = mapped.pop(name)
+        if mapped.get(target) in (None, ""):
+            mapped[target] = value
+        else:
+            mapped[name] = value  # kept, in extra
+    return mapped
+
+
 _NAME_PARTS = ("first_name", "last_name")
 
 
@@ -75,6 +98,7 @@ class GenericAdapter(BaseAdapter):
         return [self.parse_one(payload, source)]
 
     def parse_one(self, payload: dict[str, Any], source: Source) -> LeadInput:
+        payload = apply_mapping(payload, source)
         used: set[str] = set()
         values = {field: _first(payload, names, used) for field, names in ALIASES.items()}
         if values["name"] is None and any(payload.get(part) for part in _NAME_PARTS):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from leadrelay.models import Source
 from leadrelay.sources import BaseAdapter, ParsedItem, PayloadError, Receipt, provider_answer, same_secret, secret
-from leadrelay.sources.fields import build_lead, external_id, text
+from leadrelay.sources.fields import PROVIDER_TARGETS, build_lead, external_id, field_mapping, text
 
 if TYPE_CHECKING:
     from leadrelay.capture import CaptureResult
@@ -57,6 +57,7 @@ class GoogleAdsAdapter(BaseAdapter):
             raise PayloadError("invalid_body", "user_column_data must be a list of {column_id, string_value}")
         fields: dict[str, str] = {}
         extra: dict[str, Any] = {}
+        mapping = field_mapping(source)
         for column in columns:
             if not isinstance(column, dict):
                 continue
@@ -64,7 +65,10 @@ class GoogleAdsAdapter(BaseAdapter):
             value = text(column.get("string_value"), 1000)
             if value is None:
                 continue
-            field = _COLUMNS.get((column_id or "").upper())
+            # A qualifying question mapped on the source (by its column_id or its name), else Google's own.
+            column_name = text(column.get("column_name"), 100) or ""
+            custom = mapping.get((column_id or "").lower()) or mapping.get(column_name.lower())
+            field = custom if custom in PROVIDER_TARGETS else _COLUMNS.get((column_id or "").upper())
             if field and field not in fields:
                 fields[field] = value
             else:  # a qualifying question or a field we do not map: kept as sent
@@ -90,6 +94,9 @@ class GoogleAdsAdapter(BaseAdapter):
             city=fields.get("city"),
             state=fields.get("state"),
             pincode=fields.get("pincode"),
+            language=fields.get("language"),
+            product=fields.get("product"),
+            message=fields.get("message"),
             external=payload.get("lead_id"),
             extra=extra,
             attribution={"gclid": gclid} if gclid else None,

@@ -28,7 +28,7 @@ from leadrelay.sources import (
     secret,
     signed_provider_answer,
 )
-from leadrelay.sources.fields import build_lead, consent, external_id, text
+from leadrelay.sources.fields import PROVIDER_TARGETS, build_lead, consent, external_id, field_mapping, text
 from leadrelay.sources.graph import DEFAULT_GRAPH_URL, GraphError, fetch_lead
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ def lead_from_graph(graph: dict[str, Any], notice: dict[str, Any], source: Sourc
     """A fetched Graph lead (`field_data[{name, values}]`) as a lead input."""
     fields: dict[str, str] = {}
     extra: dict[str, Any] = {}
+    mapping = field_mapping(source)
     for answer in graph.get("field_data") or []:
         if not isinstance(answer, dict):
             continue
@@ -68,7 +69,9 @@ def lead_from_graph(graph: dict[str, Any], notice: dict[str, Any], source: Sourc
         value = ", ".join(v for v in (text(x, 1000) for x in values) if v)
         if not name or not value:
             continue
-        field = _FIELDS.get(name.lower())
+        # A custom question mapped on the source ("your_whatsapp_number" → phone), else Meta's own names.
+        custom = mapping.get(name.lower())
+        field = custom if custom in PROVIDER_TARGETS else _FIELDS.get(name.lower())
         if field and field not in fields:
             fields[field] = value
         else:
@@ -90,6 +93,9 @@ def lead_from_graph(graph: dict[str, Any], notice: dict[str, Any], source: Sourc
         city=fields.get("city"),
         state=fields.get("state"),
         pincode=fields.get("pincode"),
+        language=fields.get("language"),
+        product=fields.get("product"),
+        message=fields.get("message"),
         external=graph.get("id") or notice.get("leadgen_id"),
         extra=extra,
         consent_detail=_disclaimer_consent(disclaimers, created, source),
