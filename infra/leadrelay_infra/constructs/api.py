@@ -9,7 +9,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from leadrelay.definitions import FUNCTION_TIMEOUT_S
 from leadrelay_infra.config import StageConfig
 from leadrelay_infra.constants import (
     API_FUNCTION,
@@ -57,7 +56,6 @@ class Api(Construct):
             handler=handler,
             layer=layer,
             environment=environment,
-            timeout=cdk.Duration.seconds(FUNCTION_TIMEOUT_S["api"]),
             description="REST API for the frontend: leads, agents, rules, sources, reports",
         )
         self.function = self.handler.function

@@ -8,7 +8,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from leadrelay.definitions import FUNCTION_TIMEOUT_S, SCHEDULES
+from leadrelay.definitions import SCHEDULES
 from leadrelay_infra.config import StageConfig
 from leadrelay_infra.constants import FOLLOWUP_FUNCTION
 from leadrelay_infra.constructs.data import DataTables
@@ -38,7 +38,6 @@ class Followup(Construct):
             handler=handler,
             layer=layer,
             environment=environment,
-            timeout=cdk.Duration.seconds(FUNCTION_TIMEOUT_S["followup"]),
             description="Follow-ups: due reminders, SLA re-distribution, escalation, nurture",
         )
         self.function = self.handler.function

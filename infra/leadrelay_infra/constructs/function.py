@@ -8,6 +8,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from leadrelay.definitions import FUNCTION_TIMEOUT_S
 from leadrelay_infra.config import StageConfig
 from leadrelay_infra.constants import FUNCTION_MEMORY_MB, FUNCTIONS_DIR, METRICS_NAMESPACE
 from leadrelay_infra.nag import acknowledge
@@ -28,7 +29,6 @@ class LeadRelayFunction(Construct):
         handler: str,
         layer: lambda_.ILayerVersion,
         environment: dict[str, str],
-        timeout: cdk.Duration,
         description: str,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -54,7 +54,8 @@ class LeadRelayFunction(Construct):
             layers=[layer],
             role=self.role,
             memory_size=FUNCTION_MEMORY_MB,
-            timeout=timeout,
+            # The same timeout the local stack gives the handler (`definitions.FUNCTION_TIMEOUT_S`).
+            timeout=cdk.Duration.seconds(FUNCTION_TIMEOUT_S[folder]),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
             environment={

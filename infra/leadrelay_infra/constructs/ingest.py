@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from leadrelay.definitions import FUNCTION_TIMEOUT_S
 from leadrelay_infra.config import StageConfig
 from leadrelay_infra.constants import INGEST_FUNCTION
 from leadrelay_infra.constructs.data import DataTables
@@ -36,8 +34,6 @@ class Ingest(Construct):
             handler=handler,
             layer=layer,
             environment=environment,
-            # API Gateway gives up after 29 s; a webhook should be answered long before.
-            timeout=cdk.Duration.seconds(FUNCTION_TIMEOUT_S["ingest"]),
             description="Webhook capture: adapt, normalise, dedupe and store a lead",
         )
         self.function = self.handler.function

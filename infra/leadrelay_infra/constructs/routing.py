@@ -8,7 +8,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from leadrelay.definitions import DLQ_ENV, FUNCTION_TIMEOUT_S, ROUTE_STREAM, StreamMapping
+from leadrelay.definitions import DLQ_ENV, ROUTE_STREAM, StreamMapping
 from leadrelay_infra.config import StageConfig
 from leadrelay_infra.constants import ROUTE_FUNCTION
 from leadrelay_infra.constructs.data import DataTables
@@ -73,7 +73,6 @@ class Routing(Construct):
             handler=handler,
             layer=layer,
             environment={**environment, DLQ_ENV: self.dlq.queue_url},
-            timeout=cdk.Duration.seconds(FUNCTION_TIMEOUT_S["route"]),
             description="Routing: stream batch → routing engine → conditional assignment writes",
         )
         self.function = self.handler.function

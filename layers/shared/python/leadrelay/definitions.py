@@ -154,6 +154,8 @@ SCHEDULES: tuple[Schedule, ...] = (
 
 # Each function's Lambda timeout in seconds: infra deploys these, and the local stack gives its
 # handlers a context with the same time left, so time-aware code (the pull round) behaves alike.
+# API Gateway gives up after 29 s: a webhook (ingest) should be answered long before, and the api
+# function's CSV import stops taking rows in time to answer.
 FUNCTION_TIMEOUT_S: dict[str, int] = {"ingest": 10, "route": 30, "followup": 60, "api": 15}
 
 EVENT_BUS_ENV = "EVENT_BUS_NAME"
