@@ -79,7 +79,7 @@ def stored(aws: dict[str, str], status: int, headers: dict[str, str], answer: An
     return False
 
 
-@pytest.mark.parametrize("kind", [kind.value for kind in SUPPORTED_KINDS if kind.value != "web_form"])
+@pytest.mark.parametrize("kind", [kind.value for kind in SUPPORTED_KINDS])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=bodies, content_type=content_types, method=st.sampled_from(["POST", "POST", "GET"]))
 def test_no_5xx_and_nothing_unstored_whatever_the_body(
