@@ -75,6 +75,19 @@ def external_id(value: Any) -> str | None:
     return ident or None
 
 
+def form_answers(fields: dict[str, str]) -> dict[str, Any]:
+    """`build_lead` arguments from a lead form's answers picked out by field name (Google's
+    columns, Meta's field_data): the name or first + last name, the personal phone and email
+    before the work ones, and the rest as they are."""
+    name = fields.get("name") or " ".join(p for p in (fields.get("first_name"), fields.get("last_name")) if p)
+    return {
+        "name": name or None,
+        "phones": (fields.get("phone"), fields.get("work_phone")),
+        "emails": (fields.get("email"), fields.get("work_email")),
+        **{key: fields.get(key) for key in ("city", "state", "pincode", "language", "product", "message")},
+    }
+
+
 def build_lead(
     source: Source,
     *,

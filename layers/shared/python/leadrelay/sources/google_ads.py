@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from leadrelay.models import Source
 from leadrelay.sources import BaseAdapter, ParsedItem, PayloadError, Receipt, provider_answer, same_secret, secret
-from leadrelay.sources.fields import PROVIDER_TARGETS, build_lead, external_id, field_mapping, text
+from leadrelay.sources.fields import PROVIDER_TARGETS, build_lead, external_id, field_mapping, form_answers, text
 
 if TYPE_CHECKING:
     from leadrelay.capture import CaptureResult
@@ -74,7 +74,6 @@ class GoogleAdsAdapter(BaseAdapter):
             else:  # a qualifying question or a field we do not map: kept as sent
                 label = column_id or text(column.get("column_name"), 100) or f"column_{len(extra)}"
                 extra[label.lower()] = value
-        name = fields.get("name") or " ".join(p for p in (fields.get("first_name"), fields.get("last_name")) if p)
         if fields.get("company"):
             extra["company"] = fields["company"]
         for key in _IDS:
@@ -88,15 +87,7 @@ class GoogleAdsAdapter(BaseAdapter):
         gclid = payload["gcl_id"].strip() if isinstance(payload.get("gcl_id"), str) else None
         lead = build_lead(
             source,
-            name=name or None,
-            phones=(fields.get("phone"), fields.get("work_phone")),
-            emails=(fields.get("email"), fields.get("work_email")),
-            city=fields.get("city"),
-            state=fields.get("state"),
-            pincode=fields.get("pincode"),
-            language=fields.get("language"),
-            product=fields.get("product"),
-            message=fields.get("message"),
+            **form_answers(fields),
             external=payload.get("lead_id"),
             extra=extra,
             attribution={"gclid": gclid} if gclid else None,

@@ -28,7 +28,15 @@ from leadrelay.sources import (
     secret,
     signed_provider_answer,
 )
-from leadrelay.sources.fields import PROVIDER_TARGETS, build_lead, consent, external_id, field_mapping, text
+from leadrelay.sources.fields import (
+    PROVIDER_TARGETS,
+    build_lead,
+    consent,
+    external_id,
+    field_mapping,
+    form_answers,
+    text,
+)
 from leadrelay.sources.graph import DEFAULT_GRAPH_URL, GraphError, fetch_lead
 
 if TYPE_CHECKING:
@@ -84,18 +92,9 @@ def lead_from_graph(graph: dict[str, Any], notice: dict[str, Any], source: Sourc
     created = graph.get("created_time") or notice.get("created_time")
     if disclaimers:
         extra["custom_disclaimer_responses"] = disclaimers
-    name = fields.get("name") or " ".join(p for p in (fields.get("first_name"), fields.get("last_name")) if p)
     return build_lead(
         source,
-        name=name or None,
-        phones=(fields.get("phone"), fields.get("work_phone")),
-        emails=(fields.get("email"), fields.get("work_email")),
-        city=fields.get("city"),
-        state=fields.get("state"),
-        pincode=fields.get("pincode"),
-        language=fields.get("language"),
-        product=fields.get("product"),
-        message=fields.get("message"),
+        **form_answers(fields),
         external=graph.get("id") or notice.get("leadgen_id"),
         extra=extra,
         consent_detail=_disclaimer_consent(disclaimers, created, source),
