@@ -19,6 +19,9 @@ from leadrelay.store.org import OrgRepository
 if TYPE_CHECKING:
     from leadrelay.capture import CaptureService
     from leadrelay.routing.router import Router
+    from leadrelay.store.activities import ActivityLog
+    from leadrelay.store.followups import FollowupStore
+    from leadrelay.tick import FollowupTick
 
 
 @lru_cache(maxsize=1)
@@ -62,6 +65,33 @@ def router() -> Router:
         timezone=settings.org_timezone,
         max_attempts=settings.max_assign_attempts,
     )
+
+
+def followup_store() -> FollowupStore:
+    from leadrelay.store.followups import FollowupStore
+
+    settings = get_settings()
+    return FollowupStore(settings.leads_table, settings.org_table)
+
+
+def activity_log() -> ActivityLog:
+    from leadrelay.store.activities import ActivityLog
+
+    return ActivityLog(leads=lead_repository(), followups=followup_store(), clock=get_clock(),
+                       timezone=get_settings().org_timezone)  # fmt: skip
+
+
+def followup_tick(batch: int = 200) -> FollowupTick:
+    from leadrelay.store.assignments import AssignmentStore
+    from leadrelay.tick import FollowupTick
+
+    settings = get_settings()
+    return FollowupTick(
+        leads=lead_repository(), org=org_repository(), followups=followup_store(), activities=activity_log(),
+        assignments=AssignmentStore(settings.leads_table, settings.org_table),
+        route=lambda lead, trigger: router().route(lead, trigger=trigger), clock=get_clock(),
+        timezone=settings.org_timezone, batch=batch,
+    )  # fmt: skip
 
 
 def reset() -> None:
