@@ -79,7 +79,10 @@ def test_a_replayed_client_id_logs_nothing_twice(flow: Flow, demo, clock) -> Non
 
 def test_notes_and_inbound_messages_are_not_contact(flow: Flow, demo, clock) -> None:
     lead = routed_lead(flow, demo, "9876500106")
-    assert log(flow, lead["lead_id"], {"type": "note", "note": "asked about loans"})[1]["lead"]["first_contacted_at"] is None
+    assert (
+        log(flow, lead["lead_id"], {"type": "note", "note": "asked about loans"})[1]["lead"]["first_contacted_at"]
+        is None
+    )
     inbound = log(flow, lead["lead_id"], {"type": "whatsapp", "direction": "inbound", "note": "hi"})[1]
     assert inbound["lead"]["first_contacted_at"] is None and inbound["lead"]["status"] == "assigned"
 

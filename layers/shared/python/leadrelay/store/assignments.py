@@ -167,7 +167,7 @@ class AssignmentStore:
         txn.update(
             self.leads_table,
             {"pk": lead_pk(lead.lead_id), "sk": LEAD_SK},
-            f"{sets} REMOVE {', '.join(removes)}",
+            f"{sets} REMOVE {', '.join(removes)}" if removes else sets,
             values,
             "attribute_exists(pk) AND version = :version",
             names={"#status": "status"},
