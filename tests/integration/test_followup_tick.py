@@ -143,7 +143,7 @@ def test_sla_counted_in_shift_hours_waits_for_the_owner_s_next_shift(flow: Flow,
 def test_a_night_lead_is_assigned_oldest_first_when_the_first_shift_starts(flow: Flow, demo, clock) -> None:
     # Given everyone is off shift or on leave at night (Deepa and the night shifts on leave)
     org = wiring.org_repository()
-    from datetime import datetime, UTC
+    from datetime import UTC, datetime
 
     back = datetime(2026, 11, 24, 4, 0, tzinfo=UTC)  # 09:30 IST Tuesday
     for agent_id in ("deepa", "meera", "arjun"):
@@ -170,7 +170,7 @@ def test_a_night_lead_is_assigned_oldest_first_when_the_first_shift_starts(flow:
 
 def test_a_stuck_pending_lead_is_re_driven_and_counted(flow: Flow, demo, clock) -> None:
     # Given a lead the router never saw (its stream record lost)
-    status, body = flow.post("website", {"phone": "9876500209", "city": "Noida"}, demo["website"]["key"])
+    _, body = flow.post("website", {"phone": "9876500209", "city": "Noida"}, demo["website"]["key"])
     flow.new_records()  # the records are consumed without routing
     assert flow.get(f"/leads/{body['lead_id']}")[1]["status"] == "new"
     assert tick()["work"].get("stuck_found", 0) == 0

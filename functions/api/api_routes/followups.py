@@ -160,7 +160,9 @@ class NurtureRequest(BaseModel):
 
 
 @router.post("/leads/<lead_id>/nurture", summary="Attach a nurture cadence to a lead", tags=["followups"])
-def post_nurture(lead_id: Annotated[str, Path(min_length=1, max_length=64)], body: NurtureRequest) -> Response[dict[str, Any]]:
+def post_nurture(
+    lead_id: Annotated[str, Path(min_length=1, max_length=64)], body: NurtureRequest
+) -> Response[dict[str, Any]]:
     """Each step of the cadence becomes a follow-up for the lead's owner in turn. Refused for a
     person who withdrew consent; call steps are skipped for a do-not-call number."""
     who = principal(router)
