@@ -65,6 +65,8 @@ from leadrelay.store.org import RoutingState as OrgState
 logger = logging.getLogger(__name__)
 
 QUEUE_TRIGGER = "queue"
+# DynamoDB's limit on the items of one TransactWriteItems.
+MAX_TRANSACTION_ITEMS = 100
 REDRIVE_TRIGGER = "redrive"
 
 
@@ -148,6 +150,7 @@ class FollowupTick:
 
     def _followups_due(self, now: datetime, settings: FollowupSettings, report: TickReport) -> None:
         missed_after = timedelta(hours=settings.missed_after_hours)
+        units = []
         for item in self._due(Q_FOLLOWUP_DUE, now):
             due = parse_iso(item["due_time"])
             txn = _Txn()
@@ -155,74 +158,74 @@ class FollowupTick:
                 self.table,
                 followup_key(item["followup_id"]),
                 "SET notified_at = :now, due_pk = :miss, due_at = :miss_at",
-                {
-                    ":now": now,
-                    ":miss": Q_FOLLOWUP_MISS,
-                    ":miss_at": iso(due + missed_after),
-                    ":due": Q_FOLLOWUP_DUE,
-                    ":open": FollowupStatus.OPEN.value,
-                },
+                {":now": now, ":miss": Q_FOLLOWUP_MISS, ":miss_at": iso(due + missed_after), ":due": Q_FOLLOWUP_DUE,
+                 ":open": FollowupStatus.OPEN.value},
                 "due_pk = :due AND #status = :open",
                 names={"#status": "status"},
-            )
-            txn.put(
-                self.table,
-                timeline_item(
-                    _event(
-                        item["lead_id"],
-                        now,
-                        kinds.FOLLOWUP_DUE,
-                        f"follow-up due for {item.get('agent_id') or 'nobody'} ({item.get('reason')})",
-                        {
-                            "followup_id": item["followup_id"],
-                            "agent_id": item.get("agent_id"),
-                            "due_at": item["due_time"],
-                            "reason": item.get("reason"),
-                            "type": item.get("type"),
-                        },
-                    )
-                ),
-            )
-            if self._settle(txn):
-                report.add("followups_due")
+            )  # fmt: skip
+            summary = f"follow-up due for {item.get('agent_id') or 'nobody'} ({item.get('reason')})"
+            data = {"followup_id": item["followup_id"], "agent_id": item.get("agent_id"), "due_at": item["due_time"],
+                    "reason": item.get("reason"), "type": item.get("type")}  # fmt: skip
+            txn.put(self.table, timeline_item(_event(item["lead_id"], now, kinds.FOLLOWUP_DUE, summary, data)))
+            units.append(txn.items)
+        report.add("followups_due", self._settle_many(units))
 
     def _followups_missed(self, now: datetime, settings: FollowupSettings, report: TickReport) -> None:
+        units = []
         for item in self._due(Q_FOLLOWUP_MISS, now):
             txn = _Txn()
             txn.update(
                 self.table,
                 followup_key(item["followup_id"]),
                 "SET #status = :missed, missed_at = :now REMOVE due_pk, due_at",
-                {
-                    ":now": now,
-                    ":missed": FollowupStatus.MISSED.value,
-                    ":queue": Q_FOLLOWUP_MISS,
-                    ":open": FollowupStatus.OPEN.value,
-                },
+                {":now": now, ":missed": FollowupStatus.MISSED.value, ":queue": Q_FOLLOWUP_MISS,
+                 ":open": FollowupStatus.OPEN.value},
                 "due_pk = :queue AND #status = :open",
                 names={"#status": "status"},
+            )  # fmt: skip
+            summary = (
+                f"follow-up missed by {item.get('agent_id') or 'nobody'}: not done {settings.missed_after_hours} h"
+                f" after it was due ({item['due_time']}); the team's manager sees it"
             )
-            txn.put(
-                self.table,
-                timeline_item(
-                    _event(
-                        item["lead_id"],
-                        now,
-                        kinds.FOLLOWUP_MISSED,
-                        f"follow-up missed by {item.get('agent_id') or 'nobody'}: not done "
-                        f"{settings.missed_after_hours} h after it was due ({item['due_time']})"
-                        "; the team's manager sees it",
-                        {
-                            "followup_id": item["followup_id"],
-                            "agent_id": item.get("agent_id"),
-                            "team_id": item.get("team_id"),
-                            "due_at": item["due_time"],
-                        },
-                    )
-                ),
-            )
-            if self._settle(txn):
-                report.add("followups_missed")
+            data = {"followup_id": item["followup_id"], "agent_id": item.get("agent_id"),
+                    "team_id": item.get("team_id"), "due_at": item["due_time"]}  # fmt: skip
+            txn.put(self.table, timeline_item(_event(item["lead_id"], now, kinds.FOLLOWUP_MISSED, summary, data)))
+            units.append(txn.items)
+        report.add("followups_missed", self._settle_many(units))
+
+    def _settle_many(self, units: list[list[dict[str, Any]]]) -> int:
+        """Run many small units (each guarded by its first item's condition) in transactions of up
+        to `MAX_TRANSACTION_ITEMS` items: one call per batch instead of one per unit. A unit whose
+        guard fails (another tick, or a person, got there first) is dropped and the rest of its
+        batch runs again. Returns how many units were written."""
+        written = 0
+        batch: list[list[dict[str, Any]]] = []
+        for unit in units:
+            if batch and sum(map(len, batch)) + len(unit) > MAX_TRANSACTION_ITEMS:
+                written += self._run_batch(batch)
+                batch = []
+            batch.append(unit)
+        if batch:
+            written += self._run_batch(batch)
+        return written
+
+    def _run_batch(self, batch: list[list[dict[str, Any]]]) -> int:
+        while batch:
+            try:
+                run_transaction([item for unit in batch for item in unit])
+            except TransactionFailed as failed:
+                failing = set(failed.failed_conditions())
+                if not failing:
+                    raise
+                keep, position = [], 0
+                for unit in batch:
+                    if not failing.intersection(range(position, position + len(unit))):
+                        keep.append(unit)
+                    position += len(unit)
+                batch = keep
+                continue
+            return len(batch)
+        return 0
 
     def _settle(self, txn: _Txn) -> bool:
         """Run a transaction whose first item is guarded by the state the tick read; False when
