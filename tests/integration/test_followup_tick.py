@@ -228,3 +228,19 @@ def test_settings_round_trip_and_refuse_bad_documents(flow: Flow, demo, clock) -
     status, error = flow.call("PUT", "/settings/followups", body={"nurture": {"by_rule": {"ncr": "nope"}}})
     assert status == 422 and "unknown cadence" in error["message"]
     assert flow.call("PUT", "/settings/followups", role="manager", team_id="ncr", body=body)[0] == 403
+
+
+def test_a_lead_of_the_default_pool_moves_within_it(flow: Flow, demo, clock) -> None:
+    # Given a lead with no city, routed by the default rule into the "everyone" pool
+    put_settings(flow, {"sla": {"first_contact_minutes": 90}})
+    _, body = flow.post("website", {"phone": "9876500213"}, demo["website"]["key"])
+    flow.run_router()
+    lead = flow.get(f"/leads/{body['lead_id']}")[1]
+    first = flow.get(f"/leads/{body['lead_id']}/routing")[1]["items"][0]
+    assert first["rule_id"] == "default"
+    # When nobody calls it for 90 minutes, it moves to someone else in that pool
+    clock.advance(minutes=91)
+    assert tick()["work"]["sla_redistributed"] == 1
+    moved = flow.get(f"/leads/{lead['lead_id']}/routing")[1]["items"][-1]
+    assert moved["trigger"] == "sla" and moved["pool_id"] == "everyone"
+    assert moved["agent_id"] != lead["assigned_agent_id"]

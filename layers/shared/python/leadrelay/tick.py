@@ -362,7 +362,7 @@ class FollowupTick:
             elif pool_id in roster.pools:
                 one_rule = RuleChain(
                     version=chain.version,
-                    rules=[Rule(rule_id=rule_id or "sla", pool_id=pool_id)],
+                    rules=[Rule(rule_id=SLA_TRIGGER, pool_id=pool_id)],
                     daily_cap_per_agent=chain.daily_cap_per_agent,
                 )
                 candidate = decide(lead, one_rule, roster, counts, now, self.timezone, exclude_agents=exclude)
