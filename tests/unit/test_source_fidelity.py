@@ -243,3 +243,28 @@ def test_razorpay_takes_the_order_from_the_payment_and_keeps_a_payer_who_is_not_
     # Deduped on the payment inside the signed body; the event's account kept
     assert lead.external_id == "pay_TEST0000000001" and lead.extra["event_account_id"] == "acc_TEST0000000001"
     assert lead.source_time == datetime.fromtimestamp(1749416100, tz=UTC)
+
+
+# -- the attribution report groups by the ad platform's campaign ------------------------------
+
+
+def test_the_attribution_report_groups_leads_by_platform_and_campaign() -> None:
+    from leadrelay.models import Attribution, Lead, LeadStatus
+    from leadrelay.reports import attribution_report
+
+    def lead(lead_id: str, kind: str, status: LeadStatus = LeadStatus.NEW, **tags: Any) -> Lead:
+        return Lead(lead_id=lead_id, source_id=kind, source_kind=kind, received_at=utc(2026, 1, 5),
+                    status=status, attribution=Attribution(**tags))  # fmt: skip
+
+    leads = [
+        lead("L1", "meta_lead_ads", LeadStatus.WON, campaign_id="C1", campaign_name="Diwali", platform="instagram"),
+        lead("L2", "meta_lead_ads", campaign_id="C1", campaign_name="Diwali", platform="instagram"),
+        lead("L3", "meta_lead_ads", campaign_id="C1", campaign_name="Diwali", platform="facebook"),
+        lead("L4", "google_ads", campaign_id="9223372036854775807"),
+        lead("L5", "generic", utm_campaign="brand"),  # UTM only: not an ad platform campaign
+    ]
+    rows = attribution_report(leads)["first_touch"]["by_ad_campaign"]
+    assert [(r["platform"], r["campaign_id"], r["campaign_name"], r["leads"], r["won"]) for r in rows] == [
+        ("instagram", "C1", "Diwali", 2, 1), ("facebook", "C1", "Diwali", 1, 0),
+        ("google_ads", "9223372036854775807", "(none)", 1, 0),
+    ]  # fmt: skip
