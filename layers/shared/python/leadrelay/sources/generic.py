@@ -176,7 +176,7 @@ class GenericAdapter(BaseAdapter):
             if payload.get(field) not in (None, ""):
                 attribution[field] = str(_scalar(payload[field], field))
             used.add(field)
-        lead["attribution"] = Attribution(**attribution)
+        lead["attribution"] = Attribution.model_validate(attribution)
 
         for key, value in payload.items():
             if key not in used and key != "key":
