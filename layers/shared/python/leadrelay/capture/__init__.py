@@ -31,6 +31,7 @@ from leadrelay.models import Lead, LeadInput, RoutingState, Source, TimelineEven
 from leadrelay.models.contact import language_from_script, normalize_state
 from leadrelay.models.lead import Consent, Touch
 from leadrelay.sources import Notice, PayloadError, PendingFetch, Receipt, adapter_for
+from leadrelay.sources.secrets import SECRET_HEADERS, SECRET_PARAMS, mask_body
 from leadrelay.store.leads import DedupeKey, LeadAsRead, LeadRepository, MergeResult, RawRequest, Reopen, StoreOutcome
 from leadrelay.store.org import OrgRepository
 from leadrelay.store.quarantine import QuarantineStore
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 KEY_HEADER = "x-api-key"
 KEY_PARAM = "key"
-_SECRET_HEADERS = {KEY_HEADER, "authorization", "cookie"}
+_SECRET_HEADERS = SECRET_HEADERS
 _MASK = "***"
 
 
@@ -123,6 +124,9 @@ class CaptureService:
 
     def _process(self, source: Source, request: WebhookRequest, raw: RawRequest) -> CaptureResult:
         """Everything after the source key: verify, parse, store each lead, answer once."""
+        adapter = adapter_for(source.kind)
+        if adapter is not None and not raw.body_base64:  # a secret in the body (Google's google_key)
+            raw.body = mask_body(raw.body, adapter.body_secrets, raw.request_id)
         if not source.active:
             return self._reject(raw, 403, "source_disabled", f"source {source.source_id!r} is disabled")
         if len(request.body) > self.settings.max_body_bytes:
@@ -130,7 +134,6 @@ class CaptureService:
                 raw, 413, "payload_too_large",
                 f"the body is {len(request.body)} bytes; the limit is {self.settings.max_body_bytes}",
             )  # fmt: skip
-        adapter = adapter_for(source.kind)
         if adapter is None:
             return self._reject(
                 raw, 422, "unsupported_source_kind", f"source kind {source.kind!r} is not supported yet"
@@ -333,7 +336,7 @@ class CaptureService:
 
     def _raw(self, request: WebhookRequest) -> RawRequest:
         headers = {k: (_MASK if k in _SECRET_HEADERS else v) for k, v in request.headers.items()}
-        query = {k: (_MASK if k == KEY_PARAM else ",".join(v)) for k, v in request.query.items()}
+        query = {k: (_MASK if k.lower() in SECRET_PARAMS else ",".join(v)) for k, v in request.query.items()}
         if request.body_was_base64:
             body, is_b64 = base64.b64encode(request.body).decode(), True
         else:
@@ -384,6 +387,9 @@ class CaptureService:
                 keys.append(DedupeKey("PHONE", lead_input.phone, window))
             if lead_input.email:
                 keys.append(DedupeKey("EMAIL", lead_input.email, window))
+            # WhatsApp's business-scoped user id: the identity of a user whose phone is withheld.
+            if lead_input.whatsapp_user_id:
+                keys.append(DedupeKey("WAUSER", lead_input.whatsapp_user_id, window))
         return keys
 
     def _store(

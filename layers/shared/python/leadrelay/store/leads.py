@@ -48,7 +48,7 @@ def list_sk(received_at: datetime, item_id: str) -> str:
 class DedupeKey:
     """One identity of a lead. `window` is how long a match counts; None means forever."""
 
-    kind: Literal["EXT", "BODY", "PHONE", "EMAIL"]
+    kind: Literal["EXT", "BODY", "PHONE", "EMAIL", "WAUSER"]
     value: str
     window: timedelta | None
 
