@@ -244,3 +244,29 @@ def test_a_lead_of_the_default_pool_moves_within_it(flow: Flow, demo, clock) -> 
     moved = flow.get(f"/leads/{lead['lead_id']}/routing")[1]["items"][-1]
     assert moved["trigger"] == "sla" and moved["pool_id"] == "everyone"
     assert moved["agent_id"] != lead["assigned_agent_id"]
+
+
+def test_a_lead_left_unassigned_by_caps_is_assigned_after_org_local_midnight(flow: Flow, demo, clock) -> None:
+    # Given every agent at their cap for today (a cap of 0 for the day; Deepa is the only one on
+    # shift round the clock, and she is at hers too)
+    org = wiring.org_repository()
+    from leadrelay.clock import local_day
+    from leadrelay.store.dynamo import client, to_item
+    from leadrelay.store.org import ROSTER, counter_expiry, day_sk
+
+    today = local_day(clock.now(), "Asia/Kolkata")
+    for agent in org.load_roster().agents.values():
+        cap = agent.daily_cap or 0
+        client().put_item(TableName=org.table, Item=to_item({"pk": ROSTER, "sk": day_sk(today, agent.agent_id),
+                                                             "assigned": cap, "expires_at": counter_expiry(today)}))  # fmt: skip
+    lead = routed_lead(flow, demo, "9876500214", city="Noida")
+    assert lead["status"] == "unassigned"
+    routing = flow.get(f"/leads/{lead['lead_id']}/routing")[1]["items"][0]
+    assert set(routing["skipped"].values()) <= {"capped", "off_shift"}
+    assert tick()["work"].get("unassigned_assigned", 0) == 0
+    # When the org-local day turns (00:00 IST Tuesday), the caps reset and the night shift takes it
+    clock.advance(hours=11, minutes=54)  # 23:59 IST
+    assert tick()["work"].get("unassigned_assigned", 0) == 0
+    clock.advance(minutes=2)
+    assert tick()["work"]["unassigned_assigned"] == 1
+    assert flow.get(f"/leads/{lead['lead_id']}")[1]["status"] == "assigned"
