@@ -41,7 +41,9 @@ def _tick(event: dict[str, Any]) -> dict[str, Any]:
     work = wiring.followup_tick().run().counts
     for name, metric in _TICK_METRICS.items():
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=work.get(name, 0))
-    unassigned = wiring.lead_repository().count_due("UNASSIGNED", now)
+    # The leads still waiting for someone eligible, as the tick's unassigned step saw them (at
+    # most its batch; it reads that queue anyway, so no second query).
+    unassigned = work.get("unassigned_waiting", 0)
     metrics.add_metric(name="UnassignedLeads", unit=MetricUnit.Count, value=unassigned)
     fetched = _retry_pending_fetches(now)
     logger.info("tick", extra={"at": iso(now), "event_time": event.get("time"), "unassigned": unassigned,

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from leadrelay.clock import Clock, iso, local_day, parse_iso
 from leadrelay.followup import kinds
@@ -65,9 +65,25 @@ from leadrelay.store.org import RoutingState as OrgState
 logger = logging.getLogger(__name__)
 
 QUEUE_TRIGGER = "queue"
+# Missed follow-ups, nurture steps and lost leads are looked at on ticks whose minute is a
+# multiple of this (every fifth minute); the rest on every tick.
+SLOW_STEPS_EVERY_MINUTES = 5
 # DynamoDB's limit on the items of one TransactWriteItems.
 MAX_TRANSACTION_ITEMS = 100
 REDRIVE_TRIGGER = "redrive"
+
+
+class _Lazy:
+    """A value computed on first attribute access (the follow-up settings of one tick)."""
+
+    def __init__(self, load: Callable[[], Any]) -> None:
+        self._load = load
+        self._value: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._value is None:
+            self._value = self._load()
+        return getattr(self._value, name)
 
 
 @dataclass
@@ -123,17 +139,19 @@ class FollowupTick:
     def run(self) -> TickReport:
         report = TickReport()
         now = self.clock.now()
-        settings = self.followups.get_settings()
+        # Read only once some step finds work: an idle tick makes no settings read.
+        settings = cast(FollowupSettings, _Lazy(self.followups.get_settings))
         steps: list[tuple[str, Callable[[datetime, FollowupSettings, TickReport], None]]] = [
             ("followups_due", self._followups_due),
-            ("followups_missed", self._followups_missed),
             ("sla_started", self._sla_started),
             ("sla_due", self._sla_due),
             ("unassigned", self._unassigned),
             ("stuck", self._stuck),
-            ("nurture", self._nurture),
-            ("lost", self._lost),
         ]
+        if now.minute % SLOW_STEPS_EVERY_MINUTES == 0:
+            # Work measured in hours and days: a few minutes late costs nothing, and an idle
+            # tick makes three queries fewer.
+            steps += [("followups_missed", self._followups_missed), ("nurture", self._nurture), ("lost", self._lost)]
         for name, step in steps:
             try:
                 step(now, settings, report)
@@ -149,9 +167,9 @@ class FollowupTick:
     # -- 1, 2: follow-ups ------------------------------------------------------------------------
 
     def _followups_due(self, now: datetime, settings: FollowupSettings, report: TickReport) -> None:
-        missed_after = timedelta(hours=settings.missed_after_hours)
         units = []
         for item in self._due(Q_FOLLOWUP_DUE, now):
+            missed_after = timedelta(hours=settings.missed_after_hours)
             due = parse_iso(item["due_time"])
             txn = _Txn()
             txn.update(
@@ -512,6 +530,7 @@ class FollowupTick:
                 continue
             plan = decide(lead, state.chain, state.roster, state.counts_today, now, self.timezone)
             if plan.agent_id is None:
+                report.add("unassigned_waiting")
                 continue  # still nobody: it keeps its place in the queue
             at = max(now, lead.received_at + timedelta(milliseconds=1))
             decision = self._decision(
@@ -532,7 +551,10 @@ class FollowupTick:
     # -- 6: stuck leads --------------------------------------------------------------------------
 
     def _stuck(self, now: datetime, settings: FollowupSettings, report: TickReport) -> None:
-        for item in self._due(Q_ROUTING, now - timedelta(minutes=settings.stuck_after_minutes)):
+        # A lead normally leaves this queue within a second: anything a minute old is worth a look.
+        for item in self._due(Q_ROUTING, now - timedelta(minutes=1)):
+            if parse_iso(item["due_at"]) > now - timedelta(minutes=settings.stuck_after_minutes):
+                continue
             lead = self._lead(item)
             if lead is None:
                 continue
