@@ -27,6 +27,7 @@ from typing import Any, cast
 from leadrelay.clock import Clock, iso, local_day, parse_iso
 from leadrelay.followup import kinds
 from leadrelay.followup.nurture import may_nurture, next_allowed_step, step_due
+from leadrelay.followup.rules import working_time
 from leadrelay.followup.settings import FollowupSettings
 from leadrelay.followup.sla import SLA_TRIGGER, history, plan_breach, sla_deadline, sla_minutes
 from leadrelay.ids import new_id
@@ -340,7 +341,7 @@ class FollowupTick:
             outcome = "escalated"
             if plan.action == "redistribute":
                 for _ in range(3):
-                    result = self._redistribute(lead, plan.pools, plan.exclude, state, now, past.rule_id)
+                    result = self._redistribute(lead, plan.pools, plan.exclude, state, now)
                     if result is not CommitResult.STATE_CHANGED:
                         break
                     state = self.org.load_routing_state(day)
@@ -361,7 +362,6 @@ class FollowupTick:
         exclude: frozenset[str],
         state: OrgState,
         now: datetime,
-        rule_id: str | None,
     ) -> CommitResult | None:
         """Move the lead to the first eligible agent of `pools` (None: the whole rule chain)."""
         chain, roster, counts = state.chain, state.roster, state.counts_today
@@ -680,11 +680,9 @@ class FollowupTick:
                     "due_pk = :queue AND next_step = :seen",
                 )
             owner = self.org.get_agent(lead.assigned_agent_id) if lead.assigned_agent_id else None
-            from leadrelay.followup.rules import working_time
-
             reason = f"nurture:{item['cadence_id']}#{step.index + 1}"
             plan = working_time(settings, reason, max(step.due_at, now), owner, self.timezone)
-            followup = self.activities._new_followup(lead, plan, "system", now, step.type)
+            followup = self.activities.new_followup(lead, plan, "system", now, step.type)
             self.activities.replace_open(txn, lead, followup, settings, now, "system")
             if skipped:
                 txn.put(

@@ -229,7 +229,7 @@ class ActivityLog:
         followup: Followup | None = None
         old = lead.open_followup_id
         if plan is not None:
-            followup = self._new_followup(lead, plan, activity.by, now, activity.type)
+            followup = self.new_followup(lead, plan, activity.by, now, activity.type)
             sets.append("open_followup_id = :followup")
             values[":followup"] = followup.followup_id
         elif activity.contact and old:
@@ -264,7 +264,7 @@ class ActivityLog:
             txn.put(self.table, timeline_item(event))
         return txn, followup
 
-    def _new_followup(
+    def new_followup(
         self,
         lead: Lead,
         plan: FollowupPlan,
@@ -355,7 +355,7 @@ class ActivityLog:
         for _ in range(attempts):
             now = self.clock.now()
             plan = working_time(settings, reason, due_at, owner, self.timezone)
-            followup = self._new_followup(lead, plan, by, now, kind, note)
+            followup = self.new_followup(lead, plan, by, now, kind, note)
             txn = _Txn()
             self.replace_open(txn, lead, followup, settings, now, by)
             try:
