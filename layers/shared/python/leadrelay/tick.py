@@ -3,17 +3,20 @@
 Each step reads one queue of the sparse `by_due` index (never a scan), oldest first, at most
 `batch` items, and handles each item with a write conditional on the state it read, so a tick
 that runs twice, or overlaps the previous one, changes nothing twice; what is left waits for the
-next tick. Steps, in order:
+next tick. Every tick:
 
 1. follow-ups that fell due: `followup.due` on the lead's timeline (the owner's reminder);
-2. follow-ups not done `missed_after_hours` after their due time: `missed`, `followup.missed`;
-3. newly assigned leads: their first-contact SLA deadline is worked out (shift hours when
-   configured) and a cadence attached when their rule names one;
-4. leads past their SLA: re-distributed to an agent who never had them (backup pool first), or
-   escalated to the team's manager after `max_redistributions` moves;
-5. unassigned leads (nobody was eligible), oldest first, to whoever is eligible now;
-6. leads the router still owes a decision minutes after they arrived: routed again;
-7. nurture steps that fell due become follow-ups; lost leads re-surface into the long-tail cadence.
+2. the SLA queue: a newly assigned lead gets its first-contact SLA deadline (shift hours when
+   configured; a cadence attached when its rule names one); a lead past its deadline is
+   re-distributed to an agent who never had it (backup pool first), or escalated to the team's
+   manager after `max_redistributions` moves;
+3. unassigned leads (nobody was eligible), oldest first, to whoever is eligible now.
+
+Every fifth minute (work measured in hours and days):
+
+4. follow-ups not done `missed_after_hours` after their due time: `missed`, `followup.missed`;
+5. leads the router still owes a decision minutes after they arrived: routed again;
+6. nurture steps that fell due become follow-ups; lost leads re-surface into the long-tail cadence.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from leadrelay.clock import Clock, iso, local_day, parse_iso
@@ -29,7 +32,7 @@ from leadrelay.followup import kinds
 from leadrelay.followup.nurture import may_nurture, next_allowed_step, step_due
 from leadrelay.followup.rules import working_time
 from leadrelay.followup.settings import FollowupSettings
-from leadrelay.followup.sla import SLA_TRIGGER, history, plan_breach, sla_deadline, sla_minutes
+from leadrelay.followup.sla import SLA_TRIGGER, History, history, plan_breach, sla_deadline, sla_minutes
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, LeadStatus, RoutingDecision, RoutingState, TimelineEvent
 from leadrelay.models.followup import FollowupStatus
@@ -45,7 +48,6 @@ from leadrelay.store.followups import (
     Q_NURTURE,
     Q_ROUTING,
     Q_SLA,
-    Q_SLA_START,
     Q_UNASSIGNED,
     FollowupStore,
     followup_key,
@@ -144,15 +146,14 @@ class FollowupTick:
         settings = cast(FollowupSettings, _Lazy(self.followups.get_settings))
         steps: list[tuple[str, Callable[[datetime, FollowupSettings, TickReport], None]]] = [
             ("followups_due", self._followups_due),
-            ("sla_started", self._sla_started),
-            ("sla_due", self._sla_due),
+            ("sla", self._sla),
             ("unassigned", self._unassigned),
-            ("stuck", self._stuck),
         ]
         if now.minute % SLOW_STEPS_EVERY_MINUTES == 0:
             # Work measured in hours and days: a few minutes late costs nothing, and an idle
             # tick makes three queries fewer.
-            steps += [("followups_missed", self._followups_missed), ("nurture", self._nurture), ("lost", self._lost)]
+            steps += [("followups_missed", self._followups_missed), ("stuck", self._stuck), ("nurture", self._nurture),
+                      ("lost", self._lost)]  # fmt: skip
         for name, step in steps:
             try:
                 step(now, settings, report)
@@ -259,47 +260,84 @@ class FollowupTick:
 
     # -- 3, 4: first-contact SLA -----------------------------------------------------------------
 
-    def _sla_started(self, now: datetime, settings: FollowupSettings, report: TickReport) -> None:
-        items = self._due(Q_SLA_START, now)
+    def _sla(self, now: datetime, settings: FollowupSettings, report: TickReport) -> None:
+        """One queue, two kinds of item: a lead whose SLA clock just started (due_at = assigned_at;
+        its deadline is worked out and becomes its due_at) and a lead past its deadline."""
+        items = self._due(Q_SLA, now)
         if not items:
             return
-        org_default = self.org.get_org_settings().first_contact_sla_minutes
-        state: OrgState | None = None
+        day = local_day(now, self.timezone)
+        state = self.org.load_routing_state(day)
+        org_default: list[int | None] = []
         for item in items:
             lead = self._lead(item)
             if lead is None:
                 continue
             if not self._waits_for_contact(lead):
-                self._dequeue_lead(lead, Q_SLA_START)
+                self._dequeue_lead(lead, Q_SLA)
                 continue
-            decisions = self.leads.routing_decisions(lead.lead_id)
-            past = history(decisions)
-            self._attach_rule_cadence(lead, past.rule_id, settings, now, report)
-            minutes = sla_minutes(settings.sla, org_default, past.rule_id, lead.assigned_pool_id or past.pool_id)
-            if minutes is None:
-                self._dequeue_lead(lead, Q_SLA_START)
-                continue
-            if state is None:
-                state = self.org.load_routing_state(local_day(now, self.timezone))
-            owner = state.roster.agents.get(lead.assigned_agent_id or "")
-            assert lead.assigned_at is not None
-            deadline = sla_deadline(settings.sla, minutes, lead.assigned_at, owner, self.timezone)
-            moved = if_condition_holds(
-                client().update_item,
-                TableName=self.table,
-                Key=to_item({"pk": lead_pk(lead.lead_id), "sk": LEAD_SK}),
-                UpdateExpression="SET due_pk = :sla, due_at = :deadline, sla_deadline = :deadline",
-                ConditionExpression="due_pk = :start AND version = :version",
-                ExpressionAttributeValues={
-                    ":sla": to_value(Q_SLA),
-                    ":deadline": to_value(iso(deadline)),
-                    ":start": to_value(Q_SLA_START),
-                    ":version": to_value(lead.version),
-                },
-            )
-            if moved is not None:
+            past = history(self.leads.routing_decisions(lead.lead_id))
+            if item.get("sla_for") != item.get("assigned_at"):
+                # A new clock (a first assignment, or a new owner): its deadline, once.
+                self._attach_rule_cadence(lead, past.rule_id, settings, now, report)
+                if not org_default:
+                    org_default.append(self.org.get_org_settings().first_contact_sla_minutes)
+                minutes = sla_minutes(settings.sla, org_default[0], past.rule_id, lead.assigned_pool_id or past.pool_id)
+                if minutes is None:
+                    self._dequeue_lead(lead, Q_SLA)
+                    continue
+                owner = state.roster.agents.get(lead.assigned_agent_id or "")
+                assert lead.assigned_at is not None
+                deadline = sla_deadline(settings.sla, minutes, lead.assigned_at, owner, self.timezone)
+                started = if_condition_holds(
+                    client().update_item,
+                    TableName=self.table,
+                    Key=to_item({"pk": lead_pk(lead.lead_id), "sk": LEAD_SK}),
+                    UpdateExpression="SET due_at = :deadline, sla_deadline = :deadline, sla_for = :assigned",
+                    ConditionExpression="due_pk = :sla AND version = :version",
+                    ExpressionAttributeValues={
+                        ":sla": to_value(Q_SLA),
+                        ":deadline": to_value(iso(deadline)),
+                        ":assigned": to_value(item["assigned_at"]),
+                        ":version": to_value(lead.version),
+                    },
+                )
+                if started is None:
+                    continue
                 report.add("sla_started")
-        # Deadlines already past are handled by the next step in this same tick.
+                if deadline > now:
+                    continue
+            state = self._breach(lead, past, state, day, now, settings, report)
+
+    def _breach(
+        self,
+        lead: Lead,
+        past: History,
+        state: OrgState,
+        day: date,
+        now: datetime,
+        settings: FollowupSettings,
+        report: TickReport,
+    ) -> OrgState:
+        """Re-distribute a lead past its SLA, or escalate it; returns the routing state to go on with."""
+        plan = plan_breach(settings.sla, past, lead.assigned_pool_id)
+        why = plan.why
+        if plan.action == "redistribute":
+            result = None
+            for _ in range(3):
+                result = self._redistribute(lead, plan.pools, plan.exclude, state, now)
+                if result is not CommitResult.STATE_CHANGED:
+                    break
+                state = self.org.load_routing_state(day)
+            if result is CommitResult.COMMITTED:
+                report.add("sla_redistributed")
+                return self.org.load_routing_state(day)
+            if result is not None:
+                return state  # contacted meanwhile, or busy: the next tick looks again
+            why = "nobody else can take it now"
+        if self._escalate(lead, state, now, why):
+            report.add("sla_escalated")
+        return state
 
     def _waits_for_contact(self, lead: Lead) -> bool:
         return (
@@ -322,38 +360,6 @@ class FollowupTick:
             ConditionExpression="due_pk = :queue",
             ExpressionAttributeValues={":queue": to_value(queue)},
         )
-
-    def _sla_due(self, now: datetime, settings: FollowupSettings, report: TickReport) -> None:
-        items = self._due(Q_SLA, now)
-        if not items:
-            return
-        day = local_day(now, self.timezone)
-        state = self.org.load_routing_state(day)
-        for item in items:
-            lead = self._lead(item)
-            if lead is None:
-                continue
-            if not self._waits_for_contact(lead):
-                self._dequeue_lead(lead, Q_SLA)
-                continue
-            past = history(self.leads.routing_decisions(lead.lead_id))
-            plan = plan_breach(settings.sla, past, lead.assigned_pool_id)
-            outcome = "escalated"
-            if plan.action == "redistribute":
-                for _ in range(3):
-                    result = self._redistribute(lead, plan.pools, plan.exclude, state, now)
-                    if result is not CommitResult.STATE_CHANGED:
-                        break
-                    state = self.org.load_routing_state(day)
-                if result is CommitResult.COMMITTED:
-                    report.add("sla_redistributed")
-                    state = self.org.load_routing_state(day)
-                    continue
-                if result is CommitResult.LEAD_CHANGED or result is CommitResult.STATE_CHANGED:
-                    continue  # contacted meanwhile, or busy: the next tick looks again
-                outcome = "nobody_eligible"
-            if self._escalate(lead, state, now, plan.why if outcome == "escalated" else "nobody else can take it now"):
-                report.add("sla_escalated")
 
     def _redistribute(
         self,

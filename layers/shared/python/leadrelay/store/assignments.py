@@ -27,8 +27,9 @@ from leadrelay.store.org import ROSTER, counter_expiry, day_sk, load_sk, rr_sk
 
 # A lead in these states is no longer open: it does not count in its agent's load.
 CLOSED = CLOSED_STATUSES
-# An assigned lead nobody contacted yet waits here (`by_due`, due_at = assigned) for its SLA.
-SLA_CLOCK_QUEUE = "SLA_START"
+# An assigned lead nobody contacted yet waits here (`by_due`, due_at = assigned) for the followup
+# tick to work out its first-contact SLA deadline (which then becomes its due_at).
+SLA_CLOCK_QUEUE = "SLA"
 
 
 class CommitResult(Enum):

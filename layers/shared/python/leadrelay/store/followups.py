@@ -14,8 +14,9 @@ Item layout:
 - org table `CONFIG` / `FOLLOWUPS`           the follow-up settings document.
 
 The lead item itself is queued too: due_pk "ROUTING" (due_at = received) while the router owes it
-a decision, "SLA_START" (due_at = assigned) and then "SLA" (due_at = the deadline) until first
-contact, "UNASSIGNED" while nobody could take it.
+a decision, "SLA" until first contact (due_at = assigned_at until the tick works out the deadline,
+then the deadline, with `sla_for` = the assigned_at it was worked out for), "UNASSIGNED" while
+nobody could take it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ NURTURE_SK = "NURTURE"
 Q_FOLLOWUP_DUE = "FU_DUE"
 Q_FOLLOWUP_MISS = "FU_MISS"
 Q_ROUTING = "ROUTING"
-Q_SLA_START = "SLA_START"
 Q_SLA = "SLA"
 Q_UNASSIGNED = "UNASSIGNED"
 Q_NURTURE = "NURTURE"
