@@ -277,7 +277,9 @@ class FollowupTick:
                 self._dequeue_lead(lead, Q_SLA)
                 continue
             past = history(self.leads.routing_decisions(lead.lead_id))
-            if item.get("sla_for") != item.get("assigned_at"):
+            assert lead.assigned_at is not None
+            assigned = iso(lead.assigned_at)  # as read consistently, not as the index has it
+            if item.get("sla_for") != assigned:
                 # A new clock (a first assignment, or a new owner): its deadline, once.
                 self._attach_rule_cadence(lead, past.rule_id, settings, now, report)
                 if not org_default:
@@ -287,7 +289,6 @@ class FollowupTick:
                     self._dequeue_lead(lead, Q_SLA)
                     continue
                 owner = state.roster.agents.get(lead.assigned_agent_id or "")
-                assert lead.assigned_at is not None
                 deadline = sla_deadline(settings.sla, minutes, lead.assigned_at, owner, self.timezone)
                 started = if_condition_holds(
                     client().update_item,
@@ -298,7 +299,7 @@ class FollowupTick:
                     ExpressionAttributeValues={
                         ":sla": to_value(Q_SLA),
                         ":deadline": to_value(iso(deadline)),
-                        ":assigned": to_value(item["assigned_at"]),
+                        ":assigned": to_value(assigned),
                         ":version": to_value(lead.version),
                     },
                 )
