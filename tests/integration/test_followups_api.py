@@ -117,3 +117,11 @@ def test_offline_sync_applies_each_item_once_and_reports_every_one(flow: Flow, d
     # Bad batches are a 422
     assert flow.call("POST", "/sync", body={"items": []})[0] == 422
     assert flow.call("POST", "/sync", body={"items": [{"op": "activity"}]})[0] == 422
+
+
+def test_the_demo_org_s_first_contact_sla_is_90_minutes_or_less_and_applies_by_default(flow: Flow, demo) -> None:
+    # CONTRACT.md: the demo's SLA for first contact is 90 minutes or less
+    org = flow.get("/settings")[1]
+    assert org["first_contact_sla_minutes"] is not None and org["first_contact_sla_minutes"] <= 90
+    # and the follow-up settings defer to it until an admin sets one of their own
+    assert flow.get("/settings/followups")[1]["sla"]["first_contact_minutes"] is None
