@@ -290,3 +290,20 @@ def test_missed_follow_ups_are_looked_at_every_fifth_minute(flow: Flow, demo, cl
     assert tick()["work"].get("followups_missed", 0) == 0  # minute 36 (UTC): not a fifth minute
     clock.advance(minutes=4)
     assert tick()["work"]["followups_missed"] == 1  # minute 40
+
+
+def test_a_cadence_named_by_the_rule_is_attached_to_the_leads_it_routes(flow: Flow, demo, clock) -> None:
+    # Given the ncr rule attaches the standard cadence (and no SLA is set anywhere)
+    put_settings(flow, {"nurture": {"by_rule": {"ncr": "standard"}}})
+    lead = routed_lead(flow, demo, "9876500216")
+    chennai = routed_lead(flow, demo, "9876500217", city="Chennai")
+    # When the tick sees the new assignments
+    assert tick()["work"]["nurture_attached"] == 1
+    assert tick()["work"].get("nurture_attached", 0) == 0
+    # Then the Noida lead's first step becomes a follow-up two days later; the Chennai lead gets none
+    clock.advance(days=2, minutes=1)
+    tick()
+    reasons = {f["lead_id"]: f["reason"] for f in flow.get("/followups")[1]["items"]}
+    assert reasons == {lead["lead_id"]: "nurture:standard#1"}
+    assert "nurture.started" in timeline_kinds(flow, lead["lead_id"])
+    assert "nurture.started" not in timeline_kinds(flow, chennai["lead_id"])
