@@ -105,3 +105,14 @@ def test_who_may_log_and_what_is_refused(flow: Flow, demo, clock) -> None:
     status, body = log(flow, path, {"type": "note"})
     assert status == 422
     assert len(flow.get(f"/leads/{path}/activities")[1]["items"]) == 2
+
+
+def test_an_offline_call_synced_late_keeps_the_earliest_contact_time(flow: Flow, demo, clock) -> None:
+    lead = routed_lead(flow, demo, "9876500108")  # routed 12:00 IST, now 12:05
+    clock.advance(minutes=30)
+    online = log(flow, lead["lead_id"], {"type": "call", "outcome": "connected"})[1]
+    assert online["lead"]["first_contacted_at"] == "2026-11-23T07:05:00.000Z"
+    # the phone that was offline reports a call made at 12:10 IST
+    late = log(flow, lead["lead_id"], {"type": "call", "outcome": "no_answer", "at": "2026-11-23T06:40:00Z"})[1]
+    assert late["lead"]["first_contacted_at"] == "2026-11-23T06:40:00.000Z"
+    assert late["lead"]["first_connected_at"] == "2026-11-23T07:05:00.000Z"

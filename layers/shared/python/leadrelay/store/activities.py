@@ -201,7 +201,10 @@ class ActivityLog:
             )
         )
         if activity.contact:
-            sets.append("first_contacted_at = if_not_exists(first_contacted_at, :at)")
+            # The earliest contact wins: an offline call synced late may predate one logged online.
+            # (The write is conditional on the version read, so the value read is the one stored.)
+            if lead.first_contacted_at is None or activity.at < lead.first_contacted_at:
+                sets.append("first_contacted_at = :at")
             if lead.first_contacted_at is None and lead.assigned_agent_id and lead.routing_state is RoutingState.DONE:
                 # The first-contact SLA clock stops: the lead leaves the SLA queues.
                 removes += ["due_pk", "due_at"]
@@ -224,8 +227,9 @@ class ActivityLog:
                         },
                     )
                 )
-        if is_connection(activity.type, activity.outcome):
-            sets.append("first_connected_at = if_not_exists(first_connected_at, :at)")
+        earliest_connection = lead.first_connected_at is None or activity.at < lead.first_connected_at
+        if is_connection(activity.type, activity.outcome) and earliest_connection:
+            sets.append("first_connected_at = :at")
         followup: Followup | None = None
         old = lead.open_followup_id
         if plan is not None:
