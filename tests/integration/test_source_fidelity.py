@@ -264,3 +264,23 @@ def test_a_credential_in_the_query_string_is_neither_a_lead_field_nor_kept_in_cl
     items = table_items(aws["LEADS_TABLE"], f"LEAD#{headers['x-lead-id']}")
     raw = next(i for i in items if i["sk"]["S"].startswith("RAW#"))
     assert raw["query"]["M"]["access_token"]["S"] == "***" and "partner-T0KEN" not in json.dumps(items)
+
+
+def test_a_delivery_status_for_a_user_known_by_user_id_goes_on_their_leads_timeline(kinds: dict[str, Any]) -> None:
+    entry = kinds["whatsapp"]
+
+    def deliver(body: dict[str, Any]) -> Any:
+        raw, headers = meta_signed(entry, body)
+        return send(entry["id"], raw, key=None, query={"key": entry["key"]}, headers=headers)
+
+    lead_id = deliver(fixture("whatsapp_username.json"))[1]["x-lead-id"]
+    # When Meta reports a message read by that user, without a phone (recipient_user_id only)
+    status = fixture("whatsapp_status.json")
+    entry_status = status["entry"][0]["changes"][0]["value"]["statuses"][0]
+    entry_status.pop("recipient_id", None)
+    entry_status["recipient_user_id"] = "IN.1410018717833190"
+    answer = deliver(status)[2]
+    # Then the notice is on the user's lead
+    assert answer["noted_on"] == [lead_id]
+    notices = [e for e in wiring.lead_repository().timeline(lead_id) if e.kind == "lead.provider_notice"]
+    assert len(notices) == 1 and notices[0].data["recipient_user_id"] == "IN.1410018717833190"

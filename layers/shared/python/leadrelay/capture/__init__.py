@@ -178,6 +178,8 @@ class CaptureService:
         for notice in notices:
             receipt.notices.append(notice.reason)
             lead_id = self.leads.lead_for_phone(notice.phone) if notice.phone else None
+            if lead_id is None and notice.whatsapp_user_id:  # a user known by user id only
+                lead_id = self.leads.lead_for_phone(notice.whatsapp_user_id, "WAUSER")
             if lead_id is None:
                 continue
             now = raw.received_at
