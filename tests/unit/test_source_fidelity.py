@@ -268,3 +268,32 @@ def test_the_attribution_report_groups_leads_by_platform_and_campaign() -> None:
         ("instagram", "C1", "Diwali", 2, 1), ("facebook", "C1", "Diwali", 1, 0),
         ("google_ads", "9223372036854775807", "(none)", 1, 0),
     ]  # fmt: skip
+
+
+# -- property portals: the enquiry time they write (IST) ----------------------------------------
+
+
+def test_portal_enquiry_times_are_ist_and_become_the_source_time() -> None:
+    from leadrelay.sources.housing import HousingAdapter
+    from leadrelay.sources.ninety_nine_acres import ninety_nine_acres_lead, parse_xml, record_of, responses
+
+    housing = HousingAdapter().parse(sample("housing.json"), source(SourceKind.HOUSING))
+    assert isinstance(housing[0], LeadInput) and housing[0].source_time == utc(2026, 11, 23, 4, 35)
+    assert housing[0].extra["created_date"] == "2026-11-23 10:05:00"  # as sent, too
+    root = parse_xml((FIXTURES / "99acres_pull.xml").read_bytes())
+    acres = source(SourceKind.NINETY_NINE_ACRES)
+    times = [ninety_nine_acres_lead(record_of(resp), acres).source_time for resp in responses(root)]
+    assert times == [utc(2026, 11, 23, 6, 10, 12), utc(2026, 11, 23, 6, 22, 40)]
+
+
+def test_fields_a_provider_adds_later_at_the_top_level_are_kept_in_extra() -> None:
+    notice = {"leadgen_id": "1", "page_id": "2", "created_time": 1440120384, "new_notice_field": "n"}
+    graph = sample("meta_lead.json") | {"new_graph_field": "g", "nested": {"dropped": True}}
+    meta = lead_from_graph(graph, notice, source(SourceKind.META_LEAD_ADS))
+    assert meta.extra["new_notice_field"] == "n" and meta.extra["new_graph_field"] == "g" and "nested" not in meta.extra
+    body = sample("razorpay_payment_link_paid.json") | {"new_event_field": 7}
+    razorpay = one(RazorpayAdapter().parse(body, source(SourceKind.RAZORPAY)))
+    assert razorpay.extra["event_new_event_field"] == 7 and razorpay.extra["event_created_at"] == 1749416100
+    message = sample("whatsapp_message.json")
+    message["entry"][0]["changes"][0]["value"]["messages"][0]["new_message_field"] = "w"
+    assert one(WhatsAppAdapter().parse(message, source(SourceKind.WHATSAPP))).extra["new_message_field"] == "w"

@@ -164,7 +164,8 @@ class RazorpayAdapter(BaseAdapter):
                 extra[key] = text(payers)
         if external_id(event_id):
             extra["event_id"] = external_id(event_id)  # a header: a hint, never the dedupe key
-        extra.update({f"event_{k}": v for k, v in scalars(payload).items() if k in ("account_id", "created_at")})
+        # The event's own scalars (account_id, created_at, and any Razorpay adds later), as event_<name>.
+        extra.update({f"event_{k}": v for k, v in scalars(payload).items() if k not in ("entity", "event")})
 
         paid = f"Paid {rupees(amount, currency)}" if amount is not None else "Paid"
         via = f" (payment link {extra['payment_link_id']})" if "payment_link_id" in extra else ""
