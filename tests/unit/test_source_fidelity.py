@@ -297,3 +297,11 @@ def test_fields_a_provider_adds_later_at_the_top_level_are_kept_in_extra() -> No
     message = sample("whatsapp_message.json")
     message["entry"][0]["changes"][0]["value"]["messages"][0]["new_message_field"] = "w"
     assert one(WhatsAppAdapter().parse(message, source(SourceKind.WHATSAPP))).extra["new_message_field"] == "w"
+
+
+def test_one_payment_seen_as_payment_captured_and_payment_link_paid_has_one_dedupe_key() -> None:
+    adapter, rzp = RazorpayAdapter(), source(SourceKind.RAZORPAY, lead_events=["payment_link.paid", "payment.captured"])
+    link_paid = sample("razorpay_payment_link_paid.json")
+    captured = {"entity": "event", "event": "payment.captured", "contains": ["payment"],
+                "payload": {"payment": link_paid["payload"]["payment"]}, "created_at": 1749416090}  # fmt: skip
+    assert one(adapter.parse(link_paid, rzp)).external_id == one(adapter.parse(captured, rzp)).external_id

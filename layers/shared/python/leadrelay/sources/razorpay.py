@@ -4,7 +4,7 @@
   `webhook_secret` (not the API key secret), compared in constant time before the body is parsed.
   Missing → 401, wrong → 403, both kept in quarantine.
 - Lead events: `payment_link.paid` (the source setting `lead_events` may add `payment.captured`
-  for Checkout payments — not both for payment links, or each payment counts twice). The payer
+  for Checkout payments; a link's payment seen as both events is one payment, its `pay_…`). The payer
   comes from `payload.payment_link.entity.customer{name,email,contact}`, else
   `payload.payment.entity{email, contact}` (and `notes.name`).
 - Money stays in integer paise (`extra.amount_paise`), never a float; plus `currency`,
