@@ -305,3 +305,20 @@ def test_one_payment_seen_as_payment_captured_and_payment_link_paid_has_one_dedu
     captured = {"entity": "event", "event": "payment.captured", "contains": ["payment"],
                 "payload": {"payment": link_paid["payload"]["payment"]}, "created_at": 1749416090}  # fmt: skip
     assert one(adapter.parse(link_paid, rzp)).external_id == one(adapter.parse(captured, rzp)).external_id
+
+
+def test_rules_route_on_the_ad_platforms_campaign_and_old_extra_rules_still_match() -> None:
+    from leadrelay.models import Attribution, Lead
+    from leadrelay.routing.rules import FieldCondition, evaluate
+
+    lead = Lead(lead_id="L1", source_id="fb", source_kind="meta_lead_ads", received_at=utc(2026, 1, 5),
+                attribution=Attribution(campaign_id="C1", campaign_name="Diwali", platform="instagram"))  # fmt: skip
+    now = utc(2026, 1, 5, 6)
+
+    def holds(field: str, op: str, value: str) -> bool:
+        return evaluate(FieldCondition.model_validate({"field": field, "op": op, "value": value}), lead, now)[0]
+
+    assert holds("platform", "eq", "Instagram") and not holds("platform", "eq", "facebook")
+    assert holds("campaign_name", "prefix", "diw")
+    # A rule written when Google's campaign id was kept in extra
+    assert holds("extra.campaign_id", "eq", "C1")
