@@ -14,13 +14,13 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
+from leadrelay.capture import limits
 from leadrelay.clock import Clock, epoch_ms
 from leadrelay.config import Settings
 from leadrelay.errors import Refused
@@ -292,10 +292,7 @@ class CaptureService:
             or kind.endswith("+json")
             or (not kind and request.body.lstrip()[:1] in (b"{", b"["))
         ):
-            try:
-                data = json.loads(request.body.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise PayloadError("malformed_json", f"the body is not valid JSON: {exc}", 400) from exc
+            data = limits.json_payload(request.body)
             if isinstance(data, list) and accepts_list:
                 data = {"RESPONSE": data}
             if not isinstance(data, dict):
