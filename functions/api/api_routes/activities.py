@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api_routes.common import NotFound, api_error, audit_read, lead_view, principal
+from api_routes.common import NotFound, Unprocessable, api_error, audit_read, lead_view, principal
 from leadrelay import wiring
 from leadrelay.auth import Principal
 from leadrelay.clock import iso
@@ -112,14 +112,26 @@ def log_activity(who: Principal, lead: Lead, request: ActivityRequest) -> Logged
     )
 
 
+def _idempotency_key() -> str | None:
+    """An `Idempotency-Key` header stands in for `client_id` (as on every creating POST)."""
+    headers = router.current_event.headers or {}
+    key = next((v for k, v in headers.items() if k.lower() == "idempotency-key"), None)
+    if key is not None and not 1 <= len(key.strip()) <= 128:
+        raise Unprocessable("invalid_request", "Idempotency-Key must be 1 to 128 characters")
+    return key.strip() if key else None
+
+
 @router.post(
     "/leads/<lead_id>/activities", summary="Log a call, note, message or meeting on a lead", tags=["activities"]
 )
 def post_activity(lead_id: LeadId, body: ActivityRequest) -> Response[dict[str, Any]]:
     """201 with the activity, the lead as it now stands and the follow-up the outcome scheduled
-    (or null); 200 with the same for a replay of an earlier `client_id`."""
+    (or null); 200 with the same for a replay of an earlier `client_id` (or `Idempotency-Key`)."""
     who = principal(router)
     lead = visible_lead(who, lead_id)
+    key = _idempotency_key()
+    if body.client_id is None and key:
+        body = body.model_copy(update={"client_id": key})
     try:
         logged = log_activity(who, lead, body)
     except Refused as refused:
