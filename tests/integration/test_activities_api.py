@@ -131,3 +131,16 @@ def test_an_idempotency_key_header_stands_in_for_client_id(flow: Flow, demo, clo
 
     assert [post(), post()] == [201, 200]
     assert len(flow.get(f"{path}")[1]["items"]) == 1
+
+
+def test_activities_come_a_page_at_a_time(flow: Flow, demo, clock) -> None:
+    lead = routed_lead(flow, demo, "9876500110")
+    for n in range(3):
+        clock.advance(minutes=1)
+        assert log(flow, lead["lead_id"], {"type": "note", "note": f"note {n}"})[0] == 201
+    path = f"/leads/{lead['lead_id']}/activities"
+    first = flow.get(path, query={"limit": "2"})[1]
+    assert [a["note"] for a in first["items"]] == ["note 0", "note 1"] and first["next"]
+    second = flow.get(path, query={"limit": "2", "cursor": first["next"]})[1]
+    assert [a["note"] for a in second["items"]] == ["note 2"]
+    assert flow.get(path, query={"cursor": "nonsense"})[0] == 400

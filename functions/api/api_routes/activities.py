@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api_routes.common import NotFound, Unprocessable, api_error, audit_read, lead_view, principal
+from api_routes.common import BadRequest, NotFound, Unprocessable, api_error, audit_read, lead_view, principal
 from leadrelay import wiring
 from leadrelay.auth import Principal
 from leadrelay.clock import iso
@@ -146,9 +146,16 @@ def post_activity(lead_id: LeadId, body: ActivityRequest) -> Response[dict[str, 
 
 
 @router.get("/leads/<lead_id>/activities", summary="The lead's activities, oldest first", tags=["activities"])
-def get_activities(lead_id: LeadId) -> dict[str, Any]:
+def get_activities(
+    lead_id: LeadId,
+    cursor: Annotated[str | None, Query(max_length=2048, description="`next` from the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+) -> dict[str, Any]:
     who = principal(router)
     visible_lead(who, lead_id)
-    items = [activity_view(a) for a in wiring.activity_log().activities(lead_id)]
-    audit_read(who, "activities", lead_id)
-    return {"lead_id": lead_id, "items": items, "next": None}
+    try:
+        found, next_cursor = wiring.activity_log().activities(lead_id, limit=limit, cursor=cursor)
+    except ValueError as exc:
+        raise BadRequest("invalid_cursor", str(exc)) from exc
+    audit_read(who, "activities", lead_id, count=len(found))
+    return {"lead_id": lead_id, "items": [activity_view(a) for a in found], "next": next_cursor}
