@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from api_routes import agents, leads, pools, quarantine, reports, routing, settings, sources
 from api_routes.agents import BadUntil
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
+from leadrelay import wiring
 from leadrelay.auth import Forbidden, Unauthorized
 
 logger = Logger(service="api")
@@ -29,6 +30,7 @@ app.include_router(settings.router)
 app.include_router(reports.router)
 app.include_router(sources.router)
 app.enable_swagger(path="/docs", title="LeadRelay API", version="1")
+wiring.prepare(wiring.lead_repository, wiring.org_repository)
 
 
 def _error(status: int, code: str, message: str) -> Response:

@@ -17,6 +17,7 @@ from leadrelay.capture import CaptureResult, WebhookRequest
 logger = Logger(service="ingest")
 tracer = Tracer(service="ingest")
 metrics = Metrics(namespace="LeadRelay", service="ingest")
+wiring.prepare(wiring.capture_service)
 app = APIGatewayRestResolver()
 
 

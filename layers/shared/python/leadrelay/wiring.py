@@ -7,6 +7,8 @@ parsing, source adapters) and ingest never loads the routing engine, which keeps
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -62,6 +64,19 @@ def router() -> Router:
         timezone=settings.org_timezone,
         max_attempts=settings.max_assign_attempts,
     )
+
+
+def prepare(*services: Callable[[], object]) -> None:
+    """Build the DynamoDB client and `services` now, at a Lambda function's init, so the first
+    request does not pay for them (bench/lambda_layout.py measures the first call). Outside
+    Lambda (tests, the local stack) they are built on first use, once the environment is set."""
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return
+    from leadrelay.store.dynamo import client
+
+    client()
+    for service in services:
+        service()
 
 
 def reset() -> None:
