@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from leadrelay.models import Agent, Pool, Team
+from leadrelay.routing.eligibility import AgentFacts, facts_of
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,19 @@ class Roster:
     open_leads: dict[str, int] = field(default_factory=dict)
     # Each pool's weighted round-robin virtual time: the newest `pool_vtime` among its members.
     virtual_time: dict[str, Decimal] = field(default_factory=dict)
+    # Each agent's eligibility facts, prepared on first use and kept while the roster is (a warm
+    # router reuses its roster): keyed by agent id, valid while it holds the same Agent object.
+    _facts: dict[str, AgentFacts] = field(default_factory=dict, repr=False, compare=False)
+
+    def facts(self, agent_id: str) -> AgentFacts | None:
+        """The eligibility facts of `agent_id`, or None when there is no such agent."""
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            return None
+        held = self._facts.get(agent_id)
+        if held is None or held.agent is not agent:
+            held = self._facts[agent_id] = facts_of(agent)
+        return held
 
     def rr(self, pool_id: str, agent_id: str) -> RoundRobinState:
         return self.round_robin.get((pool_id, agent_id), NEVER_ASSIGNED)
