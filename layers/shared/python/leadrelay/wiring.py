@@ -21,6 +21,7 @@ from leadrelay.store.org import OrgRepository
 if TYPE_CHECKING:
     from leadrelay.capture import CaptureService
     from leadrelay.routing.router import Router
+    from leadrelay.routing.snapshot import RosterSnapshots
 
 
 @lru_cache(maxsize=1)
@@ -50,6 +51,14 @@ def capture_service() -> CaptureService:
     )
 
 
+@lru_cache(maxsize=1)
+def roster_snapshots() -> RosterSnapshots:
+    """The routing state a warm router keeps between leads (one per thread, like a container)."""
+    from leadrelay.routing.snapshot import RosterSnapshots
+
+    return RosterSnapshots(org_repository())
+
+
 def router() -> Router:
     from leadrelay.routing.router import Router
     from leadrelay.store.assignments import AssignmentStore
@@ -63,6 +72,7 @@ def router() -> Router:
         clock=get_clock(),
         timezone=settings.org_timezone,
         max_attempts=settings.max_assign_attempts,
+        snapshots=roster_snapshots(),
     )
 
 
@@ -87,5 +97,5 @@ def reset() -> None:
     reset_settings()
     reset_client()
     _events_client.cache_clear()
-    for cached in (lead_repository, org_repository, publisher):
+    for cached in (lead_repository, org_repository, publisher, roster_snapshots):
         cached.cache_clear()

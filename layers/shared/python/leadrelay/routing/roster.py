@@ -60,3 +60,10 @@ class Roster:
     def load(self, agent_id: str) -> int:
         """Open leads of `agent_id` (never below zero, whatever a counter says)."""
         return max(0, self.open_leads.get(agent_id, 0))
+
+
+def next_round_robin_stamp(roster: Roster, pool_id: str, at_ms: int) -> int:
+    """The stamp an assignment from `pool_id` at `at_ms` writes: strictly after every stamp the
+    pool has, so a stamp orders assignments even when clocks tie."""
+    newest = max((s.last_assigned_ms for (p, _), s in roster.round_robin.items() if p == pool_id), default=0)
+    return max(at_ms, newest + 1)
