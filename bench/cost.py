@@ -171,8 +171,12 @@ def per_lead_from_bench(latest: Path = LATEST) -> tuple[dict[str, Any], str]:
     """Per-lead units from the last `make bench`, or the defaults (and where they came from)."""
     if not latest.is_file():
         return dict(DEFAULT_PER_LEAD), "defaults (no bench/results/latest.json yet)"
-    report = json.loads(latest.read_text(encoding="utf-8"))
-    pipeline = report.get("pipeline") or {}
+    return per_lead_from_report(json.loads(latest.read_text(encoding="utf-8")))
+
+
+def per_lead_from_report(report: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Per-lead units from a bench report: its unloaded run when it has one."""
+    pipeline = report.get("reference") or report.get("pipeline") or {}
     units = pipeline.get("capacity_units_per_lead") or {}
     calls = pipeline.get("aws_calls_per_lead") or {}
     if not units:
@@ -256,10 +260,11 @@ def model(
     *,
     template: dict[str, Any] | None = None,
     free_tier: bool = True,
+    per_lead: tuple[dict[str, Any], str] | None = None,
 ) -> dict[str, Any]:
     """The whole cost model for a stage: facts, per-lead units and the three volumes."""
     facts = facts_from_template(template if template is not None else synthesize(stage, context), stage)
-    per_lead, source = per_lead_from_bench()
+    per_lead, source = per_lead if per_lead is not None else per_lead_from_bench()
     metrics = custom_metrics()
     memory = max(facts.functions.values(), default=256)
     return {
