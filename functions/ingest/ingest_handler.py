@@ -59,8 +59,10 @@ def receive(source_id: str) -> Response:
     outcome = _outcome(result)
     # Two metric names, never one per outcome: each distinct name is a paid custom metric. The
     # outcome itself is in the log line below (CloudWatch Logs Insights counts by it).
-    accepted = result.status < 400
-    metrics.add_metric(name="WebhooksAccepted" if accepted else "WebhooksRefused", unit=MetricUnit.Count, value=1)
+    if result.status < 400:
+        metrics.add_metric(name="WebhooksAccepted", unit=MetricUnit.Count, value=1)
+    else:
+        metrics.add_metric(name="WebhooksRefused", unit=MetricUnit.Count, value=1)
     logger.info("webhook answered", extra={"source_id": source_id, "status": result.status, "outcome": outcome})
     return _answer(result)
 
