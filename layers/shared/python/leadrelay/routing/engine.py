@@ -41,8 +41,8 @@ class Plan:
     candidates: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     demoted: list[str] = field(default_factory=list)
-    # Every rule walked, in order: a trace, or a rule that did not match, explained on demand.
-    steps: list[RuleTrace | NotMatched] = field(default_factory=list)
+    # Every rule walked, in order: a trace, or (a Rule) one that did not match, explained on demand.
+    steps: list[RuleTrace | Rule] = field(default_factory=list)
     require_language: bool = False
     # The winner's hard daily cap (their own or the chain's, the lower), enforced again on commit.
     daily_cap: int | None = None
@@ -51,13 +51,17 @@ class Plan:
     vtime: Decimal | None = None
     pool_vtime: Decimal | None = None
     load_seen: int | None = None
+    # The lead and its local time, to explain the rules that did not match when someone asks.
+    walked_for: tuple[Lead, datetime] | None = None
 
     @property
     def rules(self) -> list[RuleTrace]:
         """Every rule walked, each explained (simulation shows them all)."""
         for index, step in enumerate(self.steps):
-            if isinstance(step, NotMatched):
-                self.steps[index] = step.trace()
+            if isinstance(step, Rule):
+                assert self.walked_for is not None and step.when is not None
+                _, why = evaluate(step.when, *self.walked_for)
+                self.steps[index] = RuleTrace(rule_id=step.rule_id, matched=False, why=why)
         return self.steps  # type: ignore[return-value]
 
     @property
@@ -73,22 +77,8 @@ class Plan:
         return sum(
             1
             for step in self.steps
-            if isinstance(step, NotMatched) or (not step.matched and step.rule_id != RETURNING_RULE_ID)
+            if isinstance(step, Rule) or (not step.matched and step.rule_id != RETURNING_RULE_ID)
         )
-
-
-@dataclass(frozen=True, slots=True)
-class NotMatched:
-    """A rule whose condition did not hold; its explanation is worked out only when asked for."""
-
-    rule: Rule
-    lead: Lead
-    local_now: datetime
-
-    def trace(self) -> RuleTrace:
-        assert self.rule.when is not None  # a rule without a condition always matches
-        _, why = evaluate(self.rule.when, self.lead, self.local_now)
-        return RuleTrace(rule_id=self.rule.rule_id, matched=False, why=why)
 
 
 def _rules_in_order(chain: RuleChain) -> list[Rule]:
@@ -148,7 +138,9 @@ def decide(
     chain_cap = chain.daily_cap_per_agent
     language = lead.language
     city = lead.city.strip().casefold() if lead.city and lead.city.strip() else None
-    traces: list[RuleTrace | NotMatched] = []
+    traces: list[RuleTrace | Rule] = []
+    walked = (lead, local_now)
+    prepared, agents = roster.prepared_facts().get, roster.agents.get
     owner = lead.return_to_agent_id
     if owner:
         back = _back_to_owner(lead, owner, chain, roster, counts_today, now, local_now, exclude_agents)
@@ -160,7 +152,7 @@ def decide(
         if rule.when is None:
             why = "matches every lead"
         elif not holds(rule.when, lead, local_now):
-            traces.append(NotMatched(rule, lead, local_now))
+            traces.append(rule)
             continue
         else:
             _, why = evaluate(rule.when, lead, local_now)
@@ -172,14 +164,17 @@ def decide(
             if rule.fall_through:
                 trace.fell_through = True
                 continue
-            return Plan(None, rule.rule_id, rule.pool_id, None, f"pool {rule.pool_id!r} does not exist", steps=traces)
+            why = f"pool {rule.pool_id!r} does not exist"
+            return Plan(None, rule.rule_id, rule.pool_id, None, why, steps=traces, walked_for=walked)
         candidates: list[str] = []
         skipped: dict[str, str] = {}
         demoted: set[str] = set()
         require_language = rule.require_language
         territory = city if rule.require_territory else None
         for agent_id in pool.agent_ids:
-            facts = roster.facts(agent_id)
+            facts = prepared(agent_id)
+            if facts is None or facts.agent is not agents(agent_id):
+                facts = roster.facts(agent_id)  # first use, or the agent changed
             if facts is None:
                 skipped[agent_id] = _UNKNOWN_AGENT
                 continue
@@ -211,6 +206,7 @@ def decide(
                 skipped=skipped,
                 demoted=sorted(demoted),
                 steps=traces,
+                walked_for=walked,
                 require_language=rule.require_language,
                 daily_cap=hard_cap(roster.agents[winner], chain.daily_cap_per_agent),
                 vtime=chosen.vtime,
@@ -231,6 +227,7 @@ def decide(
             f"rule {rule.rule_id!r} matched but nobody in pool {pool.pool_id!r} is eligible",
             skipped=skipped,
             steps=traces,
+            walked_for=walked,
         )
     why = "no rule matched and there is no default pool" if not last_skipped else "nobody eligible"
-    return Plan(None, None, None, None, why, skipped=last_skipped, steps=traces)
+    return Plan(None, None, None, None, why, skipped=last_skipped, steps=traces, walked_for=walked)

@@ -44,6 +44,10 @@ class Roster:
     # router reuses its roster): keyed by agent id, valid while it holds the same Agent object.
     _facts: dict[str, AgentFacts] = field(default_factory=dict, repr=False, compare=False)
 
+    def prepared_facts(self) -> dict[str, AgentFacts]:
+        """The facts prepared so far, by agent id (check `.agent` against `agents` before use)."""
+        return self._facts
+
     def facts(self, agent_id: str) -> AgentFacts | None:
         """The eligibility facts of `agent_id`, or None when there is no such agent."""
         agent = self.agents.get(agent_id)
