@@ -116,9 +116,10 @@ def facts_from_template(template: dict[str, Any], stage: str) -> TemplateFacts:
         elif kind == "AWS::Events::Rule" and props.get("ScheduleExpression"):
             facts.schedule_invocations_per_month += _rate_per_month(props["ScheduleExpression"])
         elif kind == "AWS::Lambda::Function":
-            facts.functions[str(props.get("FunctionName") or resource.get("Metadata", {}).get("aws:cdk:path", ""))] = (
-                int(props.get("MemorySize", 128))
+            name = str(
+                props.get("Environment", {}).get("Variables", {}).get("POWERTOOLS_SERVICE_NAME") or len(facts.functions)
             )
+            facts.functions[name] = int(props.get("MemorySize", 128))
     return facts
 
 
@@ -192,7 +193,7 @@ def per_lead_from_report(report: dict[str, Any]) -> tuple[dict[str, Any], str]:
 
 
 def billed_ms(cpu_ms: float, calls: float, memory_mb: int) -> float:
-    """Duration of one invocation: CPU at the memory's share of a vCPU, plus waits on AWS."""
+    """Duration of one invocation (ms): CPU at the memory's share of a vCPU, plus waits on AWS."""
     share = min(1.0, memory_mb / FULL_VCPU_MB)
     return cpu_ms / share + calls * AWS_WAIT_MS_PER_CALL
 
@@ -204,21 +205,23 @@ def monthly(
     per_lead: dict[str, Any],
     metrics: dict[str, Any],
     *,
-    memory_mb: int = 256,
+    memory_mb: dict[str, int] | None = None,
     free_tier: bool = True,
 ) -> dict[str, Any]:
     """The bill for one month, line by line, in USD."""
+    memory = {"ingest": 256, "route": 256, "followup": 256, "api": 256, **(memory_mb or {})}
     price = {k: v for k, (v, _) in PRICES.items()}
     lines: dict[str, float] = {}
     api_reads = agents * API_READS_PER_AGENT_DAY * DAYS_PER_MONTH
     lines["API Gateway (webhooks + app)"] = (leads + api_reads) * price["rest_api_per_million"] / 1e6
     cpu = per_lead["handler_cpu_ms"]
     calls = per_lead["aws_calls"]
-    gb_s = sum(billed_ms(cpu.get(f, 5.0), calls.get(f, 3.0), memory_mb) for f in ("ingest", "route")) / 1000
-    gb_s *= memory_mb / 1024 * leads
+    gb_s = leads * sum(
+        billed_ms(cpu.get(f, 5.0), calls.get(f, 3.0), memory[f]) / 1000 * memory[f] / 1024 for f in ("ingest", "route")
+    )
     ticks = facts.schedule_invocations_per_month
-    gb_s += ticks * billed_ms(5.0, 2.0, memory_mb) / 1000 * memory_mb / 1024
-    gb_s += api_reads * billed_ms(4.0, 1.5, memory_mb) / 1000 * memory_mb / 1024
+    gb_s += ticks * billed_ms(5.0, 2.0, memory["followup"]) / 1000 * memory["followup"] / 1024
+    gb_s += api_reads * billed_ms(4.0, 1.5, memory["api"]) / 1000 * memory["api"] / 1024
     invocations = 2 * leads + ticks + api_reads
     lines["Lambda (duration + requests)"] = (
         gb_s * price["lambda_gb_second"] + invocations * price["lambda_per_million"] / 1e6
@@ -266,7 +269,7 @@ def model(
     facts = facts_from_template(template if template is not None else synthesize(stage, context), stage)
     per_lead, source = per_lead if per_lead is not None else per_lead_from_bench()
     metrics = custom_metrics()
-    memory = max(facts.functions.values(), default=256)
+    memory = {name: mb for name, mb in facts.functions.items() if name in ("ingest", "route", "followup", "api")}
     return {
         "stage": stage,
         "inr_per_usd": INR_PER_USD,

@@ -88,7 +88,7 @@ def test_function_is_arm64_python313_traced_with_the_shared_layer(synthesized, n
     assert props["Runtime"] == "python3.13"
     assert props["Layers"] == [{"Ref": layer_id}]
     assert props["TracingConfig"] == {"Mode": "Active"}
-    assert props["MemorySize"] == c.FUNCTION_MEMORY_MB
+    assert props["MemorySize"] == c.FUNCTION_MEMORY_MB_BY_FOLDER[name]
     assert 3 <= props["Timeout"] <= 60
     variables = props["Environment"]["Variables"]
     assert variables["POWERTOOLS_SERVICE_NAME"] == name
