@@ -52,6 +52,7 @@ SHIPPED = (
     "errors.py",
     "events",
     "ids.py",
+    "limits.py",
     "models",
     "pull",
     "reports.py",
