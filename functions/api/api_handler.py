@@ -27,6 +27,7 @@ from api_routes import (
 from api_routes.agents import BadUntil
 from api_routes.body_limits import refuse_hostile_body
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
+from leadrelay import wiring
 from leadrelay.auth import Forbidden, Unauthorized
 
 logger = Logger(service="api")
@@ -47,6 +48,7 @@ app.include_router(followups.router)
 app.include_router(followup_settings.router)
 app.include_router(sync.router)
 app.enable_swagger(path="/docs", title="LeadRelay API", version="1")
+wiring.prepare(wiring.lead_repository, wiring.org_repository)
 
 
 def _error(status: int, code: str, message: str) -> Response:
