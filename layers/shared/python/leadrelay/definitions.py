@@ -118,6 +118,17 @@ class StreamMapping:
 
 ROUTE_STREAM = StreamMapping()
 
+# The dashboard's consumer (functions/aggregate): every change of a lead item (its counters follow
+# the new image), every follow-up item (open/missed/done per day), and new timeline entries (the
+# activity feed). Its own event source mapping on the same stream; idempotent, so retried freely.
+AGGREGATE_FILTER_PATTERNS: tuple[dict[str, Any], ...] = (
+    {"dynamodb": {"Keys": {"sk": {"S": ["LEAD"]}}}},
+    {"dynamodb": {"NewImage": {"followup_id": {"S": [{"exists": True}]}}}},
+    {"eventName": ["REMOVE"], "dynamodb": {"OldImage": {"followup_id": {"S": [{"exists": True}]}}}},
+    {"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "TL#"}]}}}},
+)
+AGGREGATE_STREAM = StreamMapping(batch_size=100, retry_attempts=10, filter_patterns=AGGREGATE_FILTER_PATTERNS)
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -157,6 +168,8 @@ SCHEDULES: tuple[Schedule, ...] = (
 # API Gateway gives up after 29 s: a webhook (ingest) should be answered long before, and the api
 # function's CSV import stops taking rows in time to answer.
 FUNCTION_TIMEOUT_S: dict[str, int] = {"ingest": 10, "route": 30, "followup": 60, "api": 15}
+# The dashboard's consumer (a batch of 100 records, each a read and a small transaction).
+FUNCTION_TIMEOUT_S["aggregate"] = 60
 
 EVENT_BUS_ENV = "EVENT_BUS_NAME"
 EVENT_SOURCE = "leadrelay"

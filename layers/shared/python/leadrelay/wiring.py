@@ -18,7 +18,9 @@ from leadrelay.store.org import OrgRepository
 
 if TYPE_CHECKING:
     from leadrelay.capture import CaptureService
+    from leadrelay.dashboard.aggregates import Definitions
     from leadrelay.routing.router import Router
+    from leadrelay.store.dashboard import DashboardStore
 
 
 @lru_cache(maxsize=1)
@@ -62,6 +64,20 @@ def router() -> Router:
         timezone=settings.org_timezone,
         max_attempts=settings.max_assign_attempts,
     )
+
+
+def dashboard_store() -> DashboardStore:
+    from leadrelay.store.dashboard import DashboardStore
+
+    settings = get_settings()
+    return DashboardStore(settings.org_table, settings.leads_table)
+
+
+def dashboard_definitions() -> Definitions:
+    """The dashboard's definitions as the organisation's settings say now."""
+    from leadrelay.store.dashboard import definitions_for
+
+    return definitions_for(org_repository().get_org_settings(), get_settings().org_timezone)
 
 
 def reset() -> None:

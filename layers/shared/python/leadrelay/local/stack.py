@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from leadrelay import clock as clock_module
+from leadrelay import definitions
 from leadrelay.clock import OffsetClock
 from leadrelay.local.aws import LocalResources, MotoServer, client, create_resources, patched_environ
 from leadrelay.local.cognito import LocalUsers, TokenVerifier, UserPool, create_user_pool
@@ -39,6 +40,7 @@ Handler = Callable[[dict[str, Any], Any], Any]
 SeedFunction = Callable[[bool], Seed]
 
 FUNCTIONS = ("ingest", "route", "followup", "api")
+FUNCTIONS += ("aggregate",)  # the dashboard's stream consumer
 # moto's ID tokens live one hour; re-issue them well before.
 TOKEN_REFRESH_SECONDS = 45 * 60
 DRAIN_TIMEOUT_SECONDS = 10.0
@@ -183,6 +185,8 @@ class LocalStack:
         self.gateway: Gateway | None = None
         self.poller: StreamPoller | None = None
         self.ticker: Ticker | None = None
+        # The dashboard's consumer: the same stream, its own mapping (definitions.AGGREGATE_STREAM).
+        self.aggregate_poller: StreamPoller | None = None
         self._invoke_listeners: list[Callable[[str, float, float, BaseException | None], None]] = []
         self._previous_clock: Any = None
         self._environ: Any = None
@@ -257,6 +261,18 @@ class LocalStack:
             idle_sleep_s=self._poll_idle_seconds,
             retry_delay_s=self._retry_delay_seconds,
         )
+        self.aggregate_poller = StreamPoller(
+            streams_client=client("dynamodbstreams", endpoint),
+            stream_arn=self.resources.leads_stream_arn,
+            handler=lambda event, context: self._call("aggregate", event, context),
+            clock=self.clock,
+            sqs_client=client("sqs", endpoint),
+            dlq_url=self.resources.dlq_url,
+            mapping=definitions.AGGREGATE_STREAM,
+            function_name="leadrelay-local-aggregate",
+            idle_sleep_s=self._poll_idle_seconds,
+            retry_delay_s=self._retry_delay_seconds,
+        )
         self.ticker = Ticker(
             clock=self.clock,
             invoke=lambda schedule, event: self.invoke("followup", event),
@@ -270,6 +286,7 @@ class LocalStack:
             port=self.port,
         )
         self.poller.start()
+        self.aggregate_poller.start()
         self.ticker.start()
         self.gateway.start()
         self.api_url = self.gateway.url
@@ -281,7 +298,7 @@ class LocalStack:
     def stop(self) -> None:
         """Stop every thread, the gateway and (if this stack started it) moto; remove local.json."""
         self._stopping.set()
-        for component in (self.gateway, self.ticker, self.poller):
+        for component in (self.gateway, self.ticker, self.poller, self.aggregate_poller):
             if component is not None:
                 try:
                     component.stop()
@@ -349,12 +366,16 @@ class LocalStack:
         now = self.ticker.advance(delta)
         if not self.poller.drain(DRAIN_TIMEOUT_SECONDS):
             log.warning("the stream poller did not catch up within %.0f s", DRAIN_TIMEOUT_SECONDS)
+        if self.aggregate_poller is not None and not self.aggregate_poller.drain(DRAIN_TIMEOUT_SECONDS):
+            log.warning("the dashboard's stream poller did not catch up within %.0f s", DRAIN_TIMEOUT_SECONDS)
         return now
 
     def drain(self, timeout: float = DRAIN_TIMEOUT_SECONDS) -> bool:
         """Wait until the router has seen every stream record written so far."""
         assert self.poller is not None, "start the stack first"
-        return self.poller.drain(timeout)
+        routed = self.poller.drain(timeout)
+        counted = self.aggregate_poller is None or self.aggregate_poller.drain(timeout)
+        return routed and counted
 
     # -- tokens and local.json -----------------------------------------------------------------
 
