@@ -114,7 +114,7 @@ def recount(final: list[dict[str, Any]], *, timezone: str = "Asia/Kolkata", sla_
         cell["won"] += lead["status"] == "won"
         cell["lost"] += lead["status"] == "lost"
         cell["qualified"] += lead["status"] in ("qualified", "won")
-        cell["won_value"] += int(lead["value"] * 100) if lead["status"] == "won" else 0
+        cell["won_value"] += int(Decimal(str(lead.get("value", 0))) * 100) if lead["status"] == "won" else 0
         cell[f"s:{lead['status']}"] += 1
     return {key: {name: value for name, value in cell.items() if value} for key, cell in cells.items()}
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from api_routes import agents, leads, pools, quarantine, reports, routing, settings, sources
+from api_routes import agents, dashboard, leads, pools, quarantine, reports, routing, settings, sources
 from api_routes.agents import BadUntil
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
 from leadrelay.auth import Forbidden, Unauthorized
@@ -28,6 +28,7 @@ app.include_router(quarantine.router)
 app.include_router(settings.router)
 app.include_router(reports.router)
 app.include_router(sources.router)
+app.include_router(dashboard.router)
 app.enable_swagger(path="/docs", title="LeadRelay API", version="1")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -13,11 +14,13 @@ from leadrelay import wiring
 from leadrelay.auth import Principal, Role
 from leadrelay.clock import get_clock, iso
 from leadrelay.config import get_settings
+from leadrelay.dashboard.aggregates import STAGES
 from leadrelay.models import Lead, LeadStatus
 
 router = Router()
 
 QUEUE_STATUSES = (LeadStatus.NEW, LeadStatus.UNASSIGNED)
+DashboardStage = StrEnum("DashboardStage", {stage: stage for stage in STAGES})  # type: ignore[misc]
 
 LeadId = Annotated[str, Path(min_length=1, max_length=64, description="The lead's id")]
 
@@ -74,8 +77,19 @@ def list_leads(
     agent_id: Annotated[str | None, Query(max_length=64)] = None,
     cursor: Annotated[str | None, Query(max_length=2048, description="`next` from the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    received_from: Annotated[str | None, Query(max_length=10, description="received from this org-local day")] = None,
+    received_to: Annotated[str | None, Query(max_length=10, description="received until this org-local day")] = None,
+    team_id: Annotated[str | None, Query(max_length=64, description="the team's leads (`-`: no team)")] = None,
+    stage: Annotated[DashboardStage | None, Query(description="leads a dashboard number counts")] = None,
 ) -> dict[str, Any]:
     who = principal(router)
+    if received_from or received_to or team_id or stage:
+        # The dashboard's links: exactly the leads behind a number (api_routes/dashboard.py).
+        from api_routes.dashboard import list_counted
+
+        return list_counted(who, received_from=received_from, received_to=received_to, team_id=team_id,
+                            agent_id=agent_id, source_id=source_id, status=status.value if status else None,
+                            stage=stage.value if stage else None, cursor=cursor, limit=limit)  # fmt: skip
     team_id = None
     if who.role is Role.AGENT:
         if agent_id and agent_id != who.agent_id:

@@ -36,7 +36,7 @@ from leadrelay.dashboard.aggregates import (
     plan,
     sequence_key,
 )
-from leadrelay.store.dynamo import client, from_item, query_all, to_item
+from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, query_all, to_item
 from leadrelay.store.leads import LIST_LEADS, TransactionFailed, _Txn, run_transaction
 
 MARK_SK = "MARK"
@@ -199,6 +199,42 @@ class DashboardStore:
             if progress is not None and tally["leads"] % 500 == 0:
                 progress(tally["leads"])
         return tally
+
+    def leads_received(
+        self,
+        start: datetime | None,
+        end: datetime | None,
+        keep: Callable[[dict[str, Any]], bool],
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Lead items received in [start, end), newest first, that `keep` accepts: one range of the
+        `by_received` index, read a page at a time until `limit` are found; `cursor` continues."""
+        values: dict[str, Any] = {":list": LIST_LEADS, ":start": iso(start) if start else "0",
+                                  ":end": iso(end) if end else "9"}  # fmt: skip
+        kwargs: dict[str, Any] = {"TableName": self.leads_table, "IndexName": "by_received",
+                                  "KeyConditionExpression": "list_pk = :list AND list_sk BETWEEN :start AND :end",
+                                  "ExpressionAttributeValues": to_item(values), "ScanIndexForward": False,
+                                  "Limit": 200}  # fmt: skip
+        start_key = decode_cursor(cursor)
+        found: list[dict[str, Any]] = []
+        while True:
+            if start_key:
+                kwargs["ExclusiveStartKey"] = start_key
+            response = client().query(**kwargs)
+            items = response.get("Items", [])
+            for position, raw in enumerate(items):
+                item = from_item(raw)
+                if not keep(item):
+                    continue
+                found.append(item)
+                if len(found) == limit:
+                    if position == len(items) - 1 and "LastEvaluatedKey" not in response:
+                        return found, None
+                    return found, encode_cursor(to_item({k: item[k] for k in ("pk", "sk", "list_pk", "list_sk")}))
+            start_key = response.get("LastEvaluatedKey")
+            if not start_key:
+                return found, None
 
     # -- the activity feed ---------------------------------------------------------------------
 

@@ -1,0 +1,244 @@
+"""The dashboard on moto: the real ingest, router, API and aggregate handlers over the real stream.
+Numbers come from the counters only, each links to exactly its leads, managers see their team."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from leadrelay import wiring
+from leadrelay.dashboard.aggregates import Definitions
+from leadrelay.definitions import AGGREGATE_STREAM
+from leadrelay.local.demo import seed
+from leadrelay.local.patterns import matches_any
+from leadrelay.store.dynamo import from_item
+from tests.dashboard_leads import COMPARED, cells_by_key, recount
+from tests.helpers import LambdaContext, api_event, claims, stream_event
+from tests.integration.flow import Flow
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions" / "aggregate"))
+
+DAY = {"from": "2026-11-23", "to": "2026-11-23"}  # the manual clock's day in Kolkata
+
+
+class Counting(Flow):
+    """The pipeline plus the dashboard's consumer, on its own read of the same stream."""
+
+    def __init__(self, leads_table: str) -> None:
+        super().__init__(leads_table)
+        import aggregate_handler
+
+        self.aggregate = aggregate_handler.handler
+        self.agg_iterators = {
+            shard: self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard,
+                                                   ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            for shard in self.iterators
+        }  # fmt: skip
+        self.delivered: list[dict[str, Any]] = []
+
+    def run_aggregates(self, redeliver: bool = False) -> None:
+        """Feed every new record the aggregate mapping's filter lets through; with `redeliver`,
+        each batch goes twice (as after a timeout)."""
+        records = []
+        for shard, iterator in list(self.agg_iterators.items()):
+            response = self.streams.get_records(ShardIterator=iterator)
+            records += response["Records"]
+            self.agg_iterators[shard] = response["NextShardIterator"]
+        shaped = stream_event(records, self.stream_arn)["Records"]
+        chosen = [r for r in shaped if matches_any(AGGREGATE_STREAM.filter_patterns, r)]
+        for start in range(0, len(chosen), AGGREGATE_STREAM.batch_size):
+            event = {"Records": chosen[start : start + AGGREGATE_STREAM.batch_size]}
+            for _ in range(2 if redeliver else 1):
+                assert self.aggregate(event, LambdaContext()) == {"batchItemFailures": []}
+        self.delivered += chosen
+
+    def settle(self) -> None:
+        self.run_router()
+        self.run_aggregates()
+
+    def dashboard(self, role: str = "admin", **query: str) -> dict[str, Any]:
+        status, body = self.get("/dashboard", role=role, query={**DAY, **query},
+                                team_id=query.pop("as_team", None) if "as_team" in query else None)  # fmt: skip
+        assert status == 200, body
+        return body
+
+
+@pytest.fixture
+def flow(aws: dict[str, str]) -> Counting:
+    flow = Counting(aws["LEADS_TABLE"])
+    flow.sources = {s["id"]: s for s in seed(demo=True).sources}  # type: ignore[attr-defined]
+    return flow
+
+
+def post(flow: Counting, number: int, **fields: Any) -> str:
+    body = {"phone": f"98765{number:05d}", "name": f"Lead {number}", **fields}
+    status, answer = flow.post("website", body, flow.sources["website"]["key"])  # type: ignore[attr-defined]
+    assert status == 202, answer
+    return str(answer["lead_id"])
+
+
+def lead(flow: Counting, lead_id: str) -> dict[str, Any]:
+    return flow.get(f"/leads/{lead_id}")[1]
+
+
+def set_status(flow: Counting, lead_id: str, status: str, **extra: Any) -> None:
+    code, body = flow.call("PUT", f"/leads/{lead_id}/status", body={"status": status, **extra})
+    assert code == 200, body
+
+
+def stored_cells(aws: dict[str, str]) -> list[dict[str, Any]]:
+    items = boto3.client("dynamodb").scan(TableName=aws["ORG_TABLE"])["Items"]  # test-only look at all
+    return [from_item(item) for item in items if from_item(item)["pk"].startswith("DASH#")]
+
+
+def all_lead_items(aws: dict[str, str]) -> list[dict[str, Any]]:
+    return list(wiring.dashboard_store().lead_items())
+
+
+def test_counters_follow_the_real_pipeline_and_equal_a_recount(flow: Counting, aws: dict[str, str], clock: Any) -> None:
+    # Given leads captured, routed, contacted, qualified, won and lost through the real handlers
+    ids = [post(flow, n) for n in range(8)]
+    flow.settle()
+    clock.advance(minutes=5)
+    for lead_id in ids[:5]:
+        set_status(flow, lead_id, "contacted")
+    set_status(flow, ids[0], "won")
+    set_status(flow, ids[1], "lost", reason="budget")
+    set_status(flow, ids[2], "qualified")
+    # When the dashboard's consumer sees the stream, every batch delivered twice
+    flow.run_router()
+    flow.run_aggregates(redeliver=True)
+    # Then the stored counters equal a recount of the leads as they stand
+    assert cells_by_key(stored_cells(aws), COMPARED) == recount(all_lead_items(aws))
+    answer = flow.dashboard()
+    assert (answer["received"], answer["assigned"], answer["contacted"]) == (8, 8, 5)
+    assert (answer["won"], answer["lost"], answer["contacted_within_sla"]) == (1, 1, 5)
+    assert answer["by_status"] == {"assigned": 3, "contacted": 2, "qualified": 1, "won": 1, "lost": 1}
+    assert answer["speed_to_lead"]["first_contact_minutes"]["p50"] == 5
+    assert answer["leakage"]["not_contacted_within_sla"] == 3
+
+
+def test_every_number_links_to_exactly_the_leads_it_counts(flow: Counting, clock: Any) -> None:
+    ids = [post(flow, n) for n in range(6)]
+    flow.settle()
+    for lead_id in ids[:3]:
+        set_status(flow, lead_id, "contacted")
+    set_status(flow, ids[0], "won")
+    flow.settle()
+    answer = flow.dashboard()
+
+    def listed(link: str) -> list[str]:
+        from urllib.parse import parse_qsl, urlsplit
+
+        code, body = flow.get("/leads", query=dict(parse_qsl(urlsplit(link).query)))
+        assert code == 200, body
+        return [item["lead_id"] for item in body["items"]]
+
+    for name in ("received", "assigned", "contacted", "contacted_within_sla", "won", "lost"):
+        assert len(listed(answer["links"][name])) == answer[name], name
+    for agent, row in answer["by_agent"].items():
+        assert len(listed(answer["links"]["by_agent"][agent]["received"])) == row["received"]
+    assert len(listed(answer["links"]["leakage"]["not_contacted_within_sla"])) == 3
+    assert set(listed(answer["links"]["contacted"])) == set(ids[:3])
+
+
+def test_a_managers_dashboard_is_their_team_and_does_not_move_when_another_team_changes(
+    flow: Counting, clock: Any
+) -> None:
+    # Given leads of both teams (the demo routes Tamil speakers south, Hindi speakers to NCR)
+    ids = [post(flow, n, language="ta" if n % 2 else "hi", city="Chennai" if n % 2 else "Noida") for n in range(8)]
+    flow.settle()
+    teams = {lead_id: lead(flow, lead_id)["assigned_team_id"] for lead_id in ids}
+    assert set(teams.values()) == {"ncr", "south"}
+    before = flow.get("/dashboard", role="manager", team_id="ncr", query=DAY)[1]
+    admin_before = flow.dashboard()
+    # When the south team's leads are contacted and won
+    for lead_id in ids:
+        if teams[lead_id] == "south":
+            set_status(flow, lead_id, "contacted")
+            set_status(flow, lead_id, "won")
+    flow.settle()
+    # Then the NCR manager's dashboard is exactly as it was; the admin's moved
+    after = flow.get("/dashboard", role="manager", team_id="ncr", query=DAY)[1]
+    assert after == before
+    assert before["received"] == sum(team == "ncr" for team in teams.values())
+    assert flow.dashboard()["won"] == admin_before["won"] + sum(team == "south" for team in teams.values())
+    # And a manager may not read another team's, nor an agent any
+    code, body = flow.get("/dashboard", role="manager", team_id="ncr", query={**DAY, "team_id": "south"})
+    assert code == 403 and body["error"] == "forbidden"
+    assert flow.get("/dashboard", role="agent", agent_id="anjali", query=DAY)[0] == 403
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [({"from": "2026-13-01"}, "invalid_date"), ({"from": "2026-11-24", "to": "2026-11-23"}, "invalid_window"),
+     ({"from": "2025-01-01", "to": "2026-11-23"}, "invalid_window")],
+)  # fmt: skip
+def test_bad_windows_are_a_clear_400(flow: Counting, query: dict[str, str], code: str) -> None:
+    status, body = flow.get("/dashboard", query=query)
+    assert status == 400 and body["error"] == code and body["message"]
+
+
+def test_the_dashboard_as_csv_and_the_trends(flow: Counting) -> None:
+    for n in range(3):
+        post(flow, n)
+    flow.settle()
+    response = flow.api(api_event("GET", "/dashboard/csv", query=DAY, claims=claims("admin")), LambdaContext())
+    assert response["statusCode"] == 200
+    assert response["multiValueHeaders"]["Content-Type"][0].startswith("text/csv")
+    lines = response["body"].lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("group,key,received") and lines[1].startswith("total,,3,3")
+    code, trend = flow.get("/dashboard/trends", query={**DAY, "period": "week"})
+    assert code == 200 and trend["periods"][0]["start"] == "2026-11-23" and trend["periods"][0]["received"] == 3
+
+
+def test_a_rebuild_recounts_from_the_leads_when_a_definition_changes(
+    flow: Counting, aws: dict[str, str], clock: Any
+) -> None:
+    ids = [post(flow, n) for n in range(5)]
+    flow.settle()
+    clock.advance(minutes=45)
+    for lead_id in ids[:3]:
+        set_status(flow, lead_id, "contacted")
+    flow.settle()
+    assert flow.dashboard()["contacted_within_sla"] == 3
+    # When the SLA becomes 30 minutes and the counters are rebuilt from the leads
+    tally = wiring.dashboard_store().rebuild(Definitions(sla_minutes=30))
+    # Then every lead was visited and the contacts 45 minutes in no longer count as within SLA
+    assert tally["leads"] == 5 and tally["applied"] == 3
+    assert cells_by_key(stored_cells(aws), COMPARED) == recount(all_lead_items(aws), sla_minutes=30)
+    # And a second rebuild changes nothing
+    assert wiring.dashboard_store().rebuild(Definitions(sla_minutes=30))["applied"] == 0
+
+
+def test_the_activity_feed_shows_each_caller_their_scope_and_polls_with_a_cursor(flow: Counting, clock: Any) -> None:
+    ids = [post(flow, n, language="ta" if n % 2 else "hi", city="Chennai" if n % 2 else "Noida") for n in range(4)]
+    flow.settle()
+    set_status(flow, ids[0], "contacted")
+    flow.settle()
+    clock.advance(seconds=30)
+    everything = flow.get("/activity")[1]
+    kinds = [entry["kind"] for entry in everything["items"]]
+    assert kinds.count("lead.created") == 4 and kinds.count("lead.assigned") == 4
+    assert "lead.status_changed" in kinds
+    assert all("phone" not in json.dumps(entry) for entry in everything["items"])
+    owner = lead(flow, ids[0])["assigned_agent_id"]
+    mine = flow.get("/activity", role="agent", agent_id=owner)[1]["items"]
+    assert mine and all(entry["lead_id"] in ids and entry["agent_id"] == owner for entry in mine)
+    team = lead(flow, ids[0])["assigned_team_id"]
+    theirs = flow.get("/activity", role="manager", team_id=team)[1]["items"]
+    assert all(entry["team_id"] in (team, None) for entry in theirs)
+    # When nothing new happens, polling with the cursor brings nothing new
+    again = flow.get("/activity", query={"since": everything["next"]})[1]
+    assert again["items"] == [] and again["next"]
+    # And a new event shows up after the cursor
+    set_status(flow, ids[0], "won")
+    flow.settle()
+    newer = flow.get("/activity", query={"since": everything["next"]})[1]["items"]
+    assert [entry["kind"] for entry in newer] == ["lead.status_changed"]
+    assert flow.get("/activity", query={"since": "not-a-cursor"})[0] == 400
