@@ -14,6 +14,8 @@ for function in ("ingest", "route", "followup", "api"):
     path = str(ROOT / "functions" / function)
     if path not in sys.path:
         sys.path.insert(0, path)
+if str(ROOT / "functions" / "aggregate") not in sys.path:  # the dashboard's stream consumer
+    sys.path.insert(0, str(ROOT / "functions" / "aggregate"))
 
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")

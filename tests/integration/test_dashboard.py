@@ -4,8 +4,6 @@ Numbers come from the counters only, each links to exactly its leads, managers s
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -20,8 +18,6 @@ from leadrelay.store.dynamo import from_item
 from tests.dashboard_leads import COMPARED, cells_by_key, recount
 from tests.helpers import LambdaContext, api_event, claims, stream_event
 from tests.integration.flow import Flow
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions" / "aggregate"))
 
 DAY = {"from": "2026-11-23", "to": "2026-11-23"}  # the manual clock's day in Kolkata
 

@@ -69,9 +69,9 @@ def finals(histories: list[History]) -> list[dict[str, Any]]:
     return [h.images[-1] for h in histories if h.images[-1] is not None]
 
 
-def test_counters_equal_a_brute_force_recount_of_3000_leads_with_random_histories() -> None:
-    # Given 3,000 leads with random assignments, contacts, status changes, values and reopenings
-    histories = generate(3000, seed=1)
+def test_counters_equal_a_brute_force_recount_of_10000_leads_with_random_histories() -> None:
+    # Given 10,000 leads with random assignments, contacts, status changes, values and reopenings
+    histories = generate(10_000, seed=1)
     counters = MemoryCounters()
     # When the stream delivers every change once, in order per lead
     for lead_id, image, sequence in records(histories):
@@ -164,7 +164,9 @@ def test_the_day_follows_the_organisation_time_zone() -> None:
 
 
 def test_test_leads_and_items_without_a_receipt_time_count_nowhere() -> None:
-    assert lead_contribution({"lead_id": "L1", "received_at": "2026-11-25T10:00:00Z", "test": True}, DEFINITIONS) is None
+    assert (
+        lead_contribution({"lead_id": "L1", "received_at": "2026-11-25T10:00:00Z", "test": True}, DEFINITIONS) is None
+    )
     assert lead_facts({"lead_id": "L1"}) is None
 
 
@@ -189,7 +191,7 @@ def test_buckets_are_log_spaced_with_an_overflow_bucket() -> None:
     assert bucket(11, ASSIGN_MS_EDGES) == 1
     assert bucket(10**12, ASSIGN_MS_EDGES) == len(ASSIGN_MS_EDGES)
     assert FIRST_CONTACT_MIN_EDGES[:4] == (1, 2, 5, 10)
-    assert all(b > a for a, b in zip(ASSIGN_MS_EDGES, ASSIGN_MS_EDGES[1:], strict=False))
+    assert list(ASSIGN_MS_EDGES) == sorted(set(ASSIGN_MS_EDGES))
 
 
 def test_percentiles_report_the_upper_edge_of_the_bucket_holding_the_rank() -> None:
@@ -220,7 +222,9 @@ def test_the_dashboard_of_a_window_equals_the_brute_force_numbers_of_its_leads()
               and window.first <= zone(datetime.fromisoformat(lead["received_at"].replace("Z", "+00:00"))) <= window.last]  # fmt: skip
     assert answer["received"] == len(chosen)
     assert answer["won"] == sum(lead["status"] == "won" for lead in chosen)
-    assert answer["won_value"] * 100 == pytest.approx(sum(int(lead["value"] * 100) for lead in chosen if lead["status"] == "won"))
+    assert answer["won_value"] * 100 == pytest.approx(
+        sum(int(lead["value"] * 100) for lead in chosen if lead["status"] == "won")
+    )
     for source in {lead["source_id"] for lead in chosen}:
         assert answer["by_source"][source]["received"] == sum(lead["source_id"] == source for lead in chosen)
     for agent in {lead["assigned_agent_id"] for lead in chosen}:
