@@ -93,7 +93,7 @@ def stored_cells(aws: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def all_lead_items(aws: dict[str, str]) -> list[dict[str, Any]]:
-    return list(wiring.dashboard_store().lead_items())
+    return [item for item, _ in wiring.dashboard_store().lead_items()]
 
 
 def test_counters_follow_the_real_pipeline_and_equal_a_recount(flow: Counting, aws: dict[str, str], clock: Any) -> None:
@@ -103,7 +103,7 @@ def test_counters_follow_the_real_pipeline_and_equal_a_recount(flow: Counting, a
     clock.advance(minutes=5)
     for lead_id in ids[:5]:
         set_status(flow, lead_id, "contacted")
-    set_status(flow, ids[0], "won")
+    set_status(flow, ids[0], "won", value=125000.5)
     set_status(flow, ids[1], "lost", reason="budget")
     set_status(flow, ids[2], "qualified")
     # When the dashboard's consumer sees the stream, every batch delivered twice
@@ -117,6 +117,7 @@ def test_counters_follow_the_real_pipeline_and_equal_a_recount(flow: Counting, a
     assert answer["by_status"] == {"assigned": 3, "contacted": 2, "qualified": 1, "won": 1, "lost": 1}
     assert answer["speed_to_lead"]["first_contact_minutes"]["p50"] == 5
     assert answer["leakage"]["not_contacted_within_sla"] == 3
+    assert answer["won_value"] == 125000.5 and answer["by_source"]["website"]["won_value_share"] == 100.0
 
 
 def test_every_number_links_to_exactly_the_leads_it_counts(flow: Counting, clock: Any) -> None:
@@ -238,3 +239,41 @@ def test_the_activity_feed_shows_each_caller_their_scope_and_polls_with_a_cursor
     newer = flow.get("/activity", query={"since": everything["next"]})[1]["items"]
     assert [entry["kind"] for entry in newer] == ["lead.status_changed"]
     assert flow.get("/activity", query={"since": "not-a-cursor"})[0] == 400
+
+
+def test_a_90_day_dashboard_costs_the_same_few_reads_for_20_leads_or_220(flow: Counting, clock: Any) -> None:
+    from datetime import UTC, datetime
+
+    from leadrelay.store.dynamo import client
+    from tests.dashboard_leads import generate
+
+    store, definitions = wiring.dashboard_store(), wiring.dashboard_definitions()
+    calls: list[str] = []
+
+    def count(event_name: str, **_: Any) -> None:
+        calls.append(event_name.rsplit(".", 1)[-1])
+
+    def read_cost() -> tuple[int, dict[str, Any]]:
+        calls.clear()
+        client().meta.events.register("before-call.dynamodb", count)
+        try:
+            answer = flow.dashboard(**{"from": "2026-08-26", "to": "2026-11-23"})
+        finally:
+            client().meta.events.unregister("before-call.dynamodb", count)
+        return len(calls), answer
+
+    def add(leads: int, seed: int) -> None:
+        for history in generate(leads, seed=seed, days=88, start=datetime(2026, 8, 26, tzinfo=UTC)):
+            if history.images[-1] is not None:
+                store.apply("lead", history.lead_id, history.images[-1], definitions, None)
+
+    # Given 20 leads over 90 days
+    add(20, seed=21)
+    few, small = read_cost()
+    # When 200 more arrive over the same days
+    add(200, seed=22)
+    many, large = read_cost()
+    # Then reading the dashboard took the same number of calls: one Query per month of counters and
+    # of follow-ups (4 months each), the roster aside
+    assert large["received"] > small["received"] + 150
+    assert few == many <= 10, calls

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -178,6 +179,7 @@ class StatusRequest(BaseModel):
 
     status: LeadStatus = Field(description="contacted, qualified, won or lost")
     reason: str | None = Field(default=None, max_length=500, description="why; required for lost")
+    value: Decimal | None = Field(default=None, ge=0, le=10**12, decimal_places=2, description="won: deal value, ₹")
 
 
 @router.put("/leads/<lead_id>/status", summary="Mark a lead contacted, qualified, won or lost", tags=["leads"])
@@ -193,7 +195,7 @@ def set_status(lead_id: LeadId, body: StatusRequest) -> dict[str, Any]:
     lifecycle = LeadLifecycle(leads=wiring.lead_repository(), org_table=get_settings().org_table,
                               publisher=wiring.publisher(), clock=get_clock())  # fmt: skip
     try:
-        updated, changed = lifecycle.change(lead, StatusChange(body.status, who.username, body.reason))
+        updated, changed = lifecycle.change(lead, StatusChange(body.status, who.username, body.reason, body.value))
     except StatusRefused as refused:
         raise api_error(refused) from refused
     return {"lead": lead_view(updated), "changed": changed}

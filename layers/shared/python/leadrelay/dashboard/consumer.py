@@ -13,7 +13,7 @@ from leadrelay.store.dynamo import from_item
 
 # Timeline data worth showing on a console; anything else (notes, names, numbers) stays on the lead.
 FEED_DATA_KEYS = (
-    "status", "from_status", "to_status", "previous_status", "outcome", "type", "direction", "duration_s",
+    "status", "from", "to", "from_status", "to_status", "previous_status", "outcome", "type", "direction", "duration_s",
     "agent_id", "previous_agent_id", "from_agent_id", "rule_id", "reason", "due_at",
 )  # fmt: skip
 

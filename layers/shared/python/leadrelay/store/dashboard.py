@@ -166,9 +166,11 @@ class DashboardStore:
 
     # -- rebuilding ----------------------------------------------------------------------------
 
-    def lead_items(self, since: datetime | None = None, page_size: int = 200) -> Iterator[dict[str, Any]]:
+    def lead_items(
+        self, since: datetime | None = None, page_size: int = 200, cursor: str | None = None
+    ) -> Iterator[tuple[dict[str, Any], str | None]]:
         """Every lead item (received from `since` on), oldest first, a page of the `by_received`
-        index at a time: never a Scan."""
+        index at a time (never a Scan), each with the cursor that continues after it."""
         condition = "list_pk = :list"
         values: dict[str, Any] = {":list": LIST_LEADS}
         if since is not None:
@@ -177,27 +179,37 @@ class DashboardStore:
         kwargs: dict[str, Any] = {"TableName": self.leads_table, "IndexName": "by_received",
                                   "KeyConditionExpression": condition,
                                   "ExpressionAttributeValues": to_item(values), "Limit": page_size}  # fmt: skip
+        start = decode_cursor(cursor)
         while True:
+            if start:
+                kwargs["ExclusiveStartKey"] = start
             response = client().query(**kwargs)
-            for item in response.get("Items", []):
-                yield from_item(item)
-            if "LastEvaluatedKey" not in response:
+            for raw in response.get("Items", []):
+                item = from_item(raw)
+                yield item, encode_cursor(to_item({k: item[k] for k in ("pk", "sk", "list_pk", "list_sk")}))
+            start = response.get("LastEvaluatedKey")
+            if not start:
                 return
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def rebuild(
-        self, definitions: Definitions, since: datetime | None = None, progress: Callable[[int], None] | None = None
-    ) -> dict[str, int]:
+        self,
+        definitions: Definitions,
+        since: datetime | None = None,
+        cursor: str | None = None,
+        keep_going: Callable[[], bool] = lambda: True,
+    ) -> dict[str, Any]:
         """Re-count every lead (received from `since` on) under `definitions`: each lead's marker
         is moved to what it counts as now, so the counters end up as a fresh count would make them,
-        while the stream consumer keeps running."""
-        tally = {"leads": 0, "applied": 0, "unchanged": 0}
-        for item in self.lead_items(since):
+        while the stream consumer keeps running. Stops when `keep_going()` says so, with `next`, the
+        cursor to continue from (None: done)."""
+        tally: dict[str, Any] = {"leads": 0, "applied": 0, "unchanged": 0, "next": None}
+        for item, position in self.lead_items(since, cursor=cursor):
             outcome = self.apply("lead", str(item["lead_id"]), item, definitions, None)
             tally["leads"] += 1
             tally[outcome.outcome] = tally.get(outcome.outcome, 0) + 1
-            if progress is not None and tally["leads"] % 500 == 0:
-                progress(tally["leads"])
+            if not keep_going():
+                tally["next"] = position
+                return tally
         return tally
 
     def leads_received(
