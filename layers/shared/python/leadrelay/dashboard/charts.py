@@ -74,12 +74,16 @@ def _speed(ax: Any, answer: Mapping[str, Any]) -> None:
 def _leaderboard(ax: Any, answer: Mapping[str, Any]) -> None:
     rows = answer["leaderboard"][:10]
     agents = [row["agent_id"] for row in rows]
+    from matplotlib.ticker import FuncFormatter
+
     ax.barh(agents, [row["won_value"] for row in rows], color=GREEN)
     for position, row in enumerate(rows):
-        ax.annotate(f"{row['won']} won · {row['contacted_within_sla']} in SLA", (0, position), xytext=(4, 0),
-                    textcoords="offset points", va="center", fontsize=7, color="white")  # fmt: skip
+        ax.annotate(f" {row['won']} won · {row['contacted_within_sla']} in SLA", (row["won_value"], position),
+                    va="center", fontsize=7, color="#2d3748")  # fmt: skip
     ax.invert_yaxis()
-    ax.set_xlabel("revenue won (₹)")
+    ax.margins(x=0.25)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"₹{value / 100_000:g}L"))
+    ax.set_xlabel("revenue won (₹ lakh)")
     ax.set_title("Agent leaderboard")
 
 
@@ -111,4 +115,3 @@ def write_charts(answer: Mapping[str, Any], folder: Path) -> list[Path]:
     plt.close(figure)
     written.append(path)
     return written
-
