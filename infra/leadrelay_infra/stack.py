@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -12,6 +13,7 @@ from leadrelay_infra.config import StageConfig
 from leadrelay_infra.constructs.api import Api
 from leadrelay_infra.constructs.auth import Auth
 from leadrelay_infra.constructs.bus import EventBus
+from leadrelay_infra.constructs.dashboard import Dashboard
 from leadrelay_infra.constructs.data import DataKey, DataTables
 from leadrelay_infra.constructs.followup import Followup
 from leadrelay_infra.constructs.ingest import Ingest
@@ -45,6 +47,9 @@ class LeadRelayStack(cdk.Stack):
         self.followup = Followup(
             self, c.FOLLOWUP_ID, config=config, layer=layer, data=self.data, environment=environment
         )
+        self.dashboard = Dashboard(
+            self, c.DASHBOARD_ID, config=config, layer=layer, data=self.data, environment=environment
+        )
         self.api = Api(
             self,
             c.API_ID,
@@ -66,6 +71,7 @@ class LeadRelayStack(cdk.Stack):
 
         for construct in (self.ingest, self.routing, self.followup, self.api):
             self.data.acknowledge_grants(construct.handler.role)
+        self.data.acknowledge_grants(self.dashboard.handler.role)
 
         self.functions: dict[str, lambda_.IFunction] = {
             "ingest": self.ingest.function,
@@ -73,6 +79,7 @@ class LeadRelayStack(cdk.Stack):
             "followup": self.followup.function,
             "api": self.api.function,
         }
+        self.functions["aggregate"] = self.dashboard.function
         self.observability = Observability(
             self,
             c.OBSERVABILITY_ID,
@@ -84,6 +91,8 @@ class LeadRelayStack(cdk.Stack):
             dlq=self.routing.dlq,
             rest_api=self.api.rest_api,
         )
+
+        self.dashboard.dlq_alarm.add_alarm_action(cw_actions.SnsAction(self.observability.topic))
 
         outputs = {
             c.OUTPUT_API_URL: (self.api.url, "Base URL of the REST API (webhooks: <url>hooks/<source_id>)"),

@@ -84,17 +84,22 @@ def test_tables_are_on_demand_with_pitr_and_kms_encryption(synthesized, table_de
     assert "KMSMasterKeyId" in props["SSESpecification"]
 
 
-def test_route_stream_mapping_matches_the_definition(synthesized):
-    stream = definitions.ROUTE_STREAM
+@pytest.mark.parametrize(
+    ("stream", "handler"),
+    [(definitions.ROUTE_STREAM, "route_handler.handler"), (definitions.AGGREGATE_STREAM, "aggregate_handler.handler")],
+    ids=["route", "aggregate"],
+)
+def test_stream_mappings_match_the_definition(synthesized, stream, handler):
     leads_id, _ = _table(synthesized, definitions.LEADS_TABLE)
-    (queue_id,) = synthesized.resources("AWS::SQS::Queue")
+    function = {"Ref": _function_logical_id(synthesized, handler)}
     mappings = synthesized.resources("AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 1
-    (mapping,) = mappings.values()
+    assert len(mappings) == 2
+    (mapping,) = [m for m in mappings.values() if m["Properties"]["FunctionName"] == function]
     props = mapping["Properties"]
+    queue_id = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert queue_id in synthesized.resources("AWS::SQS::Queue")
 
     assert props["EventSourceArn"] == {"Fn::GetAtt": [leads_id, "StreamArn"]}
-    assert props["FunctionName"] == {"Ref": _function_logical_id(synthesized, "route_handler.handler")}
     assert props["BatchSize"] == stream.batch_size
     assert props["MaximumBatchingWindowInSeconds"] == stream.max_batching_window_seconds == 0
     assert props["BisectBatchOnFunctionError"] is stream.bisect_batch_on_error is True
@@ -151,7 +156,7 @@ def test_schedule_rules_are_named_after_the_definitions(synthesized):
 def test_functions_get_table_and_bus_names_under_the_defined_env_vars(synthesized):
     outputs = synthesized.raw["Outputs"]
     functions = synthesized.resources("AWS::Lambda::Function").values()
-    assert len(functions) == 4
+    assert len(functions) == len(definitions.FUNCTION_TIMEOUT_S)  # one per folder in functions/
     for function in functions:
         variables = function["Properties"]["Environment"]["Variables"]
         for table_def in definitions.TABLES:
