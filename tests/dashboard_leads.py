@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from leadrelay.clock import iso
 
 SOURCES = ("website", "facebook", "google", "indiamart", "justdial")
+CAMPAIGNS = ("google", "facebook", "newsletter")
 TEAMS = {"north": ("a1", "a2", "a3"), "south": ("a4", "a5", "a6")}
 AGENT_TEAM = {agent: team for team, agents in TEAMS.items() for agent in agents}
 START = datetime(2026, 10, 1, 18, 0, tzinfo=UTC)  # 23:30 IST
@@ -41,7 +42,10 @@ def generate(count: int, seed: int, days: int = 40, start: datetime = START) -> 
             "status": "new",
             "received_at": iso(received),
             "name": "Asha",
+            "source_kind": "generic",
         }
+        if rng.random() < 0.6:
+            lead["attribution"] = {"utm_source": rng.choice(CAMPAIGNS), "utm_campaign": rng.choice(("diwali", "q4"))}
         if rng.random() < 0.02:
             lead["test"] = True
         images: list[dict[str, Any] | None] = [dict(lead)]
@@ -86,8 +90,12 @@ def _event(rng: random.Random, lead: dict[str, Any], now: datetime) -> None:
         lead["status"] = "new"  # reopened
         for name in ("assigned_agent_id", "assigned_team_id", "assigned_at"):
             lead.pop(name, None)
-    else:
-        lead["touch_count"] = lead.get("touch_count", 1) + 1  # a change the dashboard ignores
+    else:  # the same person came again, maybe through another source and campaign
+        lead["touch_count"] = lead.get("touch_count", 1) + 1
+        touch: dict[str, Any] = {"source_id": rng.choice(SOURCES), "source_kind": "generic", "at": iso(now)}
+        if rng.random() < 0.5:
+            touch["attribution"] = {"utm_source": rng.choice(CAMPAIGNS), "utm_campaign": "retarget"}
+        lead["last_touch"] = touch
 
 
 def _at(text: str | None) -> datetime | None:

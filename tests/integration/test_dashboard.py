@@ -11,12 +11,10 @@ import pytest
 
 from leadrelay import wiring
 from leadrelay.dashboard.aggregates import Definitions
-from leadrelay.definitions import AGGREGATE_STREAM
 from leadrelay.local.demo import seed
-from leadrelay.local.patterns import matches_any
 from leadrelay.store.dynamo import from_item
 from tests.dashboard_leads import COMPARED, cells_by_key, recount
-from tests.helpers import LambdaContext, api_event, claims, stream_event
+from tests.helpers import LambdaContext, api_event, claims
 from tests.integration.flow import Flow
 
 DAY = {"from": "2026-11-23", "to": "2026-11-23"}  # the manual clock's day in Kolkata
@@ -24,34 +22,6 @@ DAY = {"from": "2026-11-23", "to": "2026-11-23"}  # the manual clock's day in Ko
 
 class Counting(Flow):
     """The pipeline plus the dashboard's consumer, on its own read of the same stream."""
-
-    def __init__(self, leads_table: str) -> None:
-        super().__init__(leads_table)
-        import aggregate_handler
-
-        self.aggregate = aggregate_handler.handler
-        self.agg_iterators = {
-            shard: self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard,
-                                                   ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-            for shard in self.iterators
-        }  # fmt: skip
-        self.delivered: list[dict[str, Any]] = []
-
-    def run_aggregates(self, redeliver: bool = False) -> None:
-        """Feed every new record the aggregate mapping's filter lets through; with `redeliver`,
-        each batch goes twice (as after a timeout)."""
-        records = []
-        for shard, iterator in list(self.agg_iterators.items()):
-            response = self.streams.get_records(ShardIterator=iterator)
-            records += response["Records"]
-            self.agg_iterators[shard] = response["NextShardIterator"]
-        shaped = stream_event(records, self.stream_arn)["Records"]
-        chosen = [r for r in shaped if matches_any(AGGREGATE_STREAM.filter_patterns, r)]
-        for start in range(0, len(chosen), AGGREGATE_STREAM.batch_size):
-            event = {"Records": chosen[start : start + AGGREGATE_STREAM.batch_size]}
-            for _ in range(2 if redeliver else 1):
-                assert self.aggregate(event, LambdaContext()) == {"batchItemFailures": []}
-        self.delivered += chosen
 
     def settle(self) -> None:
         self.run_router()

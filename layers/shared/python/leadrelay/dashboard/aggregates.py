@@ -76,6 +76,12 @@ class LeadFacts:
     assigned_at: datetime | None
     first_contacted_at: datetime | None
     value_paise: int
+    # Attribution: the first touch is the lead's own source and campaign tags, the last touch the
+    # latest arrival of the same person (a touchpoint), when there was one.
+    first_campaign: tuple[str, str] = (NONE, NONE)
+    last_source_id: str = NONE
+    last_campaign: tuple[str, str] = (NONE, NONE)
+    returning: bool = False
 
 
 def _time(value: Any) -> datetime | None:
@@ -114,6 +120,9 @@ def lead_facts(item: Mapping[str, Any]) -> LeadFacts | None:
     value = item.get("value")
     if value is None:
         value = item.get("won_value")
+    source_id = str(item.get("source_id") or NONE)
+    last = item.get("last_touch") if isinstance(item.get("last_touch"), Mapping) else None
+    first_campaign = _campaign(item.get("attribution"))
     return LeadFacts(
         lead_id=str(item["lead_id"]),
         source_id=str(item.get("source_id") or NONE),
@@ -124,7 +133,21 @@ def lead_facts(item: Mapping[str, Any]) -> LeadFacts | None:
         assigned_at=_time(item.get("assigned_at")),
         first_contacted_at=_time(item.get("first_contacted_at")),
         value_paise=paise(value),
+        first_campaign=first_campaign,
+        last_source_id=str(last.get("source_id") or source_id) if last else source_id,
+        last_campaign=_campaign(last.get("attribution")) if last else first_campaign,
+        returning=int(item.get("touch_count") or 1) > 1,
     )
+
+
+def _campaign(tags: Any) -> tuple[str, str]:
+    """(utm_source, utm_campaign) as the attribution report groups them; "(none)" when absent."""
+    tags = tags if isinstance(tags, Mapping) else {}
+    return (str(tags.get("utm_source") or "(none)"), str(tags.get("utm_campaign") or "(none)"))
+
+
+# Attribution counters carry a campaign as "<utm_source>\t<utm_campaign>" in their name.
+CAMPAIGN_SEPARATOR = "\t"
 
 
 def bucket(value: float, edges: tuple[int, ...]) -> int:
@@ -163,6 +186,16 @@ def lead_counts(facts: LeadFacts, definitions: Definitions) -> dict[str, int]:
     counts[f"s:{facts.status}"] = 1
     if counts.get("won"):
         counts["won_value"] = facts.value_paise
+    outcome = {"won": "won", "lost": "lost"}.get(definitions.category(facts.status))
+    for prefix, key in (("lt", facts.last_source_id), ("fc", CAMPAIGN_SEPARATOR.join(facts.first_campaign)),
+                        ("lc", CAMPAIGN_SEPARATOR.join(facts.last_campaign))):  # fmt: skip
+        counts[f"{prefix}:{key}"] = 1
+        if outcome:
+            counts[f"{prefix}_{outcome}:{key}"] = 1
+    if facts.returning:
+        counts["returning"] = 1
+    if facts.last_source_id != facts.source_id:
+        counts[f"xs:{facts.last_source_id}"] = 1
     if facts.assigned_at is not None:
         assign_ms = max(0.0, (facts.assigned_at - facts.received_at).total_seconds() * 1000)
         counts[f"ha:{bucket(assign_ms, ASSIGN_MS_EDGES)}"] = 1

@@ -267,3 +267,60 @@ def dashboard_csv_rows(answer: Mapping[str, Any]) -> list[list[Any]]:
     for status, count in answer["by_status"].items():
         rows.append(["status", status, count, *([""] * (len(CSV_COLUMNS) - 3))])
     return rows
+
+
+def _attribution_rows(tallies: dict[tuple[str, ...], dict[str, int]], names: tuple[str, ...]) -> list[dict[str, Any]]:
+    rows = []
+    for key, tally in tallies.items():
+        leads, won, lost = tally.get("leads", 0), tally.get("won", 0), tally.get("lost", 0)
+        if not leads:
+            continue
+        row: dict[str, Any] = dict(zip(names, key, strict=True))
+        row.update(leads=leads, won=won, lost=lost, open=leads - won - lost, win_rate=round(won / leads, 4))
+        rows.append(row)
+    return sorted(rows, key=lambda r: (-r["leads"], *(str(r[n]) for n in names)))
+
+
+def attribution(cells: Iterable[Cell], *, window: Window, kinds: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Leads by first-touch source (the lead's own) and last-touch source (the person's latest
+    arrival), and by their campaigns, with outcomes; journeys that came back through another source."""
+    from leadrelay.dashboard.aggregates import CAMPAIGN_SEPARATOR
+
+    first: dict[tuple[str, ...], dict[str, int]] = {}
+    groups: dict[str, dict[tuple[str, ...], dict[str, int]]] = {"lt": {}, "fc": {}, "lc": {}}
+    paths: dict[tuple[str, str], int] = {}
+    total = returning = 0
+    for cell in cells:
+        if not window.holds(cell):
+            continue
+        source = str(cell.get("source_id"))
+        tally = first.setdefault((source,), {})
+        for name, as_name in (("received", "leads"), ("won", "won"), ("lost", "lost")):
+            tally[as_name] = tally.get(as_name, 0) + _count(cell, name)
+        total += _count(cell, "received")
+        returning += _count(cell, "returning")
+        for name, value in cell.items():
+            if not isinstance(value, int | float) or ":" not in name:
+                continue
+            prefix, key = name.split(":", 1)
+            group, _, outcome = prefix.partition("_")
+            if prefix == "xs":
+                paths[(source, key)] = paths.get((source, key), 0) + int(value)
+            elif group in groups:
+                parts = tuple(key.split(CAMPAIGN_SEPARATOR, 1)) if group != "lt" else (key,)
+                bucket = groups[group].setdefault(parts, {})
+                bucket[outcome or "leads"] = bucket.get(outcome or "leads", 0) + int(value)
+    first_rows = _attribution_rows(first, ("source_id",))
+    last_rows = _attribution_rows(groups["lt"], ("source_id",))
+    for row in (*first_rows, *last_rows):
+        row["source_kind"] = (kinds or {}).get(row["source_id"])
+    journeys = [{"first_source_id": a, "last_source_id": b, "leads": n}
+                for (a, b), n in sorted(paths.items(), key=lambda p: (-p[1], p[0])) if n]  # fmt: skip
+    return {
+        "leads": total,
+        "journeys": {"returning": returning, "cross_source": sum(p["leads"] for p in journeys), "paths": journeys},
+        "first_touch": {"by_source": first_rows,
+                        "by_campaign": _attribution_rows(groups["fc"], ("utm_source", "utm_campaign"))},
+        "last_touch": {"by_source": last_rows,
+                       "by_campaign": _attribution_rows(groups["lc"], ("utm_source", "utm_campaign"))},
+    }  # fmt: skip
