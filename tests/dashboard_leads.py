@@ -46,6 +46,12 @@ def generate(count: int, seed: int, days: int = 40, start: datetime = START) -> 
         }
         if rng.random() < 0.6:
             lead["attribution"] = {"utm_source": rng.choice(CAMPAIGNS), "utm_campaign": rng.choice(("diwali", "q4"))}
+        if rng.random() < 0.3:  # an ad platform's own campaign (Meta, Google)
+            lead.setdefault("attribution", {}).update(
+                campaign_id=rng.choice(("111", "222")),
+                campaign_name=rng.choice(("Diwali offers", None)),
+                platform=rng.choice(("facebook", "instagram", None)),
+            )
         if rng.random() < 0.02:
             lead["test"] = True
         images: list[dict[str, Any] | None] = [dict(lead)]
@@ -95,6 +101,8 @@ def _event(rng: random.Random, lead: dict[str, Any], now: datetime) -> None:
         touch: dict[str, Any] = {"source_id": rng.choice(SOURCES), "source_kind": "generic", "at": iso(now)}
         if rng.random() < 0.5:
             touch["attribution"] = {"utm_source": rng.choice(CAMPAIGNS), "utm_campaign": "retarget"}
+        if rng.random() < 0.3:
+            touch.setdefault("attribution", {})["campaign_id"] = "333"
         lead["last_touch"] = touch
 
 

@@ -44,14 +44,14 @@ ROUTING_ID = "Routing"
 FOLLOWUP_ID = "Followup"
 API_ID = "Api"
 OBSERVABILITY_ID = "Observability"
-DASHBOARD_ID = "LiveDashboard"
+DOMAIN_EVENTS_ID = "DomainEvents"
 
 # Lambda functions: folder under functions/ and handler.
 INGEST_FUNCTION = ("ingest", "ingest_handler.handler")
 ROUTE_FUNCTION = ("route", "route_handler.handler")
 FOLLOWUP_FUNCTION = ("followup", "followup_handler.handler")
 API_FUNCTION = ("api", "api_handler.handler")
-AGGREGATE_FUNCTION = ("aggregate", "aggregate_handler.handler")
+EVENTS_FUNCTION = ("events", "events_handler.handler")
 
 FUNCTION_MEMORY_MB = 256
 

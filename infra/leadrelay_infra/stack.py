@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -13,8 +12,8 @@ from leadrelay_infra.config import StageConfig
 from leadrelay_infra.constructs.api import Api
 from leadrelay_infra.constructs.auth import Auth
 from leadrelay_infra.constructs.bus import EventBus
-from leadrelay_infra.constructs.dashboard import Dashboard
 from leadrelay_infra.constructs.data import DataKey, DataTables
+from leadrelay_infra.constructs.domain_events import DomainEvents
 from leadrelay_infra.constructs.followup import Followup
 from leadrelay_infra.constructs.ingest import Ingest
 from leadrelay_infra.constructs.layer import SharedLayer
@@ -47,9 +46,6 @@ class LeadRelayStack(cdk.Stack):
         self.followup = Followup(
             self, c.FOLLOWUP_ID, config=config, layer=layer, data=self.data, environment=environment
         )
-        self.dashboard = Dashboard(
-            self, c.DASHBOARD_ID, config=config, layer=layer, data=self.data, environment=environment
-        )
         self.api = Api(
             self,
             c.API_ID,
@@ -60,26 +56,27 @@ class LeadRelayStack(cdk.Stack):
             ingest_function=self.ingest.function,
             user_pool=self.auth.user_pool,
         )
-        # Every function publishes domain events (ingest: lead.created/merged/quarantined).
-        for function in (
-            self.ingest.function,
-            self.routing.function,
-            self.followup.function,
-            self.api.function,
-        ):
-            self.bus.bus.grant_put_events_to(function)
+        # Domain events leave through the stream: only the events function may put them on the bus.
+        self.domain_events = DomainEvents(
+            self, c.DOMAIN_EVENTS_ID, config=config, layer=layer, data=self.data, bus=self.bus.bus,
+            environment=environment,
+        )  # fmt: skip
 
         for construct in (self.ingest, self.routing, self.followup, self.api):
             self.data.acknowledge_grants(construct.handler.role)
-        self.data.acknowledge_grants(self.dashboard.handler.role)
+        # The dashboard's counters and activity feed ride on the events function's stream mapping
+        # (a third reader per shard would be throttled): it reads a lead's owner, writes the org table.
+        self.data.leads.grant_read_data(self.domain_events.function)
+        self.data.org.grant_read_write_data(self.domain_events.function)
+        self.data.acknowledge_grants(self.domain_events.handler.role)
 
         self.functions: dict[str, lambda_.IFunction] = {
             "ingest": self.ingest.function,
             "route": self.routing.function,
             "followup": self.followup.function,
             "api": self.api.function,
+            "events": self.domain_events.function,
         }
-        self.functions["aggregate"] = self.dashboard.function
         self.observability = Observability(
             self,
             c.OBSERVABILITY_ID,
@@ -91,8 +88,6 @@ class LeadRelayStack(cdk.Stack):
             dlq=self.routing.dlq,
             rest_api=self.api.rest_api,
         )
-
-        self.dashboard.dlq_alarm.add_alarm_action(cw_actions.SnsAction(self.observability.topic))
 
         outputs = {
             c.OUTPUT_API_URL: (self.api.url, "Base URL of the REST API (webhooks: <url>hooks/<source_id>)"),

@@ -84,20 +84,30 @@ def test_tables_are_on_demand_with_pitr_and_kms_encryption(synthesized, table_de
     assert "KMSMasterKeyId" in props["SSESpecification"]
 
 
-@pytest.mark.parametrize(
-    ("stream", "handler"),
-    [(definitions.ROUTE_STREAM, "route_handler.handler"), (definitions.AGGREGATE_STREAM, "aggregate_handler.handler")],
-    ids=["route", "aggregate"],
-)
-def test_stream_mappings_match_the_definition(synthesized, stream, handler):
+STREAM_MAPPINGS = {
+    "route_handler.handler": definitions.ROUTE_STREAM,
+    "events_handler.handler": definitions.EVENTS_STREAM,
+}
+
+
+def test_the_leads_stream_has_exactly_the_defined_readers(synthesized):
+    # DynamoDB serves two readers per shard without throttling: the router and the events function.
+    mappings = synthesized.resources("AWS::Lambda::EventSourceMapping").values()
+    functions = {m["Properties"]["FunctionName"]["Ref"] for m in mappings}
+    assert functions == {_function_logical_id(synthesized, handler) for handler in STREAM_MAPPINGS}
+    assert len(functions) == len(mappings) == 2
+
+
+@pytest.mark.parametrize("handler", sorted(STREAM_MAPPINGS))
+def test_stream_mapping_matches_the_definition(synthesized, handler):
+    stream = STREAM_MAPPINGS[handler]
     leads_id, _ = _table(synthesized, definitions.LEADS_TABLE)
-    function = {"Ref": _function_logical_id(synthesized, handler)}
-    mappings = synthesized.resources("AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 2
-    (mapping,) = [m for m in mappings.values() if m["Properties"]["FunctionName"] == function]
-    props = mapping["Properties"]
-    queue_id = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
-    assert queue_id in synthesized.resources("AWS::SQS::Queue")
+    function_id = _function_logical_id(synthesized, handler)
+    (props,) = [
+        m["Properties"]
+        for m in synthesized.resources("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": function_id}
+    ]
 
     assert props["EventSourceArn"] == {"Fn::GetAtt": [leads_id, "StreamArn"]}
     assert props["BatchSize"] == stream.batch_size
@@ -105,12 +115,23 @@ def test_stream_mappings_match_the_definition(synthesized, stream, handler):
     assert props["BisectBatchOnFunctionError"] is stream.bisect_batch_on_error is True
     assert props["MaximumRetryAttempts"] == stream.retry_attempts
     assert props["MaximumRecordAgeInSeconds"] == stream.max_record_age_seconds
-    assert props["StartingPosition"] == stream.starting_position
+    # Where the local poller starts: the router and consumers are idempotent, so re-reading the
+    # stream's 24 hours when a mapping is replaced loses nothing.
+    assert props["StartingPosition"] == stream.starting_position == "TRIM_HORIZON"
     assert stream.report_batch_item_failures
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert props["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}}
+    queue_id = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert synthesized.raw["Resources"][queue_id]["Type"] == "AWS::SQS::Queue"
     patterns = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
     assert patterns == [json.loads(json.dumps(p)) for p in stream.filter_patterns]
+
+
+def test_each_stream_reader_has_its_own_on_failure_queue(synthesized):
+    queues = [
+        m["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+        for m in synthesized.resources("AWS::Lambda::EventSourceMapping").values()
+    ]
+    assert len(set(queues)) == len(queues) == 2
 
 
 def _rate_expression(minutes: int) -> str:
@@ -156,7 +177,7 @@ def test_schedule_rules_are_named_after_the_definitions(synthesized):
 def test_functions_get_table_and_bus_names_under_the_defined_env_vars(synthesized):
     outputs = synthesized.raw["Outputs"]
     functions = synthesized.resources("AWS::Lambda::Function").values()
-    assert len(functions) == len(definitions.FUNCTION_TIMEOUT_S)  # one per folder in functions/
+    assert len(functions) == len(definitions.FUNCTION_TIMEOUT_S)
     for function in functions:
         variables = function["Properties"]["Environment"]["Variables"]
         for table_def in definitions.TABLES:

@@ -59,11 +59,12 @@ class Flow:
         return responses
 
     def run_aggregates(self, redeliver: bool = False) -> None:
-        """Feed every new record the dashboard's mapping lets through to the aggregate handler (its
-        own read of the stream, from the start on first use); with `redeliver`, each batch twice."""
-        import aggregate_handler
+        """Feed every new record the events function's mapping lets through to it (it keeps the
+        dashboard's counters and feed too), on its own read of the stream from the start on first
+        use; with `redeliver`, each batch twice."""
+        import events_handler
 
-        from leadrelay.definitions import AGGREGATE_STREAM
+        from leadrelay.definitions import EVENTS_STREAM
         from leadrelay.local.patterns import matches_any
 
         if not hasattr(self, "aggregate_iterators"):
@@ -78,11 +79,11 @@ class Flow:
             records += response["Records"]
             self.aggregate_iterators[shard] = response["NextShardIterator"]
         shaped = stream_event(records, self.stream_arn)["Records"]
-        chosen = [r for r in shaped if matches_any(AGGREGATE_STREAM.filter_patterns, r)]
-        for start in range(0, len(chosen), AGGREGATE_STREAM.batch_size):
-            event = {"Records": chosen[start : start + AGGREGATE_STREAM.batch_size]}
+        chosen = [r for r in shaped if matches_any(EVENTS_STREAM.filter_patterns, r)]
+        for start in range(0, len(chosen), EVENTS_STREAM.batch_size):
+            event = {"Records": chosen[start : start + EVENTS_STREAM.batch_size]}
             for _ in range(2 if redeliver else 1):
-                assert aggregate_handler.handler(event, LambdaContext()) == {"batchItemFailures": []}
+                assert events_handler.handler(event, LambdaContext()) == {"batchItemFailures": []}
 
     def get(self, path: str, role: str = "admin", query: dict[str, str] | None = None,
             **claim_args: Any) -> tuple[int, dict[str, Any]]:  # fmt: skip

@@ -1,4 +1,4 @@
-"""The dashboard on moto: the real ingest, router, API and aggregate handlers over the real stream.
+"""The dashboard on moto: the real ingest, router, API and events handlers over the real stream.
 Numbers come from the counters only, each links to exactly its leads, managers see their team."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ DAY = {"from": "2026-11-23", "to": "2026-11-23"}  # the manual clock's day in Ko
 
 
 class Counting(Flow):
-    """The pipeline plus the dashboard's consumer, on its own read of the same stream."""
+    """The pipeline plus the events function, which keeps the dashboard's counters and feed."""
 
     def settle(self) -> None:
         self.run_router()

@@ -333,3 +333,22 @@ def test_the_attribution_report_from_the_counters_equals_the_one_read_from_the_l
     # Then they agree on every row
     assert sum(lead.get("touch_count", 1) > 1 for lead in final) > 100
     assert from_counters == from_leads
+
+
+def test_the_events_mapping_carries_lead_and_follow_up_changes_for_the_counters_and_nothing_else_new() -> None:
+    from leadrelay import definitions
+    from leadrelay.local.patterns import matches_any
+
+    def passes(event_name: str, sk: str, image: dict[str, Any] | None = None) -> bool:
+        keys = {"pk": {"S": "LEAD#01"}, "sk": {"S": sk}}
+        dynamodb: dict[str, Any] = {"Keys": keys, "NewImage": {**keys, **(image or {})}}
+        if event_name == "REMOVE":
+            dynamodb["OldImage"] = dynamodb.pop("NewImage")
+        return matches_any(definitions.EVENTS_STREAM.filter_patterns, {"eventName": event_name, "dynamodb": dynamodb})
+
+    for event_name in ("INSERT", "MODIFY", "REMOVE"):
+        assert passes(event_name, "LEAD")  # every change of a lead moves its counters
+        assert passes(event_name, "FOLLOWUP#01", {"followup_id": {"S": "F1"}})
+    assert passes("INSERT", "TL#2026-11-26T10:00:00.000Z#01E")  # the activity feed
+    for sk in ("RAW#2026", "ROUTE#2026", "TOUCH#2026"):
+        assert not passes("INSERT", sk)

@@ -82,6 +82,9 @@ class LeadFacts:
     last_source_id: str = NONE
     last_campaign: tuple[str, str] = (NONE, NONE)
     returning: bool = False
+    # The ad platform's campaign (platform, campaign id, campaign name) when the provider sent one.
+    first_ad: tuple[str, str, str] | None = None
+    last_ad: tuple[str, str, str] | None = None
 
 
 def _time(value: Any) -> datetime | None:
@@ -137,7 +140,21 @@ def lead_facts(item: Mapping[str, Any]) -> LeadFacts | None:
         last_source_id=str(last.get("source_id") or source_id) if last else source_id,
         last_campaign=_campaign(last.get("attribution")) if last else first_campaign,
         returning=int(item.get("touch_count") or 1) > 1,
+        first_ad=_ad_campaign(item.get("attribution"), item.get("source_kind")),
+        last_ad=_ad_campaign(last.get("attribution"), last.get("source_kind"))
+        if last
+        else _ad_campaign(item.get("attribution"), item.get("source_kind")),
     )
+
+
+def _ad_campaign(tags: Any, source_kind: Any) -> tuple[str, str, str] | None:
+    """(platform, campaign id, campaign name) as the attribution report's `by_ad_campaign` groups
+    them; None for a touch that carries only UTM tags."""
+    tags = tags if isinstance(tags, Mapping) else {}
+    if not (tags.get("campaign_id") or tags.get("campaign_name")):
+        return None
+    return (str(tags.get("platform") or source_kind), str(tags.get("campaign_id") or "(none)"),
+            str(tags.get("campaign_name") or "(none)"))  # fmt: skip
 
 
 def _campaign(tags: Any) -> tuple[str, str]:
@@ -192,6 +209,12 @@ def lead_counts(facts: LeadFacts, definitions: Definitions) -> dict[str, int]:
         counts[f"{prefix}:{key}"] = 1
         if outcome:
             counts[f"{prefix}_{outcome}:{key}"] = 1
+    for prefix, ad in (("fa", facts.first_ad), ("la", facts.last_ad)):
+        if ad is not None:
+            key = CAMPAIGN_SEPARATOR.join(ad)
+            counts[f"{prefix}:{key}"] = 1
+            if outcome:
+                counts[f"{prefix}_{outcome}:{key}"] = 1
     if facts.returning:
         counts["returning"] = 1
     if facts.last_source_id != facts.source_id:

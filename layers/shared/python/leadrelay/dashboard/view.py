@@ -281,13 +281,16 @@ def _attribution_rows(tallies: dict[tuple[str, ...], dict[str, int]], names: tup
     return sorted(rows, key=lambda r: (-r["leads"], *(str(r[n]) for n in names)))
 
 
+AD_FIELDS = ("platform", "campaign_id", "campaign_name")  # as leadrelay.reports.AD_CAMPAIGN_FIELDS
+
+
 def attribution(cells: Iterable[Cell], *, window: Window, kinds: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Leads by first-touch source (the lead's own) and last-touch source (the person's latest
     arrival), and by their campaigns, with outcomes; journeys that came back through another source."""
     from leadrelay.dashboard.aggregates import CAMPAIGN_SEPARATOR
 
     first: dict[tuple[str, ...], dict[str, int]] = {}
-    groups: dict[str, dict[tuple[str, ...], dict[str, int]]] = {"lt": {}, "fc": {}, "lc": {}}
+    groups: dict[str, dict[tuple[str, ...], dict[str, int]]] = {"lt": {}, "fc": {}, "lc": {}, "fa": {}, "la": {}}
     paths: dict[tuple[str, str], int] = {}
     total = returning = 0
     for cell in cells:
@@ -307,7 +310,7 @@ def attribution(cells: Iterable[Cell], *, window: Window, kinds: Mapping[str, st
             if prefix == "xs":
                 paths[(source, key)] = paths.get((source, key), 0) + int(value)
             elif group in groups:
-                parts = tuple(key.split(CAMPAIGN_SEPARATOR, 1)) if group != "lt" else (key,)
+                parts = tuple(key.split(CAMPAIGN_SEPARATOR, 2)) if group != "lt" else (key,)
                 bucket = groups[group].setdefault(parts, {})
                 bucket[outcome or "leads"] = bucket.get(outcome or "leads", 0) + int(value)
     first_rows = _attribution_rows(first, ("source_id",))
@@ -320,7 +323,9 @@ def attribution(cells: Iterable[Cell], *, window: Window, kinds: Mapping[str, st
         "leads": total,
         "journeys": {"returning": returning, "cross_source": sum(p["leads"] for p in journeys), "paths": journeys},
         "first_touch": {"by_source": first_rows,
-                        "by_campaign": _attribution_rows(groups["fc"], ("utm_source", "utm_campaign"))},
+                        "by_campaign": _attribution_rows(groups["fc"], ("utm_source", "utm_campaign")),
+                        "by_ad_campaign": _attribution_rows(groups["fa"], AD_FIELDS)},
         "last_touch": {"by_source": last_rows,
-                       "by_campaign": _attribution_rows(groups["lc"], ("utm_source", "utm_campaign"))},
+                       "by_campaign": _attribution_rows(groups["lc"], ("utm_source", "utm_campaign")),
+                       "by_ad_campaign": _attribution_rows(groups["la"], AD_FIELDS)},
     }  # fmt: skip
