@@ -247,3 +247,39 @@ def test_a_90_day_dashboard_costs_the_same_few_reads_for_20_leads_or_220(flow: C
     # of follow-ups (4 months each), the roster aside
     assert large["received"] > small["received"] + 150
     assert few == many <= 10, calls
+
+
+def test_write_conflicts_and_throttling_are_retried_and_the_lead_still_counts_once(flow: Counting) -> None:
+    from botocore.exceptions import ClientError
+
+    from leadrelay.store.dynamo import client
+
+    store, definitions = wiring.dashboard_store(), wiring.dashboard_definitions()
+    lead_item = {"lead_id": "L-conflict", "source_id": "website", "status": "new",
+                 "received_at": "2026-11-23T06:30:00.000Z"}  # fmt: skip
+    refusals = ["TransactionConflict", "TransactionConflict", "Throttling"]
+
+    def refuse(**_: Any) -> None:
+        # moto never reports either: DynamoDB does, under concurrent transactions and bursts
+        if refusals:
+            code = refusals.pop(0)
+            if code == "Throttling":
+                raise ClientError(
+                    {"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "TransactWriteItems"
+                )
+            raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "injected"},
+                               "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}]},
+                              "TransactWriteItems")  # fmt: skip
+
+    client().meta.events.register("before-call.dynamodb.TransactWriteItems", refuse)
+    try:
+        # Given DynamoDB refuses the first writes: two conflicts (retried inside), then a throttle
+        with pytest.raises(ClientError):
+            store.apply("lead", "L-conflict", lead_item, definitions, "100")
+        # When the stream delivers the record again (as it does after a failed invocation)
+        assert store.apply("lead", "L-conflict", lead_item, definitions, "100").outcome == "applied"
+        assert store.apply("lead", "L-conflict", lead_item, definitions, "100").outcome == "stale"
+    finally:
+        client().meta.events.unregister("before-call.dynamodb.TransactWriteItems", refuse)
+    # Then it counts once
+    assert flow.dashboard()["received"] == 1

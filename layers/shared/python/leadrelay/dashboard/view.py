@@ -97,7 +97,9 @@ def percentile(counts: list[int], edges: tuple[int, ...], q: float) -> int | Non
 
 
 def _distribution(counts: list[int], edges: tuple[int, ...]) -> dict[str, Any]:
-    buckets = [{"le": edge, "count": count} for edge, count in zip(edges, counts, strict=False)]
+    buckets: list[dict[str, int | None]] = [
+        {"le": edge, "count": count} for edge, count in zip(edges, counts, strict=False)
+    ]
     buckets.append({"le": None, "count": counts[-1]})
     return {"p50": percentile(counts, edges, 0.5), "p90": percentile(counts, edges, 0.9), "count": sum(counts),
             "buckets": buckets}  # fmt: skip

@@ -114,7 +114,10 @@ class DashboardStore:
             else:
                 txn.put(self.org_table, values, "rev = :rev", **{":rev": marker.rev})
             for move in moves:
-                names, exprs, sets, adds = {}, {}, [], []
+                names: dict[str, str] = {}
+                exprs: dict[str, Any] = {}
+                sets: list[str] = []
+                adds: list[str] = []
                 for index, (name, value) in enumerate(sorted(move.keys.items())):
                     names[f"#k{index}"], exprs[f":k{index}"] = name, value
                     sets.append(f"#k{index} = :k{index}")
