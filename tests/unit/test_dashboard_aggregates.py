@@ -251,10 +251,13 @@ def test_each_number_links_to_the_lead_list_behind_it() -> None:
               "won": 1, "won_value": 150_000, "s:won": 1, "s:new": 2}]  # fmt: skip
     answer = _dashboard(cells, Window(date(2026, 11, 20), date(2026, 11, 26), team_id="north"))
     links = answer["links"]
-    assert links["received"] == "/leads?received_from=2026-11-20&received_to=2026-11-26&team_id=north&stage=received"
+    assert links["received"] == (
+        "/leads?received_from=2026-11-20T00%3A00%3A00%2B05%3A30"
+        "&received_to=2026-11-27T00%3A00%3A00%2B05%3A30&team_id=north&stage=received"
+    )
     assert links["by_source"]["facebook"]["won_value"].endswith("source_id=facebook&stage=won")
     assert links["by_agent"]["a1"]["contacted"].endswith("agent_id=a1&stage=contacted")
-    assert links["by_status"]["new"].endswith("status=new")
+    assert links["by_status"]["new"].endswith("status=new&stage=received")
     assert answer["won_value"] == 1500
 
 
@@ -352,3 +355,15 @@ def test_the_events_mapping_carries_lead_and_follow_up_changes_for_the_counters_
     assert passes("INSERT", "TL#2026-11-26T10:00:00.000Z#01E")  # the activity feed
     for sk in ("RAW#2026", "ROUTE#2026", "TOUCH#2026"):
         assert not passes("INSERT", sk)
+
+
+def test_a_follow_up_counts_on_its_local_due_day_as_open_missed_or_done_and_cancelled_nowhere() -> None:
+    from leadrelay.dashboard.aggregates import changes, followup_contribution
+
+    item = {"followup_id": "F1", "agent_id": "a1", "status": "open", "due_time": "2026-11-25T19:00:00.000Z",
+            "due_at": "2026-11-26T19:00:00.000Z"}  # fmt: skip
+    opened = followup_contribution(item, DEFINITIONS)
+    assert opened is not None and opened.keys == {"day": "2026-11-26", "agent_id": "a1"}  # 00:30 IST
+    missed = followup_contribution({**item, "status": "missed"}, DEFINITIONS)
+    assert [dict(change.deltas) for change in changes(opened, missed)] == [{"fu_open": -1, "fu_missed": 1}]
+    assert followup_contribution({**item, "status": "cancelled"}, DEFINITIONS) is None

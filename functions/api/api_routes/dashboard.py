@@ -57,7 +57,7 @@ def window_for(who: Principal, first: str | None, last: str | None, team_id: str
         if team_id is not None and team_id != who.team_id:
             raise Forbidden("managers see their own team's dashboard only")
         team_id = who.team_id or "-"
-    return Window(start, end, team_id=team_id, source_id=source_id)
+    return Window(start, end, team_id=team_id, source_id=source_id, timezone=get_settings().org_timezone)
 
 
 def _team_agents(team_id: str | None) -> set[str] | None:
@@ -192,7 +192,7 @@ def rebuild(body: RebuildRequest) -> dict[str, Any]:
 
 
 def received_range(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
-    """The instants [start, end) of org-local days `first`..`last` (for `GET /leads?received_from=`)."""
+    """The instants [start, end) of org-local days `first`..`last`."""
     zone = ZoneInfo(get_settings().org_timezone)
     start = datetime.combine(first, time(0), zone) if first else None
     end = datetime.combine(last + timedelta(days=1), time(0), zone) if last else None
@@ -202,8 +202,8 @@ def received_range(first: date | None, last: date | None) -> tuple[datetime | No
 def list_counted(
     who: Principal,
     *,
-    received_from: str | None,
-    received_to: str | None,
+    received_from: datetime | None,
+    received_to: datetime | None,
     team_id: str | None,
     agent_id: str | None,
     source_id: str | None,
@@ -212,9 +212,10 @@ def list_counted(
     cursor: str | None,
     limit: int,
 ) -> dict[str, Any]:
-    """`GET /leads` with the dashboard's filters: exactly the leads a dashboard number counts (the
-    same `in_stage` answers both), newest first. `agent_id=-`/`team_id=-` mean nobody/no team."""
-    from api_routes.common import NotFound, lead_view
+    """`GET /leads?stage=`: exactly the leads a dashboard number counts (the same `in_stage` answers
+    both), received in [received_from, received_to), newest first. `agent_id=-`/`team_id=-` mean
+    nobody/no team."""
+    from api_routes.common import NotFound, Unprocessable, lead_view
     from leadrelay.dashboard.aggregates import in_stage, lead_facts
     from leadrelay.store.leads import lead_from_item
 
@@ -226,11 +227,10 @@ def list_counted(
         if team_id is not None and team_id != who.team_id:
             raise NotFound("managers see their own team's leads")
         team_id = who.team_id or "-"
-    first = _day(received_from, "received_from", date.min) if received_from else None
-    last = _day(received_to, "received_to", date.max) if received_to else None
-    if first and last and first > last:
-        raise BadRequest("invalid_window", "received_from must be on or before received_to")
-    start, end = received_range(first, last)
+    for name, moment in (("received_from", received_from), ("received_to", received_to)):
+        if moment is not None and moment.tzinfo is None:
+            raise Unprocessable("invalid_request", f"{name} needs a time zone, e.g. 2026-11-23T00:00:00+05:30")
+    start, end = received_from, received_to
     definitions = wiring.dashboard_definitions()
 
     def keep(item: dict[str, Any]) -> bool:

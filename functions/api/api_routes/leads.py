@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
@@ -78,13 +79,13 @@ def list_leads(
     agent_id: Annotated[str | None, Query(max_length=64)] = None,
     cursor: Annotated[str | None, Query(max_length=2048, description="`next` from the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    received_from: Annotated[str | None, Query(max_length=10, description="received from this org-local day")] = None,
-    received_to: Annotated[str | None, Query(max_length=10, description="received until this org-local day")] = None,
-    team_id: Annotated[str | None, Query(max_length=64, description="the team's leads (`-`: no team)")] = None,
-    stage: Annotated[DashboardStage | None, Query(description="leads a dashboard number counts")] = None,
+    team_id: Annotated[str | None, Query(max_length=64, description="only this team's leads")] = None,
+    received_from: Annotated[datetime | None, Query(description="received at or after (ISO time with zone)")] = None,
+    received_to: Annotated[datetime | None, Query(description="received before (ISO time with zone)")] = None,
+    stage: Annotated[DashboardStage | None, Query(description="the leads a dashboard number counts")] = None,
 ) -> dict[str, Any]:
     who = principal(router)
-    if received_from or received_to or team_id or stage:
+    if received_from or received_to or stage or team_id:
         # The dashboard's links: exactly the leads behind a number (api_routes/dashboard.py).
         from api_routes.dashboard import list_counted
 

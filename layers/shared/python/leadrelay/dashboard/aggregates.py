@@ -258,10 +258,13 @@ FOLLOWUP_STATES = ("open", "missed", "done")
 
 
 def followup_contribution(item: Mapping[str, Any] | None, definitions: Definitions) -> Contribution | None:
-    """A follow-up counts once as open, missed or done on its org-local due day, for its agent."""
+    """A follow-up counts once as open, missed or done on its org-local due day, for its agent (a
+    cancelled one counts nowhere)."""
     if not item or not item.get("followup_id"):
         return None
-    due_at = _time(item.get("due_at"))
+    # A stored follow-up keeps its due time as `due_time` (its `due_at` is the due-work index's key,
+    # which moves on to the missed deadline and goes once it is done).
+    due_at = _time(item.get("due_time") or item.get("due_at"))
     status = str(item.get("status") or "open")
     if due_at is None or status not in FOLLOWUP_STATES:
         return None

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from leadrelay.dashboard.aggregates import (
     ASSIGN_MS_EDGES,
@@ -33,6 +34,7 @@ class Window:
     last: date
     team_id: str | None = None
     source_id: str | None = None
+    timezone: str = "Asia/Kolkata"
 
     def holds(self, cell: Cell) -> bool:
         return (
@@ -41,9 +43,18 @@ class Window:
             and (self.source_id is None or cell.get("source_id") == self.source_id)
         )
 
+    def received_range(self) -> tuple[datetime, datetime]:
+        """The window as instants [start, end): local midnight of the first day to that after the last."""
+        zone = ZoneInfo(self.timezone)
+        return datetime.combine(self.first, time(0), zone), datetime.combine(
+            self.last + timedelta(days=1), time(0), zone
+        )
+
     def lead_link(self, **params: str) -> str:
-        """`GET /leads` query that lists exactly the leads behind a number."""
-        query = {"received_from": self.first.isoformat(), "received_to": self.last.isoformat()}
+        """`GET /leads` query that lists exactly the leads behind a number: received in the window
+        (ISO times with the org's offset, [from, to)), in the scope, at the `stage` the number counts."""
+        start, end = self.received_range()
+        query = {"received_from": start.isoformat(), "received_to": end.isoformat()}
         if self.team_id is not None:
             query["team_id"] = self.team_id
         if self.source_id is not None:
@@ -168,7 +179,7 @@ def build_dashboard(
 
     statuses = sorted(name[2:] for name in total.counts if name.startswith("s:") and total.get(name))
     answer["by_status"] = {status: total.get(f"s:{status}") for status in statuses}
-    links["by_status"] = {status: link(status=status) for status in statuses}
+    links["by_status"] = {status: link(status=status, stage="received") for status in statuses}
 
     answer["speed_to_lead"] = {
         "assign_ms": _distribution(total.histogram("ha", ASSIGN_MS_EDGES), ASSIGN_MS_EDGES),
