@@ -17,13 +17,13 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadrelay import wiring
 from leadrelay.config import get_settings
 from leadrelay.dashboard import consumer as dashboard
 from leadrelay.definitions import EVENT_FILTER_PATTERNS
 from leadrelay.events import bus
 from leadrelay.events.forward import entries_for
 from leadrelay.local.patterns import matches_any
+from leadrelay.store.dashboard import DashboardStore
 from leadrelay.store.dynamo import from_item
 
 logger = Logger(service="events")
@@ -32,14 +32,21 @@ metrics = Metrics(namespace="LeadRelay", service="events")
 # A bus outage fails every record of a batch: report them all (the mapping retries from the first)
 # rather than raise, which would bisect the batch for nothing.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-dashboard_definitions = dashboard.CachedDefinitions(wiring.dashboard_definitions)
+
+
+def _dashboard_store() -> DashboardStore:
+    settings = get_settings()
+    return DashboardStore(settings.org_table, settings.leads_table)
+
+
+dashboard_definitions = dashboard.CachedDefinitions(lambda: _dashboard_store().definitions(get_settings().org_timezone))
 
 
 @tracer.capture_method
 def forward_record(record: DynamoDBRecord) -> None:
     # The dashboard's counters and feed ride on this mapping (docs/dashboard.md); idempotent, so a
     # record retried for the bus's sake is not counted twice. Counted first: a bus outage retries both.
-    if dashboard.handle_record(record.raw_event, wiring.dashboard_store(), dashboard_definitions) == "applied":
+    if dashboard.handle_record(record.raw_event, _dashboard_store(), dashboard_definitions) == "applied":
         metrics.add_metric(name="DashboardCountsMoved", unit=MetricUnit.Count, value=1)
     if not matches_any(EVENT_FILTER_PATTERNS, record.raw_event):
         return

@@ -67,9 +67,7 @@ def dashboard_store() -> DashboardStore:
 
 def dashboard_definitions() -> Definitions:
     """The dashboard's definitions as the organisation's settings say now."""
-    from leadrelay.store.dashboard import definitions_for
-
-    return definitions_for(org_repository().get_org_settings(), get_settings().org_timezone)
+    return dashboard_store().definitions(get_settings().org_timezone)
 
 
 def reset() -> None:

@@ -36,8 +36,11 @@ from leadrelay.dashboard.aggregates import (
     plan,
     sequence_key,
 )
-from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, query_all, to_item
-from leadrelay.store.leads import LIST_LEADS, TransactionFailed, _Txn, run_transaction
+from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, query_all, to_item, to_value
+
+# Kept apart from store.leads (and the pydantic models it loads): the events function counts with
+# this module on its hot path, and its cold start stays as small as forwarding needs.
+LIST_LEADS = "LEAD"  # store.leads.LIST_LEADS: the by_received partition of leads
 
 MARK_SK = "MARK"
 FEED_DAYS_KEPT = 7
@@ -50,12 +53,40 @@ FEED_SKIPPED_KINDS = frozenset({"lead.duplicate", "lead.provider_notice"})
 Kinds = {"lead": lead_contribution, "followup": followup_contribution}
 
 
-def definitions_for(org: Any, timezone: str) -> Definitions:
-    """The dashboard's definitions from the organisation's settings (`OrgSettings`): its time zone
-    for days, its first-contact SLA (90 minutes when it has none), its custom statuses' categories."""
-    categories = getattr(org, "status_categories", None) or {}
-    return Definitions(timezone=timezone, sla_minutes=getattr(org, "first_contact_sla_minutes", None) or 90,
-                       categories=dict(categories))  # fmt: skip
+def definitions_for(settings: Mapping[str, Any], timezone: str) -> Definitions:
+    """The dashboard's definitions from the organisation's settings item (`CONFIG`/`ORG`): days in
+    `timezone`, its first-contact SLA (90 minutes when it has none), its custom statuses' categories
+    (`status_categories`: status → open, won or lost)."""
+    categories = settings.get("status_categories") or {}
+    sla = settings.get("first_contact_sla_minutes")
+    return Definitions(timezone=timezone, sla_minutes=int(sla) if sla else 90,
+                       categories={str(k): str(v) for k, v in dict(categories).items()})  # fmt: skip
+
+
+class _Conflict(Exception):
+    """The item's marker changed since it was read (another consumer counted it meanwhile)."""
+
+
+def _transact(items: list[dict[str, Any]], attempts: int = 8) -> None:
+    """TransactWriteItems; a failed condition on item 0 (the marker) is a `_Conflict`; pure write
+    conflicts (TransactionConflict, no failed condition) are retried with backoff."""
+    import time
+
+    from botocore.exceptions import ClientError
+
+    for attempt in range(attempts):
+        try:
+            client().transact_write_items(TransactItems=items)
+            return
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            codes = [reason.get("Code") for reason in exc.response.get("CancellationReasons") or []]
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise _Conflict() from exc
+            if "TransactionConflict" not in codes or "ConditionalCheckFailed" in codes or attempt == attempts - 1:
+                raise
+            time.sleep(0.005 * (2**attempt))
 
 
 def _marker(item: Mapping[str, Any]) -> Marker:
@@ -103,16 +134,19 @@ class DashboardStore:
             outcome, written, moves = plan(marker, new, sequence_number)
             if outcome == "stale" or (outcome == "unchanged" and marker is not None and sequence_number is None):
                 return Applied(outcome)
-            txn = _Txn()
+            items: list[dict[str, Any]] = []
             values: dict[str, Any] = {"pk": f"DASHMARK#{kind}#{item_id}", "sk": MARK_SK, "seq": written.seq,
                                       "rev": written.rev}  # fmt: skip
             if written.counted is not None:
                 counted = written.counted
                 values.update(cpk=counted.pk, csk=counted.sk, keys=dict(counted.keys), counts=dict(counted.counts))
+            put: dict[str, Any] = {"TableName": self.org_table, "Item": to_item(values)}
             if marker is None:
-                txn.put(self.org_table, values, "attribute_not_exists(pk)")
+                put["ConditionExpression"] = "attribute_not_exists(pk)"
             else:
-                txn.put(self.org_table, values, "rev = :rev", **{":rev": marker.rev})
+                put["ConditionExpression"] = "rev = :rev"
+                put["ExpressionAttributeValues"] = {":rev": to_value(marker.rev)}
+            items.append({"Put": put})
             for move in moves:
                 names: dict[str, str] = {}
                 exprs: dict[str, Any] = {}
@@ -124,16 +158,23 @@ class DashboardStore:
                 for index, (name, delta) in enumerate(sorted(move.deltas.items())):
                     names[f"#c{index}"], exprs[f":c{index}"] = name, delta
                     adds.append(f"#c{index} :c{index}")
-                txn.update(self.org_table, {"pk": move.pk, "sk": move.sk},
-                           "SET " + ", ".join(sets) + " ADD " + ", ".join(adds), exprs, names=names)  # fmt: skip
+                items.append({"Update": {
+                    "TableName": self.org_table, "Key": to_item({"pk": move.pk, "sk": move.sk}),
+                    "UpdateExpression": "SET " + ", ".join(sets) + " ADD " + ", ".join(adds),
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": {k: to_value(v) for k, v in exprs.items()},
+                }})  # fmt: skip
             try:
-                run_transaction(txn.items, attempts=8)
-            except TransactionFailed as failed:
-                if 0 in failed.failed_conditions():
-                    continue  # another consumer moved this item's marker: read it again
-                raise
+                _transact(items)
+            except _Conflict:
+                continue  # another consumer moved this item's marker: read it again
             return Applied(outcome, len(moves))
         raise RuntimeError(f"the {kind} {item_id} kept changing under the dashboard consumer; retry the record")
+
+    def definitions(self, timezone: str) -> Definitions:
+        """The dashboard's definitions as the organisation's settings say now (one GetItem)."""
+        response = client().get_item(TableName=self.org_table, Key=to_item({"pk": "CONFIG", "sk": "ORG"}))
+        return definitions_for(from_item(response["Item"]) if "Item" in response else {}, timezone)
 
     def lead_scope(self, lead_id: str) -> dict[str, Any]:
         """Who may see a lead's events: its team, agent, source and status as the lead stands now."""
