@@ -367,3 +367,12 @@ def test_a_follow_up_counts_on_its_local_due_day_as_open_missed_or_done_and_canc
     missed = followup_contribution({**item, "status": "missed"}, DEFINITIONS)
     assert [dict(change.deltas) for change in changes(opened, missed)] == [{"fu_open": -1, "fu_missed": 1}]
     assert followup_contribution({**item, "status": "cancelled"}, DEFINITIONS) is None
+
+
+def test_definitions_come_from_the_organisation_settings_item_with_defaults() -> None:
+    from leadrelay.store.dashboard import definitions_for
+
+    assert definitions_for({}, "Asia/Kolkata") == Definitions(timezone="Asia/Kolkata", sla_minutes=90)
+    custom = definitions_for({"first_contact_sla_minutes": 30, "status_categories": {"booked": "won"}}, "Asia/Dubai")
+    assert (custom.sla_minutes, custom.timezone, custom.category("booked"), custom.category("site_visit")) == (
+        30, "Asia/Dubai", "won", "open")  # fmt: skip
