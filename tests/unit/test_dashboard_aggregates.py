@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leadrelay.dashboard.aggregates import (
     ASSIGN_MS_EDGES,
@@ -376,3 +378,42 @@ def test_definitions_come_from_the_organisation_settings_item_with_defaults() ->
     custom = definitions_for({"first_contact_sla_minutes": 30, "status_categories": {"booked": "won"}}, "Asia/Dubai")
     assert (custom.sla_minutes, custom.timezone, custom.category("booked"), custom.category("site_visit")) == (
         30, "Asia/Dubai", "won", "open")  # fmt: skip
+
+
+STATUSES = ("new", "assigned", "contacted", "qualified", "won", "lost", "site_visit")
+
+
+@st.composite
+def deliveries(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[int]]:
+    """A lead's successive images, and an order of delivery: any order, repeats allowed, the last
+    image delivered at least once (as the stream guarantees, eventually)."""
+    images = []
+    for _ in range(draw(st.integers(1, 6))):
+        image: dict[str, Any] = {"lead_id": "L", "source_id": draw(st.sampled_from(("web", "fb"))),
+                                 "received_at": "2026-11-25T18:29:59.000Z", "status": draw(st.sampled_from(STATUSES)),
+                                 "value": draw(st.integers(0, 10**7))}  # fmt: skip
+        if draw(st.booleans()):
+            agent = draw(st.sampled_from(("a1", "a4")))
+            image.update(assigned_agent_id=agent, assigned_team_id="north" if agent == "a1" else "south",
+                         assigned_at="2026-11-25T18:31:00.000Z")  # fmt: skip
+        if draw(st.booleans()):
+            image["first_contacted_at"] = draw(st.sampled_from(("2026-11-25T19:00:00Z", "2026-11-26T03:00:00Z")))
+        images.append(image)
+    order = draw(st.lists(st.integers(0, len(images) - 1), max_size=12))
+    position = draw(st.integers(0, len(order)))
+    return images, [*order[:position], len(images) - 1, *order[position:]]
+
+
+@given(deliveries())
+@settings(max_examples=300, deadline=None)
+def test_whatever_the_order_and_repeats_a_lead_ends_up_counted_as_its_last_image(
+    case: tuple[list[dict[str, Any]], list[int]],
+) -> None:
+    images, order = case
+    counters = MemoryCounters()
+    for index in order:
+        counters.apply("L", images[index], str(1000 + index))
+    expected = lead_contribution(images[-1], DEFINITIONS)
+    assert expected is not None
+    cells = {key: {k: v for k, v in cell.items() if isinstance(v, int) and v} for key, cell in counters.cells.items()}
+    assert {key: cell for key, cell in cells.items() if cell} == {(expected.pk, expected.sk): dict(expected.counts)}
