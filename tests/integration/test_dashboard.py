@@ -139,6 +139,10 @@ def test_a_managers_dashboard_is_their_team_and_does_not_move_when_another_team_
     code, body = flow.get("/dashboard", role="manager", team_id="ncr", query={**DAY, "team_id": "south"})
     assert code == 403 and body["error"] == "forbidden"
     assert flow.get("/dashboard", role="agent", agent_id="anjali", query=DAY)[0] == 403
+    # And the lead list takes the same team filter: their own team's leads, not another's
+    listed = flow.get("/leads", role="manager", team_id="ncr", query={"team_id": "ncr"})[1]["items"]
+    assert sorted(item["lead_id"] for item in listed) == sorted(i for i in ids if teams[i] == "ncr")
+    assert flow.get("/leads", role="manager", team_id="ncr", query={"team_id": "south"})[0] == 404
 
 
 @pytest.mark.parametrize(
