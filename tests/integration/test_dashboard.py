@@ -287,3 +287,24 @@ def test_write_conflicts_and_throttling_are_retried_and_the_lead_still_counts_on
         client().meta.events.unregister("before-call.dynamodb.TransactWriteItems", refuse)
     # Then it counts once
     assert flow.dashboard()["received"] == 1
+
+
+def test_a_logged_call_counts_as_contact_and_its_follow_up_as_due_for_its_agent(flow: Counting, clock: Any) -> None:
+    # Given a lead routed to an NCR agent
+    lead_id = post(flow, 1, city="Noida", language="hi")
+    flow.settle()
+    agent = lead(flow, lead_id)["assigned_agent_id"]
+    clock.advance(minutes=5)
+    # When the agent logs a busy call (a follow-up an hour later, today) through the activities API
+    status, body = flow.call("POST", f"/leads/{lead_id}/activities", role="agent", agent_id=agent, username=agent,
+                             body={"type": "call", "direction": "outbound", "outcome": "busy"})  # fmt: skip
+    assert status == 201, body
+    flow.settle()
+    # Then the dashboard counts the contact within the SLA and the open follow-up due today
+    answer = flow.dashboard()
+    assert (answer["contacted"], answer["contacted_within_sla"]) == (1, 1)
+    assert answer["followups"] == {"due_today": 1, "missed": 0}
+    assert answer["by_agent"][agent]["open_followups"] == 1
+    # And the call is in the agent's activity feed
+    kinds = [entry["kind"] for entry in flow.get("/activity", role="agent", agent_id=agent)[1]["items"]]
+    assert "lead.assigned" in kinds and len(kinds) >= 3
