@@ -1,0 +1,251 @@
+"""The dependency rule of docs/architecture.md, checked over every import in the code.
+
+handlers → domain → store → foundation (models, clock, errors, …) → AWS. The local stack and the
+CLI stand beside the product and may use all of it; nothing in the product imports them back.
+Infra reads only `definitions` (and `config` for names). A lazy import inside a function and an
+import under `TYPE_CHECKING` count like any other: they are dependencies too.
+
+The known violations that the structure work (issue #8) has not removed yet are listed below,
+each with the step that removes it; a new violation fails, and so does a listed one that is gone
+(so the list only shrinks).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_ROOT = REPO_ROOT / "layers" / "shared" / "python"
+
+# Each top-level part of the `leadrelay` package, by layer. A part may import its own layer and
+# the layers below it, never above.
+FOUNDATION = {"__init__", "models", "errors", "clock", "ids", "config", "definitions", "limits"}
+STORE = {"store"}
+DOMAIN = {"auth", "capture", "sources", "pull", "routing", "followup", "dashboard", "reports", "tick", "events"}
+COMPOSITION = {"wiring"}  # binds stores to the domain; only handlers and the local stack use it
+BESIDE = {"local", "cli"}  # the laptop: may import anything, imported by nothing in the product
+
+RANK = {
+    **dict.fromkeys(FOUNDATION, 0),
+    **dict.fromkeys(STORE, 1),
+    **dict.fromkeys(DOMAIN, 2),
+    **dict.fromkeys(COMPOSITION, 3),
+}
+
+# Edges forbidden inside a layer: (importer part, imported part).
+FORBIDDEN_WITHIN = {
+    ("sources", "capture"),  # adapters parse; capture calls them, never the other way round
+    ("routing", "store"),  # the router works against ports (protocols); wiring binds the stores
+}
+
+# Known violations: (importing module, imported module). Each is removed by a step of issue #8;
+# the list must shrink to nothing.
+KNOWN_VIOLATIONS: set[tuple[str, str]] = {
+    # step 4 (one wiring place): handlers and routes import stores instead of asking wiring
+    ("functions/api/api_routes/activities.py", "leadrelay.store.activities"),
+    ("functions/api/api_routes/dashboard.py", "leadrelay.store.leads"),
+    ("functions/api/api_routes/leads.py", "leadrelay.store.assignments"),
+    ("functions/api/api_routes/leads.py", "leadrelay.store.lifecycle"),
+    ("functions/api/api_routes/quarantine.py", "leadrelay.store.quarantine"),
+    ("functions/api/api_routes/routing.py", "leadrelay.store.org"),
+    ("functions/api/api_routes/sync.py", "leadrelay.store.dynamo"),
+    ("functions/api/api_routes/sync.py", "leadrelay.store.followups"),
+    ("functions/api/api_routes/sync.py", "leadrelay.store.lifecycle"),
+    ("functions/events/events_handler.py", "leadrelay.store.dashboard"),
+    ("functions/events/events_handler.py", "leadrelay.store.dynamo"),
+    ("functions/followup/followup_handler.py", "leadrelay.store.quarantine"),
+    ("functions/route/route_handler.py", "leadrelay.store.dynamo"),
+    ("functions/route/route_handler.py", "leadrelay.store.leads"),
+    # step 3 (routing <-> store cycle): shared types into models/, the router against ports
+    ("leadrelay.routing.reassign", "leadrelay.store.assignments"),
+    ("leadrelay.routing.reassign", "leadrelay.store.org"),
+    ("leadrelay.routing.router", "leadrelay.store.assignments"),
+    ("leadrelay.routing.router", "leadrelay.store.leads"),
+    ("leadrelay.routing.router", "leadrelay.store.org"),
+    ("leadrelay.routing.snapshot", "leadrelay.store.org"),
+    ("leadrelay.store.assignments", "leadrelay.routing.roster"),
+    ("leadrelay.store.org", "leadrelay.routing.roster"),
+    ("leadrelay.store.org", "leadrelay.routing.rules"),
+    # step 1 (split capture): request/result types move where sources and capture both take them
+    ("leadrelay.sources", "leadrelay.capture"),
+    ("leadrelay.sources.google_ads", "leadrelay.capture"),
+    ("leadrelay.sources.housing", "leadrelay.capture"),
+    ("leadrelay.sources.indiamart", "leadrelay.capture"),
+    ("leadrelay.sources.justdial", "leadrelay.capture"),
+    ("leadrelay.sources.magicbricks", "leadrelay.capture"),
+    ("leadrelay.sources.meta", "leadrelay.capture"),
+    ("leadrelay.sources.ninety_nine_acres", "leadrelay.capture"),
+    ("leadrelay.sources.razorpay", "leadrelay.capture"),
+    # not scheduled in #8 yet: follow-up settings/rules and dashboard aggregates are types the
+    # stores persist; they belong in models/ (a later step)
+    ("leadrelay.models.followup", "leadrelay.followup.settings"),
+    ("leadrelay.store.activities", "leadrelay.followup"),
+    ("leadrelay.store.activities", "leadrelay.followup.rules"),
+    ("leadrelay.store.activities", "leadrelay.followup.settings"),
+    ("leadrelay.store.dashboard", "leadrelay.dashboard.aggregates"),
+    ("leadrelay.store.followups", "leadrelay.followup.settings"),
+}
+
+# Private names (`_x`) imported from another module of the package: the shared thing should be
+# public where it lives. Known ones, removed by step 2 (the transaction helper)
+# and a later clean-up of the local stack:
+KNOWN_PRIVATE_IMPORTS: set[tuple[str, str]] = {
+    ("leadrelay.store.activities", "leadrelay.store.leads._Txn"),
+    ("leadrelay.store.assignments", "leadrelay.store.leads._Txn"),
+    ("leadrelay.store.followups", "leadrelay.store.leads._Txn"),
+    ("leadrelay.store.lifecycle", "leadrelay.store.leads._Txn"),
+    ("leadrelay.store.org", "leadrelay.store.leads._Txn"),
+    ("leadrelay.tick", "leadrelay.store.leads._Txn"),
+    ("leadrelay.local.moto_process", "leadrelay.local.aws._serialised_moto_server"),
+}
+
+
+@dataclass(frozen=True)
+class Import:
+    importer: str  # dotted module name, or a path for handlers and infra
+    imported: str  # dotted module name
+    line: int
+    names: tuple[str, ...] = ()  # the names of a `from … import` (empty for `import …`)
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE_ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path, module: str | None) -> list[Import]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = (module or "").split(".")
+    if module is not None and path.name != "__init__.py":
+        package = package[:-1]
+    importer = module or str(path.relative_to(REPO_ROOT))
+    found: list[Import] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [Import(importer, alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target == "leadrelay":  # `from leadrelay import wiring` names a module
+                found += [Import(importer, f"leadrelay.{alias.name}", node.lineno) for alias in node.names]
+            else:
+                found.append(Import(importer, target, node.lineno, tuple(a.name for a in node.names)))
+    return [i for i in found if i.imported == "leadrelay" or i.imported.startswith("leadrelay.")]
+
+
+def _part(dotted: str) -> str:
+    parts = dotted.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _package_imports() -> list[Import]:
+    found: list[Import] = []
+    for path in sorted((PACKAGE_ROOT / "leadrelay").rglob("*.py")):
+        found += _imports(path, _module_name(path))
+    return found
+
+
+def _violations_of_the_package() -> set[tuple[str, str]]:
+    bad: set[tuple[str, str]] = set()
+    for imp in _package_imports():
+        src, dst = _part(imp.importer), _part(imp.imported)
+        if src == dst or src in BESIDE:
+            continue
+        if dst in BESIDE or RANK[dst] > RANK[src] or (src, dst) in FORBIDDEN_WITHIN:
+            bad.add((imp.importer, imp.imported))
+    return bad
+
+
+def _handler_files() -> list[Path]:
+    return sorted((REPO_ROOT / "functions").rglob("*.py"))
+
+
+def _violations_of_the_handlers() -> set[tuple[str, str]]:
+    """Handlers and API routes take their services from `wiring`: they never import a store, nor the laptop."""
+    bad: set[tuple[str, str]] = set()
+    for path in _handler_files():
+        for imp in _imports(path, None):
+            if _part(imp.imported) in STORE | BESIDE:
+                bad.add((imp.importer, imp.imported))
+    return bad
+
+
+def _violations_of_infra() -> set[tuple[str, str]]:
+    """The CDK app reads the shared definitions (and settings names), never the domain or the stores."""
+    bad: set[tuple[str, str]] = set()
+    for path in sorted((REPO_ROOT / "infra").rglob("*.py")):
+        for imp in _imports(path, None):
+            if _part(imp.imported) not in {"definitions", "config", "__init__"}:
+                bad.add((imp.importer, imp.imported))
+    return bad
+
+
+def _all_violations() -> set[tuple[str, str]]:
+    return _violations_of_the_package() | _violations_of_the_handlers() | _violations_of_infra()
+
+
+def test_every_part_of_the_package_is_placed_in_a_layer():
+    # Given the package's top-level modules and subpackages
+    parts = {p.stem for p in (PACKAGE_ROOT / "leadrelay").iterdir() if p.suffix == ".py" or p.is_dir()}
+    parts.discard("__pycache__")
+    # Then each one belongs to exactly one layer: a new part must be placed on purpose
+    unplaced = parts - set(RANK) - BESIDE
+    assert not unplaced, f"place {sorted(unplaced)} in a layer in tests/unit/test_dependency_rule.py"
+
+
+def test_no_import_points_up_the_layers_or_back_at_the_laptop():
+    # Given every import in the package, the handlers and infra
+    violations = _all_violations()
+    # Then only the listed, known violations remain
+    new = sorted(violations - KNOWN_VIOLATIONS)
+    assert not new, "imports against the dependency rule (docs/architecture.md):\n" + "\n".join(
+        f"  {a} imports {b}" for a, b in new
+    )
+
+
+def test_the_list_of_known_violations_only_shrinks():
+    # Given the known violations listed above
+    # Then each one still exists: a fixed one must be struck off the list
+    gone = sorted(KNOWN_VIOLATIONS - _all_violations())
+    assert not gone, "fixed, strike off KNOWN_VIOLATIONS:\n" + "\n".join(f"  {a} imports {b}" for a, b in gone)
+
+
+def test_the_checker_sees_lazy_relative_and_type_checking_imports(tmp_path: Path):
+    # Given a module with a relative import, one inside a function and one under TYPE_CHECKING
+    module = PACKAGE_ROOT / "leadrelay" / "store" / "leads.py"
+    source = tmp_path / "leads.py"
+    source.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from ..routing.engine import decide\n"
+        "if TYPE_CHECKING:\n    from leadrelay.capture import Capture\n"
+        "def f():\n    from leadrelay import wiring\n",
+        encoding="utf-8",
+    )
+    # When its imports are read as if it were store/leads.py
+    imports = _imports(source, _module_name(module))
+    # Then all three are found, resolved to absolute names
+    assert {i.imported for i in imports} == {"leadrelay.routing.engine", "leadrelay.capture", "leadrelay.wiring"}
+
+
+def _private_imports() -> set[tuple[str, str]]:
+    return {
+        (imp.importer, f"{imp.imported}.{name}")
+        for imp in _package_imports()
+        for name in imp.names
+        if name.startswith("_") and not name.startswith("__")
+    }
+
+
+def test_no_module_imports_another_modules_private_names():
+    # Given every `from leadrelay.x import _y` in the package
+    private = _private_imports()
+    # Then only the known ones remain, and the known ones still exist (the list only shrinks)
+    assert not sorted(private - KNOWN_PRIVATE_IMPORTS), "make these public where they live"
+    assert not sorted(KNOWN_PRIVATE_IMPORTS - private), "fixed, strike off KNOWN_PRIVATE_IMPORTS"
