@@ -89,15 +89,8 @@ KNOWN_VIOLATIONS: set[tuple[str, str]] = {
 }
 
 # Private names (`_x`) imported from another module of the package: the shared thing should be
-# public where it lives. Known ones, removed by step 2 (the transaction helper)
-# and a later clean-up of the local stack:
+# public where it lives. Known ones, for a later clean-up of the local stack:
 KNOWN_PRIVATE_IMPORTS: set[tuple[str, str]] = {
-    ("leadrelay.store.activities", "leadrelay.store.leads._Txn"),
-    ("leadrelay.store.assignments", "leadrelay.store.leads._Txn"),
-    ("leadrelay.store.followups", "leadrelay.store.leads._Txn"),
-    ("leadrelay.store.lifecycle", "leadrelay.store.leads._Txn"),
-    ("leadrelay.store.org", "leadrelay.store.leads._Txn"),
-    ("leadrelay.tick", "leadrelay.store.leads._Txn"),
     ("leadrelay.local.moto_process", "leadrelay.local.aws._serialised_moto_server"),
 }
 

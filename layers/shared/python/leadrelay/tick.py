@@ -56,14 +56,12 @@ from leadrelay.store.followups import (
 from leadrelay.store.leads import (
     LEAD_SK,
     LeadRepository,
-    TransactionFailed,
-    _Txn,
     lead_pk,
-    run_transaction,
     timeline_item,
 )
 from leadrelay.store.org import OrgRepository
 from leadrelay.store.org import RoutingState as OrgState
+from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +171,7 @@ class FollowupTick:
         for item in self._due(Q_FOLLOWUP_DUE, now):
             missed_after = timedelta(hours=settings.missed_after_hours)
             due = parse_iso(item["due_time"])
-            txn = _Txn()
+            txn = Transaction()
             txn.update(
                 self.table,
                 followup_key(item["followup_id"]),
@@ -193,7 +191,7 @@ class FollowupTick:
     def _followups_missed(self, now: datetime, settings: FollowupSettings, report: TickReport) -> None:
         units = []
         for item in self._due(Q_FOLLOWUP_MISS, now):
-            txn = _Txn()
+            txn = Transaction()
             txn.update(
                 self.table,
                 followup_key(item["followup_id"]),
@@ -247,7 +245,7 @@ class FollowupTick:
             return len(batch)
         return 0
 
-    def _settle(self, txn: _Txn) -> bool:
+    def _settle(self, txn: Transaction) -> bool:
         """Run a transaction whose first item is guarded by the state the tick read; False when
         another tick (or a person) got there first."""
         try:
@@ -494,7 +492,7 @@ class FollowupTick:
     def _escalate(self, lead: Lead, state: OrgState, now: datetime, why: str) -> bool:
         team = state.roster.teams.get(lead.assigned_team_id or "")
         managers = team.manager_usernames if team else []
-        txn = _Txn()
+        txn = Transaction()
         txn.update(
             self.table,
             {"pk": lead_pk(lead.lead_id), "sk": LEAD_SK},
@@ -614,7 +612,7 @@ class FollowupTick:
             "due_at": iso(first.due_at),
             "by": by,
         }
-        txn = _Txn()
+        txn = Transaction()
         if replace_queue:
             txn.put(self.table, item, "due_pk = :queue", **{":queue": replace_queue})
         elif only_if_absent:
@@ -642,7 +640,7 @@ class FollowupTick:
             started = parse_iso(item["started_at"]) if isinstance(item["started_at"], str) else item["started_at"]
             index = int(item.get("next_step", 0))
             step, skipped = (None, []) if stop or cadence is None else next_allowed_step(cadence, started, index, lead)
-            txn = _Txn()
+            txn = Transaction()
             seen = {":seen": index, ":queue": Q_NURTURE}
             if step is None:
                 txn.update(

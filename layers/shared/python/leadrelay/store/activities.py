@@ -31,12 +31,10 @@ from leadrelay.store.followups import (
 from leadrelay.store.leads import (
     LEAD_SK,
     LeadRepository,
-    TransactionFailed,
-    _Txn,
     lead_pk,
-    run_transaction,
     timeline_item,
 )
+from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
 
 # An offline log may be older than now; a time ahead of the server by more than this is refused.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -152,8 +150,8 @@ class ActivityLog:
 
     def _log_transaction(
         self, lead: Lead, activity: Activity, plan: FollowupPlan | None, settings: FollowupSettings, now: datetime
-    ) -> tuple[_Txn, Followup | None]:
-        txn = _Txn()
+    ) -> tuple[Transaction, Followup | None]:
+        txn = Transaction()
         item = {
             "pk": lead_pk(lead.lead_id),
             "sk": activity_sk(activity),
@@ -372,7 +370,7 @@ class ActivityLog:
             now = self.clock.now()
             plan = working_time(settings, reason, due_at, owner, self.timezone)
             followup = self.new_followup(lead, plan, by, now, kind, note)
-            txn = _Txn()
+            txn = Transaction()
             self.replace_open(txn, lead, followup, settings, now, by)
             try:
                 run_transaction(txn.items)
@@ -386,7 +384,7 @@ class ActivityLog:
         raise Refused("lead_changed", "the lead's follow-up kept changing; try again")
 
     def replace_open(
-        self, txn: _Txn, lead: Lead, followup: Followup, settings: FollowupSettings, now: datetime, by: str
+        self, txn: Transaction, lead: Lead, followup: Followup, settings: FollowupSettings, now: datetime, by: str
     ) -> None:
         """Inside `txn`: `followup` becomes the lead's one open follow-up; the old one is cancelled.
         Conditional on the lead's open follow-up being the one read."""
@@ -444,7 +442,7 @@ class ActivityLog:
                 "wanted_at": plan.wanted_at if plan.moved else None,
             }
         )
-        txn = _Txn()
+        txn = Transaction()
         txn.put(
             self.table,
             followup_item(moved, timedelta(hours=settings.missed_after_hours)),
@@ -481,7 +479,7 @@ class ActivityLog:
                 return followup
             raise Refused("followup_closed", f"the follow-up is already {followup.status.value}")
         now = self.clock.now()
-        txn = _Txn()
+        txn = Transaction()
         close_followup(txn, self.table, followup.followup_id, status, now, reason=reason)
         if lead.open_followup_id == followup.followup_id:
             txn.update(

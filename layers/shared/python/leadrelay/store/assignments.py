@@ -15,15 +15,13 @@ from leadrelay.models.lead import CLOSED_STATUSES
 from leadrelay.routing.roster import Roster, next_round_robin_stamp
 from leadrelay.store.leads import (
     LEAD_SK,
-    TransactionFailed,
-    _Txn,
     decision_item,
     lead_pk,
-    override_item,
-    run_transaction,
     timeline_item,
 )
 from leadrelay.store.org import ROSTER, counter_expiry, day_sk, load_sk, rr_sk
+from leadrelay.store.overrides import override_item
+from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
 
 # A lead in these states is no longer open: it does not count in its agent's load.
 CLOSED = CLOSED_STATUSES
@@ -67,7 +65,7 @@ class AssignmentStore:
         roster: Roster,
     ) -> CommitResult:
         """Write the decision; report which condition failed if another writer got there first."""
-        txn = _Txn()
+        txn = Transaction()
         now = decision.at
         guard = "routing_state = :pending AND version = :version"
         common = {
@@ -142,7 +140,7 @@ class AssignmentStore:
         that the lead has not changed since it was read. The new agent's day counter moves under
         their cap unless `assignment.daily_cap` is None (a forced override); the pool's
         round-robin stamp moves only when a pool's strategy picked the agent."""
-        txn = _Txn()
+        txn = Transaction()
         sets = (
             "SET #status = :status, routing_state = :done, version = version + :one, "
             "assigned_agent_id = :agent, agent_pk = :agent, assigned_at = :now"
@@ -190,7 +188,7 @@ class AssignmentStore:
             txn.put(self.leads_table, override_item(decision, assignment.team_id))
         return self._run(txn)
 
-    def _count(self, txn: _Txn, assignment: Assignment, day: date) -> None:
+    def _count(self, txn: Transaction, assignment: Assignment, day: date) -> None:
         counter_values: dict[str, object] = {":one": 1, ":expires": counter_expiry(day)}
         counter_condition = None
         if assignment.daily_cap is not None:
@@ -204,7 +202,7 @@ class AssignmentStore:
             counter_condition,
         )
 
-    def _stamp(self, txn: _Txn, assignment: Assignment, decision: RoutingDecision, roster: Roster) -> None:
+    def _stamp(self, txn: Transaction, assignment: Assignment, decision: RoutingDecision, roster: Roster) -> None:
         if assignment.pool_id is None:
             return
         seen = roster.rr(assignment.pool_id, assignment.agent_id)
@@ -229,7 +227,7 @@ class AssignmentStore:
             rr_condition,
         )
 
-    def _move_load(self, txn: _Txn, lead: Lead, assignment: Assignment) -> None:
+    def _move_load(self, txn: Transaction, lead: Lead, assignment: Assignment) -> None:
         """The lead is open with the new agent now, and no longer with its previous one (if it was
         open with them). A lead returning to the agent who has it open changes nobody's load."""
         previous = lead.assigned_agent_id if lead.status not in CLOSED else None
@@ -247,7 +245,7 @@ class AssignmentStore:
         if previous is not None:
             release_open_lead(txn, self.org_table, previous)
 
-    def _hand_over_followup(self, txn: _Txn, followup_id: str, assignment: Assignment) -> None:
+    def _hand_over_followup(self, txn: Transaction, followup_id: str, assignment: Assignment) -> None:
         """The lead's open (or missed) follow-up goes with it to the new owner, who now sees it in
         their list; the previous owner, who can no longer open the lead, does not."""
         sets = "SET agent_id = :agent, agent_pk = :agent_pk"
@@ -260,7 +258,7 @@ class AssignmentStore:
         txn.update(self.leads_table, {"pk": f"FOLLOWUP#{followup_id}", "sk": "FOLLOWUP"}, expression, values,
                    "attribute_exists(pk)")  # fmt: skip
 
-    def _run(self, txn: _Txn) -> CommitResult:
+    def _run(self, txn: Transaction) -> CommitResult:
         try:
             run_transaction(txn.items)
         except TransactionFailed as failed:
@@ -273,7 +271,7 @@ class AssignmentStore:
         return CommitResult.COMMITTED
 
 
-def release_open_lead(txn: _Txn, org_table: str, agent_id: str) -> None:
+def release_open_lead(txn: Transaction, org_table: str, agent_id: str) -> None:
     """Take one lead off `agent_id`'s open leads, inside the caller's transaction.
 
     Reassignment calls this for the previous owner. The hook for closing a lead: the transaction

@@ -29,7 +29,8 @@ from leadrelay.clock import iso
 from leadrelay.followup.settings import FollowupSettings
 from leadrelay.models.followup import Followup, FollowupStatus
 from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item
-from leadrelay.store.leads import _Txn, lead_pk
+from leadrelay.store.leads import lead_pk
+from leadrelay.store.transactions import Transaction
 
 FOLLOWUP_SK = "FOLLOWUP"
 LIST_FOLLOWUPS = "FOLLOWUP"
@@ -98,7 +99,7 @@ def followup_from_item(values: dict[str, Any]) -> Followup:
 
 
 def close_followup(
-    txn: _Txn,
+    txn: Transaction,
     table: str,
     followup_id: str,
     status: FollowupStatus,

@@ -1,5 +1,5 @@
-"""The leads table: leads, their timelines, routing audit, raw requests, touchpoints, dedupe keys
-and quarantine.
+"""The leads table's lead repository: leads, their timelines, routing audit, raw requests,
+touchpoints and dedupe keys.
 
 Item layout (pk / sk):
 - `LEAD#<id>` / `LEAD`                       the lead (streamed to the router while routing is pending)
@@ -8,39 +8,42 @@ Item layout (pk / sk):
 - `LEAD#<id>` / `RAW#<at>#<ulid>`            every raw request that concerned the lead
 - `LEAD#<id>` / `TOUCH#<at>#<request id>`    a later touchpoint (same person, again)
 - `DEDUPE#<kind>#<value>` / `DEDUPE`          identity keys: provider id, body hash, phone, email
-- `QUARANTINE#<request id>` / `RAW`           a request we could not turn into a lead, with the reason
-- `IGNORED#<request id>` / `RAW`              a signed request that held no lead (a Razorpay event we do
-                                              not take, a WhatsApp status for an unknown number), kept
-                                              with the reason, listed under `list_pk` "IGNORED"
+
+Beside them, each family with its own repository: quarantined and ignored requests and pending
+fetches (`store/quarantine.py`), the override register (`store/overrides.py`). The transaction
+helper is `store/transactions.py`; list keys and the paging of `by_received` are `store/lists.py`;
+the raw request copy is `store/raw.py`.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
-
 from leadrelay.clock import epoch_ms, iso
 from leadrelay.ids import new_id
-from leadrelay.limits import MAX_RAW_BODY_BYTES, MAX_RAW_ENTRIES, MAX_RAW_VALUE_BYTES, cut_utf8
 from leadrelay.models import Lead, LeadStatus, RoutingDecision, RoutingState, TimelineEvent
-from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, query_all, to_item, to_value
+from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, query_all, to_item
+from leadrelay.store.lists import (  # noqa: F401  (old import paths: these lived here)
+    LIST_IGNORED,
+    LIST_LEADS,
+    LIST_OVERRIDES,
+    LIST_QUARANTINE,
+    list_sk,
+)
+from leadrelay.store.overrides import OverrideRegister, override_item  # noqa: F401  (old import path)
+from leadrelay.store.quarantine import QuarantineStore
+from leadrelay.store.raw import RawRequest, raw_sk
+from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
+
+_Txn = Transaction  # the old private name, for code written before `store/transactions.py`
 
 LEAD_SK = "LEAD"
-LIST_LEADS = "LEAD"
-LIST_QUARANTINE = "QUARANTINE"
-LIST_IGNORED = "IGNORED"
 
 
 def lead_pk(lead_id: str) -> str:
     return f"LEAD#{lead_id}"
-
-
-def list_sk(received_at: datetime, item_id: str) -> str:
-    return f"{iso(received_at)}#{item_id}"
 
 
 @dataclass(frozen=True)
@@ -59,49 +62,6 @@ class DedupeKey:
     def is_retry_key(self) -> bool:
         """A match on a provider id or an identical body is the same request again."""
         return self.kind in ("EXT", "BODY")
-
-
-@dataclass
-class RawRequest:
-    """An HTTP request exactly as received (secrets masked), kept whatever the outcome."""
-
-    request_id: str
-    source_id: str
-    received_at: datetime
-    method: str
-    path: str
-    headers: dict[str, str]
-    query: dict[str, str]
-    body: str
-    body_base64: bool = False
-    outcome: str = ""
-    reason: str = ""
-    error: str = ""
-
-    def as_attributes(self) -> dict[str, Any]:
-        # DynamoDB items stop at 400 KB of UTF-8 bytes (a Devanagari letter is 3): the body is cut by
-        # its bytes, flagged as such, and each header or query value too (`leadrelay.limits`).
-        body, truncated = cut_utf8(self.body, MAX_RAW_BODY_BYTES)
-        return {
-            "request_id": self.request_id,
-            "source_id": self.source_id,
-            "received_at": self.received_at,
-            "method": self.method,
-            "path": self.path,
-            "headers": _kept_values(self.headers),
-            "query": _kept_values(self.query),
-            "body": body,
-            "body_base64": self.body_base64,
-            "body_truncated": truncated,
-            "outcome": self.outcome,
-            "reason": self.reason,
-            "error": self.error,
-        }
-
-
-def _kept_values(values: dict[str, str]) -> dict[str, str]:
-    kept = list(values.items())[:MAX_RAW_ENTRIES]
-    return {cut_utf8(str(k), 256)[0]: cut_utf8(str(v), MAX_RAW_VALUE_BYTES)[0] for k, v in kept}
 
 
 @dataclass
@@ -143,73 +103,6 @@ class Page:
     next: str | None = None
 
 
-@dataclass
-class _Txn:
-    items: list[dict[str, Any]] = field(default_factory=list)
-
-    def put(self, table: str, item: dict[str, Any], condition: str | None = None, **values: Any) -> None:
-        put: dict[str, Any] = {"TableName": table, "Item": to_item(item)}
-        if condition:
-            put["ConditionExpression"] = condition
-            put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-            if values:
-                put["ExpressionAttributeValues"] = {k: to_value(v) for k, v in values.items()}
-        self.items.append({"Put": put})
-
-    def update(
-        self,
-        table: str,
-        key: dict[str, str],
-        expression: str,
-        values: dict[str, Any],
-        condition: str | None = None,
-        names: dict[str, str] | None = None,
-    ) -> None:
-        update: dict[str, Any] = {
-            "TableName": table,
-            "Key": to_item(key),
-            "UpdateExpression": expression,
-            "ExpressionAttributeValues": {k: to_value(v) for k, v in values.items()},
-        }
-        if names:
-            update["ExpressionAttributeNames"] = names
-        if condition:
-            update["ConditionExpression"] = condition
-            update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        self.items.append({"Update": update})
-
-
-class TransactionFailed(Exception):
-    """A transaction was cancelled; `reasons` line up with its items."""
-
-    def __init__(self, reasons: list[dict[str, Any]]) -> None:
-        super().__init__(", ".join(r.get("Code", "None") for r in reasons))
-        self.reasons = reasons
-
-    def failed_conditions(self) -> list[int]:
-        return [i for i, r in enumerate(self.reasons) if r.get("Code") == "ConditionalCheckFailed"]
-
-    @property
-    def conflicted(self) -> bool:
-        return any(r.get("Code") == "TransactionConflict" for r in self.reasons)
-
-
-def run_transaction(items: list[dict[str, Any]], attempts: int = 4) -> None:
-    """TransactWriteItems, retrying pure write conflicts (no failed condition) with backoff."""
-    for attempt in range(attempts):
-        try:
-            client().transact_write_items(TransactItems=items)
-            return
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = exc.response.get("CancellationReasons") or []
-            failed = TransactionFailed([dict(reason) for reason in reasons])
-            if failed.failed_conditions() or not failed.conflicted or attempt == attempts - 1:
-                raise failed from exc
-            time.sleep(0.005 * (2**attempt))
-
-
 def lead_to_item(lead: Lead) -> dict[str, Any]:
     """The lead item, with its list/assignment index keys."""
     values = lead.model_dump(mode="python", exclude_none=True)
@@ -244,7 +137,7 @@ class LeadRepository:
 
     # -- capture ---------------------------------------------------------------------------------
 
-    def _dedupe_put(self, txn: _Txn, key: DedupeKey, lead_id: str, now: datetime, renew: bool = False) -> None:
+    def _dedupe_put(self, txn: Transaction, key: DedupeKey, lead_id: str, now: datetime, renew: bool = False) -> None:
         """Claim an identity for a lead. With `renew` (a merge) a key already pointing at this very
         lead is renewed too: a person matching on phone *and* email is one touchpoint."""
         item = {"pk": key.pk, "sk": "DEDUPE", "lead_id": lead_id, "seen_at": now, "seen_ms": epoch_ms(now)}
@@ -285,7 +178,7 @@ class LeadRepository:
         Returns the outcome, or `(matching key, existing lead id)` when an identity already belongs
         to a lead (the caller decides between duplicate and merge).
         """
-        txn = _Txn()
+        txn = Transaction()
         txn.put(self.table, lead_to_item(lead), "attribute_not_exists(pk)")
         for key in keys:
             self._dedupe_put(txn, key, lead.lead_id, lead.received_at)
@@ -313,7 +206,7 @@ class LeadRepository:
         With `guard_open` the merge holds only while the lead is open: a closed lead comes back as
         `LeadAsRead`, for the caller to apply the returning policy and merge again with `reopen`
         (conditional on the version it read) or without the guard (the lead stays closed)."""
-        txn = _Txn()
+        txn = Transaction()
         sets = ["last_touch_at = :now", "touch_count = if_not_exists(touch_count, :one) + :one"]
         removes: list[str] = []
         values: dict[str, Any] = {":now": now, ":one": 1}
@@ -361,7 +254,7 @@ class LeadRepository:
         self._timeline_put(txn, event)
         return self._settle(txn, keys, StoreOutcome("merged", lead_id))
 
-    def _settle(self, txn: _Txn, keys: list[DedupeKey], success: StoreOutcome) -> MergeResult:
+    def _settle(self, txn: Transaction, keys: list[DedupeKey], success: StoreOutcome) -> MergeResult:
         """Run a capture transaction whose item 0 is the lead and items 1.. its identities."""
         try:
             run_transaction(txn.items)
@@ -386,34 +279,15 @@ class LeadRepository:
         return StoreOutcome("duplicate", lead_id, matched_on)
 
     def quarantine(self, raw: RawRequest) -> None:
-        """Keep a request we could not turn into a lead, with the reason, for a later replay."""
-        raw.outcome = "quarantined"
-        item = {
-            "pk": f"QUARANTINE#{raw.request_id}",
-            "sk": "RAW",
-            "list_pk": LIST_QUARANTINE,
-            "list_sk": list_sk(raw.received_at, raw.request_id),
-        }
-        item.update(raw.as_attributes())
-        client().put_item(TableName=self.table, Item=to_item(item))
+        """Keep a request we could not turn into a lead: see `QuarantineStore.quarantine`."""
+        QuarantineStore(self.table).quarantine(raw)
 
     def keep_ignored(self, raw: RawRequest) -> None:
-        """Keep a request that held nothing to capture (its `reason` says why), acknowledged."""
-        raw.outcome = "ignored"
-        item = {"pk": f"IGNORED#{raw.request_id}", "sk": "RAW", "list_pk": LIST_IGNORED,
-                "list_sk": list_sk(raw.received_at, raw.request_id)}  # fmt: skip
-        item.update(raw.as_attributes())
-        client().put_item(TableName=self.table, Item=to_item(item))
+        """Keep a request that held nothing to capture: see `QuarantineStore.keep_ignored`."""
+        QuarantineStore(self.table).keep_ignored(raw)
 
     def ignored(self, request_id: str) -> dict[str, Any] | None:
-        item = (
-            client()
-            .get_item(
-                TableName=self.table, Key=to_item({"pk": f"IGNORED#{request_id}", "sk": "RAW"}), ConsistentRead=True
-            )
-            .get("Item")
-        )
-        return from_item(item) if item else None
+        return QuarantineStore(self.table).ignored(request_id)
 
     def lead_for_phone(self, phone: str, kind: Literal["PHONE", "WAUSER"] = "PHONE") -> str | None:
         """The lead that last claimed this phone (or, with `kind` WAUSER, this WhatsApp user id)."""
@@ -428,7 +302,7 @@ class LeadRepository:
     def note(self, lead_id: str, key: DedupeKey | None, raw: RawRequest, event: TimelineEvent) -> bool:
         """Put a provider's notice on a lead's timeline with its raw copy; False (and the raw copy
         kept as a duplicate) when `key` says the provider already told us this."""
-        txn = _Txn()
+        txn = Transaction()
         if key is not None:
             self._dedupe_put(txn, key, lead_id, event.at)
         raw.outcome = "notice"
@@ -443,12 +317,12 @@ class LeadRepository:
             return False
         return True
 
-    def _raw_put(self, txn: _Txn, lead_id: str, raw: RawRequest) -> None:
+    def _raw_put(self, txn: Transaction, lead_id: str, raw: RawRequest) -> None:
         item = {"pk": lead_pk(lead_id), "sk": raw_sk(raw)}
         item.update(raw.as_attributes())
         txn.put(self.table, item)
 
-    def _timeline_put(self, txn: _Txn, event: TimelineEvent) -> None:
+    def _timeline_put(self, txn: Transaction, event: TimelineEvent) -> None:
         txn.put(self.table, timeline_item(event))
 
     # -- reads -----------------------------------------------------------------------------------
@@ -501,22 +375,8 @@ class LeadRepository:
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def overrides_since(self, since: datetime, most: int = 5000) -> list[dict[str, Any]]:
-        """Manual reassignments from `since` on, newest first (at most `most`)."""
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": "by_received",
-            "KeyConditionExpression": "list_pk = :list AND list_sk >= :since",
-            "ExpressionAttributeValues": to_item({":list": LIST_OVERRIDES, ":since": iso(since)}),
-            "ScanIndexForward": False,
-        }
-        while len(items) < most:
-            response = client().query(**kwargs)
-            items.extend(from_item(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                break
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return items[:most]
+        """Manual reassignments from `since` on, newest first (at most `most`): see `store/overrides.py`."""
+        return OverrideRegister(self.table).since(since, most)
 
     def received_between(self, since: datetime, until: datetime, most: int = 20_000) -> tuple[list[Lead], bool]:
         """Leads received in [since, until), oldest first, at most `most` of them; and whether
@@ -598,32 +458,6 @@ class LeadRepository:
             start = response.get("LastEvaluatedKey")
             if not start:
                 return leads, None
-
-
-LIST_OVERRIDES = "OVERRIDE"
-
-
-def override_item(decision: RoutingDecision, team_id: str | None) -> dict[str, Any]:
-    """One manual reassignment in the override register (listed newest first by `by_received`)."""
-    return {
-        "pk": f"OVERRIDE#{decision.decision_id}",
-        "sk": "OVERRIDE",
-        "list_pk": LIST_OVERRIDES,
-        "list_sk": list_sk(decision.at, decision.decision_id),
-        "at": decision.at,
-        "lead_id": decision.lead_id,
-        "by": decision.by,
-        "from_agent_id": decision.previous_agent_id,
-        "agent_id": decision.agent_id,
-        "team_id": team_id,
-        "reason": decision.note,
-        "forced": decision.forced,
-    }
-
-
-def raw_sk(raw: RawRequest) -> str:
-    """Raw requests sort by arrival, even within one millisecond (the request id is random)."""
-    return f"RAW#{iso(raw.received_at)}#{new_id(raw.received_at)}"
 
 
 def timeline_item(event: TimelineEvent) -> dict[str, Any]:

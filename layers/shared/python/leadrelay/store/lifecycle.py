@@ -22,13 +22,11 @@ from leadrelay.store.assignments import release_open_lead
 from leadrelay.store.leads import (
     LEAD_SK,
     LeadRepository,
-    TransactionFailed,
-    _Txn,
     lead_pk,
-    run_transaction,
     timeline_item,
 )
 from leadrelay.store.org import ROSTER, load_sk
+from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
 
 # What a person may set; `new`, `assigned` and `unassigned` belong to routing.
 SETTABLE = (LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.WON, LeadStatus.LOST)
@@ -79,7 +77,7 @@ class LeadLifecycle:
             return self.leads.get(lead.lead_id, consistent=True) or lead, True
         raise StatusRefused("lead_changed", "the lead kept changing while its status was set; try again")
 
-    def _transaction(self, lead: Lead, change: StatusChange, now: datetime) -> _Txn:
+    def _transaction(self, lead: Lead, change: StatusChange, now: datetime) -> Transaction:
         closing = change.status in CLOSED_STATUSES
         was_closed = lead.is_closed
         sets = ["#status = :status", "version = version + :one"]
@@ -103,7 +101,7 @@ class LeadLifecycle:
         if change.status is LeadStatus.CONTACTED and lead.first_contacted_at is None:
             sets.append("first_contacted_at = :now")
             values[":now"] = now
-        txn = _Txn()
+        txn = Transaction()
         txn.update(
             self.leads.table, {"pk": lead_pk(lead.lead_id), "sk": LEAD_SK},
             "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),

@@ -34,6 +34,7 @@ from leadrelay.models.settings import OrgSettings, ReturningPolicy
 from leadrelay.routing.roster import Roster, RoundRobinState
 from leadrelay.routing.rules import RuleChain
 from leadrelay.store.dynamo import client, from_item, if_condition_holds, query_all, to_item, to_value
+from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
 
 ROSTER = "ROSTER"
 CONFIG = "CONFIG"
@@ -354,8 +355,6 @@ class OrgRepository:
         rules cannot silently overwrite each other. Raises `RuleChainConflict` when the live
         version is not the expected one or moved while publishing.
         """
-        from leadrelay.store.leads import TransactionFailed, _Txn, run_transaction
-
         current = self.get_rule_chain()
         if expected_version is not None and expected_version != current.version:
             raise RuleChainConflict(
@@ -368,7 +367,7 @@ class OrgRepository:
             "version": published.version,
             "chain": published.model_dump_json(exclude_none=True, by_alias=True),
         }
-        txn = _Txn()
+        txn = Transaction()
         txn.put(
             self.table,
             {"pk": ROSTER, "sk": "RULES", **body},

@@ -1,9 +1,13 @@
 """Quarantine and pending fetches in the leads table: requests kept raw until they can be leads.
 
 Item layout (pk / sk), beside `store/leads.py`'s:
-- `QUARANTINE#<request id>` / `RAW`                 written by `LeadRepository.quarantine`; listed
+- `QUARANTINE#<request id>` / `RAW`                 a request we could not turn into a lead, with
+  the reason (`QuarantineStore.quarantine`); listed
   newest first through `by_received` (list_pk "QUARANTINE"); a replay adds `replayed_at`,
   `replay_outcome`, `replayed_lead_ids`.
+- `IGNORED#<request id>` / `RAW`                    a signed request that held no lead (a Razorpay
+  event we do not take, a WhatsApp status for an unknown number), kept with the reason, listed
+  under `list_pk` "IGNORED".
 - `PENDING_FETCH#<source id>#<provider id>` / `FETCH`  a lead announced by id whose details could
   not be fetched yet (Meta's Graph API down); due for another try through the sparse `by_due`
   index (due_pk "PENDING_FETCH"), listed through `by_received` (list_pk "PENDING_FETCH").
@@ -16,7 +20,8 @@ from typing import Any
 
 from leadrelay.clock import iso
 from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item, to_value
-from leadrelay.store.leads import LIST_QUARANTINE, RawRequest, list_sk
+from leadrelay.store.lists import LIST_IGNORED, LIST_QUARANTINE, list_sk
+from leadrelay.store.raw import RawRequest
 
 PENDING_FETCH = "PENDING_FETCH"
 # Retry delays for a parked fetch: 1 min, 2, 4 … capped at an hour; Meta keeps retrying for 36 h.
@@ -43,6 +48,36 @@ class QuarantineStore:
         self.table = table
 
     # -- quarantine ------------------------------------------------------------------------------
+
+    def quarantine(self, raw: RawRequest) -> None:
+        """Keep a request we could not turn into a lead, with the reason, for a later replay."""
+        raw.outcome = "quarantined"
+        item = {
+            "pk": quarantine_pk(raw.request_id),
+            "sk": "RAW",
+            "list_pk": LIST_QUARANTINE,
+            "list_sk": list_sk(raw.received_at, raw.request_id),
+        }
+        item.update(raw.as_attributes())
+        client().put_item(TableName=self.table, Item=to_item(item))
+
+    def keep_ignored(self, raw: RawRequest) -> None:
+        """Keep a request that held nothing to capture (its `reason` says why), acknowledged."""
+        raw.outcome = "ignored"
+        item = {"pk": f"IGNORED#{raw.request_id}", "sk": "RAW", "list_pk": LIST_IGNORED,
+                "list_sk": list_sk(raw.received_at, raw.request_id)}  # fmt: skip
+        item.update(raw.as_attributes())
+        client().put_item(TableName=self.table, Item=to_item(item))
+
+    def ignored(self, request_id: str) -> dict[str, Any] | None:
+        item = (
+            client()
+            .get_item(
+                TableName=self.table, Key=to_item({"pk": f"IGNORED#{request_id}", "sk": "RAW"}), ConsistentRead=True
+            )
+            .get("Item")
+        )
+        return from_item(item) if item else None
 
     def get(self, request_id: str) -> dict[str, Any] | None:
         response = client().get_item(

@@ -1,0 +1,58 @@
+"""The override register in the leads table: every manual reassignment, listed newest first.
+
+Item layout (pk / sk): `OVERRIDE#<decision id>` / `OVERRIDE`, on the `by_received` list
+"OVERRIDE". Written inside the reassignment's transaction (`store/assignments.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from leadrelay.clock import iso
+from leadrelay.models import RoutingDecision
+from leadrelay.store.dynamo import client, from_item, to_item
+from leadrelay.store.lists import LIST_OVERRIDES, list_sk
+
+
+def override_item(decision: RoutingDecision, team_id: str | None) -> dict[str, Any]:
+    """One manual reassignment in the override register (listed newest first by `by_received`)."""
+    return {
+        "pk": f"OVERRIDE#{decision.decision_id}",
+        "sk": "OVERRIDE",
+        "list_pk": LIST_OVERRIDES,
+        "list_sk": list_sk(decision.at, decision.decision_id),
+        "at": decision.at,
+        "lead_id": decision.lead_id,
+        "by": decision.by,
+        "from_agent_id": decision.previous_agent_id,
+        "agent_id": decision.agent_id,
+        "team_id": team_id,
+        "reason": decision.note,
+        "forced": decision.forced,
+    }
+
+
+class OverrideRegister:
+    """Reads the override register."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    def since(self, since: datetime, most: int = 5000) -> list[dict[str, Any]]:
+        """Manual reassignments from `since` on, newest first (at most `most`)."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "by_received",
+            "KeyConditionExpression": "list_pk = :list AND list_sk >= :since",
+            "ExpressionAttributeValues": to_item({":list": LIST_OVERRIDES, ":since": iso(since)}),
+            "ScanIndexForward": False,
+        }
+        while len(items) < most:
+            response = client().query(**kwargs)
+            items.extend(from_item(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return items[:most]
