@@ -14,6 +14,7 @@ from api_routes import agents, leads, pools, quarantine, reports, routing, setti
 from api_routes.agents import BadUntil
 from api_routes.body_limits import refuse_hostile_body
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
+from leadrelay import wiring
 from leadrelay.auth import Forbidden, Unauthorized
 
 logger = Logger(service="api")
@@ -30,6 +31,7 @@ app.include_router(settings.router)
 app.include_router(reports.router)
 app.include_router(sources.router)
 app.enable_swagger(path="/docs", title="LeadRelay API", version="1")
+wiring.prepare(wiring.lead_repository, wiring.org_repository)
 
 
 def _error(status: int, code: str, message: str) -> Response:

@@ -23,6 +23,7 @@ from leadrelay.clock import get_clock, iso
 logger = Logger(service="followup")
 tracer = Tracer(service="followup")
 metrics = Metrics(namespace="LeadRelay", service="followup")
+wiring.prepare(wiring.lead_repository, wiring.org_repository)
 
 
 @logger.inject_lambda_context

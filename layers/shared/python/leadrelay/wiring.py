@@ -7,6 +7,8 @@ parsing, source adapters) and ingest never loads the routing engine, which keeps
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,7 @@ from leadrelay.store.org import OrgRepository
 if TYPE_CHECKING:
     from leadrelay.capture import CaptureService
     from leadrelay.routing.router import Router
+    from leadrelay.routing.snapshot import RosterSnapshots
 
 
 @lru_cache(maxsize=1)
@@ -41,6 +44,14 @@ def capture_service() -> CaptureService:
     )
 
 
+@lru_cache(maxsize=1)
+def roster_snapshots() -> RosterSnapshots:
+    """The routing state a warm router keeps between leads (one per thread, like a container)."""
+    from leadrelay.routing.snapshot import RosterSnapshots
+
+    return RosterSnapshots(org_repository())
+
+
 def router() -> Router:
     from leadrelay.routing.router import Router
     from leadrelay.store.assignments import AssignmentStore
@@ -53,7 +64,21 @@ def router() -> Router:
         clock=get_clock(),
         timezone=settings.org_timezone,
         max_attempts=settings.max_assign_attempts,
+        snapshots=roster_snapshots(),
     )
+
+
+def prepare(*services: Callable[[], object]) -> None:
+    """Build the DynamoDB client and `services` now, at a Lambda function's init, so the first
+    request does not pay for them (bench/lambda_layout.py measures the first call). Outside
+    Lambda (tests, the local stack) they are built on first use, once the environment is set."""
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return
+    from leadrelay.store.dynamo import client
+
+    client()
+    for service in services:
+        service()
 
 
 def reset() -> None:
@@ -64,5 +89,5 @@ def reset() -> None:
     reset_settings()
     reset_client()
     events_client.cache_clear()
-    for cached in (lead_repository, org_repository):
+    for cached in (lead_repository, org_repository, roster_snapshots):
         cached.cache_clear()

@@ -12,7 +12,7 @@ from enum import Enum
 from leadrelay.clock import epoch_ms
 from leadrelay.models import Lead, LeadStatus, RoutingDecision, RoutingState, TimelineEvent
 from leadrelay.models.lead import CLOSED_STATUSES
-from leadrelay.routing.roster import Roster
+from leadrelay.routing.roster import Roster, next_round_robin_stamp
 from leadrelay.store.leads import (
     LEAD_SK,
     TransactionFailed,
@@ -188,11 +188,7 @@ class AssignmentStore:
         if assignment.pool_id is None:
             return
         seen = roster.rr(assignment.pool_id, assignment.agent_id)
-        newest = max(
-            (s.last_assigned_ms for (p, _), s in roster.round_robin.items() if p == assignment.pool_id),
-            default=0,
-        )
-        stamp = max(epoch_ms(decision.at), newest + 1)
+        stamp = next_round_robin_stamp(roster, assignment.pool_id, epoch_ms(decision.at))
         rr_values: dict[str, object] = {":stamp": stamp, ":one": 1}
         if seen.exists:
             rr_condition = "last_assigned_ms = :seen"
