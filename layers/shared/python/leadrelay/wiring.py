@@ -19,10 +19,13 @@ from leadrelay.store.org import OrgRepository
 
 if TYPE_CHECKING:
     from leadrelay.capture import CaptureService
+    from leadrelay.routing.offers import OfferDesk
     from leadrelay.routing.router import Router
     from leadrelay.routing.snapshot import RosterSnapshots
     from leadrelay.store.activities import ActivityLog
     from leadrelay.store.followups import FollowupStore
+    from leadrelay.store.offers import OfferStore
+    from leadrelay.store.presence import PresenceStore
     from leadrelay.tick import FollowupTick
 
 
@@ -109,6 +112,27 @@ def followup_tick(batch: int = 200) -> FollowupTick:
         route=lambda lead, trigger: router().route(lead, trigger=trigger), clock=get_clock(),
         timezone=settings.org_timezone, batch=batch,
     )  # fmt: skip
+
+
+def offer_store() -> OfferStore:
+    from leadrelay.store.offers import OfferStore
+
+    settings = get_settings()
+    return OfferStore(settings.leads_table, settings.org_table)
+
+
+def offer_desk() -> OfferDesk:
+    from leadrelay.routing.offers import OfferDesk
+    from leadrelay.store.assignments import SLA_CLOCK_QUEUE
+
+    return OfferDesk(leads=lead_repository(), org=org_repository(), offers=offer_store(), clock=get_clock(),
+                     timezone=get_settings().org_timezone, sla_queue=SLA_CLOCK_QUEUE)  # fmt: skip
+
+
+def presence_store() -> PresenceStore:
+    from leadrelay.store.presence import PresenceStore
+
+    return PresenceStore(get_settings().leads_table, org_repository())
 
 
 def reset() -> None:

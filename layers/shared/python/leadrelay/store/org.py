@@ -101,6 +101,10 @@ class OrgRepository:
             ExpressionAttributeValues=to_item({":one": 1}),
         )
 
+    def roster_moved(self) -> None:
+        """After a change to an agent written elsewhere (presence, in an offer's transaction)."""
+        self._roster_changed()
+
     def roster_version(self) -> int:
         """The roster version (0 before any change); one small, strongly consistent read."""
         item = self._get(CONFIG, ROSTER_VERSION_SK, consistent=True)
