@@ -41,6 +41,8 @@ def offered(decision: RoutingDecision, event: TimelineEvent, offer_id: str, expi
 @dataclass
 class ExpiryReport:
     expired: int = 0
+    # The leads passed on (now pending: the stream routes them again).
+    lead_ids: list[str] = field(default_factory=list)
     checked_out: list[str] = field(default_factory=list)
     already_settled: int = 0
 
@@ -144,6 +146,7 @@ class OfferDesk:
                 settled = self._pass(offer, lead, "expired", EXPIRED_TRIGGER, reason, check_out, streak)
                 if settled is Settled.DONE:
                     report.expired += 1
+                    report.lead_ids.append(offer.lead_id)
                     if check_out is not None:
                         report.checked_out.append(offer.agent_id)
                         self.org.roster_moved()
