@@ -240,3 +240,26 @@ def test_fairness_ledger_counts_offers_and_shares(flow: Flow, clock: ManualClock
     # And a bad window is a clear 400
     assert flow.get("/routing/fairness", query={"from": "2026-11-30", "to": "2026-11-01"})[0] == 400
     assert flow.get("/routing/fairness", query={"from": "2026-10-01", "to": "2026-11-30"})[0] == 400
+
+
+def test_accrued_turns_through_the_assignment_transaction(flow: Flow, aws: dict[str, str]) -> None:
+    # Given a round-robin pool that keeps accrued turns, and bala on leave
+    org_with(Agent(agent_id="asha", name="Asha"), Agent(agent_id="bala", name="Bala"),
+             Agent(agent_id="chitra", name="Chitra"), accrued_turns=True)  # fmt: skip
+    assert flow.call("PUT", "/agents/bala/availability", body={"status": "on_leave"})[0] == 200
+    # When four leads arrive while she is away
+    for n in range(4):
+        post(flow, f"98765000{60 + n}")
+    route(flow)
+    # Then each counted as a missed turn on her round-robin item, and the trail says so
+    assert int(org_item(aws["ORG_TABLE"], "RR#sales#bala")["missed"]) == 4
+    # When she is back, she gets her regular turn, then extra turns at most one lead in three
+    assert flow.call("PUT", "/agents/bala/availability", body={"status": "available"})[0] == 200
+    ids = [post(flow, f"98765000{70 + n}") for n in range(6)]
+    route(flow)
+    decisions = [trail(flow, lead_id)[-1] for lead_id in ids]
+    owners = [d["agent_id"] for d in decisions]
+    assert owners.count("bala") == 3, owners
+    # (her regular turns, and one extra: the item now owes her three)
+    assert sum(1 for d in decisions if "accrued turn: bala" in d["reason"]) == 1
+    assert int(org_item(aws["ORG_TABLE"], "RR#sales#bala")["missed"]) == 3

@@ -12,10 +12,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from leadrelay.models import Lead, RuleTrace, SkipReason, Strategy
+from leadrelay.routing.accrual import away, extra_turn, owed_after
 from leadrelay.routing.eligibility import backlog_cap, hard_cap, moment, reason_for, skip_reason
 from leadrelay.routing.roster import Roster
 from leadrelay.routing.rules import Rule, RuleChain, evaluate, holds
-from leadrelay.routing.strategies import pick, pick_round_robin
+from leadrelay.routing.strategies import Pick, pick, pick_round_robin
 
 __all__ = ["DEFAULT_RULE_ID", "RETURNING_RULE_ID", "Plan", "decide", "pick_round_robin"]
 
@@ -59,6 +60,9 @@ class Plan:
     # counter; and the pool's offer timeout: when set, the lead is offered, not assigned.
     max_open_leads: int | None = None
     offer_timeout_s: int | None = None
+    # Accrued turns (routing/accrual.py), when the pool keeps them: who missed this turn while
+    # away, and the winner's turns still owed after it.
+    accrued: Accrued | None = None
 
     @property
     def rules(self) -> list[RuleTrace]:
@@ -85,6 +89,32 @@ class Plan:
             for step in self.steps
             if isinstance(step, Rule) or (not step.matched and step.rule_id != RETURNING_RULE_ID)
         )
+
+
+@dataclass(frozen=True)
+class Accrued:
+    away: tuple[str, ...]
+    winner_owed: int
+    # The winner took an extra turn: their rotation place stays (see routing/accrual.py).
+    extra: bool = False
+
+
+def _with_accrued_turns(
+    chosen: Pick, pool_id: str, candidates: list[str], demoted: set[str], roster: Roster, skipped: dict[str, str]
+) -> tuple[Pick, Accrued]:
+    """Round-robin's pick, unless a returning agent is owed a turn and may take an extra one now."""
+    front = [agent_id for agent_id in candidates if agent_id not in demoted] or candidates
+    # Round-robin's own pick takes a regular turn; an extra turn goes to someone else owed one.
+    extra = extra_turn(pool_id, [agent_id for agent_id in front if agent_id != chosen.agent_id], roster)
+    missed_now = tuple(away(skipped))
+    if extra is not None:
+        chosen = Pick(extra.agent_id, Strategy.ROUND_ROBIN, f"{extra.reason} (round-robin's turn: {chosen.agent_id})")
+    took_extra = extra is not None and extra.agent_id == chosen.agent_id
+    winner_owed = owed_after(roster, pool_id, chosen.agent_id, took_extra)
+    reason = chosen.reason
+    if missed_now:
+        reason += f"; accrued turns: {', '.join(missed_now)} missed this one while away"
+    return Pick(chosen.agent_id, chosen.strategy, reason), Accrued(missed_now, winner_owed, took_extra)
 
 
 def _rules_in_order(chain: RuleChain) -> list[Rule]:
@@ -212,6 +242,9 @@ def decide(
         strategy = rule.strategy or pool.strategy
         if candidates:
             chosen = pick(strategy, pool.pool_id, candidates, demoted, roster, lead, skipped)
+            accrued = None
+            if pool.accrued_turns and chosen.strategy is Strategy.ROUND_ROBIN:
+                chosen, accrued = _with_accrued_turns(chosen, pool.pool_id, candidates, demoted, roster, skipped)
             winner = chosen.agent_id
             return Plan(
                 agent_id=winner,
@@ -231,6 +264,7 @@ def decide(
                 load_seen=chosen.load_seen,
                 max_open_leads=backlog_cap(roster.agents[winner].max_open_leads, pool.max_open_leads),
                 offer_timeout_s=pool.offer_timeout_s,
+                accrued=accrued,
             )
         last_skipped = skipped
         if rule.fall_through:

@@ -75,6 +75,9 @@ class Router:
                     plan.agent_id, plan.pool_id, agent.team_id, plan.daily_cap,
                     vtime=plan.vtime, pool_vtime=plan.pool_vtime, load_seen=plan.load_seen,
                     max_open_leads=plan.max_open_leads,
+                    away=plan.accrued.away if plan.accrued else (),
+                    owed_after=plan.accrued.winner_owed if plan.accrued else None,
+                    extra_turn=plan.accrued.extra if plan.accrued else False,
                 )  # fmt: skip
                 if plan.offer_timeout_s and plan.pool_id:  # accept-or-pass (routing/offers.py)
                     offer = new_offer(now, plan.offer_timeout_s)

@@ -52,6 +52,11 @@ class Assignment:
     load_seen: int | None = None
     # Backlog cap: the open-leads counter must be below it (docs/routing.md#backlog-caps).
     max_open_leads: int | None = None
+    # Accrued turns (routing/accrual.py): pool members who missed this turn while away, and the
+    # winner's turns still owed after it (None: the pool keeps no accrued turns).
+    away: tuple[str, ...] = ()
+    owed_after: int | None = None
+    extra_turn: bool = False
 
 
 class AssignmentStore:
@@ -238,9 +243,15 @@ class AssignmentStore:
         if seen.exists:
             rr_condition = "last_assigned_ms = :seen"
             rr_values[":seen"] = seen.last_assigned_ms
-        else:
-            rr_condition = "attribute_not_exists(pk)"
+        else:  # (an item accrued turns created holds no stamp yet)
+            rr_condition = "attribute_not_exists(last_assigned_ms)"
         sets = "SET last_assigned_ms = :stamp"
+        if assignment.owed_after is not None:  # under the stamp's condition, like the virtual times
+            sets += ", missed = :owed"
+            rr_values[":owed"] = assignment.owed_after
+            if assignment.extra_turn:  # a turn given back keeps the agent's place in the rotation
+                rr_values.update({":stamp": seen.last_assigned_ms + 1, ":extra": stamp})
+                sets += ", last_extra_ms = :extra"
         if assignment.vtime is not None and assignment.pool_vtime is not None:
             # Weighted round-robin's virtual times move under the stamp's condition: every write
             # to this item moves the stamp, so a stale read of either fails the transaction.
@@ -253,6 +264,9 @@ class AssignmentStore:
             rr_values,
             rr_condition,
         )
+        for agent_id in assignment.away:  # each missed a turn of this pool (no condition: a count)
+            txn.update(self.org_table, {"pk": ROSTER, "sk": rr_sk(assignment.pool_id, agent_id)},
+                       "ADD missed :one", {":one": 1})  # fmt: skip
 
     def _move_load(self, txn: _Txn, lead: Lead, assignment: Assignment) -> None:
         """The lead is open with the new agent now, and no longer with its previous one (if it was
