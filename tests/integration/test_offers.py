@@ -85,6 +85,12 @@ def test_an_offer_accepted_becomes_the_agents_lead_with_the_whole_chain_on_the_t
     assert offers_of(flow, "bala") == []
     # And she cannot see it among her leads yet
     assert flow.get(f"/leads/{lead_id}", role="agent", agent_id="asha")[0] == 404
+    # And nobody can move it or set its status while the offer is open (409, nothing changes)
+    assert (
+        flow.call("POST", f"/leads/{lead_id}/reassign", body={"agent_id": "bala", "reason": "asha is busy today"})[0]
+        == 409
+    )
+    assert flow.call("PUT", f"/leads/{lead_id}/status", body={"status": "contacted"})[0] == 409
     # When bala tries to accept asha's offer, nothing happens
     assert as_agent(flow, "bala", "POST", f"/offers/{offer['offer_id']}/accept")[0] == 409
     # When asha accepts
