@@ -269,3 +269,25 @@ def test_accrued_turns_through_the_assignment_transaction(flow: Flow, aws: dict[
     # (her regular turns, and one extra: the item now owes her three)
     assert sum(1 for d in decisions if "accrued turn: bala" in d["reason"]) == 1
     assert int(org_item(aws["ORG_TABLE"], "RR#sales#bala")["missed"]) == 3
+
+
+def test_a_lead_waiting_unassigned_in_an_offers_pool_is_offered_when_someone_checks_in(
+    flow: Flow, clock: ManualClock
+) -> None:
+    # Given an offers pool where bala is checked out and asha declines the lead
+    org_with(Agent(agent_id="asha", name="Asha"), Agent(agent_id="bala", name="Bala"), offer_timeout_s=120)
+    as_agent(flow, "bala", "POST", "/agents/me/check-out")
+    lead_id = post(flow, "9876500081")
+    route(flow)
+    [offer] = offers_of(flow, "asha")
+    as_agent(flow, "asha", "POST", f"/offers/{offer['offer_id']}/decline")
+    route(flow)
+    assert lead(flow, lead_id)["status"] == "unassigned"
+    # When bala checks in and the tick looks at the queue
+    as_agent(flow, "bala", "POST", "/agents/me/check-in")
+    clock.advance(minutes=1)
+    assert tick()["work"]["unassigned_to_offer"] == 1
+    route(flow)
+    # Then the lead is offered to bala, not assigned to him unasked
+    assert lead(flow, lead_id)["status"] == "offered"
+    assert [o["lead_id"] for o in offers_of(flow, "bala")] == [lead_id]

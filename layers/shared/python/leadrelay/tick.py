@@ -565,6 +565,10 @@ class FollowupTick:
             if plan.agent_id is None:
                 report.add("unassigned_waiting")
                 continue  # still nobody: it keeps its place in the queue
+            if plan.offer_timeout_s:  # an offers pool: the router offers it (routing/offers.py)
+                if self._back_to_router(lead):
+                    report.add("unassigned_to_offer")
+                continue
             at = max(now, lead.received_at + timedelta(milliseconds=1))
             decision = self._decision(
                 lead, plan, state, at, QUEUE_TRIGGER, None, f"waited unassigned since {item['due_at']}; {plan.reason}"
@@ -580,6 +584,23 @@ class FollowupTick:
             if self._commit(lead, plan, decision, event, state, at) is CommitResult.COMMITTED:
                 report.add("unassigned_assigned")
             state = self.org.load_routing_state(day)
+
+    def _back_to_router(self, lead: Lead) -> bool:
+        """Hand a queued lead back to the router (routing_state pending: the stream routes it)."""
+        values = {":pending": RoutingState.PENDING.value, ":new": LeadStatus.NEW.value, ":one": 1,
+                  ":unassigned": LeadStatus.UNASSIGNED.value, ":done": RoutingState.DONE.value,
+                  ":version": lead.version}  # fmt: skip
+        handed = if_condition_holds(
+            client().update_item,
+            TableName=self.table,
+            Key=to_item({"pk": lead_pk(lead.lead_id), "sk": LEAD_SK}),
+            UpdateExpression="SET routing_state = :pending, #status = :new, version = version + :one "
+            "REMOVE due_pk, due_at",
+            ConditionExpression="#status = :unassigned AND routing_state = :done AND version = :version",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={k: to_value(v) for k, v in values.items()},
+        )
+        return handed is not None
 
     # -- 6: stuck leads --------------------------------------------------------------------------
 
