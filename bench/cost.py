@@ -159,7 +159,8 @@ def custom_metrics(roots: tuple[Path, ...] = (REPO_ROOT / "functions", REPO_ROOT
                     if isinstance(name, ast.Constant) and isinstance(name.value, str):
                         names.add(f"{service}/{name.value}")
                     else:
-                        unbounded.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}")
+                        where = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+                        unbounded.append(f"{where}:{node.lineno}")
     return {"metrics": sorted(names), "count": len(names), "names_built_from_values": unbounded}
 
 

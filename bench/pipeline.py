@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from bench.stats import per_lead, percentile, summary_ms
 
 Handler = Callable[[dict[str, Any], Any], Any]
-FUNCTIONS = ("ingest", "route", "followup", "api")
+FUNCTIONS = ("ingest", "route", "followup", "api", "events")
 # Lifted so that any BENCH_LEADS can be assigned in one local day (the demo caps add up to 345,
 # fewer on shift at any hour); the cap check itself still runs.
 BENCH_DAILY_CAP = 1_000_000
@@ -400,8 +400,8 @@ def run_pipeline(
             handlers = {name: counter.wrap(name, load_handler(functions_dir, name)) for name in FUNCTIONS}
             with LocalStack(port=0, demo=True, state_dir=state_dir, seed=lifted_caps_seed, handlers=handlers) as stack:
                 counter.install(client())  # the stack reset the cached client on start; this is the new one
-                events_client = getattr(import_module("leadrelay.events"), "_events_client", None)
-                if events_client is not None:  # EventBridge PutEvents, while handlers publish directly
+                events_client = getattr(import_module("leadrelay.events.bus"), "events_client", None)
+                if events_client is not None:  # EventBridge PutEvents (the stream's forwarder)
                     counter.install_any(events_client())
 
                 def on_batch(result: Any) -> None:
@@ -644,8 +644,10 @@ def _aws_calls(services: dict[str, dict[str, int]], leads: int) -> dict[str, Any
         by_service.update(services.get(name, {}))
     return {
         **by_handler,
-        "total": per_lead(sum(by_service.values()), leads),
+        "total": per_lead(sum(by_service.values()), leads),  # the request path: ingest and route
         "by_service": {service: per_lead(count, leads) for service, count in sorted(by_service.items())},
+        # Off the request path: the stream's forwarder putting domain events on the bus.
+        "events_forwarder": per_lead(sum(services.get("events", {}).values()), leads),
     }
 
 

@@ -117,3 +117,26 @@ def test_offline_sync_applies_each_item_once_and_reports_every_one(flow: Flow, d
     # Bad batches are a 422
     assert flow.call("POST", "/sync", body={"items": []})[0] == 422
     assert flow.call("POST", "/sync", body={"items": [{"op": "activity"}]})[0] == 422
+
+
+def test_the_demo_org_s_first_contact_sla_is_90_minutes_or_less_and_applies_by_default(flow: Flow, demo) -> None:
+    # CONTRACT.md: the demo's SLA for first contact is 90 minutes or less
+    org = flow.get("/settings")[1]
+    assert org["first_contact_sla_minutes"] is not None and org["first_contact_sla_minutes"] <= 90
+    # and the follow-up settings defer to it until an admin sets one of their own
+    assert flow.get("/settings/followups")[1]["sla"]["first_contact_minutes"] is None
+
+
+def test_a_reassigned_lead_takes_its_open_follow_up_to_the_new_owner(flow: Flow, demo, clock) -> None:
+    # Given Anjali's lead with an open follow-up
+    lead = routed_lead(flow, demo, "9876500306")
+    followup = set_followup(flow, lead["lead_id"], "2026-11-24T06:00:00Z", **as_agent("anjali"))[1]["followup"]
+    # When the manager moves the lead to Rahul
+    status, _ = flow.call("POST", f"/leads/{lead['lead_id']}/reassign", role="manager", team_id="ncr",
+                          body={"agent_id": "rahul", "reason": "Anjali is on leave tomorrow"})  # fmt: skip
+    assert status == 200
+    # Then the follow-up is Rahul's now, and no longer on Anjali's list
+    assert [f["followup_id"] for f in flow.get("/followups", **as_agent("rahul"))[1]["items"]] == [
+        followup["followup_id"]
+    ]
+    assert flow.get("/followups", **as_agent("anjali"))[1]["items"] == []

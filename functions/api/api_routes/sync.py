@@ -130,8 +130,7 @@ def _status(who: Principal, item: SyncItem, lead: Lead) -> dict[str, Any]:
         raise _Outcome(
             "conflict", f"the lead was marked {lead.status.value} at {iso(lead.closed_at)}, after this change"
         )
-    lifecycle = LeadLifecycle(leads=wiring.lead_repository(), org_table=get_settings().org_table,
-                              publisher=wiring.publisher(), clock=get_clock())  # fmt: skip
+    lifecycle = LeadLifecycle(leads=wiring.lead_repository(), org_table=get_settings().org_table, clock=get_clock())
     _, changed = lifecycle.change(lead, StatusChange(data.status, who.username, data.reason))
     _mark(item, who)
     return _result(item, "applied", f"status {data.status.value}" + ("" if changed else " (it already was)"))

@@ -19,10 +19,12 @@ from leadrelay.store.org import OrgRepository
 
 if TYPE_CHECKING:
     from leadrelay.capture import CaptureService
+    from leadrelay.dashboard.aggregates import Definitions
     from leadrelay.routing.offers import OfferDesk
     from leadrelay.routing.router import Router
     from leadrelay.routing.snapshot import RosterSnapshots
     from leadrelay.store.activities import ActivityLog
+    from leadrelay.store.dashboard import DashboardStore
     from leadrelay.store.followups import FollowupStore
     from leadrelay.store.offers import OfferStore
     from leadrelay.store.presence import PresenceStore
@@ -74,19 +76,6 @@ def router() -> Router:
     )
 
 
-def prepare(*services: Callable[[], object]) -> None:
-    """Build the DynamoDB client and `services` now, at a Lambda function's init, so the first
-    request does not pay for them (bench/lambda_layout.py measures the first call). Outside
-    Lambda (tests, the local stack) they are built on first use, once the environment is set."""
-    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-        return
-    from leadrelay.store.dynamo import client
-
-    client()
-    for service in services:
-        service()
-
-
 def followup_store() -> FollowupStore:
     from leadrelay.store.followups import FollowupStore
 
@@ -112,6 +101,31 @@ def followup_tick(batch: int = 200) -> FollowupTick:
         route=lambda lead, trigger: router().route(lead, trigger=trigger), clock=get_clock(),
         timezone=settings.org_timezone, batch=batch,
     )  # fmt: skip
+
+
+def prepare(*services: Callable[[], object]) -> None:
+    """Build the DynamoDB client and `services` now, at a Lambda function's init, so the first
+    request does not pay for them (bench/lambda_layout.py measures the first call). Outside
+    Lambda (tests, the local stack) they are built on first use, once the environment is set."""
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return
+    from leadrelay.store.dynamo import client
+
+    client()
+    for service in services:
+        service()
+
+
+def dashboard_store() -> DashboardStore:
+    from leadrelay.store.dashboard import DashboardStore
+
+    settings = get_settings()
+    return DashboardStore(settings.org_table, settings.leads_table)
+
+
+def dashboard_definitions() -> Definitions:
+    """The dashboard's definitions as the organisation's settings say now."""
+    return dashboard_store().definitions(get_settings().org_timezone)
 
 
 def offer_store() -> OfferStore:

@@ -79,7 +79,11 @@ class Plan:
         """The rules that decided the outcome: the one that matched, those that matched but fell
         through, and the returning-owner step. What an audit record keeps; the others did not
         match, and the chain version with the lead says why (simulation replays it)."""
-        return [step for step in self.steps if isinstance(step, RuleTrace)]
+        return [
+            step
+            for step in self.steps
+            if isinstance(step, RuleTrace) and (step.matched or step.rule_id == RETURNING_RULE_ID)
+        ]
 
     @property
     def rules_not_matched(self) -> int:
