@@ -13,6 +13,7 @@ from datetime import datetime, time
 
 from leadrelay.models import Agent, AgentStatus, Lead, SkipReason
 from leadrelay.models.agent import Presence
+from leadrelay.models.roster import Roster
 
 _STATUS_REASONS = {
     AgentStatus.ON_BREAK: SkipReason.ON_BREAK,
@@ -62,6 +63,19 @@ class AgentFacts:
     checked_out: bool = False
     # The agent's own backlog cap (a pool's default applies when None).
     max_open_leads: int | None = None
+
+
+def facts_for(roster: Roster, agent_id: str) -> AgentFacts | None:
+    """The eligibility facts of `agent_id` in `roster`, or None when there is no such agent;
+    prepared once and kept in the roster while it holds the same Agent object."""
+    agent = roster.agents.get(agent_id)
+    if agent is None:
+        return None
+    prepared = roster.prepared_facts()
+    held: AgentFacts | None = prepared.get(agent_id)
+    if held is None or held.agent is not agent:
+        held = prepared[agent_id] = facts_of(agent)
+    return held
 
 
 def facts_of(agent: Agent) -> AgentFacts:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from leadrelay.models import Lead, RuleTrace, SkipReason, Strategy
 from leadrelay.routing.accrual import away, extra_turn, owed_after
-from leadrelay.routing.eligibility import backlog_cap, hard_cap, moment, reason_for, skip_reason
+from leadrelay.routing.eligibility import backlog_cap, facts_for, hard_cap, moment, reason_for, skip_reason
 from leadrelay.routing.roster import Roster
 from leadrelay.routing.rules import Rule, RuleChain, evaluate, holds
 from leadrelay.routing.strategies import Pick, pick, pick_round_robin
@@ -218,7 +218,7 @@ def decide(
         for agent_id in pool.agent_ids:
             facts = prepared(agent_id)
             if facts is None or facts.agent is not agents(agent_id):
-                facts = roster.facts(agent_id)  # first use, or the agent changed
+                facts = facts_for(roster, agent_id)  # first use, or the agent changed
             if facts is None:
                 skipped[agent_id] = _UNKNOWN_AGENT
                 continue

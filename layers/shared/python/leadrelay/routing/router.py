@@ -11,14 +11,12 @@ from datetime import datetime, timedelta
 from leadrelay.clock import Clock, iso, local_day
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, RoutingDecision, RoutingState, TimelineEvent, TimelineKind
+from leadrelay.models.roster import Assignment, CommitResult, new_offer
+from leadrelay.models.rules import RuleChain
 from leadrelay.routing.engine import Plan, decide
 from leadrelay.routing.offers import offered
-from leadrelay.routing.rules import RuleChain
+from leadrelay.routing.ports import AssignmentWriter, LeadReader, RoutingStateReader
 from leadrelay.routing.snapshot import RosterSnapshots
-from leadrelay.store.assignments import Assignment, AssignmentStore, CommitResult
-from leadrelay.store.leads import LeadRepository
-from leadrelay.store.offers import new_offer
-from leadrelay.store.org import OrgRepository
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +32,16 @@ class RouteOutcome:
 
 
 class Router:
-    """Assigns leads: a small, fixed number of DynamoDB calls per lead, whatever is stored."""
+    """Assigns leads: a small, fixed number of DynamoDB calls per lead, whatever is stored.
+
+    It reaches storage through the ports of `routing/ports.py`; `wiring.py` passes the stores."""
 
     def __init__(
         self,
         *,
-        leads: LeadRepository,
-        org: OrgRepository,
-        assignments: AssignmentStore,
+        leads: LeadReader,
+        org: RoutingStateReader,
+        assignments: AssignmentWriter,
         clock: Clock,
         timezone: str,
         max_attempts: int = 8,

@@ -26,25 +26,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from leadrelay.clock import epoch_ms
 from leadrelay.models import Lead
 from leadrelay.models.lead import CLOSED_STATUSES
+from leadrelay.routing.ports import RoutingStateReader
 from leadrelay.routing.roster import next_round_robin_stamp
 
 if TYPE_CHECKING:
-    from leadrelay.store.org import RoutingState
+    from leadrelay.models.roster import RoutingState
 
 # Long enough to serve a burst of leads from one read, short enough that a load lowered
 # elsewhere (a closed lead) reaches least-loaded soon.
 DEFAULT_TTL_S = 30.0
-
-
-class RoutingStateReader(Protocol):
-    def roster_version(self) -> int: ...
-
-    def load_routing_state(self, day: date | None = None) -> RoutingState: ...
 
 
 @dataclass

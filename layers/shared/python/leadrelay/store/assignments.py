@@ -4,15 +4,12 @@ cannot break the invariants (one owner, caps hold, round-robin fair)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
-from enum import Enum
 
 from leadrelay.clock import epoch_ms
 from leadrelay.models import Lead, LeadStatus, RoutingDecision, RoutingState, TimelineEvent
 from leadrelay.models.lead import CLOSED_STATUSES
-from leadrelay.routing.roster import Roster, next_round_robin_stamp
+from leadrelay.models.roster import Assignment, CommitResult, Roster, next_round_robin_stamp
 from leadrelay.store.leads import (
     LEAD_SK,
     decision_item,
@@ -29,32 +26,6 @@ CLOSED = CLOSED_STATUSES
 # An assigned lead nobody contacted yet waits here (`by_due`, due_at = assigned) for the followup
 # tick to work out its first-contact SLA deadline (which then becomes its due_at).
 SLA_CLOCK_QUEUE = "SLA"
-
-
-class CommitResult(Enum):
-    COMMITTED = "committed"
-    LEAD_CHANGED = "lead_changed"  # routed by someone else, or changed since read
-    STATE_CHANGED = "state_changed"  # a counter or round-robin stamp moved: read again
-
-
-@dataclass
-class Assignment:
-    agent_id: str
-    pool_id: str | None
-    team_id: str | None
-    daily_cap: int | None
-    # Weighted round-robin: the winner's new virtual finish and the pool's virtual time after.
-    vtime: Decimal | None = None
-    pool_vtime: Decimal | None = None
-    # Least-loaded: the winner's open-leads counter as read; the commit holds only if unchanged.
-    load_seen: int | None = None
-    # Backlog cap: the open-leads counter must be below it (docs/routing.md#backlog-caps).
-    max_open_leads: int | None = None
-    # Accrued turns (routing/accrual.py): pool members who missed this turn while away, and the
-    # winner's turns still owed after it (None: the pool keeps no accrued turns).
-    away: tuple[str, ...] = ()
-    owed_after: int | None = None
-    extra_turn: bool = False
 
 
 class AssignmentStore:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from leadrelay.clock import iso
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, LeadStatus, RoutingDecision, RoutingState, TimelineEvent
+from leadrelay.models.roster import OfferTerms, new_offer  # noqa: F401  (new_offer: the old import path)
 from leadrelay.store.dynamo import client, from_item, query_all, to_item
 from leadrelay.store.leads import LEAD_SK, decision_item, lead_pk, timeline_item
 from leadrelay.store.org import ROSTER, day_sk, load_sk
@@ -37,14 +38,6 @@ OFFER_QUEUE = "OFFER"
 # How long ledger entries are kept (the fairness report looks back at most this far).
 LEDGER_DAYS = 400
 ACCEPTED_TRIGGER = "offer_accepted"
-
-
-@dataclass(frozen=True)
-class OfferTerms:
-    """An offer about to be made: its id and when it lapses."""
-
-    offer_id: str
-    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -299,7 +292,3 @@ class OfferStore:
                 return Settled.STREAK_MOVED
             raise
         return Settled.DONE
-
-
-def new_offer(now: datetime, timeout_s: int) -> OfferTerms:
-    return OfferTerms(offer_id=new_id(now), expires_at=now + timedelta(seconds=timeout_s))

@@ -24,15 +24,14 @@ query (older day counters filtered out) whatever the number of leads stored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from leadrelay.models import Agent, Pool, Source, Team
+from leadrelay.models.roster import Roster, RoundRobinState, RoutingState
+from leadrelay.models.rules import RuleChain
 from leadrelay.models.settings import OrgSettings, ReturningPolicy
-from leadrelay.routing.roster import Roster, RoundRobinState
-from leadrelay.routing.rules import RuleChain
 from leadrelay.store.dynamo import client, from_item, if_condition_holds, query_all, to_item, to_value
 from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
 
@@ -53,15 +52,6 @@ def counter_expiry(day: date) -> int:
     """Epoch seconds after which DynamoDB's TTL may delete a day counter."""
     expires = datetime.combine(day + timedelta(days=COUNTER_DAYS_KEPT), time(0), tzinfo=UTC)
     return int(expires.timestamp())
-
-
-@dataclass
-class RoutingState:
-    """Everything one routing decision reads: rules, roster and today's counters."""
-
-    chain: RuleChain
-    roster: Roster
-    counts_today: dict[str, int] = field(default_factory=dict)
 
 
 def rr_sk(pool_id: str, agent_id: str) -> str:

@@ -1,0 +1,240 @@
+"""Rule chains as data (the models; `routing/rules.py` evaluates them): ordered rules with
+conditions on lead fields and a target pool.
+
+A condition is one of:
+- `{"field": "city", "op": "in", "value": ["Noida", "Greater Noida"]}`
+- `{"all": [...]}`, `{"any": [...]}`, `{"not": {...}}`
+
+Fields: `source_id`, `source_kind`, `city`, `state`, `pincode`, `language`, `product`, `budget`,
+`tags`, `name`, `message`, `utm_source`, `utm_medium`, `utm_campaign`, the ad platform's
+`campaign_id`, `campaign_name`, `adgroup_id`, `adgroup_name`, `ad_id` and `platform`, `hour` and
+`weekday` (0 = Monday) in the org time zone, and `extra.<key>` for anything a source sent beyond those.
+String comparisons ignore case.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
+
+from leadrelay.models import Strategy
+
+LEAD_FIELDS = frozenset(
+    {
+        "source_id", "source_kind", "city", "state", "pincode", "language", "product", "budget",
+        "tags", "name", "message", "utm_source", "utm_medium", "utm_campaign", "hour", "weekday",
+    }
+)  # fmt: skip
+# The ad platform's campaign, from the lead's attribution (Google Ads, Meta Lead Ads): route Instagram
+# leads or one campaign's leads to a pool.
+AD_FIELDS = frozenset({"campaign_id", "campaign_name", "adgroup_id", "adgroup_name", "ad_id", "platform"})
+LEAD_FIELDS = LEAD_FIELDS | AD_FIELDS
+NUMERIC_FIELDS = frozenset({"budget", "pincode", "hour", "weekday"})
+
+Op = Literal["eq", "ne", "in", "not_in", "prefix", "between", "gt", "gte", "lt", "lte", "exists", "contains"]
+# Fields whose values only make sense inside a known range.
+_FIELD_RANGES = {"hour": (0, 23), "weekday": (0, 6)}
+
+
+class FieldCondition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: str
+    op: Op = "eq"
+    value: Any = None
+    # The condition compiled to a predicate on first use (see `_compile`); rule chains are read
+    # once per routing decision and walked whole, so the per-lead work must be small.
+    _compiled: Any = PrivateAttr(default=None)
+    _predicate: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _check(self) -> FieldCondition:
+        if self.field not in LEAD_FIELDS and not (self.field.startswith("extra.") and len(self.field) > 6):
+            raise ValueError(f"unknown field {self.field!r}; use one of {sorted(LEAD_FIELDS)} or extra.<key>")
+        if self.op in ("in", "not_in") and not isinstance(self.value, list):
+            raise ValueError(f"{self.field}: op {self.op!r} takes a list of values")
+        if self.op == "between":
+            if not (isinstance(self.value, list) and len(self.value) == 2):
+                raise ValueError(f"{self.field}: op 'between' takes [low, high]")
+            low, high = (finite_number(v) for v in self.value)
+            if low is None or high is None:
+                raise ValueError(f"{self.field}: 'between' bounds must be numbers")
+            if low > high:
+                raise ValueError(f"{self.field}: 'between' range {self.value} is empty (low > high)")
+        if self.op in ("gt", "gte", "lt", "lte") and finite_number(self.value) is None:
+            raise ValueError(f"{self.field}: op {self.op!r} takes a number")
+        if self.op == "exists" and not isinstance(self.value, bool):
+            raise ValueError(f"{self.field}: op 'exists' takes true or false")
+        if self.field in _FIELD_RANGES and self.op in ("eq", "ne", "in", "not_in", "between", "gt", "gte", "lt", "lte"):
+            lowest, highest = _FIELD_RANGES[self.field]
+            values = self.value if isinstance(self.value, list) else [self.value]
+            for value in values:
+                number = finite_number(value)
+                if number is None or not lowest <= number <= highest:
+                    raise ValueError(f"{self.field}: {value!r} is outside {lowest}–{highest}")
+        return self
+
+    def bounds(self) -> tuple[Decimal | None, bool, Decimal | None, bool] | None:
+        """`(low, low inclusive, high, high inclusive)` for a numeric range condition, else None."""
+        if self.op == "between":
+            low, high = (finite_number(v) for v in self.value)
+            return low, True, high, True
+        number = finite_number(self.value)
+        return {
+            "gt": (number, False, None, True),
+            "gte": (number, True, None, True),
+            "lt": (None, True, number, False),
+            "lte": (None, True, number, True),
+        }.get(self.op)
+
+
+def _contradictions(parts: list[Any]) -> str | None:
+    """Why the range conditions on one field inside an `all` can never hold together, or None."""
+    ranges: dict[str, list[tuple[Decimal | None, bool, Decimal | None, bool]]] = {}
+    for part in parts:
+        if isinstance(part, FieldCondition) and (bounds := part.bounds()) is not None:
+            ranges.setdefault(part.field, []).append(bounds)
+    for field, found in ranges.items():
+        lows = [(low, inclusive) for low, inclusive, _, _ in found if low is not None]
+        highs = [(high, inclusive) for _, _, high, inclusive in found if high is not None]
+        if not lows or not highs:
+            continue
+        low, low_inclusive = max(lows, key=lambda bound: (bound[0], not bound[1]))
+        high, high_inclusive = min(highs, key=lambda bound: (bound[0], bound[1]))
+        if low > high or (low == high and not (low_inclusive and high_inclusive)):
+            return f"{field}: the range conditions in this 'all' can never hold together (empty range)"
+    return None
+
+
+class AllOf(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    all: list[Condition] = Field(min_length=1)
+    _predicate: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _satisfiable(self) -> AllOf:
+        problem = _contradictions(self.all)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+class AnyOf(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    any: list[Condition] = Field(min_length=1)
+    _predicate: Any = PrivateAttr(default=None)
+
+
+class Not(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    negated: Condition = Field(alias="not")
+    _predicate: Any = PrivateAttr(default=None)
+
+
+def _condition_kind(value: Any) -> str | None:
+    """Which kind of condition `value` is, from its keys, so that a mistake is reported against
+    that kind only (not as a failed match against every kind)."""
+    if isinstance(value, dict):
+        return next((key for key in ("field", "all", "any", "not") if key in value), None)
+    kinds: dict[type, str] = {FieldCondition: "field", AllOf: "all", AnyOf: "any", Not: "not"}
+    return kinds.get(type(value))
+
+
+Condition = Annotated[
+    Annotated[FieldCondition, Tag("field")]
+    | Annotated[AllOf, Tag("all")]
+    | Annotated[AnyOf, Tag("any")]
+    | Annotated[Not, Tag("not")],
+    Discriminator(
+        _condition_kind,
+        custom_error_type="invalid_condition",
+        custom_error_message='a condition is {"field", "op", "value"}, {"all": [...]}, {"any": [...]} '
+        'or {"not": {...}}',
+    ),
+]
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+Not.model_rebuild()
+
+
+class Rule(BaseModel):
+    """One rule: when the condition holds, the lead goes to `pool_id`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule_id: str = Field(min_length=1, max_length=64)
+    name: str = ""
+    when: Condition | None = None  # None matches every lead
+    pool_id: str
+    # When nobody in the pool is eligible, try the next rule instead of leaving the lead unassigned.
+    fall_through: bool = False
+    # Only agents who speak the lead's language (when the lead has one).
+    require_language: bool = False
+    # How the pool picks an agent for leads of this rule; None means the pool's own strategy.
+    strategy: Strategy | None = None
+    # Only agents whose territories include the lead's city (when the lead has one).
+    require_territory: bool = False
+
+
+class RuleChainSpec(BaseModel):
+    """A rule chain as people write it: ordered rules, a default pool, an optional cap per agent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rules: list[Rule] = Field(default_factory=list, max_length=1000)
+    default_pool_id: str | None = None
+    # A hard cap on leads per agent per org-local day for every rule, on top of each agent's own
+    # `daily_cap` (the lower of the two holds).
+    daily_cap_per_agent: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _unique_rule_ids(self) -> RuleChainSpec:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.rule_id in seen:
+                raise ValueError(f"rule_id {rule.rule_id!r} appears twice")
+            if rule.rule_id == "default":
+                raise ValueError("rule_id 'default' is reserved for the default pool")
+            seen.add(rule.rule_id)
+        return self
+
+
+class RuleChain(RuleChainSpec):
+    """An ordered rule list; the first matching rule wins, the default pool catches the rest."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    version: int = 0
+    published_at: datetime | None = None
+    published_by: str | None = None
+
+    def pool_ids(self) -> set[str]:
+        ids = {rule.pool_id for rule in self.rules}
+        if self.default_pool_id:
+            ids.add(self.default_pool_id)
+        return ids
+
+
+def unknown_pools(chain: RuleChain, pool_ids: set[str]) -> list[str]:
+    """Pools the chain names that do not exist, each with the rule that names it."""
+    problems = [
+        f"rule {rule.rule_id!r} names pool {rule.pool_id!r}" for rule in chain.rules if rule.pool_id not in pool_ids
+    ]
+    if chain.default_pool_id and chain.default_pool_id not in pool_ids:
+        problems.append(f"default_pool_id names pool {chain.default_pool_id!r}")
+    return problems
+
+
+def finite_number(value: Any) -> Decimal | None:
+    """A finite number, or None: `NaN` and `Infinity` (as numbers or as text) are no number, so a
+    rule cannot be bounded by them and a lead's `"nan"` compares as no value."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
