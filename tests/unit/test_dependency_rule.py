@@ -65,16 +65,6 @@ KNOWN_VIOLATIONS: set[tuple[str, str]] = {
     ("leadrelay.routing.offers", "leadrelay.store.leads"),
     ("leadrelay.routing.offers", "leadrelay.store.offers"),
     ("leadrelay.routing.offers", "leadrelay.store.org"),
-    # step 1 (split capture): request/result types move where sources and capture both take them
-    ("leadrelay.sources", "leadrelay.capture"),
-    ("leadrelay.sources.google_ads", "leadrelay.capture"),
-    ("leadrelay.sources.housing", "leadrelay.capture"),
-    ("leadrelay.sources.indiamart", "leadrelay.capture"),
-    ("leadrelay.sources.justdial", "leadrelay.capture"),
-    ("leadrelay.sources.magicbricks", "leadrelay.capture"),
-    ("leadrelay.sources.meta", "leadrelay.capture"),
-    ("leadrelay.sources.ninety_nine_acres", "leadrelay.capture"),
-    ("leadrelay.sources.razorpay", "leadrelay.capture"),
     # not scheduled in #8 yet: follow-up settings/rules and dashboard aggregates are types the
     # stores persist; they belong in models/ (a later step)
     ("leadrelay.models.followup", "leadrelay.followup.settings"),

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from leadrelay.models import LeadInput, Source, SourceKind
 
 if TYPE_CHECKING:
-    from leadrelay.capture import CaptureResult, WebhookRequest
+    from leadrelay.models.webhook import CaptureResult, WebhookRequest
     from leadrelay.store.leads import StoreOutcome
 
 
@@ -126,7 +126,7 @@ class BaseAdapter:
         return self.parse(payload, source)
 
     def respond(self, receipt: Receipt, source: Source) -> CaptureResult:
-        from leadrelay.capture import CaptureResult
+        from leadrelay.models.webhook import CaptureResult
 
         if receipt.rejection is not None:
             return receipt.rejection
@@ -140,7 +140,7 @@ class BaseAdapter:
 def provider_answer(receipt: Receipt, status: int = 200) -> CaptureResult:
     """The answer for providers that want a plain success (Meta, Google, IndiaMART): every lead
     with its outcome, and the lead ids in `X-Lead-Id` (comma-separated for a batch)."""
-    from leadrelay.capture import CaptureResult
+    from leadrelay.models.webhook import CaptureResult
 
     body: dict[str, Any] = {
         "status": "received",

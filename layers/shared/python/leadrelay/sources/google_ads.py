@@ -26,7 +26,7 @@ from leadrelay.sources.fields import (
 from leadrelay.sources.secrets import digest_matches, is_masked
 
 if TYPE_CHECKING:
-    from leadrelay.capture import CaptureResult, WebhookRequest
+    from leadrelay.models.webhook import CaptureResult, WebhookRequest
 
 # column_id → lead field. WORK_* are fallbacks for the personal ones.
 _COLUMNS = {

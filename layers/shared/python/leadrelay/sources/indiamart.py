@@ -20,7 +20,7 @@ from leadrelay.sources import BaseAdapter, ParsedItem, PayloadError, Receipt, pr
 from leadrelay.sources.fields import IST, build_lead, external_id, multiline, text, time_or_warning
 
 if TYPE_CHECKING:
-    from leadrelay.capture import CaptureResult
+    from leadrelay.models.webhook import CaptureResult
 
 QUERY_TYPES = {
     "W": "direct",  # a direct enquiry on the catalogue

@@ -16,7 +16,7 @@ from leadrelay.sources import BaseAdapter, ParsedItem, Receipt
 from leadrelay.sources.fields import IST, build_lead, text, time_or_warning
 
 if TYPE_CHECKING:
-    from leadrelay.capture import CaptureResult
+    from leadrelay.models.webhook import CaptureResult
 
 DEFAULT_ACK = "RECEIVED"
 _MAPPED = {"leadid", "name", "mobile", "phone", "email", "city", "pincode", "category", "dncmobile", "dncphone", "key"}
@@ -75,7 +75,7 @@ class JustDialAdapter(BaseAdapter):
         return [lead]
 
     def respond(self, receipt: Receipt, source: Source) -> CaptureResult:
-        from leadrelay.capture import CaptureResult
+        from leadrelay.models.webhook import CaptureResult
 
         if receipt.rejection is not None:
             return receipt.rejection

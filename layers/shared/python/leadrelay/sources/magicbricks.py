@@ -15,7 +15,7 @@ from leadrelay.sources import BaseAdapter, ParsedItem, Receipt, provider_answer
 from leadrelay.sources.portals import each_lead, flat, leads_in, phone_with_isd, pick, portal_lead
 
 if TYPE_CHECKING:
-    from leadrelay.capture import CaptureResult
+    from leadrelay.models.webhook import CaptureResult
 
 ID_FIELDS = ("leadid", "id", "queryid", "enquiryid", "responseid")
 PHONE_FIELDS = ("mobile", "phone", "mobileno", "contactno", "phoneno")

@@ -43,7 +43,7 @@ from leadrelay.sources.graph import DEFAULT_GRAPH_URL, GraphError, fetch_lead
 from leadrelay.sources.urls import UrlNotAllowed, provider_url
 
 if TYPE_CHECKING:
-    from leadrelay.capture import CaptureResult, WebhookRequest
+    from leadrelay.models.webhook import CaptureResult, WebhookRequest
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 # field_data names → lead fields; anything else (custom questions) is kept in `extra`.
@@ -205,7 +205,7 @@ class MetaWebhookAdapter(BaseAdapter):
     def handshake(self, request: WebhookRequest, source: Source) -> CaptureResult | None:
         if request.method != "GET" or "hub.mode" not in request.query:
             return None
-        from leadrelay.capture import CaptureResult
+        from leadrelay.models.webhook import CaptureResult
 
         mode = request.query.get("hub.mode", [""])[0]
         token = request.query.get("hub.verify_token", [None])[0]

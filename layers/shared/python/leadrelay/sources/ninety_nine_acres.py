@@ -21,7 +21,7 @@ from leadrelay.sources import BaseAdapter, ParsedItem, PayloadError, Receipt, pr
 from leadrelay.sources.portals import each_lead, flat, leads_in, pick, portal_lead
 
 if TYPE_CHECKING:
-    from leadrelay.capture import CaptureResult, WebhookRequest
+    from leadrelay.models.webhook import CaptureResult, WebhookRequest
 
 # Where a provider id may sit (attribute of QryDtl/Resp or an element); none is documented.
 ID_FIELDS = ("queryid", "qryid", "responseid", "resid", "id")

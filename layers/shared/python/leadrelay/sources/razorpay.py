@@ -38,7 +38,7 @@ from leadrelay.sources import (
 from leadrelay.sources.fields import build_lead, external_id, multiline, obj, provider_time, scalars, text
 
 if TYPE_CHECKING:
-    from leadrelay.capture import CaptureResult, WebhookRequest
+    from leadrelay.models.webhook import CaptureResult, WebhookRequest
 
 SIGNATURE_HEADER = "x-razorpay-signature"
 EVENT_ID_HEADER = "x-razorpay-event-id"

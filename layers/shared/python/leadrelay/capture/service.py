@@ -1,0 +1,168 @@
+"""The capture service: a webhook request becomes a stored lead, a touchpoint, a duplicate, or quarantine.
+
+Authenticates the source key, hands the request to the source's adapter, stores each lead
+(`capture/identity.py`), keeps what holds no lead, and answers once. Replay and pending fetches
+are `capture/replay.py` and `capture/pending.py`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+from leadrelay.capture import parsing, pending, replay
+from leadrelay.capture.identity import enrich, store_lead
+from leadrelay.clock import Clock
+from leadrelay.config import Settings
+from leadrelay.ids import new_id
+from leadrelay.models import LeadInput, Source, TimelineEvent, TimelineKind
+from leadrelay.models.webhook import CaptureResult, WebhookRequest, error
+from leadrelay.sources import Notice, PayloadError, PendingFetch, Receipt, adapter_for
+from leadrelay.sources.secrets import mask_body
+from leadrelay.store.leads import DedupeKey, LeadRepository, StoreOutcome
+from leadrelay.store.org import OrgRepository
+from leadrelay.store.quarantine import QuarantineStore
+from leadrelay.store.raw import RawRequest
+
+logger = logging.getLogger(__name__)
+
+
+class CaptureService:
+    """Authenticates, parses, normalises, dedupes and stores webhook leads."""
+
+    def __init__(
+        self,
+        *,
+        leads: LeadRepository,
+        org: OrgRepository,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        self.leads = leads
+        self.org = org
+        self.clock = clock
+        self.settings = settings
+
+    def capture(self, request: WebhookRequest) -> CaptureResult:
+        source = self.org.get_source(request.source_id)
+        if source is None:
+            return error(404, "unknown_source", f"there is no lead source {request.source_id!r}")
+        presented = request.presented_key()
+        if not presented:
+            return error(401, "missing_key", "send the source key in the X-Api-Key header or the key parameter")
+        if not source.key_matches(presented):
+            return error(403, "invalid_key", "the key does not match this source")
+        return self.process(source, request, self._raw(request))
+
+    def capture_trusted(self, source: Source, request: WebhookRequest) -> CaptureResult:
+        """A request LeadRelay itself made or an admin sent on the source's behalf (a pull poller's
+        answer from the provider, a row of a CSV import): no source key is asked for; everything
+        else (the adapter's parse, dedupe, raw copy, quarantine) is the same as for a webhook."""
+        return self.process(source, request, self._raw(request))
+
+    def process(self, source: Source, request: WebhookRequest, raw: RawRequest) -> CaptureResult:
+        """Everything after the source key: verify, parse, store each lead, answer once."""
+        adapter = adapter_for(source.kind)
+        if adapter is not None and not raw.body_base64:  # a secret in the body (Google's google_key)
+            raw.body = mask_body(raw.body, adapter.body_secrets, raw.request_id)
+        if not source.active:
+            return self._reject(raw, 403, "source_disabled", f"source {source.source_id!r} is disabled")
+        if len(request.body) > self.settings.max_body_bytes:
+            return self._reject(
+                raw, 413, "payload_too_large",
+                f"the body is {len(request.body)} bytes; the limit is {self.settings.max_body_bytes}",
+            )  # fmt: skip
+        if adapter is None:
+            return self._reject(
+                raw, 422, "unsupported_source_kind", f"source kind {source.kind!r} is not supported yet"
+            )
+        receipt = Receipt(raw.request_id)
+        try:
+            handshake = adapter.handshake(request, source)
+            if handshake is not None:  # a subscription check, not a lead: nothing to keep
+                return handshake
+            adapter.verify(request, source)
+            payload = adapter.decode(request)
+            if payload is None:
+                payload = parsing.payload(request, adapter.accepts_list)
+            items = adapter.parse_request(request, payload, source)
+        except PayloadError as exc:
+            receipt.rejection = self._reject(raw, exc.status, exc.code, str(exc))
+            return adapter.respond(receipt, source)
+        errors = [item for item in items if isinstance(item, PayloadError)]
+        for index, item in enumerate(items):
+            if isinstance(item, LeadInput):
+                receipt.stored.append(self._store(source, enrich(item), copy.copy(raw), request, index))
+                receipt.warnings.extend(item.warnings)
+            elif isinstance(item, PendingFetch):
+                self.quarantine_store.park(source.source_id, item.external_id, item.reason, item.data, raw,
+                                           raw.received_at)  # fmt: skip
+                receipt.parked.append(item.external_id)
+        notices = [item for item in items if isinstance(item, Notice)]
+        if notices:
+            self._notices(source, notices, raw, receipt, kept=bool(receipt.stored or receipt.parked or errors))
+        if errors:
+            receipt.errors = errors
+            message = "; ".join(str(e) for e in errors)
+            if receipt.stored or receipt.parked:  # the rest of the batch is in; keep the request for the failures
+                self._reject(copy.copy(raw), 422, "partial_batch", message)
+            else:
+                receipt.rejection = self._reject(raw, errors[0].status, errors[0].code, message)
+        return adapter.respond(receipt, source)
+
+    def _notices(self, source: Source, notices: list[Notice], raw: RawRequest, receipt: Receipt, kept: bool) -> None:
+        """Notices are acknowledged; one whose phone belongs to a lead goes on that lead's timeline
+        (its raw copy beside the lead); if nothing else kept the request, it is kept as ignored."""
+        for notice in notices:
+            receipt.notices.append(notice.reason)
+            lead_id = self.leads.lead_for_phone(notice.phone) if notice.phone else None
+            if lead_id is None and notice.whatsapp_user_id:  # a user known by user id only
+                lead_id = self.leads.lead_for_phone(notice.whatsapp_user_id, "WAUSER")
+            if lead_id is None:
+                continue
+            now = raw.received_at
+            event = TimelineEvent(
+                event_id=new_id(now), lead_id=lead_id, at=now, kind=TimelineKind.PROVIDER_NOTICE.value,
+                summary=notice.summary or notice.reason,
+                data={"source_id": source.source_id, "request_id": raw.request_id, **notice.data},
+            )  # fmt: skip
+            key = DedupeKey("EXT", f"{source.source_id}#{notice.external_id}", None) if notice.external_id else None
+            noted = copy.copy(raw)
+            noted.reason = notice.reason
+            if self.leads.note(lead_id, key, noted, event):
+                receipt.noted_lead_ids.append(lead_id)
+            kept = True
+        if not kept:
+            raw.reason = "; ".join(dict.fromkeys(receipt.notices))
+            self.leads.keep_ignored(raw)
+
+    # -- replay and pending fetches --------------------------------------------------------------
+
+    @property
+    def quarantine_store(self) -> QuarantineStore:
+        return QuarantineStore(self.leads.table)
+
+    def replay(self, request_id: str) -> tuple[CaptureResult, dict[str, Any]]:
+        """Run a quarantined request through capture again (`capture/replay.py`)."""
+        return replay.replay(self, request_id)
+
+    def retry_pending_fetches(self, now: Any = None, limit: int = 25) -> dict[str, int]:
+        """Fetch parked leads whose retry is due (`capture/pending.py`; the followup schedule calls this)."""
+        return pending.retry_pending_fetches(self, now, limit)
+
+    # -- storing ---------------------------------------------------------------------------------
+
+    def _raw(self, request: WebhookRequest) -> RawRequest:
+        return parsing.raw_copy(request, self.clock.now())
+
+    def _reject(self, raw: RawRequest, status: int, code: str, message: str) -> CaptureResult:
+        """Keep the request in quarantine with the reason, and tell the caller what is wrong."""
+        raw.error, raw.reason = code, message
+        self.leads.quarantine(raw)  # lead.quarantined leaves through the stream
+        return CaptureResult(status, {"error": code, "message": message, "request_id": raw.request_id})
+
+    def _store(
+        self, source: Source, lead_input: LeadInput, raw: RawRequest, request: WebhookRequest, index: int = 0
+    ) -> StoreOutcome:
+        return store_lead(self.leads, self.org, self.settings, source, lead_input, raw, request, index)
