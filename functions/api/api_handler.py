@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from api_routes import agents, leads, pools, quarantine, reports, routing, settings, sources
+from api_routes import agents, audit, gate, leads, pools, quarantine, reports, routing, settings, sources, users
 from api_routes.agents import BadUntil
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
 from leadrelay.auth import Forbidden, Unauthorized
@@ -28,6 +28,8 @@ app.include_router(quarantine.router)
 app.include_router(settings.router)
 app.include_router(reports.router)
 app.include_router(sources.router)
+app.include_router(users.router)
+app.include_router(audit.router)
 app.enable_swagger(path="/docs", title="LeadRelay API", version="1")
 
 
@@ -50,12 +52,12 @@ def invalid_request(exc: RequestValidationError) -> Response:
 
 @app.exception_handler(Unauthorized)
 def unauthorized(exc: Unauthorized) -> Response:
-    return _error(401, "unauthorized", str(exc))
+    return _error(401, exc.code, str(exc))
 
 
 @app.exception_handler(Forbidden)
 def forbidden(exc: Forbidden) -> Response:
-    return _error(403, "forbidden", str(exc))
+    return _error(403, exc.code, str(exc))
 
 
 @app.exception_handler(NotFound)
@@ -93,4 +95,12 @@ def no_route(_: Exception) -> Response:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    # The gate checks the caller against the route's access rule first, and writes the access log.
+    return gate.serve(event, lambda: app.resolve(event, context), _has_route)  # type: ignore[no-any-return]
+
+
+def _has_route(method: str, path: str) -> bool:
+    """Whether the resolver serves `method path` (a route with no access rule is refused)."""
+    return any(
+        route.method == method and route.rule.match(path) for route in (*app._static_routes, *app._dynamic_routes)
+    )

@@ -121,7 +121,15 @@ def replace_agent(agent_id: AgentId, profile: AgentProfile) -> dict[str, Any]:
 
 @router.delete("/agents/<agent_id>", summary="Remove an agent (admin); their leads keep their history", tags=["agents"])
 def delete_agent(agent_id: AgentId) -> Response[None]:
-    principal(router).require(Role.ADMIN)
+    """The agent's sign-ins are removed (refused from the next request, signed out of Cognito)
+    and their open leads go back to routing, each timeline saying why."""
+    from api_routes.users import remove_agent_people
+
+    who = principal(router)
+    who.require(Role.ADMIN)
+    if wiring.org_repository().get_agent(agent_id) is None:
+        raise NotFound(f"there is no agent {agent_id!r}")
+    remove_agent_people(agent_id, who)
     if not wiring.org_repository().delete_agent(agent_id):
         raise NotFound(f"there is no agent {agent_id!r}")
     return Response(204)
@@ -134,8 +142,8 @@ def set_availability(agent_id: AgentId, change: AvailabilityChange) -> dict[str,
     agent = repo.get_agent(agent_id)
     if agent is None or not who.can_see_agent(agent):
         raise NotFound(f"there is no agent {agent_id!r} you can see")
-    if who.role is Role.AGENT and change.status is AgentStatus.BANNED:
-        raise Forbidden("agents cannot ban themselves; ask a manager")
+    if who.role is Role.AGENT:
+        _agent_may_change(agent, change.status, who.username)
     until = change.until
     if until is not None:
         if until.tzinfo is None:
@@ -146,6 +154,25 @@ def set_availability(agent_id: AgentId, change: AvailabilityChange) -> dict[str,
     if updated is None:
         raise NotFound(f"there is no agent {agent_id!r}")
     return agent_view(updated, _today_counts().get(agent_id, 0))
+
+
+# An agent starts or ends their own break; a ban, a leave or being made unavailable is a
+# manager's or admin's call, and only they lift it.
+AGENT_STATUSES = frozenset({AgentStatus.AVAILABLE, AgentStatus.ON_BREAK})
+
+
+def _agent_may_change(agent: Agent, wanted: AgentStatus, username: str) -> None:
+    now = get_clock().now()
+    current = agent.status_at(now)
+    if wanted in AGENT_STATUSES and current in AGENT_STATUSES:
+        return
+    what = f"{current.value} to {wanted.value}"
+    wiring.org_repository().note_agent_history(
+        agent.agent_id, now, "availability.refused", by=username, summary=f"tried to change {what}"
+    )
+    if current not in AGENT_STATUSES:
+        raise Forbidden(f"you are {current.value} by a manager's decision; only a manager or admin can change that")
+    raise Forbidden("agents may only start or end their own break; ask a manager for leave or anything else")
 
 
 class BadUntil(ValueError):

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api_routes.common import BadRequest, NotFound, api_error, audit_read, lead_view, principal
+from api_routes.common import BadRequest, NotFound, api_error, audit_read, lead_view, principal, record_access
 from leadrelay import wiring
 from leadrelay.auth import Principal, Role
 from leadrelay.clock import get_clock, iso
@@ -98,6 +98,7 @@ def list_leads(
         raise BadRequest("invalid_cursor", str(exc)) from exc
     visible = [lead for lead in leads if who.can_see_lead(lead)]
     audit_read(who, "lead list", count=len(visible))
+    record_access(who, "lead list", [lead.lead_id for lead in visible])
     return {"items": [lead_view(lead) for lead in visible], "next": next_cursor}
 
 
@@ -152,6 +153,7 @@ def reassign(lead_id: LeadId, move: ReassignRequest) -> dict[str, Any]:
     except ReassignRefused as refused:
         raise api_error(refused) from refused
     moved = wiring.lead_repository().get(lead_id, consistent=True)
+    record_access(who, "lead reassignment", [lead_id])
     entry = decision.model_dump(mode="json")
     entry["at"] = iso(decision.at)
     return {"lead": lead_view(moved or lead), "decision": entry}
@@ -176,6 +178,7 @@ def set_status(lead_id: LeadId, body: StatusRequest) -> dict[str, Any]:
     lead = wiring.lead_repository().get(lead_id, consistent=True)
     if lead is None or not who.can_see_lead(lead):
         raise NotFound(f"there is no lead {lead_id!r} you can see")
+    record_access(who, "lead status change", [lead_id])
     lifecycle = LeadLifecycle(leads=wiring.lead_repository(), org_table=get_settings().org_table,
                               publisher=wiring.publisher(), clock=get_clock())  # fmt: skip
     try:

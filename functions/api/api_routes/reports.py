@@ -27,6 +27,25 @@ def _moment(value: str | None, name: str) -> datetime | None:
         raise BadRequest("invalid_time", f"{name} must be an ISO-8601 date or time, e.g. 2026-11-01") from exc
 
 
+def _team_leads(team_id: str, start: datetime, end: datetime) -> tuple[list[Any], bool]:
+    """`team_id`'s leads received in [start, end), newest first, at most MAX_LEADS."""
+    repo = wiring.lead_repository()
+    leads: list[Any] = []
+    cursor: str | None = None
+    while True:
+        page, cursor = repo.list_leads(team_id=team_id, cursor=cursor, limit=500)
+        for lead in page:
+            if lead.received_at < start:
+                return leads, False
+            if lead.received_at >= end:
+                continue
+            if len(leads) == MAX_LEADS:
+                return leads, True
+            leads.append(lead)
+        if cursor is None:
+            return leads, False
+
+
 @router.get(
     "/reports/attribution",
     summary="Leads by first-touch and last-touch source and campaign (admin; manager: own team)",
@@ -47,11 +66,13 @@ def attribution(
     start = _moment(since, "since") or end - timedelta(days=30)
     if start >= end:
         raise BadRequest("invalid_window", "since must be before until")
-    leads, truncated = wiring.lead_repository().received_between(start, end, MAX_LEADS)
+    if who.role is Role.MANAGER:
+        # Only the team's own index: other teams' leads can neither appear nor crowd the window.
+        leads, truncated = _team_leads(who.team_id, start, end) if who.team_id else ([], False)
+    else:
+        leads, truncated = wiring.lead_repository().received_between(start, end, MAX_LEADS)
     if not include_test:
         leads = [lead for lead in leads if not lead.test]
-    if who.role is Role.MANAGER:
-        leads = [lead for lead in leads if lead.assigned_team_id == who.team_id]
     kinds = {source.source_id: source.kind.value for source in wiring.org_repository().list_sources()}
     audit_read(who, "attribution report", count=len(leads))
     report = attribution_report(leads, kinds)

@@ -188,32 +188,46 @@ def plan_view(
     }
 
 
+def _scoped(state: Any, who: Any) -> Any:
+    """The routing state as `who` may evaluate it: a manager sees their team's agents only."""
+    if who.role is Role.ADMIN:
+        return state
+    from leadrelay.routing.scope import team_counts, team_roster
+
+    roster = team_roster(state.roster, who.team_id)
+    return type(state)(chain=state.chain, roster=roster, counts_today=team_counts(state.counts_today, roster))
+
+
 @router.post("/routing/simulate", summary="Who would get this lead, and why (no side effects)", tags=["routing"])
 def simulate(body: SimulatedLead) -> dict[str, Any]:
-    principal(router).require(Role.ADMIN, Role.MANAGER)
+    """Admins simulate on the whole organisation; a manager on their own team's agents only."""
+    who = principal(router)
+    who.require(Role.ADMIN, Role.MANAGER)
     if body.at is not None and body.at.tzinfo is None:
         raise Unprocessable("invalid_request", "at needs a time zone, e.g. 2026-11-23T18:00:00+05:30")
     at = body.at or get_clock().now()
     timezone = get_settings().org_timezone
     lead = _lead(body, at)
-    state = wiring.org_repository().load_routing_state(local_day(at, timezone))
+    state = _scoped(wiring.org_repository().load_routing_state(local_day(at, timezone)), who)
     plan = decide(lead, state.chain, state.roster, state.counts_today, at, timezone)
     names = {agent.agent_id: agent.name for agent in state.roster.agents.values()}
     return plan_view(plan, state.chain, state.counts_today, at, names)
 
 
-def recent_leads(since: datetime, limit: int) -> tuple[list[Lead], bool]:
+def recent_leads(since: datetime, limit: int, team_id: str | None = None) -> tuple[list[Lead], bool]:
     """Leads received since `since`, at most `limit` of them (the newest), oldest first, without
-    providers' test leads; and whether `limit` cut the window short.
+    providers' test leads; and whether `limit` cut the window short. With `team_id`, only that
+    team's leads (read from the team's own index, so other teams' leads cannot crowd the window).
 
-    One query of the `by_received` index, newest first, read page by page until a lead older than
-    `since` shows up: its cost grows with the leads in the window, not with all leads stored.
+    One query of the `by_received` (or `by_team`) index, newest first, read page by page until a
+    lead older than `since` shows up: its cost grows with the leads in the window, not with all
+    leads stored.
     """
     repo = wiring.lead_repository()
     leads: list[Lead] = []
     cursor: str | None = None
     while True:
-        page, cursor = repo.list_leads(cursor=cursor, limit=500)
+        page, cursor = repo.list_leads(cursor=cursor, limit=500, team_id=team_id)
         for lead in page:
             if lead.received_at < since:
                 return leads[::-1], False
@@ -232,16 +246,24 @@ def recent_leads(since: datetime, limit: int) -> tuple[list[Lead], bool]:
     tags=["routing"],
 )
 def backtest_draft(body: BacktestRequest) -> dict[str, Any]:
-    principal(router).require(Role.ADMIN, Role.MANAGER)
+    """Admins replay every lead; a manager replays their team's leads over their team's agents
+    (a manager with no team replays nothing)."""
+    who = principal(router)
+    who.require(Role.ADMIN, Role.MANAGER)
     # Lazy: only the back-test needs the replay, and routing's hot path never imports it.
     from leadrelay.routing.backtest import backtest
 
     now = get_clock().now()
     timezone = get_settings().org_timezone
-    state = wiring.org_repository().load_routing_state()
+    state = _scoped(wiring.org_repository().load_routing_state(), who)
     draft = _chain_of(body.draft, set(state.roster.pools), version=0)
     since = now - timedelta(days=body.days)
-    leads, truncated = recent_leads(since, body.limit)
+    if who.role is Role.ADMIN:
+        leads, truncated = recent_leads(since, body.limit)
+    elif who.team_id:
+        leads, truncated = recent_leads(since, body.limit, team_id=who.team_id)
+    else:
+        leads, truncated = [], False
     report = backtest(leads, state.chain, draft, state.roster, now=now, timezone=timezone).report()
     names = {agent.agent_id: agent.name for agent in state.roster.agents.values()}
     report["window"].update(days=body.days, since=iso(since), until=iso(now), limit=body.limit, truncated=truncated)

@@ -19,6 +19,9 @@ from leadrelay.store.org import OrgRepository
 if TYPE_CHECKING:
     from leadrelay.capture import CaptureService
     from leadrelay.routing.router import Router
+    from leadrelay.store.access_log import AccessLog
+    from leadrelay.store.directory import UserDirectory
+    from leadrelay.store.users import UserStore
 
 
 @lru_cache(maxsize=1)
@@ -34,6 +37,27 @@ def org_repository() -> OrgRepository:
 @lru_cache(maxsize=1)
 def publisher() -> EventBridgePublisher:
     return EventBridgePublisher(get_settings().event_bus_name)
+
+
+def user_store() -> UserStore:
+    """LeadRelay's user records (identity), read through the per-process cache."""
+    from leadrelay.store.users import UserStore
+
+    return UserStore(get_settings().org_table, get_settings().user_cache_seconds)
+
+
+def user_directory() -> UserDirectory:
+    """The Cognito user pool people sign in to."""
+    from leadrelay.store.directory import UserDirectory
+
+    return UserDirectory(get_settings().user_pool_id)
+
+
+def access_log() -> AccessLog:
+    """Who read which leads (org table, TTL per the retention setting)."""
+    from leadrelay.store.access_log import AccessLog
+
+    return AccessLog(get_settings().org_table, get_settings().access_log_retention_days)
 
 
 def capture_service() -> CaptureService:
@@ -67,10 +91,13 @@ def router() -> Router:
 def reset() -> None:
     """Forget settings, clients and repositories (the environment changed)."""
     from leadrelay.events import _events_client
+    from leadrelay.store import directory, users
     from leadrelay.store.dynamo import reset_client
 
     reset_settings()
     reset_client()
+    directory.reset_client()
+    users.forget_cached()
     _events_client.cache_clear()
     for cached in (lead_repository, org_repository, publisher):
         cached.cache_clear()

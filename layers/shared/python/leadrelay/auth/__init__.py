@@ -1,11 +1,13 @@
-"""Who is calling, from the Cognito claims API Gateway's authorizer passes on, and what they may see.
+"""Who is calling and what they may see.
 
-Agents see their own leads, managers their team's (and the unassigned queue), admins everything.
+Cognito authenticates; LeadRelay's own user record (keyed by the token's `sub`) says who the
+caller is: role, agent and team (`leadrelay.auth.identity`). Agents see their own leads,
+managers their team's (and the unassigned queue), admins everything.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -19,11 +21,29 @@ class Role(StrEnum):
 
 
 class Unauthorized(Exception):
-    """No usable identity (no claims, or no LeadRelay group)."""
+    """No usable identity (no claims, no LeadRelay user, or a disabled one): 401 with `code`."""
+
+    def __init__(self, message: str, code: str = "unauthorized") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Forbidden(Exception):
-    """The caller is known but may not do this."""
+    """The caller is known but may not do this: 403 with `code`."""
+
+    def __init__(self, message: str, code: str = "forbidden") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """Where a request came from, for the access log."""
+
+    request_id: str = ""
+    route: str = ""
+    source_ip: str | None = None
+    user_agent: str | None = None
 
 
 def _groups(raw: Any) -> list[str]:
@@ -40,6 +60,12 @@ class Principal:
     role: Role
     agent_id: str | None = None
     team_id: str | None = None
+    # The LeadRelay user record's id (the Cognito `sub`); None only for principals built from
+    # claims alone (`from_claims`, kept for tools that have no user records).
+    user_id: str | None = None
+    request: RequestInfo = field(default_factory=RequestInfo, compare=False)
+    # Lead ids this request showed, written to the access log once when it answers.
+    reads: list[tuple[str, tuple[str, ...]]] = field(default_factory=list, compare=False, hash=False)
 
     @classmethod
     def from_claims(cls, claims: dict[str, Any] | None) -> Principal:

@@ -206,6 +206,21 @@ class OrgRepository:
                 self.put_pool(pool.model_copy(update={"agent_ids": [a for a in pool.agent_ids if a != agent_id]}))
         return True
 
+    def note_agent_history(self, agent_id: str, at: datetime, kind: str, *, by: str, summary: str) -> None:
+        """Append to an agent's history (`AGENTLOG#<id>` / `<at>#<kind>`), apart from the roster
+        partition the router reads."""
+        self._put(f"AGENTLOG#{agent_id}", f"{at.isoformat()}#{kind}", {"at": at, "kind": kind, "by": by,
+                  "summary": summary, "agent_id": agent_id})  # fmt: skip
+
+    def agent_history(self, agent_id: str) -> list[dict[str, Any]]:
+        """The agent's history, oldest first."""
+        items = query_all(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_item({":pk": f"AGENTLOG#{agent_id}"}),
+        )
+        return [_strip(item) for item in items]
+
     def put_team(self, team: Team) -> None:
         self._put(ROSTER, f"TEAM#{team.team_id}", team.model_dump(mode="python", exclude_none=True))
 
