@@ -59,7 +59,15 @@ USER_GROUPS: tuple[tuple[str, str], ...] = (
     ("manager", "Their team's leads and agents; reassignment."),
     ("agent", "Their own leads."),
 )
-CUSTOM_ATTRIBUTES = ("agent_id", "team_id")
+# No custom attributes: who a person is (role, agent, team) lives in LeadRelay's user records.
+# What the api function may do in the user pool (people admin and the TOTP check).
+USER_POOL_ADMIN_ACTIONS = (
+    "cognito-idp:AdminCreateUser",
+    "cognito-idp:AdminDisableUser",
+    "cognito-idp:AdminEnableUser",
+    "cognito-idp:AdminUserGlobalSignOut",
+    "cognito-idp:AdminGetUser",
+)
 
 # REST API resources served by the api function behind Cognito (a {proxy+} catches the rest).
 HOOKS_PATH = "hooks"
