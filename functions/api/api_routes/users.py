@@ -142,24 +142,22 @@ def _team_exists(team_id: str | None) -> None:
 def invite(body: Invite) -> Response[dict[str, Any]]:
     who = principal(router)
     who.require(Role.ADMIN, Role.MANAGER)
+    org = wiring.org_repository()
     team_id = body.agent.team_id if body.agent and body.agent.team_id else body.team_id
-    if who.role is Role.MANAGER and (body.role != "agent" or team_id != who.team_id):
+    agent_id = body.agent_id
+    if agent_id is not None:
+        existing = org.get_agent(agent_id)
+        if existing is None:
+            raise Unprocessable("unknown_agent", f"there is no agent {agent_id!r}")
+        team_id = existing.team_id
+    if who.role is Role.MANAGER and (body.role != "agent" or team_id is None or team_id != who.team_id):
         raise Forbidden("managers invite agents of their own team only")
     _team_exists(team_id)
-    org = wiring.org_repository()
-    agent_id = body.agent_id
     if body.agent is not None:
         agent = Agent.model_validate({**body.agent.model_dump(), "team_id": team_id})
         if not org.create_agent(agent):
             raise Conflict("agent_exists", f"there is already an agent {agent.agent_id!r}")
         agent_id = agent.agent_id
-    elif agent_id is not None:
-        existing = org.get_agent(agent_id)
-        if existing is None:
-            raise Unprocessable("unknown_agent", f"there is no agent {agent_id!r}")
-        if who.role is Role.MANAGER and existing.team_id != who.team_id:
-            raise Forbidden("managers invite agents of their own team only")
-        team_id = existing.team_id
     if agent_id and any(u.active for u in wiring.user_store().for_agent(agent_id)):
         raise Conflict("agent_taken", f"agent {agent_id!r} already has an active sign-in")
     try:

@@ -207,9 +207,11 @@ class OrgRepository:
         return True
 
     def note_agent_history(self, agent_id: str, at: datetime, kind: str, *, by: str, summary: str) -> None:
-        """Append to an agent's history (`AGENTLOG#<id>` / `<at>#<kind>`), apart from the roster
+        """Append to an agent's history (`AGENTLOG#<id>` / `<at>#<event id>`), apart from the roster
         partition the router reads."""
-        self._put(f"AGENTLOG#{agent_id}", f"{at.isoformat()}#{kind}", {"at": at, "kind": kind, "by": by,
+        from leadrelay.ids import new_id
+
+        self._put(f"AGENTLOG#{agent_id}", f"{at.isoformat()}#{new_id(at)}", {"at": at, "kind": kind, "by": by,
                   "summary": summary, "agent_id": agent_id})  # fmt: skip
 
     def agent_history(self, agent_id: str) -> list[dict[str, Any]]:
