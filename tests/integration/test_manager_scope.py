@@ -46,9 +46,7 @@ def manager_answers(flow: Flow) -> dict[str, Any]:
     calls = {
         "simulate_noida": flow.call("POST", "/routing/simulate", body={"city": "Noida"}, **MANAGER),
         "simulate_default": flow.call("POST", "/routing/simulate", body={"city": "Pune"}, **MANAGER),
-        "simulate_tamil": flow.call(
-            "POST", "/routing/simulate", body={"city": "Chennai", "language": "ta"}, **MANAGER
-        ),  # fmt: skip
+        "simulate_tamil": flow.call("POST", "/routing/simulate", body={"city": "Chennai", "language": "ta"}, **MANAGER),
         "backtest": flow.call("POST", "/routing/backtest", body={"draft": draft, "days": 7}, **MANAGER),
         "attribution": flow.get("/reports/attribution", **MANAGER),
         "leads": flow.get("/leads", **MANAGER),
@@ -76,7 +74,7 @@ def test_a_manager_with_no_team_sees_nothing_team_scoped(flow: Flow) -> None:
 @given(
     arrivals=st.lists(
         st.tuples(st.sampled_from(SOUTH_CITIES), st.sampled_from(SOUTH_LANGUAGES)), min_size=1, max_size=6
-    ),  # fmt: skip
+    ),
     close=st.lists(st.sampled_from(["won", "lost", "contacted"]), max_size=3),
     reassign=st.booleans(),
 )
