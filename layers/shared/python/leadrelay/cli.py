@@ -147,10 +147,17 @@ def _run_import(args: argparse.Namespace) -> int:
 
 
 # Each entry adds one subcommand to the parser; later work appends (route simulate, quarantine…).
+def _add_users(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from leadrelay.users_cli import add_arguments
+
+    add_arguments(subparsers)
+
+
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
     _add_local,
     _add_route,
     _add_quarantine,
+    _add_users,
     _add_import,
 ]
 
