@@ -118,8 +118,14 @@ def claims(
 
 
 def ensure_user(
-    sub: str, role: str, username: str, agent_id: str | None = None, team_id: str | None = None, *,
-    status: str = "active", mfa_enrolled: bool = True,
+    sub: str,
+    role: str,
+    username: str,
+    agent_id: str | None = None,
+    team_id: str | None = None,
+    *,
+    status: str = "active",
+    mfa_enrolled: bool = True,
 ) -> None:
     """An active LeadRelay user record for `sub` (tests run against moto with ORG_TABLE set)."""
     import os

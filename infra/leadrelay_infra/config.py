@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
@@ -60,7 +61,7 @@ class StageConfig:
             raise ValueError("refresh_token_days: 1 to 3650")
         waf = str(node.try_get_context("waf") or "false").lower() in ("1", "true", "yes", "on")
         retention_raw = node.try_get_context("access_log_retention_days")
-        extra = {"refresh_token_days": refresh_days, "waf_enabled": waf}
+        extra: dict[str, Any] = {"refresh_token_days": refresh_days, "waf_enabled": waf}
         if retention_raw:
             extra["access_log_retention_days"] = int(retention_raw)
         if stage in PROD_STAGES:

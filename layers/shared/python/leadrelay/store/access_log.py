@@ -91,7 +91,9 @@ class AccessLog:
         found: list[dict[str, Any]] = []
         day = until.astimezone(UTC).date()
         first = since.astimezone(UTC).date()
-        filters, values, names = [], {}, {}
+        filters: list[str] = []
+        values: dict[str, Any] = {}
+        names: dict[str, str] = {}
         if lead_id:
             filters.append("contains(lead_ids, :lead)")
             values[":lead"] = lead_id

@@ -8,6 +8,7 @@ request; other containers within the cache time (docs/api.md, Security).
 
 from __future__ import annotations
 
+import builtins
 import threading
 import time
 from datetime import datetime
@@ -116,7 +117,7 @@ class UserStore:
             return None
         return User.model_validate(_strip(from_item(response["Attributes"])))
 
-    def list(self) -> list[User]:
+    def list(self) -> builtins.list[User]:
         """Every user record (an SME has tens of people: one partition, one query)."""
         items = query_all(
             TableName=self.table,
@@ -126,7 +127,7 @@ class UserStore:
         )
         return sorted((User.model_validate(_strip(item)) for item in items), key=lambda u: (u.role, u.username))
 
-    def for_agent(self, agent_id: str) -> list[User]:
+    def for_agent(self, agent_id: str) -> builtins.list[User]:
         """The records that sign in as `agent_id` (normally one)."""
         return [user for user in self.list() if user.agent_id == agent_id]
 
