@@ -320,3 +320,24 @@ def test_an_agent_starts_and_ends_a_break_but_cannot_lift_a_managers_leave(flow:
     # And a ban is likewise the manager's to lift
     call(maya, "PUT", "/agents/anjali/availability", {"status": "banned"})
     assert call(anjali, "PUT", "/agents/anjali/availability", {"status": "on_break"})[0] == 403
+
+
+def test_removing_an_agent_sends_their_open_leads_to_the_pool_the_admin_names(flow: Flow, pool: str) -> None:
+    import api_handler
+
+    def delete(pool_id: str) -> int:
+        event = api_event("DELETE", "/agents/anjali", query={"pool_id": pool_id}, claims=admin)
+        return int(api_handler.handler(event, LambdaContext())["statusCode"])
+
+    # Given Anjali's open Noida lead (she has no sign-in at all)
+    admin = person(pool, "boss", "admin")
+    lead_id = noida_lead(flow)
+    # When the admin removes her, naming a pool that does not exist, nothing happens
+    assert delete("nowhere") == 422
+    # When they name the south pool
+    assert delete("south") == 204
+    # Then the lead belongs to a south agent, and its timeline says why
+    _, lead = call(admin, "GET", f"/leads/{lead_id}")
+    assert lead["assigned_team_id"] == "south"
+    _, timeline = call(admin, "GET", f"/leads/{lead_id}/timeline")
+    assert "agent removed" in timeline["items"][-1]["summary"]

@@ -120,16 +120,21 @@ def replace_agent(agent_id: AgentId, profile: AgentProfile) -> dict[str, Any]:
 
 
 @router.delete("/agents/<agent_id>", summary="Remove an agent (admin); their leads keep their history", tags=["agents"])
-def delete_agent(agent_id: AgentId) -> Response[None]:
+def delete_agent(
+    agent_id: AgentId,
+    pool_id: Annotated[str | None, Query(max_length=64, description="send their open leads to this pool")] = None,
+) -> Response[None]:
     """The agent's sign-ins are removed (refused from the next request, signed out of Cognito)
-    and their open leads go back to routing, each timeline saying why."""
+    and their open leads go back to routing (or to `pool_id`), each timeline saying why."""
     from api_routes.users import remove_agent_people
 
     who = principal(router)
     who.require(Role.ADMIN)
     if wiring.org_repository().get_agent(agent_id) is None:
         raise NotFound(f"there is no agent {agent_id!r}")
-    remove_agent_people(agent_id, who)
+    if pool_id is not None and pool_id not in wiring.org_repository().load_roster().pools:
+        raise Unprocessable("unknown_pool", f"there is no pool {pool_id!r}")
+    remove_agent_people(agent_id, who, pool_id)
     if not wiring.org_repository().delete_agent(agent_id):
         raise NotFound(f"there is no agent {agent_id!r}")
     return Response(204)

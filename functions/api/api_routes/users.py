@@ -251,7 +251,7 @@ def enable_user(user_id: UserId) -> dict[str, Any]:
     return user_view(updated)
 
 
-def remove_agent_people(agent_id: str, who: Principal) -> dict[str, Any]:
+def remove_agent_people(agent_id: str, who: Principal, pool_id: str | None = None) -> dict[str, Any]:
     """`DELETE /agents/{id}`: the people who signed in as that agent are removed (refused from
     the next request, signed out) and the agent's open leads re-routed."""
     people = _people()
@@ -259,8 +259,10 @@ def remove_agent_people(agent_id: str, who: Principal) -> dict[str, Any]:
     for user in wiring.user_store().for_agent(agent_id):
         if user.status is UserStatus.REMOVED:
             continue
-        _, result = people.disable(user, by=who.username, reason="agent removed", status=UserStatus.REMOVED)
+        _, result = people.disable(
+            user, by=who.username, reason="agent removed", pool_id=pool_id, status=UserStatus.REMOVED
+        )
         rerouted = result.view()
     if not rerouted["moved"] and not rerouted["not_moved"]:
-        rerouted = people.reroute_open_leads(agent_id, by=who.username, why="agent removed").view()
+        rerouted = people.reroute_open_leads(agent_id, by=who.username, why="agent removed", pool_id=pool_id).view()
     return rerouted
