@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api_routes import agents, audit, gate, leads, pools, quarantine, reports, routing, settings, sources, users
 from api_routes.agents import BadUntil
+from api_routes.body_limits import refuse_hostile_body
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
 from leadrelay.auth import Forbidden, Unauthorized
 
@@ -95,8 +96,9 @@ def no_route(_: Exception) -> Response:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # The gate checks the caller against the route's access rule first, and writes the access log.
-    return gate.serve(event, lambda: app.resolve(event, context), _has_route)  # type: ignore[no-any-return]
+    # The gate checks the caller against the route's access rule first, and writes the access log;
+    # a hostile body is refused before the resolver's validation parses it.
+    return gate.serve(event, lambda: refuse_hostile_body(event) or app.resolve(event, context), _has_route)  # type: ignore[no-any-return]
 
 
 def _has_route(method: str, path: str) -> bool:

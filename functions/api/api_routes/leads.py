@@ -135,7 +135,6 @@ def reassign(lead_id: LeadId, move: ReassignRequest) -> dict[str, Any]:
     reassigner = Reassigner(
         org=wiring.org_repository(),
         assignments=AssignmentStore(settings.leads_table, settings.org_table),
-        publisher=wiring.publisher(),
         clock=get_clock(),
         timezone=settings.org_timezone,
     )
@@ -180,7 +179,7 @@ def set_status(lead_id: LeadId, body: StatusRequest) -> dict[str, Any]:
         raise NotFound(f"there is no lead {lead_id!r} you can see")
     record_access(who, "lead status change", [lead_id])
     lifecycle = LeadLifecycle(leads=wiring.lead_repository(), org_table=get_settings().org_table,
-                              publisher=wiring.publisher(), clock=get_clock())  # fmt: skip
+                              clock=get_clock())  # fmt: skip
     try:
         updated, changed = lifecycle.change(lead, StatusChange(body.status, who.username, body.reason))
     except StatusRefused as refused:

@@ -88,7 +88,7 @@ def _people() -> Any:
 
     settings = get_settings()
     reassigner = Reassigner(org=wiring.org_repository(), assignments=AssignmentStore(settings.leads_table,
-                            settings.org_table), publisher=wiring.publisher(), clock=get_clock(),
+                            settings.org_table), clock=get_clock(),
                             timezone=settings.org_timezone)  # fmt: skip
     return People(users=wiring.user_store(), directory=wiring.user_directory, org=wiring.org_repository(),
                   leads=wiring.lead_repository(), reassigner=reassigner, clock=get_clock(),

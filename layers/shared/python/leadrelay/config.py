@@ -32,6 +32,9 @@ class Settings(BaseModel):
     mfa_recheck_minutes: int = Field(default=15, alias="MFA_RECHECK_MINUTES", ge=1)
     # The access log (who read which lead, in the org table): how long entries are kept.
     access_log_retention_days: int = Field(default=365, alias="ACCESS_LOG_RETENTION_DAYS", ge=1)
+    # Provider URL settings (graph_url, pull_url) may also name loopback: only the local stack and
+    # the tests set it, for their fake providers on 127.0.0.1 (sources/urls.py).
+    provider_urls_allow_loopback: bool = Field(default=False, alias="PROVIDER_URLS_ALLOW_LOOPBACK")
 
     model_config = {"populate_by_name": True}
 

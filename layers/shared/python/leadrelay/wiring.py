@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from leadrelay.clock import get_clock
 from leadrelay.config import get_settings, reset_settings
-from leadrelay.events import EventBridgePublisher
 from leadrelay.store.leads import LeadRepository
 from leadrelay.store.org import OrgRepository
 
@@ -32,11 +31,6 @@ def lead_repository() -> LeadRepository:
 @lru_cache(maxsize=1)
 def org_repository() -> OrgRepository:
     return OrgRepository(get_settings().org_table)
-
-
-@lru_cache(maxsize=1)
-def publisher() -> EventBridgePublisher:
-    return EventBridgePublisher(get_settings().event_bus_name)
 
 
 def user_store() -> UserStore:
@@ -66,7 +60,6 @@ def capture_service() -> CaptureService:
     return CaptureService(
         leads=lead_repository(),
         org=org_repository(),
-        publisher=publisher(),
         clock=get_clock(),
         settings=get_settings(),
     )
@@ -81,7 +74,6 @@ def router() -> Router:
         leads=lead_repository(),
         org=org_repository(),
         assignments=AssignmentStore(settings.leads_table, settings.org_table),
-        publisher=publisher(),
         clock=get_clock(),
         timezone=settings.org_timezone,
         max_attempts=settings.max_assign_attempts,
@@ -90,7 +82,7 @@ def router() -> Router:
 
 def reset() -> None:
     """Forget settings, clients and repositories (the environment changed)."""
-    from leadrelay.events import _events_client
+    from leadrelay.events.bus import events_client
     from leadrelay.store import directory, users
     from leadrelay.store.dynamo import reset_client
 
@@ -98,6 +90,6 @@ def reset() -> None:
     reset_client()
     directory.reset_client()
     users.forget_cached()
-    _events_client.cache_clear()
-    for cached in (lead_repository, org_repository, publisher):
+    events_client.cache_clear()
+    for cached in (lead_repository, org_repository):
         cached.cache_clear()
