@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from leadrelay.models import Agent, Lead
 
@@ -46,42 +45,18 @@ class RequestInfo:
     user_agent: str | None = None
 
 
-def _groups(raw: Any) -> list[str]:
-    """`cognito:groups` arrives as a list, "a,b", "[a b]" or "[a, b]" depending on the gateway."""
-    if isinstance(raw, list):
-        return [str(g) for g in raw]
-    text = str(raw or "").strip().strip("[]")
-    return [part for part in text.replace(",", " ").split() if part]
-
-
 @dataclass(frozen=True)
 class Principal:
     username: str
     role: Role
     agent_id: str | None = None
     team_id: str | None = None
-    # The LeadRelay user record's id (the Cognito `sub`); None only for principals built from
-    # claims alone (`from_claims`, kept for tools that have no user records).
+    # The LeadRelay user record's id (the Cognito `sub`). Principals come from
+    # `leadrelay.auth.identity.identify`, never from token claims a person could edit.
     user_id: str | None = None
     request: RequestInfo = field(default_factory=RequestInfo, compare=False)
     # Lead ids this request showed, written to the access log once when it answers.
     reads: list[tuple[str, tuple[str, ...]]] = field(default_factory=list, compare=False, hash=False)
-
-    @classmethod
-    def from_claims(cls, claims: dict[str, Any] | None) -> Principal:
-        if not claims:
-            raise Unauthorized("no identity: sign in and send the ID token as a Bearer token")
-        groups = set(_groups(claims.get("cognito:groups")))
-        role = next((r for r in Role if r.value in groups), None)
-        if role is None:
-            raise Unauthorized("the user belongs to no LeadRelay group (admin, manager or agent)")
-        username = str(claims.get("cognito:username") or claims.get("username") or claims.get("sub") or "")
-        return cls(
-            username=username,
-            role=role,
-            agent_id=claims.get("custom:agent_id") or None,
-            team_id=claims.get("custom:team_id") or None,
-        )
 
     def can_see_lead(self, lead: Lead) -> bool:
         if self.role is Role.ADMIN:
