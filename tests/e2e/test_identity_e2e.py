@@ -34,3 +34,38 @@ def test_a_disabled_agent_is_refused_at_once_and_back_when_enabled(local_stack: 
         assert local_stack.post(f"/users/{user_id}/enable", as_user="admin").status_code == 200
         local_stack.put("/agents/arjun/availability", as_user="admin", json={"status": "available"})
     assert local_stack.get("/leads", as_user="arjun").status_code == 200
+
+
+def test_requests_racing_a_disable_are_refused_once_it_has_answered(local_stack: LocalStackClient) -> None:
+    import threading
+    import time
+
+    # Given Karthik sending requests from four threads as fast as he can
+    user_id = local_stack.get("/me", as_user="karthik").json()["user_id"]
+    seen: list[tuple[float, int]] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            started = time.monotonic()
+            seen.append((started, local_stack.get("/leads", as_user="karthik").status_code))
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(0.3)
+        # When the admin disables him mid-stream
+        assert local_stack.post(f"/users/{user_id}/disable", as_user="admin", json={"reason": "race"}).ok
+        disabled_at = time.monotonic()
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        local_stack.post(f"/users/{user_id}/enable", as_user="admin")
+        local_stack.put("/agents/karthik/availability", as_user="admin", json={"status": "available"})
+    # Then requests before it were served, and every request that started after it was refused
+    assert any(status == 200 for started, status in seen if started < disabled_at)
+    after = [status for started, status in seen if started > disabled_at]
+    assert after and set(after) == {401}
