@@ -341,3 +341,21 @@ def test_removing_an_agent_sends_their_open_leads_to_the_pool_the_admin_names(fl
     assert lead["assigned_team_id"] == "south"
     _, timeline = call(admin, "GET", f"/leads/{lead_id}/timeline")
     assert "agent removed" in timeline["items"][-1]["summary"]
+
+
+def test_without_a_user_pool_the_record_alone_refuses_a_removed_person(
+    flow: Flow, pool: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadrelay.config import reset_settings
+
+    # Given a deployment (or tool) whose API has no USER_POOL_ID
+    anjali = person(pool, "anjali", "agent", agent_id="anjali", team_id="ncr")
+    admin = person(pool, "boss", "admin")
+    monkeypatch.setenv("USER_POOL_ID", "")
+    reset_settings()
+    # When the admin removes her agent profile, she is still refused from the next request
+    assert call(admin, "DELETE", "/agents/anjali")[0] == 204
+    assert call(anjali, "GET", "/leads")[1]["error"] == "user_disabled"
+    # And inviting people says plainly that the pool is missing
+    status, body = call(admin, "POST", "/users", {"email": "x@example.in", "name": "X", "role": "admin"})
+    assert status == 503 and body["error"] == "no_user_pool"
