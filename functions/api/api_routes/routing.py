@@ -284,9 +284,9 @@ def list_overrides(
     who = principal(router)
     who.require(Role.ADMIN, Role.MANAGER)
     since = get_clock().now() - timedelta(days=days)
-    moves = wiring.lead_repository().overrides_since(since)
-    if who.role is Role.MANAGER:
-        moves = [move for move in moves if move.get("team_id") == who.team_id]
+    # A manager's register holds their team's moves only, cut after filtering.
+    team_id = (who.team_id or "-") if who.role is Role.MANAGER else None
+    moves = wiring.lead_repository().overrides_since(since, team_id=team_id)
     by_person: dict[str, int] = {}
     for move in moves:
         by_person[move.get("by") or "unknown"] = by_person.get(move.get("by") or "unknown", 0) + 1
