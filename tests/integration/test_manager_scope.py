@@ -108,3 +108,16 @@ def test_another_teams_leads_never_change_a_managers_answers(
         )
     # Then the NCR manager's simulations, back-test, report, list and override register are unchanged
     assert manager_answers(flow) == state["baseline"]
+
+
+def test_a_manager_cannot_page_through_another_teams_agent(flow: Flow) -> None:
+    # Given Priya (South) has leads
+    for n in range(3):
+        _post(flow, f"98222000{n:02d}", "Chennai", "ta")
+    flow.run_router()
+    # When the NCR manager lists leads by Priya, the answer is a 404: no items, and no cursor
+    # (a cursor would encode the id of Priya's lead)
+    status, body = flow.get("/leads", query={"agent_id": "priya", "limit": "1"}, **MANAGER)
+    assert status == 404 and "next" not in body
+    # While her own team's agents page as before
+    assert flow.get("/leads", query={"agent_id": "anjali"}, **MANAGER)[0] == 200

@@ -81,7 +81,12 @@ def list_leads(
         if agent_id and agent_id != who.agent_id:
             raise NotFound("agents see only their own leads")
         agent_id = who.agent_id or "-"
-    elif who.role is Role.MANAGER and agent_id is None and status not in QUEUE_STATUSES:
+    elif who.role is Role.MANAGER and agent_id is not None:
+        # Another team's agent: not even a page cursor (it names their newest lead) is shown.
+        agent = wiring.org_repository().get_agent(agent_id)
+        if agent is None or not who.can_see_agent(agent):
+            raise NotFound(f"there is no agent {agent_id!r} you can see")
+    elif who.role is Role.MANAGER and status not in QUEUE_STATUSES:
         # A manager's list is their team's leads; new and unassigned leads belong to no team
         # yet, so `?status=new` or `?status=unassigned` shows that queue instead.
         team_id = who.team_id or "-"
