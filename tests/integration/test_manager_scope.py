@@ -121,3 +121,19 @@ def test_a_manager_cannot_page_through_another_teams_agent(flow: Flow) -> None:
     assert status == 404 and "next" not in body
     # While her own team's agents page as before
     assert flow.get("/leads", query={"agent_id": "anjali"}, **MANAGER)[0] == 200
+
+
+def test_a_routing_trail_shows_a_manager_their_own_teams_counters_only(flow: Flow) -> None:
+    # Given a Pune lead routed through the default pool, which holds both teams' agents
+    lead_id = _post(flow, "9822200099", "Pune")
+    flow.run_router()
+    (admin_view,) = flow.get(f"/leads/{lead_id}/routing")[1]["items"]
+    assert {"priya", "anjali"} <= set(admin_view["counters_before"])
+    assert admin_view["agent_id"] == "anjali"  # round-robin's first pick in the default pool
+    # When the NCR manager reads it
+    status, body = flow.get(f"/leads/{lead_id}/routing", **MANAGER)
+    assert status == 200
+    (manager_view,) = body["items"]
+    # Then the candidates and reasons are the same, the South agents' counters are not shown
+    assert manager_view["candidates"] == admin_view["candidates"]
+    assert set(manager_view["counters_before"]) <= {"anjali", "rahul", "meera"}

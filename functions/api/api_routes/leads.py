@@ -42,10 +42,20 @@ def get_routing(lead_id: LeadId) -> dict[str, Any]:
     who = principal(router)
     _visible_lead(who, lead_id)
     decisions = wiring.lead_repository().routing_decisions(lead_id)
+    # Other teams' load is theirs: a manager sees who was considered and why, but the day
+    # counters of their own team's agents only (an agent: their own).
+    own = None
+    if who.role is Role.MANAGER:
+        own = {a for a, agent in wiring.org_repository().load_roster().agents.items() if agent.team_id == who.team_id}
+    elif who.role is Role.AGENT:
+        own = {who.agent_id}
     items = []
     for decision in decisions:
         entry = decision.model_dump(mode="json")
         entry["at"] = iso(decision.at)
+        if own is not None:
+            for key in ("counters_before", "counters_after"):
+                entry[key] = {a: n for a, n in (entry.get(key) or {}).items() if a in own}
         items.append(entry)
     audit_read(who, "routing", lead_id)
     triggers: dict[str, int] = {}
