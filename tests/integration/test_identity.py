@@ -359,3 +359,13 @@ def test_without_a_user_pool_the_record_alone_refuses_a_removed_person(
     # And inviting people says plainly that the pool is missing
     status, body = call(admin, "POST", "/users", {"email": "x@example.in", "name": "X", "role": "admin"})
     assert status == 503 and body["error"] == "no_user_pool"
+
+
+def test_moving_an_agent_profile_to_another_team_moves_the_person_too(flow: Flow, pool: str) -> None:
+    rahul = person(pool, "rahul", "agent", agent_id="rahul", team_id="ncr")
+    admin = person(pool, "boss", "admin")
+    _, agent = call(admin, "GET", "/agents/rahul")
+    profile = {k: agent[k] for k in ("name", "languages", "territories", "daily_cap", "soft_cap", "weight")}
+    assert call(admin, "PUT", "/agents/rahul", {**profile, "team_id": "south"})[0] == 200
+    assert wiring.user_store().get(rahul["sub"]).team_id == "south"  # type: ignore[union-attr]
+    assert call(rahul, "GET", "/me")[1]["team_id"] == "south"

@@ -116,6 +116,12 @@ def replace_agent(agent_id: AgentId, profile: AgentProfile) -> dict[str, Any]:
     )
     if not repo.replace_agent(agent):
         raise NotFound(f"there is no agent {agent_id!r}")
+    if current.team_id != agent.team_id:
+        # The person who signs in as this agent moves too: their scope changes on their next request.
+        users = wiring.user_store()
+        for user in users.for_agent(agent_id):
+            users.update(user.user_id, {"team_id": agent.team_id, "updated_at": get_clock().now(),
+                                        "updated_by": who.username})  # fmt: skip
     return agent_view(agent, _today_counts().get(agent_id, 0))
 
 
