@@ -1,4 +1,8 @@
-"""The access log: who read which leads' personal data (admin: everyone; manager: own team)."""
+"""The access log: who read which leads' personal data (admin: everyone; manager: own team).
+
+Routes that show lead data call `record_access(who, what, lead_ids)` (also importable from here);
+the gate writes the request's reads in one call once the answer is ready.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,15 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from api_routes.common import BadRequest, principal
+from api_routes.common import BadRequest, principal, record_access
 from leadrelay import wiring
 from leadrelay.auth import Role
 from leadrelay.clock import get_clock, iso, parse_iso
 from leadrelay.store.access_log import MAX_DAYS
 
 router = Router()
+
+__all__ = ["record_access", "router"]
 
 
 @router.get(
