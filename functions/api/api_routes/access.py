@@ -60,6 +60,7 @@ ACCESS: dict[str, Rule] = {
     "PUT /agents/{agent_id}": Rule(STAFF, "agent"),
     "DELETE /agents/{agent_id}": Rule(ADMIN, "agent"),
     "PUT /agents/{agent_id}/availability": Rule(EVERYONE, "agent"),
+    "GET /agents/{agent_id}/history": Rule(EVERYONE, "agent"),
     # people
     "GET /users": Rule(STAFF),
     "POST /users": Rule(STAFF),

@@ -146,6 +146,17 @@ def delete_agent(
     return Response(204)
 
 
+@router.get("/agents/<agent_id>/history", summary="An agent's history: refused status changes", tags=["agents"])
+def agent_history(agent_id: AgentId) -> dict[str, Any]:
+    """What was tried on the agent that a manager's decision stood against, oldest first
+    (admin; manager: own team; agent: themselves)."""
+    who = principal(router)
+    agent = wiring.org_repository().get_agent(agent_id)
+    if agent is None or not who.can_see_agent(agent):
+        raise NotFound(f"there is no agent {agent_id!r} you can see")
+    return {"agent_id": agent_id, "items": wiring.org_repository().agent_history(agent_id)}
+
+
 @router.put("/agents/<agent_id>/availability", summary="Change an agent's availability", tags=["agents"])
 def set_availability(agent_id: AgentId, change: AvailabilityChange) -> dict[str, Any]:
     who = principal(router)
