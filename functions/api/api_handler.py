@@ -10,10 +10,27 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from api_routes import agents, audit, gate, leads, pools, quarantine, reports, routing, settings, sources, users
+from api_routes import (
+    activities,
+    agents,
+    audit,
+    followup_settings,
+    followups,
+    gate,
+    leads,
+    pools,
+    quarantine,
+    reports,
+    routing,
+    settings,
+    sources,
+    sync,
+    users,
+)
 from api_routes.agents import BadUntil
 from api_routes.body_limits import refuse_hostile_body
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
+from leadrelay import wiring
 from leadrelay.auth import Forbidden, Unauthorized
 
 logger = Logger(service="api")
@@ -29,9 +46,14 @@ app.include_router(quarantine.router)
 app.include_router(settings.router)
 app.include_router(reports.router)
 app.include_router(sources.router)
+app.include_router(activities.router)
+app.include_router(followups.router)
+app.include_router(followup_settings.router)
+app.include_router(sync.router)
 app.include_router(users.router)
 app.include_router(audit.router)
 app.enable_swagger(path="/docs", title="LeadRelay API", version="1")
+wiring.prepare(wiring.lead_repository, wiring.org_repository)
 
 
 def _error(status: int, code: str, message: str) -> Response:

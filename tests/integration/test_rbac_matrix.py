@@ -45,6 +45,8 @@ BODIES: dict[str, Any] = {
     "PUT /agents/{agent_id}/availability": lambda team: {"status": "on_break"},
     "PATCH /users/{user_id}": lambda team: {"name": "Renamed"},
     "POST /users/{user_id}/disable": lambda team: {"reason": "matrix test"},
+    "POST /leads/{lead_id}/activities": lambda team: {"type": "note", "note": "matrix test"},
+    "POST /leads/{lead_id}/nurture": lambda team: {"cadence_id": "matrix"},
 }
 
 

@@ -53,6 +53,14 @@ ACCESS: dict[str, Rule] = {
     "GET /leads/{lead_id}/timeline": Rule(EVERYONE, "lead"),
     "POST /leads/{lead_id}/reassign": Rule(STAFF, "lead"),
     "PUT /leads/{lead_id}/status": Rule(EVERYONE, "lead"),
+    "GET /leads/{lead_id}/activities": Rule(EVERYONE, "lead"),
+    "POST /leads/{lead_id}/activities": Rule(EVERYONE, "lead"),
+    "POST /leads/{lead_id}/nurture": Rule(EVERYONE, "lead"),
+    # follow-ups and offline sync (each handler scopes to the leads the caller sees)
+    "GET /followups": Rule(EVERYONE),
+    "POST /followups": Rule(EVERYONE),
+    "PATCH /followups/{followup_id}": Rule(EVERYONE),
+    "POST /sync": Rule(EVERYONE),
     # agents
     "GET /agents": Rule(STAFF),
     "POST /agents": Rule(STAFF),
@@ -95,6 +103,8 @@ ACCESS: dict[str, Rule] = {
     # settings and reports
     "GET /settings": Rule(STAFF),
     "PUT /settings/returning": Rule(ADMIN),
+    "GET /settings/followups": Rule(STAFF),
+    "PUT /settings/followups": Rule(ADMIN),
     "GET /reports/attribution": Rule(STAFF),
 }
 
