@@ -14,6 +14,7 @@ from api_routes import (
     activities,
     agents,
     audit,
+    dashboard,
     followup_settings,
     followups,
     gate,
@@ -52,6 +53,7 @@ app.include_router(followup_settings.router)
 app.include_router(sync.router)
 app.include_router(users.router)
 app.include_router(audit.router)
+app.include_router(dashboard.router)
 app.enable_swagger(path="/docs", title="LeadRelay API", version="1")
 wiring.prepare(wiring.lead_repository, wiring.org_repository)
 

@@ -106,6 +106,11 @@ ACCESS: dict[str, Rule] = {
     "GET /settings/followups": Rule(STAFF),
     "PUT /settings/followups": Rule(ADMIN),
     "GET /reports/attribution": Rule(STAFF),
+    "GET /dashboard": Rule(STAFF),
+    "GET /dashboard/csv": Rule(STAFF),
+    "GET /dashboard/trends": Rule(STAFF),
+    "POST /dashboard/rebuild": Rule(ADMIN),
+    "GET /activity": Rule(EVERYONE),
 }
 
 
