@@ -28,6 +28,8 @@ from api_routes import (
     sync,
     users,
 )
+from api_routes import fairness as fairness_routes
+from api_routes import offers as offer_routes
 from api_routes.agents import BadUntil
 from api_routes.body_limits import refuse_hostile_body
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
@@ -53,6 +55,8 @@ app.include_router(followup_settings.router)
 app.include_router(sync.router)
 app.include_router(users.router)
 app.include_router(audit.router)
+app.include_router(offer_routes.router)
+app.include_router(fairness_routes.router)
 app.include_router(dashboard.router)
 app.enable_swagger(path="/docs", title="LeadRelay API", version="1")
 wiring.prepare(wiring.lead_repository, wiring.org_repository)

@@ -69,6 +69,12 @@ ACCESS: dict[str, Rule] = {
     "DELETE /agents/{agent_id}": Rule(ADMIN, "agent"),
     "PUT /agents/{agent_id}/availability": Rule(EVERYONE, "agent"),
     "GET /agents/{agent_id}/history": Rule(EVERYONE, "agent"),
+    # offers and presence (the agent themself; lists scoped by the handler)
+    "GET /offers": Rule(EVERYONE),
+    "POST /offers/{offer_id}/accept": Rule(frozenset({G})),
+    "POST /offers/{offer_id}/decline": Rule(frozenset({G})),
+    "POST /agents/me/check-in": Rule(frozenset({G})),
+    "POST /agents/me/check-out": Rule(frozenset({G})),
     # people
     "GET /users": Rule(STAFF),
     "POST /users": Rule(STAFF),
@@ -91,6 +97,7 @@ ACCESS: dict[str, Rule] = {
     "POST /routing/simulate": Rule(STAFF),
     "POST /routing/backtest": Rule(STAFF),
     "GET /routing/overrides": Rule(STAFF),
+    "GET /routing/fairness": Rule(STAFF),
     # sources and quarantine
     "GET /sources": Rule(ADMIN),
     "POST /sources": Rule(ADMIN),
