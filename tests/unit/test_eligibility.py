@@ -215,3 +215,47 @@ def test_when_the_previous_owner_cannot_take_it_the_chain_decides_and_says_why(o
     assert first.why == f"reopened lead: {why}; the rule chain decides"
     assert plan.rule_id == DEFAULT_RULE_ID and plan.agent_id == "a"
     assert plan.rules_not_matched == 0 and plan.deciding_rules[0] is first
+
+
+def test_a_previous_owner_gets_the_lead_back_whatever_its_language_and_with_no_count_today():
+    owner = Agent(agent_id="o", name="O", languages=["hi"], daily_cap=1)
+    r = _roster(Agent(agent_id="a", name="A"), owner)
+    chain = RuleChain.model_validate({"version": 1, "default_pool_id": "all"})
+    plan = decide(lead(return_to_agent_id="o", language="ta"), chain, r, {}, NOON, TZ)
+    assert plan.agent_id == "o" and plan.daily_cap == 1
+
+
+def test_a_rule_whose_pool_does_not_exist_stops_the_walk_unless_it_falls_through():
+    rules = [{"rule_id": "r1", "pool_id": "nope"}]
+    r = _roster(Agent(agent_id="a", name="A"))
+    stop = RuleChain.model_validate({"version": 1, "rules": rules, "default_pool_id": "all"})
+    plan = decide(lead(), stop, r, {}, NOON, TZ)
+    assert (plan.agent_id, plan.rule_id, plan.pool_id, plan.strategy) == (None, "r1", "nope", None)
+    assert plan.reason == "pool 'nope' does not exist"
+    assert [(t.rule_id, t.matched, t.fell_through) for t in plan.rules] == [("r1", True, False)]
+    assert plan.rules[0].why == "matches every lead; pool 'nope' does not exist"
+    onward = RuleChain.model_validate({"version": 1, "rules": [{**rules[0], "fall_through": True}],
+                                       "default_pool_id": "all"})  # fmt: skip
+    plan = decide(lead(), onward, r, {}, NOON, TZ)
+    assert plan.agent_id == "a" and plan.rule_id == DEFAULT_RULE_ID
+    assert plan.rules[0].fell_through is True and plan.rules[0].why.endswith("does not exist")
+
+
+def test_a_matched_rule_explains_the_comparison_that_decided_it_in_local_time():
+    chain = RuleChain.model_validate({"version": 1, "rules": [
+        {"rule_id": "lunch", "when": {"field": "hour", "op": "between", "value": [11, 13]}, "pool_id": "all"},
+    ]})  # fmt: skip
+    r = _roster(Agent(agent_id="a", name="A"))
+    plan = decide(lead(), chain, r, {}, NOON, TZ)  # 12:00 IST (06:30 UTC)
+    assert plan.rule_id == "lunch" and plan.rules[0].matched and plan.rules[0].why == "hour=12 between [11, 13]"
+    evening = decide(lead(), chain, r, {}, at(0, 19).astimezone(UTC), TZ)
+    assert evening.agent_id is None and evening.rules[0].why == "hour=19 between [11, 13]"
+
+
+def test_unknown_and_excluded_agents_are_skipped_with_their_reason_and_the_pool_walk_goes_on():
+    r = _roster(Agent(agent_id="x", name="X"), Agent(agent_id="a", name="A", daily_cap=1))
+    r.pools["all"] = Pool(pool_id="all", name="all", agent_ids=["ghost", "x", "a"])
+    chain = RuleChain.model_validate({"version": 1, "default_pool_id": "all"})
+    plan = decide(lead(), chain, r, {}, NOON, TZ, exclude_agents=frozenset({"x"}))
+    assert plan.skipped == {"ghost": "unknown_agent", "x": "already_had_lead"}
+    assert plan.agent_id == "a" and plan.candidates == ["a"]
