@@ -188,7 +188,8 @@ def per_lead_from_report(report: dict[str, Any]) -> tuple[dict[str, Any], str]:
         "read_units": sum(units.get("read", {}).values()),
         "handler_cpu_ms": pipeline.get("handler_cpu_ms_per_lead") or DEFAULT_PER_LEAD["handler_cpu_ms"],
         "aws_calls": {k: calls.get(k, 0) for k in ("ingest", "route")},
-        "events": (calls.get("by_service") or {}).get("events", 0.0),
+        # Domain events leave through the stream's forwarder (one PutEvents per lead's changes).
+        "events": calls.get("events_forwarder", (calls.get("by_service") or {}).get("events", 0.0)),
         "log_bytes": pipeline.get("log_bytes_per_lead") or DEFAULT_PER_LEAD["log_bytes"],
     }, f"bench/results/latest.json of {report.get('at')}"
 
@@ -223,7 +224,9 @@ def monthly(
     ticks = facts.schedule_invocations_per_month
     gb_s += ticks * billed_ms(5.0, 2.0, memory["followup"]) / 1000 * memory["followup"] / 1024
     gb_s += api_reads * billed_ms(4.0, 1.5, memory["api"]) / 1000 * memory["api"] / 1024
-    invocations = 2 * leads + ticks + api_reads
+    # The stream's events forwarder runs once per lead's batch of changes too (≈ 2 ms CPU, 1 call).
+    gb_s += leads * billed_ms(2.0, 1.0, 256) / 1000 * 256 / 1024
+    invocations = 3 * leads + ticks + api_reads
     lines["Lambda (duration + requests)"] = (
         gb_s * price["lambda_gb_second"] + invocations * price["lambda_per_million"] / 1e6
     )
