@@ -51,6 +51,7 @@ SHIPPED = (
     "definitions.py",
     "errors.py",
     "events",
+    "followup",
     "ids.py",
     "limits.py",
     "models",
@@ -59,6 +60,7 @@ SHIPPED = (
     "routing",
     "sources",
     "store",
+    "tick.py",
     "wiring.py",
 )
 # For laptops and CI only: the local stack (moto server, gateway, poller, ticker) and the CLI.

@@ -112,6 +112,22 @@ class Observability(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
         }
+        # The followup tick re-drives leads the router never decided (failed past its retries, or
+        # the stream record expired) and counts them: any such lead means routing lost one.
+        stuck = cloudwatch.Metric(
+            namespace="LeadRelay", metric_name="StuckLeadsFound", dimensions_map={"service": "followup"},
+            statistic=cloudwatch.Stats.SUM, period=_FIVE_MINUTES,
+        )  # fmt: skip
+        self.alarms["StuckLeads"] = stuck.create_alarm(
+            self,
+            "StuckLeads",
+            alarm_description="Leads were still waiting for the router minutes after they arrived; the followup "
+            "tick routed them again. Look at the route function's errors and the DLQ.",
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
         action = cw_actions.SnsAction(self.topic)
         for alarm in self.alarms.values():
             alarm.add_alarm_action(action)

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from leadrelay.capture import CaptureService
     from leadrelay.routing.router import Router
     from leadrelay.routing.snapshot import RosterSnapshots
+    from leadrelay.store.activities import ActivityLog
+    from leadrelay.store.followups import FollowupStore
+    from leadrelay.tick import FollowupTick
 
 
 @lru_cache(maxsize=1)
@@ -66,6 +69,33 @@ def router() -> Router:
         max_attempts=settings.max_assign_attempts,
         snapshots=roster_snapshots(),
     )
+
+
+def followup_store() -> FollowupStore:
+    from leadrelay.store.followups import FollowupStore
+
+    settings = get_settings()
+    return FollowupStore(settings.leads_table, settings.org_table)
+
+
+def activity_log() -> ActivityLog:
+    from leadrelay.store.activities import ActivityLog
+
+    return ActivityLog(leads=lead_repository(), followups=followup_store(), clock=get_clock(),
+                       timezone=get_settings().org_timezone)  # fmt: skip
+
+
+def followup_tick(batch: int = 200) -> FollowupTick:
+    from leadrelay.store.assignments import AssignmentStore
+    from leadrelay.tick import FollowupTick
+
+    settings = get_settings()
+    return FollowupTick(
+        leads=lead_repository(), org=org_repository(), followups=followup_store(), activities=activity_log(),
+        assignments=AssignmentStore(settings.leads_table, settings.org_table),
+        route=lambda lead, trigger: router().route(lead, trigger=trigger), clock=get_clock(),
+        timezone=settings.org_timezone, batch=batch,
+    )  # fmt: skip
 
 
 def prepare(*services: Callable[[], object]) -> None:
