@@ -259,3 +259,70 @@ def test_unknown_and_excluded_agents_are_skipped_with_their_reason_and_the_pool_
     plan = decide(lead(), chain, r, {}, NOON, TZ, exclude_agents=frozenset({"x"}))
     assert plan.skipped == {"ghost": "unknown_agent", "x": "already_had_lead"}
     assert plan.agent_id == "a" and plan.candidates == ["a"]
+
+
+def test_a_sunday_night_shift_covers_monday_morning():
+    agent = Agent(agent_id="a", name="A", shifts=[Shift(days=[6], start=time(22), end=time(6))])
+    assert reason(agent, at(0, 3)) is None  # Monday 03:00 belongs to Sunday's shift
+    assert reason(agent, at(1, 3)) is SkipReason.OFF_SHIFT
+
+
+def test_skip_reason_honours_the_chains_cap():
+    agent = Agent(agent_id="a", name="A")
+    when = at(0, 12)
+    assert skip_reason(agent, lead(), now=when.astimezone(UTC), local_now=when, assigned_today=2,
+                       require_language=False, chain_cap=2) is SkipReason.CAPPED  # fmt: skip
+    assert skip_reason(agent, lead(), now=when.astimezone(UTC), local_now=when, assigned_today=1,
+                       require_language=False, chain_cap=2) is None  # fmt: skip
+
+
+def test_the_chains_cap_holds_for_a_previous_owner_too():
+    r = _roster(Agent(agent_id="a", name="A"), Agent(agent_id="o", name="O"))
+    chain = RuleChain.model_validate({"version": 1, "default_pool_id": "all", "daily_cap_per_agent": 2})
+    plan = decide(lead(return_to_agent_id="o"), chain, r, {"o": 2}, NOON, TZ)
+    assert plan.agent_id == "a" and "not eligible (capped)" in plan.rules[0].why
+
+
+def test_a_rule_that_asks_for_the_leads_language_skips_those_who_do_not_speak_it():
+    r = _roster(Agent(agent_id="h", name="H", languages=["hi"]), Agent(agent_id="t", name="T", languages=["ta"]))
+    chain = RuleChain.model_validate({"version": 1, "rules": [{"rule_id": "lang", "pool_id": "all",
+                                                               "require_language": True}]})  # fmt: skip
+    plan = decide(lead(language="ta"), chain, r, {}, NOON, TZ)
+    assert plan.agent_id == "t" and plan.skipped == {"h": "language"} and plan.require_language is True
+
+
+def test_a_rule_with_nobody_eligible_leaves_the_lead_unassigned_and_explains_every_rule():
+    r = _roster(Agent(agent_id="a", name="A", status=AgentStatus.ON_LEAVE))
+    chain = RuleChain.model_validate({"version": 1, "rules": [
+        {"rule_id": "noida", "when": {"field": "city", "op": "eq", "value": "Noida"}, "pool_id": "all"},
+        {"rule_id": "r1", "pool_id": "all"}, {"rule_id": "r2", "pool_id": "missing"}]})  # fmt: skip
+    plan = decide(lead(city="Pune"), chain, r, {}, NOON, TZ)
+    assert (plan.agent_id, plan.rule_id, plan.pool_id, plan.strategy) == (None, "r1", "all", "round_robin")
+    assert plan.reason == "rule 'r1' matched but nobody in pool 'all' is eligible"
+    assert plan.skipped == {"a": "on_leave"}
+    assert [(t.rule_id, t.matched) for t in plan.rules] == [("noida", False), ("r1", True)]
+    assert plan.rules[0].why == "city='Pune' eq 'Noida'"
+
+
+def test_a_rule_that_falls_through_says_so_and_the_last_skips_are_kept():
+    r = _roster(Agent(agent_id="a", name="A", status=AgentStatus.ON_LEAVE))
+    chain = RuleChain.model_validate({"version": 1, "rules": [
+        {"rule_id": "noida", "when": {"field": "city", "op": "eq", "value": "Noida"}, "pool_id": "all"},
+        {"rule_id": "r1", "pool_id": "all", "fall_through": True}]})  # fmt: skip
+    plan = decide(lead(city="Noida"), chain, r, {}, NOON, TZ)
+    assert plan.rule_id == "noida" and plan.rules[0].why == "city='Noida' eq 'Noida'"
+    plan = decide(lead(city="Pune"), chain, r, {}, NOON, TZ)
+    assert plan.agent_id is None and plan.reason == "nobody eligible" and plan.skipped == {"a": "on_leave"}
+    trace = plan.rules[1]
+    assert trace.fell_through and trace.skipped == {"a": "on_leave"}
+    assert trace.why == "matches every lead; nobody eligible, fell through"
+    assert plan.rules[0].why == "city='Pune' eq 'Noida'"
+
+
+def test_a_missing_pool_after_a_rule_that_did_not_match_still_explains_that_rule():
+    chain = RuleChain.model_validate({"version": 1, "rules": [
+        {"rule_id": "noida", "when": {"field": "city", "op": "eq", "value": "Noida"}, "pool_id": "all"},
+        {"rule_id": "r2", "pool_id": "missing"}]})  # fmt: skip
+    plan = decide(lead(city="Pune"), chain, _roster(Agent(agent_id="a", name="A")), {}, NOON, TZ)
+    assert plan.reason == "pool 'missing' does not exist"
+    assert [(t.rule_id, t.matched) for t in plan.rules] == [("noida", False), ("r2", True)]
