@@ -56,14 +56,13 @@ def _tick(event: dict[str, Any]) -> dict[str, Any]:
 # What the tick did that someone acts on, as fixed metric names (never built from values). Every
 # name is a paid custom metric past CloudWatch's 10 free ones, and the default deployment stays
 # within them (docs/deploy.md#what-it-costs): the other counts of `work` (due follow-ups, SLA
-# re-distributions and escalations, queued leads assigned, stuck leads redriven, nurture steps)
+# re-distributions and escalations, queued leads assigned, stuck leads redriven, nurture steps,
+# offers expired, agents checked out)
 # are in the tick's log line, for CloudWatch Logs Insights. StuckLeadsFound carries the alarm.
 _TICK_METRICS = {
     "followups_missed": "FollowupsMissed",
     "stuck_found": "StuckLeadsFound",
     "failed_steps": "TickStepsFailed",
-    "offers_expired": "OffersExpired",
-    "agents_checked_out": "AgentsCheckedOut",
 }
 
 
