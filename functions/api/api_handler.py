@@ -10,7 +10,19 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from api_routes import agents, leads, pools, quarantine, reports, routing, settings, sources
+from api_routes import (
+    agents,
+    lead_entry,
+    leads,
+    openapi_doc,
+    pools,
+    quarantine,
+    reports,
+    request_hygiene,
+    routing,
+    settings,
+    sources,
+)
 from api_routes.agents import BadUntil
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
 from leadrelay.auth import Forbidden, Unauthorized
@@ -28,7 +40,8 @@ app.include_router(quarantine.router)
 app.include_router(settings.router)
 app.include_router(reports.router)
 app.include_router(sources.router)
-app.enable_swagger(path="/docs", title="LeadRelay API", version="1")
+app.include_router(lead_entry.router)
+openapi_doc.install(app)
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -83,6 +96,11 @@ def bad_until(exc: BadUntil) -> Response:
     return _error(422, "invalid_request", str(exc))
 
 
+@app.exception_handler(lead_entry.CaptureRefused)
+def capture_refused(exc: lead_entry.CaptureRefused) -> Response:
+    return _error(exc.status, exc.code, str(exc))
+
+
 @app.not_found
 def no_route(_: Exception) -> Response:
     event = app.current_event
@@ -93,4 +111,7 @@ def no_route(_: Exception) -> Response:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    refused = request_hygiene.refusal(event)
+    if refused is not None:
+        return refused
+    return app.resolve(request_hygiene.without_blank_query(event), context)

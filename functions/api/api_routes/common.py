@@ -117,6 +117,7 @@ def lead_view(lead: Lead) -> dict[str, Any]:
             "reopened_at": _time(lead.reopened_at),
             "reopen_count": lead.reopen_count,
             "return_to_agent_id": lead.return_to_agent_id,
+            "version": lead.version,
         }
     )
 
