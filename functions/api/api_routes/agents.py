@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api_routes.common import Conflict, NotFound, Unprocessable, agent_view, principal
+from api_routes.idempotency import idempotent
 from leadrelay import wiring
 from leadrelay.auth import Forbidden, Role
 from leadrelay.clock import get_clock, local_day
@@ -90,7 +91,7 @@ def _check_team(who: Any, team_id: str | None) -> None:
         raise Unprocessable("unknown_team", f"there is no team {team_id!r}")
 
 
-@router.post("/agents", summary="Add an agent (admin; manager: own team)", tags=["agents"])
+@router.post("/agents", summary="Add an agent (admin; manager: own team)", tags=["agents"], middlewares=[idempotent])
 def create_agent(new: NewAgent) -> Response[dict[str, Any]]:
     who = principal(router)
     who.require(Role.ADMIN, Role.MANAGER)

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api_routes.common import NotFound, Unprocessable, api_error, lead_view, principal
+from api_routes.idempotency import idempotent
 from leadrelay import wiring
 from leadrelay.auth import Role
 from leadrelay.clock import get_clock
@@ -126,6 +127,7 @@ class ManualLeadAnswer(BaseModel):
     "was a lead (the entry is a touchpoint on it). Honours `Idempotency-Key`.",
     tags=["leads"],
     responses={201: {"description": "A new lead"}, 202: {"description": "The person already was a lead"}},
+    middlewares=[idempotent],
 )
 def create_lead(body: ManualLead) -> Response[ManualLeadAnswer]:
     who = principal(router)

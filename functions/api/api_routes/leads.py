@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api_routes.common import BadRequest, NotFound, api_error, audit_read, lead_view, principal
+from api_routes.idempotency import idempotent
 from leadrelay import wiring
 from leadrelay.auth import Principal, Role
 from leadrelay.clock import get_clock, iso
@@ -120,7 +121,12 @@ class ReassignRequest(BaseModel):
         return self
 
 
-@router.post("/leads/<lead_id>/reassign", summary="Move a lead to an agent or a pool (manager, admin)", tags=["leads"])
+@router.post(
+    "/leads/<lead_id>/reassign",
+    summary="Move a lead to an agent or a pool (manager, admin)",
+    tags=["leads"],
+    middlewares=[idempotent],
+)
 def reassign(lead_id: LeadId, move: ReassignRequest) -> dict[str, Any]:
     from leadrelay.routing.reassign import Reassigner, Reassignment, ReassignRefused
     from leadrelay.store.assignments import AssignmentStore

@@ -159,6 +159,29 @@ def _with_webhooks(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+_IDEMPOTENCY_HEADER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any unique string (a UUID) per thing to create: a retry with the same key and body answers "
+    "the first answer for 24 hours and creates nothing twice; the same key with another body is a 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "example": "2f1c0c8e-8d4b-4f55-a4b2-2a8d1f0f6a11",
+}
+
+
+def _with_idempotency_keys(app: APIGatewayRestResolver, document: dict[str, Any]) -> dict[str, Any]:
+    """The `Idempotency-Key` header on every operation whose route runs the idempotency middleware."""
+    from api_routes.idempotency import idempotent
+
+    for route in [*app._static_routes, *app._dynamic_routes]:
+        if idempotent in route.middlewares:
+            operation = document.get("paths", {}).get(route.openapi_path, {}).get(route.method.lower())
+            if operation is not None:
+                operation.setdefault("parameters", []).append(dict(_IDEMPOTENCY_HEADER))
+    return document
+
+
 class OpenApiDocument:
     """Builds the document once per process (the routes do not change) and stamps `servers` per request."""
 
@@ -182,7 +205,7 @@ class OpenApiDocument:
                 },
                 security=[{"bearer": []}],
             )
-            self._base = _with_webhooks(_with_errors(json.loads(raw)))
+            self._base = _with_idempotency_keys(self.app, _with_webhooks(_with_errors(json.loads(raw))))
         return self._base
 
     def for_request(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from api_routes.common import Conflict, NotFound, Unprocessable, logger, principal
+from api_routes.idempotency import idempotent
 from leadrelay import wiring
 from leadrelay.auth import Role
 from leadrelay.clock import get_clock, iso
@@ -209,6 +210,7 @@ def get_source(source_id: SourceId) -> dict[str, Any]:
     summary="Add a lead source; its key is in this answer only (admin)",
     tags=["sources"],
     responses={201: {"description": "the source, with `key` (shown once)"}},
+    middlewares=[idempotent],
 )
 def create_source(body: NewSource) -> Response[dict[str, Any]]:
     principal(router).require(Role.ADMIN)
@@ -276,6 +278,7 @@ def update_source(source_id: SourceId, body: SourceFields) -> dict[str, Any]:
     "/sources/<source_id>/rotate-key",
     summary="Make a new key for a source; the old key stops working at once (admin)",
     tags=["sources"],
+    middlewares=[idempotent],
 )
 def rotate_key(source_id: SourceId) -> Response[dict[str, Any]]:
     principal(router).require(Role.ADMIN)
@@ -351,6 +354,7 @@ def _import_input(raw_mapping: str | None) -> tuple[str, dict[str, str | None] |
     '`{"csv": "<text>", "mapping": {"Customer Name": "name"}}`. Header row required. Answers a report '
     "with every row's outcome; when `complete` is false, send the same file again with `?start_row=<next_row>`.",
     tags=["sources"],
+    middlewares=[idempotent],
 )
 def import_csv(
     source_id: SourceId,

@@ -161,3 +161,19 @@ FUNCTION_TIMEOUT_S: dict[str, int] = {"ingest": 10, "route": 30, "followup": 60,
 EVENT_BUS_ENV = "EVENT_BUS_NAME"
 EVENT_SOURCE = "leadrelay"
 DLQ_ENV = "ROUTE_DLQ_URL"
+
+
+@dataclass(frozen=True)
+class IdempotencyStore:
+    """Where the API keeps `Idempotency-Key` records (Powertools' idempotency utility): items of
+    `table` under one partition value, the key's hash as the sort key, expiring by the table's TTL
+    attribute after `expires_after_s` (a retry after that runs again)."""
+
+    table: TableDef
+    partition_value: str
+    expires_after_s: int
+
+
+# Creating POSTs of the REST API honour `Idempotency-Key` for 24 hours (an offline phone syncs
+# within a day; a key older than that is a new request).
+API_IDEMPOTENCY = IdempotencyStore(table=ORG_TABLE, partition_value="IDEMPOTENCY#api", expires_after_s=24 * 3600)
