@@ -47,6 +47,19 @@ class NewAgent(AgentProfile):
     agent_id: str = Field(pattern=ID_PATTERN)
 
 
+class AgentDocument(AgentProfile):
+    """An agent as GET shows it, to send back edited: the read-only fields are accepted and ignored
+    (status has its own endpoint; today's count is routing's)."""
+
+    agent_id: str | None = Field(default=None, max_length=64, description="read-only: must match the path")
+    status: str | None = Field(default=None, max_length=32, description="read-only; see PUT …/availability")
+    status_until: str | None = Field(default=None, max_length=40, description="read-only")
+    assigned_today: int | None = Field(default=None, description="read-only")
+
+
+_READ_ONLY = {"agent_id", "status", "status_until", "assigned_today"}
+
+
 class AvailabilityChange(BaseModel):
     """A new status for an agent, optionally lapsing back to available at `until`."""
 
@@ -103,9 +116,11 @@ def create_agent(new: NewAgent) -> Response[dict[str, Any]]:
 
 
 @router.put("/agents/<agent_id>", summary="Edit an agent's profile (admin; manager: own team)", tags=["agents"])
-def replace_agent(agent_id: AgentId, profile: AgentProfile) -> dict[str, Any]:
+def replace_agent(agent_id: AgentId, profile: AgentDocument) -> dict[str, Any]:
     who = principal(router)
     who.require(Role.ADMIN, Role.MANAGER)
+    if profile.agent_id not in (None, agent_id):
+        raise Unprocessable("id_mismatch", f"the body is agent {profile.agent_id!r}, the path agent {agent_id!r}")
     repo = wiring.org_repository()
     current = repo.get_agent(agent_id)
     if current is None or not who.can_see_agent(current):
@@ -113,7 +128,12 @@ def replace_agent(agent_id: AgentId, profile: AgentProfile) -> dict[str, Any]:
     _check_team(who, profile.team_id)
     # Status and its end time belong to the availability endpoint: a profile edit keeps them.
     agent = Agent.model_validate(
-        {**profile.model_dump(), "agent_id": agent_id, "status": current.status, "status_until": current.status_until}
+        {
+            **profile.model_dump(exclude=_READ_ONLY),
+            "agent_id": agent_id,
+            "status": current.status,
+            "status_until": current.status_until,
+        }
     )
     if not repo.replace_agent(agent):
         raise NotFound(f"there is no agent {agent_id!r}")

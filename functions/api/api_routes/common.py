@@ -158,6 +158,9 @@ def agent_view(agent: Agent, assigned_today: int) -> dict[str, Any]:
         "daily_cap": agent.daily_cap,
         "soft_cap": agent.soft_cap,
         "weight": agent.weight,
+        "phone": agent.phone,
+        "email": agent.email,
+        "skills": agent.skills,
         "shifts": [{"days": s.days, "start": _clock_time(s.start), "end": _clock_time(s.end)} for s in agent.shifts],
         "assigned_today": assigned_today,
     }

@@ -25,12 +25,32 @@ from leadrelay.store.org import RuleChainConflict
 router = Router()
 
 
-class RuleChainEdit(RuleChainSpec):
-    """A new rule chain to publish. `expected_version` guards against overwriting someone's edit."""
+class RuleChainDocument(RuleChainSpec):
+    """A rule chain as `GET /routing/rules` shows it: the rules plus read-only stamps, so what a GET
+    returns can be edited and sent back as it is (to PUT, or as a back-test draft)."""
+
+    version: int | None = Field(
+        default=None, ge=0, description="the version this document was read at (PUT: the optimistic lock)"
+    )
+    published_at: datetime | None = Field(default=None, description="read-only; ignored")
+    published_by: str | None = Field(default=None, max_length=200, description="read-only; ignored")
+
+    def spec(self) -> dict[str, Any]:
+        """The rules alone, without the stamps."""
+        stamps = {"version", "published_at", "published_by", "expected_version"}
+        return dict(self.model_dump(by_alias=True, exclude=stamps))
+
+
+class RuleChainEdit(RuleChainDocument):
+    """A new rule chain to publish: the document GET returned, edited. Its `version` (or
+    `expected_version`) guards against overwriting someone's edit: 409 `version_conflict`."""
 
     expected_version: int | None = Field(
         default=None, ge=0, description="the live version this edit started from; 409 if it moved on"
     )
+
+    def lock(self) -> int | None:
+        return self.expected_version if self.expected_version is not None else self.version
 
 
 class BacktestRequest(BaseModel):
@@ -38,7 +58,7 @@ class BacktestRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    draft: RuleChainSpec
+    draft: RuleChainDocument = Field(description="a rule chain, e.g. the document GET /routing/rules returns, edited")
     days: int = Field(default=30, ge=1, le=90, description="replay the leads received in this many days up to now")
     limit: int = Field(
         default=5000, ge=1, le=10000, description="at most this many leads, the newest; the report says if it cut"
@@ -75,7 +95,8 @@ class SimulatedLead(BaseModel):
 
 def _chain_of(spec: RuleChainSpec, pools: set[str], **stamp: Any) -> RuleChain:
     """`spec` as a rule chain, refused (422 `unknown_pool`) when it names a pool that does not exist."""
-    chain = RuleChain.model_validate({**spec.model_dump(by_alias=True), **stamp})
+    fields = spec.spec() if isinstance(spec, RuleChainDocument) else spec.model_dump(by_alias=True)
+    chain = RuleChain.model_validate({**fields, **stamp})
     problems = unknown_pools(chain, pools)
     if problems:
         known = ", ".join(sorted(pools)) or "none yet"
@@ -104,7 +125,7 @@ def put_rules(edit: RuleChainEdit) -> dict[str, Any]:
     pools = set(org.load_roster().pools)
     chain = _chain_of(edit, pools, published_at=get_clock().now(), published_by=who.username)
     try:
-        published = org.publish_rule_chain(chain, expected_version=edit.expected_version)
+        published = org.publish_rule_chain(chain, expected_version=edit.lock())
     except RuleChainConflict as exc:
         raise Conflict("version_conflict", str(exc)) from exc
     return _chain_view(published)

@@ -24,6 +24,22 @@ def get_settings_view() -> dict[str, Any]:
     return _view(wiring.org_repository().get_org_settings())
 
 
+@router.put("/settings", summary="Replace the organisation's settings with the document GET returns, edited (admin)",
+            tags=["settings"])  # fmt: skip
+def put_settings(document: OrgSettings) -> dict[str, Any]:
+    """Send back what `GET /settings` returned, with your changes. The time zone is the deployment's
+    (it decides what "today" is for caps and reports): a different one is refused, not half-applied."""
+    from api_routes.common import Unprocessable
+
+    principal(router).require(Role.ADMIN)
+    repo = wiring.org_repository()
+    current = repo.get_org_settings()
+    if document.timezone != current.timezone:
+        raise Unprocessable("timezone_fixed", f"the time zone is {current.timezone}, set per deployment; "
+                            "send it unchanged")  # fmt: skip
+    return _view(repo.put_org_settings(document))
+
+
 @router.put("/settings/returning", summary="What a closed lead that comes back does (admin)", tags=["settings"])
 def put_returning(policy: ReturningPolicy) -> dict[str, Any]:
     """`reopen_lost`, `reopen_won`: whether a returning lost / won lead is reopened and routed

@@ -127,6 +127,17 @@ class SourceFields(BaseModel):
     )
 
 
+class SourceDocument(SourceFields):
+    """A source as GET shows it, to send back edited: read-only fields are accepted (an id or kind
+    that differs from the stored one is refused) and masked secrets mean "unchanged"."""
+
+    source_id: str | None = Field(default=None, max_length=64, description="read-only: must match the path")
+    kind: str | None = Field(default=None, max_length=32, description="read-only: a source's kind never changes")
+    created_at: str | None = Field(default=None, max_length=40, description="read-only")
+    webhook_path: str | None = Field(default=None, max_length=200, description="read-only")
+    pull: dict[str, Any] | None = Field(default=None, description="read-only: the poller's state")
+
+
 class NewSource(SourceFields):
     """A new source. Without a `source_id`, one is made from the name ("NoBroker Pune" → `nobroker-pune`)."""
 
@@ -247,9 +258,12 @@ def create_source(body: NewSource) -> Response[dict[str, Any]]:
     summary="Change a source's name, active, tags or settings (merged; null removes a setting) (admin)",
     tags=["sources"],
 )
-def update_source(source_id: SourceId, body: SourceFields) -> dict[str, Any]:
+def update_source(source_id: SourceId, body: SourceDocument) -> dict[str, Any]:
     principal(router).require(Role.ADMIN)
     source = _require_source(source_id)
+    if body.source_id not in (None, source_id) or body.kind not in (None, source.kind.value):
+        other = f"the body describes another source than {source_id!r} ({source.kind.value})"
+        raise Unprocessable("id_mismatch", other)
     changes: dict[str, Any] = {}
     for name in ("name", "active", "tags"):
         if name in body.model_fields_set:

@@ -246,6 +246,20 @@ class OrgRepository:
         )
         return self.get_org_settings()
 
+    def put_org_settings(self, settings: OrgSettings) -> OrgSettings:
+        """Replace the settings a person edits (the whole document GET /settings shows), keeping
+        any other attribute of the item."""
+        values = settings.model_dump(mode="python")
+        names = {f"#s{i}": name for i, name in enumerate(values)}
+        client().update_item(
+            TableName=self.table,
+            Key=to_item({"pk": CONFIG, "sk": "ORG"}),
+            UpdateExpression="SET " + ", ".join(f"{alias} = :s{alias[2:]}" for alias in names),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_item({f":s{i}": value for i, value in enumerate(values.values())}),
+        )
+        return self.get_org_settings()
+
     # -- sources ---------------------------------------------------------------------------------
 
     def put_source(self, source: Source) -> None:
