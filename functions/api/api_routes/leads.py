@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api_routes.common import BadRequest, NotFound, api_error, audit_read, lead_view, principal
+from api_routes.common import BadRequest, NotFound, Unprocessable, api_error, audit_read, lead_view, principal
 from api_routes.idempotency import idempotent
 from leadrelay import wiring
 from leadrelay.auth import Principal, Role
@@ -68,38 +70,103 @@ def get_timeline(lead_id: LeadId) -> dict[str, Any]:
     return {"lead_id": lead_id, "items": items}
 
 
-@router.get("/leads", summary="Leads newest first, scoped by role", tags=["leads"])
+@router.get(
+    "/leads",
+    summary="Leads newest first, scoped by role; `q` searches by phone, email or name",
+    description="`q`: a phone in any Indian spelling (`98765 43210`, `+91-98765-43210`, `098765…`), an email, or "
+    "the start of a name in any script (each word a prefix: `asha ver`, `आशा`, `ஆஷா`). Combines with every filter; "
+    "`next` pages on. Received times are a half-open range [from, to).",
+    tags=["leads"],
+)
 def list_leads(
     status: Annotated[LeadStatus | None, Query(description="Only leads in this status")] = None,
     source_id: Annotated[str | None, Query(max_length=64)] = None,
     agent_id: Annotated[str | None, Query(max_length=64)] = None,
     cursor: Annotated[str | None, Query(max_length=2048, description="`next` from the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    q: Annotated[str | None, Query(min_length=1, max_length=200, description="phone, email or name prefix")] = None,
+    team_id: Annotated[str | None, Query(max_length=64, description="only this team's leads")] = None,
+    tag: Annotated[str | None, Query(max_length=64, description="only leads with this tag")] = None,
+    received_from: Annotated[datetime | None, Query(description="received at or after (ISO time with zone)")] = None,
+    received_to: Annotated[datetime | None, Query(description="received before (ISO time with zone)")] = None,
 ) -> dict[str, Any]:
     who = principal(router)
-    team_id = None
+    for name, moment in (("received_from", received_from), ("received_to", received_to)):
+        if moment is not None and moment.tzinfo is None:
+            raise Unprocessable("invalid_request", f"{name} needs a time zone, e.g. 2026-11-23T00:00:00+05:30")
     if who.role is Role.AGENT:
         if agent_id and agent_id != who.agent_id:
             raise NotFound("agents see only their own leads")
         agent_id = who.agent_id or "-"
-    elif who.role is Role.MANAGER and agent_id is None and status not in QUEUE_STATUSES:
-        # A manager's list is their team's leads; new and unassigned leads belong to no team
-        # yet, so `?status=new` or `?status=unassigned` shows that queue instead.
-        team_id = who.team_id or "-"
+    elif who.role is Role.MANAGER:
+        if team_id and team_id != who.team_id:
+            raise NotFound("managers see only their own team's leads")
+        if agent_id is None and status not in QUEUE_STATUSES:
+            # A manager's list is their team's leads; new and unassigned leads belong to no team
+            # yet, so `?status=new` or `?status=unassigned` shows that queue instead.
+            team_id = who.team_id or "-"
+    filters = LeadFilters(status=status.value if status else None, source_id=source_id, agent_id=agent_id,
+                          team_id=team_id, tag=tag, received_from=received_from, received_to=received_to)  # fmt: skip
     try:
-        leads, next_cursor = wiring.lead_repository().list_leads(
-            agent_id=agent_id,
-            team_id=team_id,
-            status=status.value if status else None,
-            source_id=source_id,
-            cursor=cursor,
-            limit=limit,
-        )
+        if q is not None:
+            leads, next_cursor = _search(who, q, filters, cursor, limit)
+        else:
+            leads, next_cursor = wiring.lead_repository().list_leads(
+                agent_id=agent_id,
+                team_id=team_id if agent_id is None else None,
+                status=filters.status,
+                source_id=source_id,
+                cursor=cursor,
+                limit=limit,
+                tag=tag,
+                received_from=received_from,
+                received_to=received_to,
+            )
     except ValueError as exc:
         raise BadRequest("invalid_cursor", str(exc)) from exc
-    visible = [lead for lead in leads if who.can_see_lead(lead)]
-    audit_read(who, "lead list", count=len(visible))
+    visible = [lead for lead in leads if who.can_see_lead(lead) and filters.accepts(lead)]
+    audit_read(who, "lead search" if q else "lead list", count=len(visible))
     return {"items": [lead_view(lead) for lead in visible], "next": next_cursor}
+
+
+@dataclass(frozen=True)
+class LeadFilters:
+    """The list filters, as a test on one lead (search reads candidates by term, then filters)."""
+
+    status: str | None = None
+    source_id: str | None = None
+    agent_id: str | None = None
+    team_id: str | None = None
+    tag: str | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+
+    def accepts(self, lead: Lead) -> bool:
+        return (
+            (self.status is None or lead.status.value == self.status)
+            and (self.source_id is None or lead.source_id == self.source_id)
+            and (self.agent_id is None or lead.assigned_agent_id == self.agent_id)
+            and (self.team_id is None or lead.assigned_team_id == self.team_id)
+            and (self.tag is None or self.tag in lead.tags)
+            and (self.received_from is None or lead.received_at >= self.received_from)
+            and (self.received_to is None or lead.received_at < self.received_to)
+        )
+
+
+def _search(
+    who: Principal, q: str, filters: LeadFilters, cursor: str | None, limit: int
+) -> tuple[list[Lead], str | None]:
+    from leadrelay.search import QueryError, parse_query
+    from leadrelay.store.search import LeadSearch
+
+    try:
+        query = parse_query(q)
+    except QueryError as exc:
+        raise Unprocessable("invalid_query", str(exc)) from exc
+    page = LeadSearch(wiring.lead_repository().table).find(
+        query, lambda lead: who.can_see_lead(lead) and filters.accepts(lead), cursor=cursor, limit=limit
+    )
+    return page.leads, page.next
 
 
 class ReassignRequest(BaseModel):

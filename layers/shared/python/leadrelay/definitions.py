@@ -76,6 +76,10 @@ LEADS_TABLE = TableDef(
         Index("by_team", "team_pk", "list_sk"),
         # Due work for the schedules (sparse: only items with something due carry due_pk).
         Index("by_due", "due_pk", "due_at"),
+        # Search terms of leads (sparse: only `SEARCH#…` items carry search_pk): search_pk is
+        # "PHONE#<E.164>", "EMAIL#<email>" or "NAME#<first two letters>"; search_sk starts with the
+        # folded name word (names) and ends "<received_at>#<lead id>" (leadrelay.search).
+        Index("by_search", "search_pk", "search_sk"),
     ),
     stream="NEW_AND_OLD_IMAGES",
     ttl_attribute="expires_at",

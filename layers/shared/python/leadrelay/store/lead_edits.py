@@ -16,6 +16,7 @@ from leadrelay.ids import new_id
 from leadrelay.models import Lead, TimelineEvent
 from leadrelay.store.dynamo import to_item
 from leadrelay.store.leads import LEAD_SK, TransactionFailed, _Txn, lead_pk, run_transaction, timeline_item
+from leadrelay.store.search import replace_terms
 
 # Lead fields a person may correct. Phone and email identify the person (dedupe keys): not here.
 EDITABLE_FIELDS = ("name", "city", "state", "state_code", "pincode", "language", "product", "budget", "message")
@@ -87,6 +88,7 @@ def edit_lead(table: str, lead: Lead, edit: LeadEdit, now: datetime) -> tuple[Le
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         txn.update(table, {"pk": lead_pk(lead.lead_id), "sk": LEAD_SK}, expression, values,
                    condition="version = :seen", names=names)  # fmt: skip
+        replace_terms(txn, table, lead, updated)  # a corrected name is found by its new words
         event = TimelineEvent(event_id=new_id(now), lead_id=lead.lead_id, at=now, kind=LEAD_UPDATED, actor=edit.by,
                               summary=_summary(changes), data={"changes": changes})  # fmt: skip
         txn.put(table, timeline_item(event))
