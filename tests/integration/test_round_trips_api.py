@@ -61,6 +61,9 @@ def test_settings_round_trip_and_the_time_zone_is_the_deployments(flow: Flow) ->
     edited = {**settings, "first_contact_sla_minutes": 45, "returning": {**settings["returning"], "reopen_won": True}}
     status, answer = flow.call("PUT", "/settings", body=edited)
     assert status == 200 and answer == edited, answer
+    # An empty document puts every setting back to its default
+    status, answer = flow.call("PUT", "/settings", body={})
+    assert status == 200 and answer["first_contact_sla_minutes"] is None and answer["returning"]["reopen_won"] is False
     status, answer = flow.call("PUT", "/settings", body={**edited, "timezone": "Asia/Dubai"})
     assert status == 422 and answer["error"] == "timezone_fixed"
 

@@ -132,8 +132,8 @@ def _with_errors(document: dict[str, Any]) -> dict[str, Any]:
     422 validation schema is replaced by ours (the handler answers `{"error", "message"}`)."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = ERROR_SCHEMA
-    schemas.pop("HTTPValidationError", None)
-    schemas.pop("ValidationError", None)
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(name, None)  # Powertools' 422 shapes: this API answers 422 as Error instead
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             if not isinstance(operation, dict) or "responses" not in operation:

@@ -251,12 +251,16 @@ class OrgRepository:
         any other attribute of the item."""
         values = settings.model_dump(mode="python")
         names = {f"#s{i}": name for i, name in enumerate(values)}
+        sets = [f"#s{i} = :s{i}" for i, value in enumerate(values.values()) if value is not None]
+        removes = [f"#s{i}" for i, value in enumerate(values.values()) if value is None]
         client().update_item(
             TableName=self.table,
             Key=to_item({"pk": CONFIG, "sk": "ORG"}),
-            UpdateExpression="SET " + ", ".join(f"{alias} = :s{alias[2:]}" for alias in names),
+            UpdateExpression="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
             ExpressionAttributeNames=names,
-            ExpressionAttributeValues=to_item({f":s{i}": value for i, value in enumerate(values.values())}),
+            ExpressionAttributeValues=to_item(
+                {f":s{i}": value for i, value in enumerate(values.values()) if value is not None}
+            ),
         )
         return self.get_org_settings()
 
