@@ -24,6 +24,7 @@ from api_routes import (
     sources,
 )
 from api_routes.agents import BadUntil
+from api_routes.body_limits import refuse_hostile_body
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
 from leadrelay.auth import Forbidden, Unauthorized
 
@@ -111,7 +112,7 @@ def no_route(_: Exception) -> Response:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    refused = request_hygiene.refusal(event)
+    refused = refuse_hostile_body(event) or request_hygiene.refusal(event)  # before the resolver parses the body
     if refused is not None:
         return refused
     return app.resolve(request_hygiene.without_blank_query(event), context)

@@ -220,12 +220,15 @@ def unknown_pools(chain: RuleChain, pool_ids: set[str]) -> list[str]:
 
 
 def _number(value: Any) -> Decimal | None:
+    """A finite number, or None: `NaN` and `Infinity` (as numbers or as text) are no number, so a
+    rule cannot be bounded by them and a lead's `"nan"` compares as no value."""
     if isinstance(value, bool) or value is None:
         return None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
+    return number if number.is_finite() else None
 
 
 def _norm(value: Any) -> Any:
@@ -290,7 +293,7 @@ def _as_number(value: Any) -> Decimal | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, Decimal):
-        return value
+        return value if value.is_finite() else None
     if isinstance(value, int):
         return Decimal(value)
     return _number(value)
