@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
