@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from api_routes import (
     agents,
     lead_entry,
+    lead_export,
     leads,
     openapi_doc,
     pools,
@@ -42,6 +43,7 @@ app.include_router(settings.router)
 app.include_router(reports.router)
 app.include_router(sources.router)
 app.include_router(lead_entry.router)
+app.include_router(lead_export.router)
 openapi_doc.install(app)
 
 

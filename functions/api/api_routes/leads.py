@@ -91,6 +91,29 @@ def list_leads(
     received_to: Annotated[datetime | None, Query(description="received before (ISO time with zone)")] = None,
 ) -> dict[str, Any]:
     who = principal(router)
+    leads, next_cursor = select_leads(who, status=status, source_id=source_id, agent_id=agent_id, cursor=cursor,
+                                      limit=limit, q=q, team_id=team_id, tag=tag, received_from=received_from,
+                                      received_to=received_to)  # fmt: skip
+    audit_read(who, "lead search" if q else "lead list", count=len(leads))
+    return {"items": [lead_view(lead) for lead in leads], "next": next_cursor}
+
+
+def select_leads(
+    who: Principal,
+    *,
+    status: LeadStatus | None,
+    source_id: str | None,
+    agent_id: str | None,
+    cursor: str | None,
+    limit: int,
+    q: str | None,
+    team_id: str | None,
+    tag: str | None,
+    received_from: datetime | None,
+    received_to: datetime | None,
+) -> tuple[list[Lead], str | None]:
+    """One page of the leads `who` may see that pass the list filters (or the search `q`), and the
+    cursor of the next page (GET /leads, and the CSV export)."""
     for name, moment in (("received_from", received_from), ("received_to", received_to)):
         if moment is not None and moment.tzinfo is None:
             raise Unprocessable("invalid_request", f"{name} needs a time zone, e.g. 2026-11-23T00:00:00+05:30")
@@ -124,9 +147,7 @@ def list_leads(
             )
     except ValueError as exc:
         raise BadRequest("invalid_cursor", str(exc)) from exc
-    visible = [lead for lead in leads if who.can_see_lead(lead) and filters.accepts(lead)]
-    audit_read(who, "lead search" if q else "lead list", count=len(visible))
-    return {"items": [lead_view(lead) for lead in visible], "next": next_cursor}
+    return [lead for lead in leads if who.can_see_lead(lead) and filters.accepts(lead)], next_cursor
 
 
 @dataclass(frozen=True)
