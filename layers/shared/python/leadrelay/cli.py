@@ -146,12 +146,35 @@ def _run_import(args: argparse.Namespace) -> int:
     return run_import(args)
 
 
+def _add_export(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "export",
+        help="the leads of a running stack as one CSV file (UTF-8 with BOM), with the list filters",
+        description="GET /leads/export part by part into one file that `leadrelay import` reads back. "
+        "Exit 0: written; 2: nothing written.",
+    )
+    parser.add_argument("--out", "-o", help="the CSV file to write (default: standard output)")
+    for name in ("status", "source_id", "agent_id", "team_id", "tag", "received_from", "received_to"):
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, help=f"only leads with this {name}")
+    parser.add_argument("-q", dest="q", help="search: a phone, an email or the start of a name")
+    parser.add_argument("--date-format", choices=("iso", "indian"), help="indian: 23-11-2026 18:05 (org time zone)")
+    _add_state_dir(parser)
+    parser.set_defaults(run=_run_export)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from leadrelay.local.export_cli import run_export
+
+    return run_export(args)
+
+
 # Each entry adds one subcommand to the parser; later work appends (route simulate, quarantine…).
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
     _add_local,
     _add_route,
     _add_quarantine,
     _add_import,
+    _add_export,
 ]
 
 
