@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api_routes.common import NotFound, Unprocessable, api_error, lead_view, principal
 from api_routes.idempotency import idempotent
+from api_routes.views import LeadView
 from leadrelay import wiring
 from leadrelay.auth import Role
 from leadrelay.clock import get_clock
@@ -116,7 +117,7 @@ class CaptureRefused(Exception):
 class ManualLeadAnswer(BaseModel):
     lead_id: str
     outcome: str = Field(description="created, or merged/duplicate when the person already was a lead")
-    lead: dict[str, Any] | None = Field(description="the lead; null when it is someone else's you cannot see")
+    lead: LeadView | None = Field(description="the lead; null when it is someone else's you cannot see")
 
 
 @router.post(
@@ -194,7 +195,7 @@ class LeadPatch(BaseModel):
 
 
 class LeadPatchAnswer(BaseModel):
-    lead: dict[str, Any]
+    lead: LeadView
     changed: list[str] = Field(description="what changed; empty when nothing did")
 
 

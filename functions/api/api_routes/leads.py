@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api_routes import views
 from api_routes.common import BadRequest, NotFound, Unprocessable, api_error, audit_read, lead_view, principal
 from api_routes.idempotency import idempotent
 from leadrelay import wiring
@@ -32,7 +33,7 @@ def _visible_lead(who: Principal, lead_id: str) -> Lead:
     return lead
 
 
-@router.get("/leads/<lead_id>", summary="One lead", tags=["leads"])
+@router.get("/leads/<lead_id>", summary="One lead", tags=["leads"], responses=views.ok(views.LeadView))
 def get_lead(lead_id: LeadId) -> dict[str, Any]:
     who = principal(router)
     lead = _visible_lead(who, lead_id)
@@ -40,7 +41,12 @@ def get_lead(lead_id: LeadId) -> dict[str, Any]:
     return lead_view(lead)
 
 
-@router.get("/leads/<lead_id>/routing", summary="The lead's distribution audit trail", tags=["leads"])
+@router.get(
+    "/leads/<lead_id>/routing",
+    summary="The lead's distribution audit trail",
+    tags=["leads"],
+    responses=views.ok(views.RoutingTrail),
+)
 def get_routing(lead_id: LeadId) -> dict[str, Any]:
     who = principal(router)
     _visible_lead(who, lead_id)
@@ -57,7 +63,12 @@ def get_routing(lead_id: LeadId) -> dict[str, Any]:
     return {"lead_id": lead_id, "items": items, "triggers": triggers}
 
 
-@router.get("/leads/<lead_id>/timeline", summary="Every event on the lead, oldest first", tags=["leads"])
+@router.get(
+    "/leads/<lead_id>/timeline",
+    summary="Every event on the lead, oldest first",
+    tags=["leads"],
+    responses=views.ok(views.Timeline),
+)
 def get_timeline(lead_id: LeadId) -> dict[str, Any]:
     who = principal(router)
     _visible_lead(who, lead_id)
@@ -77,6 +88,7 @@ def get_timeline(lead_id: LeadId) -> dict[str, Any]:
     "the start of a name in any script (each word a prefix: `asha ver`, `आशा`, `ஆஷா`). Combines with every filter; "
     "`next` pages on. Received times are a half-open range [from, to).",
     tags=["leads"],
+    responses=views.ok(views.LeadPage),
 )
 def list_leads(
     status: Annotated[LeadStatus | None, Query(description="Only leads in this status")] = None,
