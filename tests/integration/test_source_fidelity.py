@@ -248,3 +248,39 @@ def test_a_wrong_verify_token_is_kept_without_the_token(aws: dict[str, str], kin
     kept = table_items(aws["LEADS_TABLE"], "QUARANTINE#")
     assert len(kept) == 1 and kept[0]["query"]["M"]["hub.verify_token"]["S"] == "***"
     assert "guessed-token-123" not in json.dumps(kept) and entry["key"] not in json.dumps(kept)
+
+
+def test_a_credential_in_the_query_string_is_neither_a_lead_field_nor_kept_in_clear(
+    flow: Flow, aws: dict[str, str], kinds: dict[str, Any]
+) -> None:
+    # Given a partner that delivers by URL and appends its own access token to every call
+    website = kinds["generic"]
+    query = {"key": website["key"], "access_token": "partner-T0KEN", "phone": "9811100555", "utm_source": "partner"}
+    status, headers, _ = send(website["id"], None, key=None, method="GET", query=query)
+    assert status == 202
+    lead = flow.get(f"/leads/{headers['x-lead-id']}")[1]
+    # Then the token is not on the lead, and the raw copy beside it has it masked
+    assert "access_token" not in lead["extra"] and lead["attribution"] == {"utm_source": "partner"}
+    items = table_items(aws["LEADS_TABLE"], f"LEAD#{headers['x-lead-id']}")
+    raw = next(i for i in items if i["sk"]["S"].startswith("RAW#"))
+    assert raw["query"]["M"]["access_token"]["S"] == "***" and "partner-T0KEN" not in json.dumps(items)
+
+
+def test_a_delivery_status_for_a_user_known_by_user_id_goes_on_their_leads_timeline(kinds: dict[str, Any]) -> None:
+    entry = kinds["whatsapp"]
+
+    def deliver(body: dict[str, Any]) -> Any:
+        raw, headers = meta_signed(entry, body)
+        return send(entry["id"], raw, key=None, query={"key": entry["key"]}, headers=headers)
+
+    lead_id = deliver(fixture("whatsapp_username.json"))[1]["x-lead-id"]
+    # When Meta reports a message read by that user, without a phone (recipient_user_id only)
+    status = fixture("whatsapp_status.json")
+    entry_status = status["entry"][0]["changes"][0]["value"]["statuses"][0]
+    entry_status.pop("recipient_id", None)
+    entry_status["recipient_user_id"] = "IN.1410018717833190"
+    answer = deliver(status)[2]
+    # Then the notice is on the user's lead
+    assert answer["noted_on"] == [lead_id]
+    notices = [e for e in wiring.lead_repository().timeline(lead_id) if e.kind == "lead.provider_notice"]
+    assert len(notices) == 1 and notices[0].data["recipient_user_id"] == "IN.1410018717833190"

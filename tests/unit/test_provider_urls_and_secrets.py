@@ -68,3 +68,10 @@ def test_google_key_in_a_body_is_kept_only_as_a_salted_digest_that_still_verifie
 @pytest.mark.parametrize("body", ["name=Test&phone=9000000001", "[1, 2]", "{not json", '{"lead_id": "L1"}'])
 def test_bodies_without_the_secret_are_kept_exactly_as_received(body: str) -> None:
     assert mask_body(body, frozenset({"google_key"}), "req-1") == body
+
+
+def test_the_graph_client_itself_never_opens_a_file_url() -> None:
+    from leadrelay.sources.graph import GraphError, fetch_lead
+
+    with pytest.raises(GraphError, match="https"):
+        fetch_lead("1", "token", graph_url="file:///etc", attempts=1)

@@ -268,3 +268,57 @@ def test_the_attribution_report_groups_leads_by_platform_and_campaign() -> None:
         ("instagram", "C1", "Diwali", 2, 1), ("facebook", "C1", "Diwali", 1, 0),
         ("google_ads", "9223372036854775807", "(none)", 1, 0),
     ]  # fmt: skip
+
+
+# -- property portals: the enquiry time they write (IST) ----------------------------------------
+
+
+def test_portal_enquiry_times_are_ist_and_become_the_source_time() -> None:
+    from leadrelay.sources.housing import HousingAdapter
+    from leadrelay.sources.ninety_nine_acres import ninety_nine_acres_lead, parse_xml, record_of, responses
+
+    housing = HousingAdapter().parse(sample("housing.json"), source(SourceKind.HOUSING))
+    assert isinstance(housing[0], LeadInput) and housing[0].source_time == utc(2026, 11, 23, 4, 35)
+    assert housing[0].extra["created_date"] == "2026-11-23 10:05:00"  # as sent, too
+    root = parse_xml((FIXTURES / "99acres_pull.xml").read_bytes())
+    acres = source(SourceKind.NINETY_NINE_ACRES)
+    times = [ninety_nine_acres_lead(record_of(resp), acres).source_time for resp in responses(root)]
+    assert times == [utc(2026, 11, 23, 6, 10, 12), utc(2026, 11, 23, 6, 22, 40)]
+
+
+def test_fields_a_provider_adds_later_at_the_top_level_are_kept_in_extra() -> None:
+    notice = {"leadgen_id": "1", "page_id": "2", "created_time": 1440120384, "new_notice_field": "n"}
+    graph = sample("meta_lead.json") | {"new_graph_field": "g", "nested": {"dropped": True}}
+    meta = lead_from_graph(graph, notice, source(SourceKind.META_LEAD_ADS))
+    assert meta.extra["new_notice_field"] == "n" and meta.extra["new_graph_field"] == "g" and "nested" not in meta.extra
+    body = sample("razorpay_payment_link_paid.json") | {"new_event_field": 7}
+    razorpay = one(RazorpayAdapter().parse(body, source(SourceKind.RAZORPAY)))
+    assert razorpay.extra["event_new_event_field"] == 7 and razorpay.extra["event_created_at"] == 1749416100
+    message = sample("whatsapp_message.json")
+    message["entry"][0]["changes"][0]["value"]["messages"][0]["new_message_field"] = "w"
+    assert one(WhatsAppAdapter().parse(message, source(SourceKind.WHATSAPP))).extra["new_message_field"] == "w"
+
+
+def test_one_payment_seen_as_payment_captured_and_payment_link_paid_has_one_dedupe_key() -> None:
+    adapter, rzp = RazorpayAdapter(), source(SourceKind.RAZORPAY, lead_events=["payment_link.paid", "payment.captured"])
+    link_paid = sample("razorpay_payment_link_paid.json")
+    captured = {"entity": "event", "event": "payment.captured", "contains": ["payment"],
+                "payload": {"payment": link_paid["payload"]["payment"]}, "created_at": 1749416090}  # fmt: skip
+    assert one(adapter.parse(link_paid, rzp)).external_id == one(adapter.parse(captured, rzp)).external_id
+
+
+def test_rules_route_on_the_ad_platforms_campaign_and_old_extra_rules_still_match() -> None:
+    from leadrelay.models import Attribution, Lead
+    from leadrelay.routing.rules import FieldCondition, evaluate
+
+    lead = Lead(lead_id="L1", source_id="fb", source_kind="meta_lead_ads", received_at=utc(2026, 1, 5),
+                attribution=Attribution(campaign_id="C1", campaign_name="Diwali", platform="instagram"))  # fmt: skip
+    now = utc(2026, 1, 5, 6)
+
+    def holds(field: str, op: str, value: str) -> bool:
+        return evaluate(FieldCondition.model_validate({"field": field, "op": op, "value": value}), lead, now)[0]
+
+    assert holds("platform", "eq", "Instagram") and not holds("platform", "eq", "facebook")
+    assert holds("campaign_name", "prefix", "diw")
+    # A rule written when Google's campaign id was kept in extra
+    assert holds("extra.campaign_id", "eq", "C1")

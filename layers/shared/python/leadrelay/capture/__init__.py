@@ -200,6 +200,8 @@ class CaptureService:
         for notice in notices:
             receipt.notices.append(notice.reason)
             lead_id = self.leads.lead_for_phone(notice.phone) if notice.phone else None
+            if lead_id is None and notice.whatsapp_user_id:  # a user known by user id only
+                lead_id = self.leads.lead_for_phone(notice.whatsapp_user_id, "WAUSER")
             if lead_id is None:
                 continue
             now = raw.received_at
@@ -311,7 +313,8 @@ class CaptureService:
         fields: dict[str, Any] = {}
         if request.method == "GET":
             for name, values in request.query.items():
-                fields[name] = values[0] if len(values) == 1 else values
+                if name.lower() not in SECRET_PARAMS:  # a credential is never a lead field
+                    fields[name] = values[0] if len(values) == 1 else values
             return fields
         if not request.body.strip():
             raise PayloadError("empty_body", "the request has no body; send the lead as JSON or a form", 400)
@@ -347,7 +350,7 @@ class CaptureService:
     def _with_query(fields: dict[str, Any], request: WebhookRequest) -> dict[str, Any]:
         """Query parameters (e.g. UTM tags on the webhook URL) fill fields the body leaves out."""
         for name, values in request.query.items():
-            if name != KEY_PARAM and name not in fields:
+            if name.lower() not in SECRET_PARAMS and name not in fields:
                 fields[name] = values[0] if len(values) == 1 else values
         return fields
 
@@ -388,7 +391,7 @@ class CaptureService:
         else:
             digest = hashlib.sha256(request.body + request.method.encode())
             for name in sorted(request.query):
-                if name != KEY_PARAM:
+                if name.lower() not in SECRET_PARAMS:
                     digest.update(f"&{name}={request.query[name]}".encode())
             if index:  # the n-th lead of a batch without provider ids is its own lead
                 digest.update(f"#{index}".encode())

@@ -55,6 +55,8 @@ class Notice:
     summary: str = ""
     phone: str | None = None
     external_id: str | None = None
+    # The WhatsApp user id of a user whose phone is withheld (statuses' `recipient_user_id`).
+    whatsapp_user_id: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
 
 

@@ -43,6 +43,8 @@ def fetch_lead(
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """`GET {graph_url}/{leadgen_id}?access_token=…&fields=…` as a dict, or `GraphError`."""
+    if not graph_url.lower().startswith(("https://", "http://")):  # never file:// or another scheme urllib knows
+        raise GraphError("the Graph URL must be an https URL", retryable=False)
     url = f"{graph_url.rstrip('/')}/{quote(leadgen_id, safe='')}?" + urlencode(
         {"access_token": token, "fields": LEAD_FIELDS}
     )

@@ -58,6 +58,7 @@ _NOTICE_IDS = ("page_id",)
 # Graph's lead fields → `attribution` (the notification's `adgroup_id` is the ad's ad set id).
 _ATTRIBUTION = {"campaign_id": "campaign_id", "campaign_name": "campaign_name", "adset_id": "adgroup_id",
                 "adset_name": "adgroup_name", "ad_id": "ad_id", "ad_name": "ad_name", "form_id": "form_id"}  # fmt: skip
+_NOTICE_READ = frozenset({"leadgen_id", "page_id", "form_id", "adgroup_id", "ad_id", "created_time"})
 # Graph's `platform` codes as words a report can show.
 PLATFORMS = {"fb": "facebook", "ig": "instagram", "msg": "messenger", "wa": "whatsapp", "an": "audience_network"}
 # Read into the lead; any other scalar Graph sends is kept in `extra`.
@@ -105,6 +106,8 @@ def lead_from_graph(graph: dict[str, Any], notice: dict[str, Any], source: Sourc
     if disclaimers:
         extra["custom_disclaimer_responses"] = disclaimers
     extra.update({k: v for k, v in scalars(graph).items() if k not in _READ_GRAPH and k not in extra})
+    # and any field of the notification Meta adds later (its documented ids are read above)
+    extra.update({k: v for k, v in scalars(notice).items() if k not in _NOTICE_READ and k not in extra})
     warnings: list[str] = []
     lead = build_lead(
         source,

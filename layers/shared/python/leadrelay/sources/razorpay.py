@@ -4,7 +4,7 @@
   `webhook_secret` (not the API key secret), compared in constant time before the body is parsed.
   Missing → 401, wrong → 403, both kept in quarantine.
 - Lead events: `payment_link.paid` (the source setting `lead_events` may add `payment.captured`
-  for Checkout payments — not both for payment links, or each payment counts twice). The payer
+  for Checkout payments; a link's payment seen as both events is one payment, its `pay_…`). The payer
   comes from `payload.payment_link.entity.customer{name,email,contact}`, else
   `payload.payment.entity{email, contact}` (and `notes.name`).
 - Money stays in integer paise (`extra.amount_paise`), never a float; plus `currency`,
@@ -164,7 +164,8 @@ class RazorpayAdapter(BaseAdapter):
                 extra[key] = text(payers)
         if external_id(event_id):
             extra["event_id"] = external_id(event_id)  # a header: a hint, never the dedupe key
-        extra.update({f"event_{k}": v for k, v in scalars(payload).items() if k in ("account_id", "created_at")})
+        # The event's own scalars (account_id, created_at, and any Razorpay adds later), as event_<name>.
+        extra.update({f"event_{k}": v for k, v in scalars(payload).items() if k not in ("entity", "event")})
 
         paid = f"Paid {rupees(amount, currency)}" if amount is not None else "Paid"
         via = f" (payment link {extra['payment_link_id']})" if "payment_link_id" in extra else ""

@@ -175,7 +175,9 @@ def _status(status: dict[str, Any]) -> Notice:
             phone = normalize_phone(wa_phone(recipient) or recipient)[0]
         except ContactError:
             phone = None
+    recipient_user = user_id(status.get("recipient_user_id"))
     data: dict[str, Any] = {"message_id": message_id, "status": state, "recipient_id": recipient,
+                            "recipient_user_id": recipient_user,
                             "timestamp": external_id(status.get("timestamp"))}  # fmt: skip
     errors = _dicts(status.get("errors"))
     if errors:
@@ -187,6 +189,7 @@ def _status(status: dict[str, Any]) -> Notice:
         reason=f"delivery status {state!r} of message {message_id}, not a lead",
         summary=summary,
         phone=phone,
+        whatsapp_user_id=recipient_user,
         external_id=f"status:{message_id}:{state}",
         data={k: v for k, v in data.items() if v is not None},
     )
