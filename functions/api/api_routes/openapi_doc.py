@@ -211,7 +211,25 @@ class OpenApiDocument:
     def for_request(self) -> dict[str, Any]:
         document = copy.deepcopy(self.base())
         document["servers"] = [{"url": server_url(self.app), "description": "this deployment"}]
+        login = sign_in_details()
+        if login:
+            document["x-leadrelay-login"] = login
         return document
+
+
+def sign_in_details() -> dict[str, str]:
+    """How a client signs in to this deployment (`leadrelay login`): the Cognito user pool and app
+    client, public values any web app carries; on the local stack also the emulator's endpoint."""
+    import os
+
+    pool, client = os.environ.get("USER_POOL_ID"), os.environ.get("USER_POOL_CLIENT_ID")
+    if not pool or not client:
+        return {}
+    details = {"region": os.environ.get("AWS_REGION", "ap-south-1"), "user_pool_id": pool, "client_id": client}
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    if endpoint.startswith(("http://127.0.0.1", "http://localhost")):  # the local stack's moto server
+        details["cognito_endpoint"] = endpoint
+    return details
 
 
 def server_url(app: APIGatewayRestResolver) -> str:

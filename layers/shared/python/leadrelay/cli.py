@@ -168,6 +168,26 @@ def _run_export(args: argparse.Namespace) -> int:
     return run_export(args)
 
 
+def _add_login(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "login",
+        help="sign in to a LeadRelay deployment (AWS or a local stack) for the other commands",
+        description="Cognito SRP sign-in; the ID and refresh tokens (never the password) are kept in "
+        "~/.config/leadrelay/login.json. Commands then use it when no local stack runs in --state-dir, or "
+        "always with LEADRELAY_USE_LOGIN=1.",
+    )
+    parser.add_argument("--api-url", required=True, help="the API's base URL (the stack output ApiUrl)")
+    parser.add_argument("--username", required=True)
+    parser.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    parser.set_defaults(run=_run_login)
+
+
+def _run_login(args: argparse.Namespace) -> int:
+    from leadrelay.local.login_cli import run_login
+
+    return run_login(args)
+
+
 # Each entry adds one subcommand to the parser; later work appends (route simulate, quarantine…).
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
     _add_local,
@@ -175,6 +195,7 @@ _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ig
     _add_quarantine,
     _add_import,
     _add_export,
+    _add_login,
 ]
 
 
