@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from api_routes import views
 from api_routes.common import Conflict, NotFound, Unprocessable, agent_view, principal
 from api_routes.idempotency import idempotent
 from leadrelay import wiring
@@ -74,7 +75,12 @@ def _today_counts() -> dict[str, int]:
     return wiring.org_repository().day_counts(day)
 
 
-@router.get("/agents", summary="Agents with today's load (manager: own team; admin: all)", tags=["agents"])
+@router.get(
+    "/agents",
+    summary="Agents with today's load (manager: own team; admin: all)",
+    tags=["agents"],
+    responses=views.ok(views.AgentPage),
+)
 def list_agents(
     team_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
@@ -87,7 +93,7 @@ def list_agents(
     return {"items": [agent_view(a, counts.get(a.agent_id, 0)) for a in agents], "next": None}
 
 
-@router.get("/agents/<agent_id>", summary="One agent", tags=["agents"])
+@router.get("/agents/<agent_id>", summary="One agent", tags=["agents"], responses=views.ok(views.AgentView))
 def get_agent(agent_id: AgentId) -> dict[str, Any]:
     who = principal(router)
     agent = wiring.org_repository().get_agent(agent_id)

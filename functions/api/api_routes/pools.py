@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from api_routes import views
 from api_routes.agents import ID_PATTERN
 from api_routes.common import Conflict, NotFound, Unprocessable, principal
 from leadrelay import wiring
@@ -42,7 +43,9 @@ class TeamBody(BaseModel):
     team_id: str | None = Field(default=None, max_length=64, description=_READ_ONLY_ID)
 
 
-@router.get("/pools", summary="Pools and their members (admin, manager)", tags=["pools"])
+@router.get(
+    "/pools", summary="Pools and their members (admin, manager)", tags=["pools"], responses=views.ok(views.PoolPage)
+)
 def list_pools() -> dict[str, Any]:
     principal(router).require(Role.ADMIN, Role.MANAGER)
     pools = sorted(wiring.org_repository().load_roster().pools.values(), key=lambda pool: pool.pool_id)
@@ -77,7 +80,7 @@ def delete_pool(pool_id: PoolId) -> Response[None]:
     return Response(204)
 
 
-@router.get("/teams", summary="Teams (admin, manager)", tags=["teams"])
+@router.get("/teams", summary="Teams (admin, manager)", tags=["teams"], responses=views.ok(views.TeamPage))
 def list_teams() -> dict[str, Any]:
     principal(router).require(Role.ADMIN, Role.MANAGER)
     teams = sorted(wiring.org_repository().load_roster().teams.values(), key=lambda team: team.team_id)

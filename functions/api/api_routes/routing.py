@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from api_routes import views
 from api_routes.common import Conflict, NotFound, Unprocessable, principal
 from leadrelay import wiring
 from leadrelay.auth import Role
@@ -111,7 +112,12 @@ def _chain_view(chain: RuleChain) -> dict[str, Any]:
     return view
 
 
-@router.get("/routing/rules", summary="The live rule chain (admin, manager)", tags=["routing"])
+@router.get(
+    "/routing/rules",
+    summary="The live rule chain (admin, manager)",
+    tags=["routing"],
+    responses=views.ok(views.RuleChainView),
+)
 def get_rules() -> dict[str, Any]:
     principal(router).require(Role.ADMIN, Role.MANAGER)
     return _chain_view(wiring.org_repository().get_rule_chain())

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from api_routes import views
 from api_routes.common import principal
 from leadrelay import wiring
 from leadrelay.auth import Role
@@ -18,7 +19,12 @@ def _view(settings: OrgSettings) -> dict[str, Any]:
     return settings.model_dump(mode="json")
 
 
-@router.get("/settings", summary="The organisation's settings (admin, manager)", tags=["settings"])
+@router.get(
+    "/settings",
+    summary="The organisation's settings (admin, manager)",
+    tags=["settings"],
+    responses=views.ok(views.SettingsView),
+)
 def get_settings_view() -> dict[str, Any]:
     principal(router).require(Role.ADMIN, Role.MANAGER)
     return _view(wiring.org_repository().get_org_settings())

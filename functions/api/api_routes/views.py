@@ -127,3 +127,79 @@ class RoutingTrail(_Open):
 def ok(model: type[BaseModel], description: str = "Successful Response") -> dict[int | str, Any]:
     """`responses=` for a route whose 200 answer is `model`."""
     return {200: {"description": description, "content": {"application/json": {"model": model}}}}
+
+
+class ShiftView(_Open):
+    days: list[int] = Field(default_factory=list, description="0 = Monday")
+    start: str
+    end: str
+
+
+class AgentView(_Open):
+    """An agent with the status in force now and today's count (CONTRACT.md: Agents)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "agent_id": "anjali", "name": "Anjali Verma", "team_id": "ncr", "status": "available", "status_until": None,
+        "languages": ["hi", "en"], "territories": ["Noida"], "daily_cap": 40, "soft_cap": 30, "weight": 1,
+        "shifts": [{"days": [0, 1, 2, 3, 4, 5], "start": "09:00", "end": "18:00"}], "assigned_today": 3,
+    }]})  # fmt: skip
+
+    agent_id: str
+    name: str
+    team_id: str | None = None
+    status: str
+    status_until: str | None = None
+    languages: list[str] = Field(default_factory=list)
+    territories: list[str] = Field(default_factory=list)
+    daily_cap: int | None = None
+    soft_cap: int | None = None
+    weight: int | None = None
+    shifts: list[ShiftView] = Field(default_factory=list)
+    assigned_today: int = 0
+
+
+class AgentPage(_Open):
+    items: list[AgentView]
+    next: str | None = None
+
+
+class PoolView(_Open):
+    pool_id: str
+    name: str
+    agent_ids: list[str] = Field(default_factory=list)
+    strategy: str
+    team_id: str | None = None
+
+
+class PoolPage(_Open):
+    items: list[PoolView]
+    next: str | None = None
+
+
+class TeamView(_Open):
+    team_id: str
+    name: str
+    manager_usernames: list[str] = Field(default_factory=list)
+
+
+class TeamPage(_Open):
+    items: list[TeamView]
+    next: str | None = None
+
+
+class RuleChainView(_Open):
+    """The live rule chain: send it back edited to PUT /routing/rules (its `version` is the lock)."""
+
+    version: int
+    rules: list[dict[str, Any]] = Field(default_factory=list)
+    default_pool_id: str | None = None
+    daily_cap_per_agent: int | None = None
+    published_at: str | None = None
+    published_by: str | None = None
+
+
+class SettingsView(_Open):
+    name: str | None = None
+    timezone: str
+    first_contact_sla_minutes: int | None = None
+    returning: dict[str, Any] = Field(default_factory=dict)
