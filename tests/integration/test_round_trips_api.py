@@ -79,3 +79,15 @@ def test_a_source_round_trips_and_its_masked_secrets_stay_as_they_were(flow: Flo
     assert answer["name"] == "Renamed" and answer["settings"] == source["settings"]
     status, answer = flow.call("PATCH", f"/sources/{source_id}", body={**source, "kind": "justdial"})
     assert status == 422 and answer["error"] == "id_mismatch"
+
+
+def test_the_simulation_takes_the_same_document_as_a_draft(flow: Flow) -> None:
+    # Given the live chain, edited so that every lead goes to the south pool
+    draft = {**flow.get("/routing/rules")[1], "rules": [], "default_pool_id": "south"}
+    lead = {"city": "Noida", "language": "hi", "at": "2026-11-23T11:00:00+05:30"}
+    # When the same lead is simulated on the live chain and on the draft
+    live = flow.call("POST", "/routing/simulate", body=lead)[1]
+    drafted = flow.call("POST", "/routing/simulate", body={**lead, "draft": draft})[1]
+    # Then the draft decides with its own rules (version 0: not published), the live chain with its own
+    assert drafted["rule_chain_version"] == 0 and drafted["pool_id"] == "south", drafted
+    assert live["rule_chain_version"] >= 1 and live["pool_id"] != "south", live

@@ -92,6 +92,9 @@ class SimulatedLead(BaseModel):
         default=None, max_length=64, description="the agent who had this lead before (sticky owner)"
     )
     at: datetime | None = Field(default=None, description="simulate at this moment (ISO time with zone); default now")
+    draft: RuleChainDocument | None = Field(
+        default=None, description="simulate with this chain (GET /routing/rules, edited) instead of the live one"
+    )
 
 
 def _chain_of(spec: RuleChainSpec, pools: set[str], **stamp: Any) -> RuleChain:
@@ -224,9 +227,10 @@ def simulate(body: SimulatedLead) -> dict[str, Any]:
     timezone = get_settings().org_timezone
     lead = _lead(body, at)
     state = wiring.org_repository().load_routing_state(local_day(at, timezone))
-    plan = decide(lead, state.chain, state.roster, state.counts_today, at, timezone)
+    chain = _chain_of(body.draft, set(state.roster.pools), version=0) if body.draft is not None else state.chain
+    plan = decide(lead, chain, state.roster, state.counts_today, at, timezone)
     names = {agent.agent_id: agent.name for agent in state.roster.agents.values()}
-    return plan_view(plan, state.chain, state.counts_today, at, names)
+    return plan_view(plan, chain, state.counts_today, at, names)
 
 
 def recent_leads(since: datetime, limit: int) -> tuple[list[Lead], bool]:
