@@ -16,6 +16,7 @@ from api_routes import (
     lead_export,
     leads,
     openapi_doc,
+    pipeline,
     pools,
     quarantine,
     reports,
@@ -44,6 +45,7 @@ app.include_router(reports.router)
 app.include_router(sources.router)
 app.include_router(lead_entry.router)
 app.include_router(lead_export.router)
+app.include_router(pipeline.router)
 openapi_doc.install(app)
 
 

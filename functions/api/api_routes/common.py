@@ -122,6 +122,7 @@ def lead_view(lead: Lead) -> dict[str, Any]:
             "reopen_count": lead.reopen_count,
             "return_to_agent_id": lead.return_to_agent_id,
             "version": lead.version,
+            "stage": lead.stage,
         }
     )
 

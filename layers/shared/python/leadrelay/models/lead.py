@@ -160,6 +160,8 @@ class Lead(LeadInput):
     last_closed_at: datetime | None = None
     reopen_count: int = 0
     return_to_agent_id: str | None = None
+    # The organisation's pipeline stage (leadrelay.pipeline: a stable stage id), when it uses one.
+    stage: str | None = None
 
     @property
     def is_closed(self) -> bool:
