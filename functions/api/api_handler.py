@@ -11,7 +11,10 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api_routes import (
+    activities,
     agents,
+    followup_settings,
+    followups,
     lead_entry,
     lead_export,
     leads,
@@ -24,10 +27,12 @@ from api_routes import (
     routing,
     settings,
     sources,
+    sync,
 )
 from api_routes.agents import BadUntil
 from api_routes.body_limits import refuse_hostile_body
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
+from leadrelay import wiring
 from leadrelay.auth import Forbidden, Unauthorized
 
 logger = Logger(service="api")
@@ -46,7 +51,12 @@ app.include_router(sources.router)
 app.include_router(lead_entry.router)
 app.include_router(lead_export.router)
 app.include_router(pipeline.router)
+app.include_router(activities.router)
+app.include_router(followups.router)
+app.include_router(followup_settings.router)
+app.include_router(sync.router)
 openapi_doc.install(app)
+wiring.prepare(wiring.lead_repository, wiring.org_repository)
 
 
 def _error(status: int, code: str, message: str) -> Response:

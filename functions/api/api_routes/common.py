@@ -123,6 +123,10 @@ def lead_view(lead: Lead) -> dict[str, Any]:
             "return_to_agent_id": lead.return_to_agent_id,
             "version": lead.version,
             "stage": lead.stage,
+            "first_connected_at": _time(lead.first_connected_at),
+            "last_activity_at": _time(lead.last_activity_at),
+            "open_followup_id": lead.open_followup_id,
+            "sla_escalated_at": _time(lead.sla_escalated_at),
         }
     )
 
