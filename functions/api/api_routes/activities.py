@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api_routes.common import NotFound, api_error, audit_read, lead_view, principal
+from api_routes.idempotency import idempotent
 from leadrelay import wiring
 from leadrelay.auth import Principal
 from leadrelay.clock import iso
@@ -113,7 +114,10 @@ def log_activity(who: Principal, lead: Lead, request: ActivityRequest) -> Logged
 
 
 @router.post(
-    "/leads/<lead_id>/activities", summary="Log a call, note, message or meeting on a lead", tags=["activities"]
+    "/leads/<lead_id>/activities",
+    summary="Log a call, note, message or meeting on a lead",
+    tags=["activities"],
+    middlewares=[idempotent],
 )
 def post_activity(lead_id: LeadId, body: ActivityRequest) -> Response[dict[str, Any]]:
     """201 with the activity, the lead as it now stands and the follow-up the outcome scheduled
