@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from api_routes import (
     activities,
     agents,
+    dashboard,
     followup_settings,
     followups,
     lead_entry,
@@ -29,6 +30,8 @@ from api_routes import (
     sources,
     sync,
 )
+from api_routes import fairness as fairness_routes
+from api_routes import offers as offer_routes
 from api_routes.agents import BadUntil
 from api_routes.body_limits import refuse_hostile_body
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
@@ -55,6 +58,9 @@ app.include_router(activities.router)
 app.include_router(followups.router)
 app.include_router(followup_settings.router)
 app.include_router(sync.router)
+app.include_router(offer_routes.router)
+app.include_router(fairness_routes.router)
+app.include_router(dashboard.router)
 openapi_doc.install(app)
 wiring.prepare(wiring.lead_repository, wiring.org_repository)
 

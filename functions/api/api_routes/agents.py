@@ -42,6 +42,7 @@ class AgentProfile(BaseModel):
     daily_cap: int | None = Field(default=None, ge=0, description="hard cap per org-local day")
     soft_cap: int | None = Field(default=None, ge=0, description="after this many a day, behind the others")
     weight: int = Field(default=1, ge=1, le=100, description="for weighted round-robin")
+    max_open_leads: int | None = Field(default=None, ge=0, description="backlog cap: skipped with this many open")
 
 
 class NewAgent(AgentProfile):
@@ -56,9 +57,12 @@ class AgentDocument(AgentProfile):
     status: str | None = Field(default=None, max_length=32, description="read-only; see PUT …/availability")
     status_until: str | None = Field(default=None, max_length=40, description="read-only")
     assigned_today: int | None = Field(default=None, description="read-only")
+    presence: str | None = Field(default=None, max_length=32, description="read-only; see …/check-in")
+    presence_reason: str | None = Field(default=None, max_length=200, description="read-only")
+    presence_at: str | None = Field(default=None, max_length=40, description="read-only")
 
 
-_READ_ONLY = {"agent_id", "status", "status_until", "assigned_today"}
+_READ_ONLY = {"agent_id", "status", "status_until", "assigned_today", "presence", "presence_reason", "presence_at"}
 
 
 class AvailabilityChange(BaseModel):
@@ -139,6 +143,9 @@ def replace_agent(agent_id: AgentId, profile: AgentDocument) -> dict[str, Any]:
             "agent_id": agent_id,
             "status": current.status,
             "status_until": current.status_until,
+            "presence": current.presence,
+            "presence_reason": current.presence_reason,
+            "presence_at": current.presence_at,
         }
     )
     if not repo.replace_agent(agent):

@@ -118,6 +118,7 @@ def lead_view(lead: Lead) -> dict[str, Any]:
             "last_touch": touch_view(lead.latest_touch()),
             "closed_at": _time(lead.closed_at),
             "close_reason": lead.close_reason,
+            "value": lead.value,
             "reopened_at": _time(lead.reopened_at),
             "reopen_count": lead.reopen_count,
             "return_to_agent_id": lead.return_to_agent_id,
@@ -172,6 +173,10 @@ def agent_view(agent: Agent, assigned_today: int) -> dict[str, Any]:
         "skills": agent.skills,
         "shifts": [{"days": s.days, "start": _clock_time(s.start), "end": _clock_time(s.end)} for s in agent.shifts],
         "assigned_today": assigned_today,
+        "presence": agent.presence.value,
+        "presence_reason": agent.presence_reason,
+        "presence_at": _time(agent.presence_at),
+        "max_open_leads": agent.max_open_leads,
     }
 
 
