@@ -186,6 +186,8 @@ def _run_login(args: argparse.Namespace) -> int:
     from leadrelay.local.login_cli import run_login
 
     return run_login(args)
+
+
 def _add_report(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "report",
