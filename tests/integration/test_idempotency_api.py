@@ -110,14 +110,3 @@ def test_the_openapi_document_declares_the_header_on_creating_posts(flow: Flow) 
 
     assert "Idempotency-Key" in names("/leads", "post") and "Idempotency-Key" in names("/agents", "post")
     assert "Idempotency-Key" not in names("/routing/simulate", "post")
-
-
-def test_a_retried_note_on_a_lead_is_logged_once(flow: Flow) -> None:
-    # Given a lead, and a note sent twice with the same key (no client_id: the key alone dedupes)
-    lead = _post(flow, "/leads", {"phone": "9876588888"}, None)[1]["lead_id"]
-    first = _post(flow, f"/leads/{lead}/activities", {"type": "note", "note": "asked for brochure"}, "note-1")
-    again = _post(flow, f"/leads/{lead}/activities", {"type": "note", "note": "asked for brochure"}, "note-1")
-    # Then the second answer is the first, and the lead has one note
-    assert first[0] == 201 and again == first
-    items = flow.get(f"/leads/{lead}/activities")[1]["items"]
-    assert len([item for item in items if item.get("note") == "asked for brochure"]) == 1

@@ -12,7 +12,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api_routes.common import BadRequest, NotFound, Unprocessable, api_error, audit_read, lead_view, principal
-from api_routes.idempotency import idempotent
 from leadrelay import wiring
 from leadrelay.auth import Principal
 from leadrelay.clock import iso
@@ -123,10 +122,7 @@ def _idempotency_key() -> str | None:
 
 
 @router.post(
-    "/leads/<lead_id>/activities",
-    summary="Log a call, note, message or meeting on a lead",
-    tags=["activities"],
-    middlewares=[idempotent],
+    "/leads/<lead_id>/activities", summary="Log a call, note, message or meeting on a lead", tags=["activities"]
 )
 def post_activity(lead_id: LeadId, body: ActivityRequest) -> Response[dict[str, Any]]:
     """201 with the activity, the lead as it now stands and the follow-up the outcome scheduled
