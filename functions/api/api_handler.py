@@ -18,10 +18,15 @@ from api_routes import (
     followup_settings,
     followups,
     gate,
+    lead_entry,
+    lead_export,
     leads,
+    openapi_doc,
+    pipeline,
     pools,
     quarantine,
     reports,
+    request_hygiene,
     routing,
     settings,
     sources,
@@ -49,6 +54,9 @@ app.include_router(quarantine.router)
 app.include_router(settings.router)
 app.include_router(reports.router)
 app.include_router(sources.router)
+app.include_router(lead_entry.router)
+app.include_router(lead_export.router)
+app.include_router(pipeline.router)
 app.include_router(activities.router)
 app.include_router(followups.router)
 app.include_router(followup_settings.router)
@@ -58,7 +66,7 @@ app.include_router(audit.router)
 app.include_router(offer_routes.router)
 app.include_router(fairness_routes.router)
 app.include_router(dashboard.router)
-app.enable_swagger(path="/docs", title="LeadRelay API", version="1")
+openapi_doc.install(app)
 wiring.prepare(wiring.lead_repository, wiring.org_repository)
 
 
@@ -114,6 +122,11 @@ def bad_until(exc: BadUntil) -> Response:
     return _error(422, "invalid_request", str(exc))
 
 
+@app.exception_handler(lead_entry.CaptureRefused)
+def capture_refused(exc: lead_entry.CaptureRefused) -> Response:
+    return _error(exc.status, exc.code, str(exc))
+
+
 @app.not_found
 def no_route(_: Exception) -> Response:
     event = app.current_event
@@ -125,8 +138,15 @@ def no_route(_: Exception) -> Response:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The gate checks the caller against the route's access rule first, and writes the access log;
-    # a hostile body is refused before the resolver's validation parses it.
-    return gate.serve(event, lambda: refuse_hostile_body(event) or app.resolve(event, context), _has_route)  # type: ignore[no-any-return]
+    # a hostile or malformed body is refused before the resolver's validation parses it.
+    return gate.serve(event, lambda: _serve(event, context), _has_route)  # type: ignore[no-any-return]
+
+
+def _serve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    refused = refuse_hostile_body(event) or request_hygiene.refusal(event)
+    if refused is not None:
+        return refused
+    return app.resolve(request_hygiene.without_blank_query(event), context)
 
 
 def _has_route(method: str, path: str) -> bool:

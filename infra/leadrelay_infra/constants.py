@@ -96,6 +96,9 @@ COGNITO_RESOURCES: tuple[str, ...] = (
     "agents/{agent_id}/availability",
 )
 
+# The OpenAPI document and Swagger UI: GET without a token (the document only, no data).
+PUBLIC_DOC_RESOURCES: tuple[str, ...] = ("openapi.json", "docs")
+
 # Stack outputs.
 OUTPUT_API_URL = "ApiUrl"
 OUTPUT_USER_POOL_ID = "UserPoolId"

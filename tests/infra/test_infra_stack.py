@@ -218,16 +218,28 @@ def test_webhooks_have_no_cognito_authorizer(synthesized):
 def test_lead_and_agent_resources_require_cognito(synthesized):
     methods = _method_paths(synthesized)
     api_function_id, _ = _function(synthesized, "api")
-    expected = {"/" + path for path in c.COGNITO_RESOURCES} | {"/{proxy+}", "/"}
-    protected = {path for (path, verb), p in methods.items() if verb != "OPTIONS" and not path.startswith("/hooks")}
+    public = {("/" + path, "GET") for path in c.PUBLIC_DOC_RESOURCES}
+    expected = {"/" + path for path in c.COGNITO_RESOURCES} | {"/{proxy+}", "/"} | {path for path, _ in public}
+    protected = {path for (path, verb), p in methods.items()
+                 if verb != "OPTIONS" and not path.startswith("/hooks") and (path, verb) not in public}  # fmt: skip
     assert protected == expected
     for (path, verb), props in methods.items():
-        if verb == "OPTIONS" or path.startswith("/hooks"):
+        if verb == "OPTIONS" or path.startswith("/hooks") or (path, verb) in public:
             continue
         assert props["AuthorizationType"] == "COGNITO_USER_POOLS", path
         assert "AuthorizerId" in props, path
         assert _refers_to(props["Integration"]["Uri"], api_function_id), path
     assert {"/leads", "/leads/{lead_id}", "/agents/{agent_id}/availability"} <= protected
+
+
+def test_the_openapi_document_and_swagger_ui_are_read_without_a_token(synthesized):
+    methods = _method_paths(synthesized)
+    api_function_id, _ = _function(synthesized, "api")
+    for path in c.PUBLIC_DOC_RESOURCES:
+        props = methods[("/" + path, "GET")]
+        assert props["AuthorizationType"] == "NONE" and "AuthorizerId" not in props
+        assert _refers_to(props["Integration"]["Uri"], api_function_id)
+        assert methods[("/" + path, "ANY")]["AuthorizationType"] == "COGNITO_USER_POOLS"
 
 
 def test_api_stage_logs_access_traces_and_throttles(synthesized):

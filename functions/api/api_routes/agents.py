@@ -10,7 +10,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from api_routes import views
 from api_routes.common import Conflict, NotFound, Unprocessable, agent_view, principal
+from api_routes.idempotency import idempotent
 from leadrelay import wiring
 from leadrelay.auth import Forbidden, Role
 from leadrelay.clock import get_clock, local_day
@@ -47,6 +49,22 @@ class NewAgent(AgentProfile):
     agent_id: str = Field(pattern=ID_PATTERN)
 
 
+class AgentDocument(AgentProfile):
+    """An agent as GET shows it, to send back edited: the read-only fields are accepted and ignored
+    (status has its own endpoint; today's count is routing's)."""
+
+    agent_id: str | None = Field(default=None, max_length=64, description="read-only: must match the path")
+    status: str | None = Field(default=None, max_length=32, description="read-only; see PUT …/availability")
+    status_until: str | None = Field(default=None, max_length=40, description="read-only")
+    assigned_today: int | None = Field(default=None, description="read-only")
+    presence: str | None = Field(default=None, max_length=32, description="read-only; see …/check-in")
+    presence_reason: str | None = Field(default=None, max_length=200, description="read-only")
+    presence_at: str | None = Field(default=None, max_length=40, description="read-only")
+
+
+_READ_ONLY = {"agent_id", "status", "status_until", "assigned_today", "presence", "presence_reason", "presence_at"}
+
+
 class AvailabilityChange(BaseModel):
     """A new status for an agent, optionally lapsing back to available at `until`."""
 
@@ -61,7 +79,12 @@ def _today_counts() -> dict[str, int]:
     return wiring.org_repository().day_counts(day)
 
 
-@router.get("/agents", summary="Agents with today's load (manager: own team; admin: all)", tags=["agents"])
+@router.get(
+    "/agents",
+    summary="Agents with today's load (manager: own team; admin: all)",
+    tags=["agents"],
+    responses=views.ok(views.AgentPage),
+)
 def list_agents(
     team_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
@@ -74,7 +97,7 @@ def list_agents(
     return {"items": [agent_view(a, counts.get(a.agent_id, 0)) for a in agents], "next": None}
 
 
-@router.get("/agents/<agent_id>", summary="One agent", tags=["agents"])
+@router.get("/agents/<agent_id>", summary="One agent", tags=["agents"], responses=views.ok(views.AgentView))
 def get_agent(agent_id: AgentId) -> dict[str, Any]:
     who = principal(router)
     agent = wiring.org_repository().get_agent(agent_id)
@@ -91,7 +114,7 @@ def _check_team(who: Any, team_id: str | None) -> None:
         raise Unprocessable("unknown_team", f"there is no team {team_id!r}")
 
 
-@router.post("/agents", summary="Add an agent (admin; manager: own team)", tags=["agents"])
+@router.post("/agents", summary="Add an agent (admin; manager: own team)", tags=["agents"], middlewares=[idempotent])
 def create_agent(new: NewAgent) -> Response[dict[str, Any]]:
     who = principal(router)
     who.require(Role.ADMIN, Role.MANAGER)
@@ -103,9 +126,11 @@ def create_agent(new: NewAgent) -> Response[dict[str, Any]]:
 
 
 @router.put("/agents/<agent_id>", summary="Edit an agent's profile (admin; manager: own team)", tags=["agents"])
-def replace_agent(agent_id: AgentId, profile: AgentProfile) -> dict[str, Any]:
+def replace_agent(agent_id: AgentId, profile: AgentDocument) -> dict[str, Any]:
     who = principal(router)
     who.require(Role.ADMIN, Role.MANAGER)
+    if profile.agent_id not in (None, agent_id):
+        raise Unprocessable("id_mismatch", f"the body is agent {profile.agent_id!r}, the path agent {agent_id!r}")
     repo = wiring.org_repository()
     current = repo.get_agent(agent_id)
     if current is None or not who.can_see_agent(current):
@@ -113,9 +138,16 @@ def replace_agent(agent_id: AgentId, profile: AgentProfile) -> dict[str, Any]:
     _check_team(who, profile.team_id)
     # Status and its end time belong to the availability endpoint: a profile edit keeps them.
     agent = Agent.model_validate(
-        {**profile.model_dump(), "agent_id": agent_id, "status": current.status, "status_until": current.status_until,
-         "presence": current.presence, "presence_reason": current.presence_reason, "presence_at": current.presence_at}
-    )  # fmt: skip
+        {
+            **profile.model_dump(exclude=_READ_ONLY),
+            "agent_id": agent_id,
+            "status": current.status,
+            "status_until": current.status_until,
+            "presence": current.presence,
+            "presence_reason": current.presence_reason,
+            "presence_at": current.presence_at,
+        }
+    )
     if not repo.replace_agent(agent):
         raise NotFound(f"there is no agent {agent_id!r}")
     if current.team_id != agent.team_id:

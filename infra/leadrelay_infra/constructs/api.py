@@ -16,6 +16,7 @@ from leadrelay_infra.constants import (
     COGNITO_RESOURCES,
     HOOK_METHODS,
     HOOKS_PATH,
+    PUBLIC_DOC_RESOURCES,
     SOURCE_ID_PARAM,
     USER_POOL_ADMIN_ACTIONS,
 )
@@ -139,6 +140,7 @@ class Api(Construct):
         self._json_gateway_errors()
         self._add_hooks(ingest_function)
         self._add_cognito_routes()
+        self._add_public_docs()
         self._acknowledge_preflight()
         if config.waf_enabled:
             self.web_acl = self._add_web_acl(config)
@@ -291,6 +293,27 @@ class Api(Construct):
         self.rest_api.root.add_proxy(
             default_integration=integration, any_method=True, default_method_options=cognito_options
         )
+
+    def _add_public_docs(self) -> None:
+        """`GET /openapi.json` and `GET /docs` with no authorizer, so a browser opens Swagger UI and a
+        generator fetches the document; every other method on them stays behind Cognito."""
+        integration = self._integration(self.function)
+        for path in PUBLIC_DOC_RESOURCES:
+            resource = self.rest_api.root.add_resource(path)
+            method = resource.add_method(
+                "GET", integration, authorization_type=apigateway.AuthorizationType.NONE,
+                request_validator=self.validator,
+            )  # fmt: skip
+            reason = (
+                "The OpenAPI document and Swagger UI describe the API and hold no data; people and client "
+                "generators fetch them before they have a token. Every data route stays behind Cognito."
+            )
+            acknowledge(method, "AwsSolutions-APIG4", reason)
+            acknowledge(method, "AwsSolutions-COG4", reason)
+            resource.add_method(
+                "ANY", integration, authorizer=self.authorizer,
+                authorization_type=apigateway.AuthorizationType.COGNITO,
+            )  # fmt: skip
 
     def _acknowledge_preflight(self) -> None:
         reason = (

@@ -49,7 +49,7 @@ def create_user_pool(cognito: Any) -> UserPool:
     client_id = cognito.create_user_pool_client(
         UserPoolId=pool_id,
         ClientName="leadrelay-local-frontend",
-        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"],
     )["UserPoolClient"]["ClientId"]
     return UserPool(pool_id=pool_id, client_id=client_id)
 

@@ -298,6 +298,24 @@ class OrgRepository:
         )
         return self.get_org_settings()
 
+    def put_org_settings(self, settings: OrgSettings) -> OrgSettings:
+        """Replace the settings a person edits (the whole document GET /settings shows), keeping
+        any other attribute of the item."""
+        values = settings.model_dump(mode="python")
+        names = {f"#s{i}": name for i, name in enumerate(values)}
+        sets = [f"#s{i} = :s{i}" for i, value in enumerate(values.values()) if value is not None]
+        removes = [f"#s{i}" for i, value in enumerate(values.values()) if value is None]
+        client().update_item(
+            TableName=self.table,
+            Key=to_item({"pk": CONFIG, "sk": "ORG"}),
+            UpdateExpression="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_item(
+                {f":s{i}": value for i, value in enumerate(values.values()) if value is not None}
+            ),
+        )
+        return self.get_org_settings()
+
     # -- sources ---------------------------------------------------------------------------------
 
     def put_source(self, source: Source) -> None:
