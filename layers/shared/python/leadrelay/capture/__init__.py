@@ -24,8 +24,9 @@ from __future__ import annotations
 from leadrelay.capture.identity import enrich
 from leadrelay.capture.replay import ReplayError
 from leadrelay.capture.service import CaptureService
-from leadrelay.models.webhook import KEY_HEADER, KEY_PARAM, CaptureResult, WebhookRequest, error
+from leadrelay.models.webhook import KEY_HEADER, KEY_PARAM, MANUAL_SOURCE_ID, CaptureResult, WebhookRequest, error
 
 __all__ = [
-    "KEY_HEADER", "KEY_PARAM", "CaptureResult", "CaptureService", "ReplayError", "WebhookRequest", "enrich", "error",
+    "KEY_HEADER", "KEY_PARAM", "MANUAL_SOURCE_ID", "CaptureResult", "CaptureService", "ReplayError",
+    "WebhookRequest", "enrich", "error",
 ]  # fmt: skip

@@ -78,17 +78,21 @@ def store_lead(
         received_at=now,
         last_touch_at=now,
         received_ms=epoch_ms(now),
+        return_to_agent_id=request.keep_for_agent_id,
     )
     created = TimelineEvent(
         event_id=new_id(now),
         lead_id=lead.lead_id,
         at=now,
         kind=TimelineKind.CREATED.value,
-        summary=f"lead received from {source.name}",
+        actor=request.entered_by or "system",
+        summary=f"lead entered by {request.entered_by}" if request.entered_by else f"lead received from {source.name}",
         data={
             "source_id": source.source_id,
             "request_id": raw.request_id,
             "attribution": lead.attribution.model_dump(exclude_none=True),
+            **({"entered_by": request.entered_by} if request.entered_by else {}),
+            **({"kept_by": request.keep_for_agent_id} if request.keep_for_agent_id else {}),
         },
     )
     result: MergeResult = leads.create(lead, keys, raw, created)
@@ -114,7 +118,8 @@ def store_lead(
             closed = None
         assert key is not None
         result = merge_touchpoint(leads, org, source, lead_input, raw, existing_id, key,
-                                  [k for k in keys if k.pk not in matched], closed)  # fmt: skip
+                                  [k for k in keys if k.pk not in matched], closed,
+                                  actor=request.entered_by)  # fmt: skip
     if not isinstance(result, StoreOutcome):  # pragma: no cover - identities kept moving
         raise RuntimeError("could not settle the lead's identity after six tries")
     # lead.created / lead.merged / lead.reopened leave through the stream (their timeline entries).

@@ -22,6 +22,7 @@ def merge_touchpoint(
     key: DedupeKey,
     merge_keys: list[DedupeKey],
     closed: Lead | None,
+    actor: str | None = None,
 ) -> MergeResult:
     """The same person again: a touchpoint on `lead_id` (the last touch for attribution, and
     new consent if the person gave any). A closed lead is reopened or left closed by the
@@ -49,6 +50,7 @@ def merge_touchpoint(
     event = TimelineEvent(
         event_id=new_id(now), lead_id=lead_id, at=now,
         kind=(TimelineKind.REOPENED if reopen else TimelineKind.TOUCHPOINT).value, summary=summary, data=data,
+        actor=actor or "system",
     )  # fmt: skip
     touch = {
         "source_id": source.source_id, "at": now, "request_id": raw.request_id,

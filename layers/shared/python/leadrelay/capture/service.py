@@ -8,6 +8,7 @@ are `capture/replay.py` and `capture/pending.py`.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from typing import Any
 
@@ -17,7 +18,7 @@ from leadrelay.clock import Clock
 from leadrelay.config import Settings
 from leadrelay.ids import new_id
 from leadrelay.models import LeadInput, Source, TimelineEvent, TimelineKind
-from leadrelay.models.webhook import CaptureResult, WebhookRequest, error
+from leadrelay.models.webhook import MANUAL_SOURCE_ID, CaptureResult, WebhookRequest, error
 from leadrelay.sources import Notice, PayloadError, PendingFetch, Receipt, adapter_for
 from leadrelay.sources.secrets import mask_body
 from leadrelay.store.leads import DedupeKey, LeadRepository, StoreOutcome
@@ -59,6 +60,25 @@ class CaptureService:
         """A request LeadRelay itself made or an admin sent on the source's behalf (a pull poller's
         answer from the provider, a row of a CSV import): no source key is asked for; everything
         else (the adapter's parse, dedupe, raw copy, quarantine) is the same as for a webhook."""
+        return self.process(source, request, self._raw(request))
+
+    def capture_manual(
+        self, fields: dict[str, Any], *, entered_by: str, keep_for_agent_id: str | None, request_id: str
+    ) -> CaptureResult:
+        """A lead typed in by a person (walk-in, phone enquiry, referral): the `manual` source's
+        path, with the same parse, normalisation, dedupe, raw copy and routing as a webhook. The
+        organisation may configure a `manual` source (name, tags, field mapping); if it has none,
+        a built-in generic one is used."""
+        from leadrelay.models.source import SourceKind
+
+        source = self.org.get_source(MANUAL_SOURCE_ID) or Source(
+            source_id=MANUAL_SOURCE_ID, kind=SourceKind.GENERIC, name="manual entry", key_hash="-"
+        )
+        request = WebhookRequest(
+            source_id=source.source_id, method="POST", path="/leads", headers={"content-type": "application/json"},
+            query={}, body=json.dumps(fields, ensure_ascii=False, default=str).encode("utf-8"), request_id=request_id,
+            entered_by=entered_by, keep_for_agent_id=keep_for_agent_id,
+        )  # fmt: skip
         return self.process(source, request, self._raw(request))
 
     def process(self, source: Source, request: WebhookRequest, raw: RawRequest) -> CaptureResult:

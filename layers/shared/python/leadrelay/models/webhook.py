@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KEY_HEADER = "x-api-key"
+# Leads entered by hand (POST /leads) come from this source.
+MANUAL_SOURCE_ID = "manual"
 KEY_PARAM = "key"
 
 
@@ -25,6 +27,10 @@ class WebhookRequest:
     body: bytes
     request_id: str
     body_was_base64: bool = False
+    # A lead entered by hand (POST /leads): who entered it (the timeline's actor), and the agent who
+    # keeps it when they asked to (routing offers it to them first, as to a returning lead's owner).
+    entered_by: str | None = None
+    keep_for_agent_id: str | None = None
 
     @property
     def content_type(self) -> str:

@@ -39,16 +39,21 @@ class OverrideRegister:
     def __init__(self, table: str) -> None:
         self.table = table
 
-    def since(self, since: datetime, most: int = 5000) -> list[dict[str, Any]]:
-        """Manual reassignments from `since` on, newest first (at most `most`)."""
+    def since(self, since: datetime, most: int = 5000, team_id: str | None = None) -> list[dict[str, Any]]:
+        """Manual reassignments from `since` on, newest first (at most `most`); with `team_id`,
+        only moves to that team (filtered before the cut, so other teams cannot crowd it)."""
         items: list[dict[str, Any]] = []
+        values = {":list": LIST_OVERRIDES, ":since": iso(since)}
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": "by_received",
             "KeyConditionExpression": "list_pk = :list AND list_sk >= :since",
-            "ExpressionAttributeValues": to_item({":list": LIST_OVERRIDES, ":since": iso(since)}),
             "ScanIndexForward": False,
         }
+        if team_id is not None:
+            values[":team"] = team_id
+            kwargs["FilterExpression"] = "team_id = :team"
+        kwargs["ExpressionAttributeValues"] = to_item(values)
         while len(items) < most:
             response = client().query(**kwargs)
             items.extend(from_item(item) for item in response.get("Items", []))
