@@ -9,12 +9,15 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
 from api_routes import agents, leads, pools, quarantine, reports, routing, settings, sources
 from api_routes.agents import BadUntil
 from api_routes.body_limits import refuse_hostile_body
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
 from leadrelay.auth import Forbidden, Unauthorized
+from leadrelay.store.leads import TransactionFailed
+from leadrelay.store.transient import RETRY_AFTER_S, is_transient, unavailable_body
 
 logger = Logger(service="api")
 tracer = Tracer(service="api")
@@ -82,6 +85,14 @@ def unprocessable(exc: Unprocessable) -> Response:
 @app.exception_handler(BadUntil)
 def bad_until(exc: BadUntil) -> Response:
     return _error(422, "invalid_request", str(exc))
+
+
+@app.exception_handler([ClientError, TransactionFailed, BotoCoreError])
+def store_unavailable(exc: Exception) -> Response:
+    if not is_transient(exc):  # a bug, not a passing failure: let it show as one
+        raise exc
+    return Response(status_code=503, content_type="application/json", body=unavailable_body(),
+                    headers={"Retry-After": str(RETRY_AFTER_S)})  # fmt: skip
 
 
 @app.not_found
