@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadrelay import wiring
 from leadrelay.clock import get_clock, iso
+from leadrelay.health import leads_waiting
 
 logger = Logger(service="followup")
 tracer = Tracer(service="followup")
@@ -40,6 +41,7 @@ def _tick(event: dict[str, Any]) -> dict[str, Any]:
     now = get_clock().now()
     unassigned = wiring.lead_repository().count_due("UNASSIGNED", now)
     metrics.add_metric(name="UnassignedLeads", unit=MetricUnit.Count, value=unassigned)
+    metrics.add_metric(name="LeadsWaiting", unit=MetricUnit.Count, value=leads_waiting(wiring.lead_repository(), now))
     fetched = _retry_pending_fetches(now)
     logger.info("tick", extra={"at": iso(now), "event_time": event.get("time"), "unassigned": unassigned,
                                "pending_fetches": fetched})  # fmt: skip

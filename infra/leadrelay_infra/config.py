@@ -44,6 +44,10 @@ class StageConfig:
         origins_raw = node.try_get_context("allowed_origins")
         origins = tuple(o.strip() for o in str(origins_raw).split(",") if o.strip()) if origins_raw else ()
         if stage in PROD_STAGES:
+            if not alarm_email:
+                raise ValueError(
+                    "prod needs someone to tell when a lead may be lost: -c alarm_email=ops@example.in"
+                )
             if not origins:
                 raise ValueError(
                     "prod needs the frontend's origin(s) for CORS: -c allowed_origins=https://app.example.in"

@@ -19,6 +19,7 @@ from leadrelay_infra.constructs.ingest import Ingest
 from leadrelay_infra.constructs.layer import SharedLayer
 from leadrelay_infra.constructs.observability import Observability
 from leadrelay_infra.constructs.routing import Routing
+from leadrelay_infra.constructs.rule_targets import RuleTargetDlq
 
 
 class LeadRelayStack(cdk.Stack):
@@ -59,8 +60,10 @@ class LeadRelayStack(cdk.Stack):
         # Domain events leave through the stream: only the events function may put them on the bus.
         self.domain_events = DomainEvents(
             self, c.DOMAIN_EVENTS_ID, config=config, layer=layer, data=self.data, bus=self.bus.bus,
-            environment=environment,
+            environment=environment, dlq=self.routing.dlq,
         )  # fmt: skip
+        # Every EventBridge rule target in the stack (schedules, audit, later ones) dead-letters here.
+        self.rule_target_dlq = RuleTargetDlq(self, c.RULE_TARGET_DLQ_ID, config=config)
 
         for construct in (self.ingest, self.routing, self.followup, self.api):
             self.data.acknowledge_grants(construct.handler.role)
@@ -82,6 +85,8 @@ class LeadRelayStack(cdk.Stack):
             ingest_function=self.ingest.function,
             dlq=self.routing.dlq,
             rest_api=self.api.rest_api,
+            dlqs={"StreamDlq": self.routing.dlq, "RuleTargetDlq": self.rule_target_dlq.queue},
+            leads_table=self.data.leads,
         )
 
         outputs = {

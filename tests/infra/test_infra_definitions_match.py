@@ -126,12 +126,23 @@ def test_stream_mapping_matches_the_definition(synthesized, handler):
     assert patterns == [json.loads(json.dumps(p)) for p in stream.filter_patterns]
 
 
-def test_each_stream_reader_has_its_own_on_failure_queue(synthesized):
+def test_both_stream_readers_park_failed_records_in_the_one_stream_dlq(synthesized):
+    # One queue (one alarm metric); its messages name the function whose records gave up.
     queues = [
         m["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
         for m in synthesized.resources("AWS::Lambda::EventSourceMapping").values()
     ]
-    assert len(set(queues)) == len(queues) == 2
+    assert len(queues) == 2 and len(set(queues)) == 1
+
+
+def test_the_deployed_api_takes_as_binary_the_media_types_the_local_gateway_base64_encodes(synthesized):
+    from leadrelay.local.gateway import is_binary_media_type
+
+    (api,) = synthesized.resources("AWS::ApiGateway::RestApi").values()
+    assert api["Properties"]["BinaryMediaTypes"] == list(definitions.BINARY_MEDIA_TYPES)
+    for media_type in definitions.BINARY_MEDIA_TYPES:
+        assert is_binary_media_type({"Content-Type": [f"{media_type}; charset=windows-1252"]})
+    assert not is_binary_media_type({"content-type": ["application/json"]})
 
 
 def _rate_expression(minutes: int) -> str:

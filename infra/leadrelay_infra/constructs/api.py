@@ -9,6 +9,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from leadrelay.definitions import BINARY_MEDIA_TYPES
 from leadrelay_infra.config import StageConfig
 from leadrelay_infra.constants import (
     API_FUNCTION,
@@ -20,6 +21,7 @@ from leadrelay_infra.constants import (
 from leadrelay_infra.constructs.data import DataTables
 from leadrelay_infra.constructs.function import LeadRelayFunction
 from leadrelay_infra.nag import acknowledge
+from leadrelay_infra.permissions import grant_tables
 
 
 def _path_parameters(path: str) -> dict[str, bool]:
@@ -59,8 +61,7 @@ class Api(Construct):
             description="REST API for the frontend: leads, agents, rules, sources, reports",
         )
         self.function = self.handler.function
-        data.leads.grant_read_write_data(self.function)
-        data.org.grant_read_write_data(self.function)
+        grant_tables(data, self.function, "api")  # only the actions it calls (permissions.py)
 
         self.authorizer = apigateway.CognitoUserPoolsAuthorizer(
             self, "Authorizer", cognito_user_pools=[user_pool], results_cache_ttl=cdk.Duration.minutes(5)
@@ -74,6 +75,8 @@ class Api(Construct):
             rest_api_name=f"leadrelay-{config.stage}",
             description="LeadRelay: lead-source webhooks and the frontend's API",
             endpoint_types=[apigateway.EndpointType.REGIONAL],
+            # Bodies of these types reach Lambda base64-encoded, bytes intact, as on the local gateway.
+            binary_media_types=list(BINARY_MEDIA_TYPES),
             # Cognito unless a method says otherwise (only the webhooks and CORS preflight do).
             default_method_options=apigateway.MethodOptions(
                 authorizer=self.authorizer, authorization_type=apigateway.AuthorizationType.COGNITO

@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -13,16 +14,25 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from leadrelay.definitions import LEAD_WAITING_ALARM_MINUTES
 from leadrelay_infra.config import StageConfig
+from leadrelay_infra.constants import METRICS_NAMESPACE
 
 _ONE_MINUTE = cdk.Duration.minutes(1)
 _FIVE_MINUTES = cdk.Duration.minutes(5)
+_FIFTEEN_MINUTES = cdk.Duration.minutes(15)
 # A lead should be routed within seconds; a minute of stream backlog is already an incident.
 ITERATOR_AGE_THRESHOLD_MS = 60_000
 
 
 class Observability(Construct):
-    """Alarms on routing errors, DLQ depth, stream backlog, ingest failures and API 5xx."""
+    """The alarms that mean "a lead may be waiting or lost", an alarm topic, and a small dashboard.
+
+    CloudWatch gives 10 alarm metrics free a month and bills $0.10 for each one past that (a
+    metric-math alarm pays for every metric in it): `ALARMS` lists them and
+    `tests/infra/test_infra_stack.py` keeps the billed count within the free 10. Metric names are
+    fixed (no names built from values: each name × dimensions is a paid custom metric).
+    """
 
     def __init__(
         self,
@@ -36,6 +46,8 @@ class Observability(Construct):
         ingest_function: lambda_.IFunction,
         dlq: sqs.IQueue,
         rest_api: apigateway.RestApi,
+        dlqs: dict[str, sqs.IQueue] | None = None,
+        leads_table: dynamodb.ITable | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(
@@ -48,60 +60,77 @@ class Observability(Construct):
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
 
+        queues = dlqs or {"Stream": dlq}
         iterator_age = route_function.metric("IteratorAge", statistic=cloudwatch.Stats.MAXIMUM, period=_ONE_MINUTE)
-        dlq_depth = dlq.metric_approximate_number_of_messages_visible(
-            statistic=cloudwatch.Stats.MAXIMUM, period=_ONE_MINUTE
-        )
+        dlq_depths = {
+            f"dlq{index}": queue.metric_approximate_number_of_messages_visible(
+                statistic=cloudwatch.Stats.MAXIMUM, period=_ONE_MINUTE, label=name
+            )
+            for index, (name, queue) in enumerate(sorted(queues.items()))
+        }
+        dlq_depth = cloudwatch.MathExpression(
+            expression=" + ".join(dlq_depths), using_metrics=dlq_depths, label="messages in every DLQ",
+            period=_ONE_MINUTE,
+        )  # fmt: skip
         api_5xx = rest_api.metric_server_error(period=_FIVE_MINUTES, statistic=cloudwatch.Stats.SUM)
+        route_failures = cloudwatch.MathExpression(
+            expression="records + errors",
+            using_metrics={
+                # Records reported failed inside a batch (a partial failure never raises Errors).
+                "records": _custom("RouteRecordsFailed", "route"),
+                # Crashes and timeouts of the whole invocation.
+                "errors": route_function.metric_errors(period=_FIVE_MINUTES),
+            },
+            label="route records failed + route errors",
+            period=_FIVE_MINUTES,
+        )
+        throttle_metrics: dict[str, cloudwatch.IMetric] = {
+            # Every function of the account (Lambda publishes Throttles without a dimension too).
+            "lambda": cloudwatch.Metric(
+                namespace="AWS/Lambda", metric_name="Throttles", statistic=cloudwatch.Stats.SUM, period=_FIVE_MINUTES
+            ),
+        }
+        if leads_table is not None:
+            throttle_metrics["writes"] = leads_table.metric(
+                "WriteThrottleEvents", statistic=cloudwatch.Stats.SUM, period=_FIVE_MINUTES
+            )
+        throttles = cloudwatch.MathExpression(
+            expression=" + ".join(throttle_metrics), using_metrics=throttle_metrics, label="throttled requests",
+            period=_FIVE_MINUTES,
+        )  # fmt: skip
+        at_least_one = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+        specs: list[tuple[str, cloudwatch.IMetric, float, int, str]] = [
+            ("RouteFailures", route_failures, 1, 1,
+             "Stream records failed in the router (retried, then bisected, then parked in the DLQ)."),
+            ("LeadsWaiting", _custom("LeadsWaiting", "followup", period=_ONE_MINUTE), 1, 3,
+             f"A lead has waited more than {LEAD_WAITING_ALARM_MINUTES} minutes for the router or, "
+             "unassigned, for a person. GET /leads?status=unassigned; check the route DLQ."),
+            ("PullFailures", _custom("PullFailures", "followup", period=_FIFTEEN_MINUTES), 3, 1,
+             "Pulling leads from a provider failed 3 times in 15 minutes (credentials, provider outage)."),
+            ("Api5xx", api_5xx, 1, 1,
+             "The API or a webhook answered 5xx: a crash, a timeout, or the store throttling (503)."),
+            ("Throttles", throttles, 1, 1,
+             "Lambda or the leads table throttled requests: webhooks may get 503, routing may lag."),
+            ("DlqNotEmpty", dlq_depth, 1, 1,
+             "A dead-letter queue holds a message: stream records or rule events gave up after every "
+             "retry. Leads may NOT be routed or events not delivered; see operations.md."),
+            ("RouteIteratorAge", iterator_age, ITERATOR_AGE_THRESHOLD_MS, 3,
+             "The leads stream is backing up: new leads wait more than a minute."),
+        ]  # fmt: skip
         self.alarms = {
-            "RouteErrors": route_function.metric_errors(period=_FIVE_MINUTES).create_alarm(
+            name: metric.create_alarm(
                 self,
-                "RouteErrors",
-                alarm_description="The router failed on a stream batch (it will retry, then bisect).",
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                name,
+                alarm_description=description,
+                threshold=threshold,
+                evaluation_periods=periods,
+                datapoints_to_alarm=2 if periods == 3 else None,
+                comparison_operator=(
+                    cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD if name == "RouteIteratorAge" else at_least_one
+                ),
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ),
-            "RouteDlqNotEmpty": dlq_depth.create_alarm(
-                self,
-                "RouteDlqNotEmpty",
-                alarm_description="Stream records gave up after every retry: leads are NOT routed. "
-                "Replay them from the stream (24 h) using the DLQ message's shard coordinates.",
-                threshold=0,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ),
-            "RouteIteratorAge": iterator_age.create_alarm(
-                self,
-                "RouteIteratorAge",
-                alarm_description="The leads stream is backing up: new leads wait more than a minute.",
-                threshold=ITERATOR_AGE_THRESHOLD_MS,
-                evaluation_periods=3,
-                datapoints_to_alarm=2,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ),
-            "IngestErrors": ingest_function.metric_errors(period=_FIVE_MINUTES).create_alarm(
-                self,
-                "IngestErrors",
-                alarm_description="The ingest function crashed: webhook callers got a 5xx and will "
-                "retry (or lose) the lead.",
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ),
-            "Api5xx": api_5xx.create_alarm(
-                self,
-                "Api5xx",
-                alarm_description="The API answered 5xx (Lambda errors, throttling or timeouts).",
-                threshold=5,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ),
+            )
+            for name, metric, threshold, periods, description in specs
         }
         action = cw_actions.SnsAction(self.topic)
         for alarm in self.alarms.values():
@@ -152,5 +181,16 @@ class Observability(Construct):
         )
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Leads stream iterator age (ms)", left=[iterator_age], width=12),
-            cloudwatch.GraphWidget(title="Routing DLQ depth", left=[dlq_depth], width=12),
+            cloudwatch.GraphWidget(title="Dead-letter queues", left=list(dlq_depths.values()), width=12),
         )
+
+
+def _custom(name: str, service: str, period: cdk.Duration = _FIVE_MINUTES) -> cloudwatch.Metric:
+    """A metric a handler publishes with Powertools (`service` is its dimension)."""
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": service},
+        statistic=cloudwatch.Stats.SUM if name != "LeadsWaiting" else cloudwatch.Stats.MAXIMUM,
+        period=period,
+    )

@@ -29,7 +29,6 @@ LOCAL_TABLE_NAMES = {
 }
 LOCAL_BUS_NAME = "leadrelay-local"
 LOCAL_DLQ_NAME = "leadrelay-local-route-dlq"
-LOCAL_EVENTS_DLQ_NAME = "leadrelay-local-events-dlq"
 # Every event that reaches the local bus is copied here (as infra's audit rule keeps them in a log
 # group), so a developer or a test can see what left: `leadrelay` → SQS → receive_message.
 LOCAL_EVENTS_QUEUE_NAME = "leadrelay-local-bus-events"
@@ -261,7 +260,8 @@ def create_resources(endpoint: str) -> LocalResources:
         events.create_event_bus(Name=LOCAL_BUS_NAME)
     sqs = client("sqs", endpoint)
     dlq_url = _empty_queue(sqs, LOCAL_DLQ_NAME)
-    events_dlq_url = _empty_queue(sqs, LOCAL_EVENTS_DLQ_NAME)
+    # The events function's mapping shares the router's on-failure queue, as on AWS.
+    events_dlq_url = dlq_url
     bus_events_url = _empty_queue(sqs, LOCAL_EVENTS_QUEUE_NAME)
     queue_arn = sqs.get_queue_attributes(QueueUrl=bus_events_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from leadrelay.clock import epoch_ms, iso
+from leadrelay.definitions import ROUTING_QUEUE
 from leadrelay.ids import new_id
 from leadrelay.limits import MAX_RAW_BODY_BYTES, MAX_RAW_ENTRIES, MAX_RAW_VALUE_BYTES, cut_utf8
 from leadrelay.models import Lead, LeadStatus, RoutingDecision, RoutingState, TimelineEvent
@@ -219,6 +220,10 @@ def lead_to_item(lead: Lead) -> dict[str, Any]:
         list_pk=LIST_LEADS,
         list_sk=list_sk(lead.received_at, lead.lead_id),
     )
+    if lead.routing_state is RoutingState.PENDING and not lead.assigned_agent_id:
+        # Waiting for the router: the routing commit removes (or replaces) this due entry, so the
+        # tick can count leads the router has not decided after N minutes.
+        values.update(due_pk=ROUTING_QUEUE, due_at=iso(lead.received_at))
     if lead.assigned_agent_id:
         values["agent_pk"] = lead.assigned_agent_id
     if lead.assigned_team_id:
@@ -326,9 +331,10 @@ class LeadRepository:
             names["#status"] = "status"
             condition += " AND version = :version"
             sets += ["#status = :new", "routing_state = :pending", "version = version + :one", "reopened_at = :now",
+                     "due_pk = :routing", "due_at = :now",
                      "reopen_count = if_not_exists(reopen_count, :zero) + :one",
                      "last_closed_status = :closed"]  # fmt: skip
-            values.update({":version": reopen.version, ":new": LeadStatus.NEW.value, ":zero": 0,
+            values.update({":version": reopen.version, ":new": LeadStatus.NEW.value, ":zero": 0, ":routing": ROUTING_QUEUE,
                            ":pending": RoutingState.PENDING.value, ":closed": reopen.closed_status})  # fmt: skip
             if reopen.closed_at is not None:
                 sets.append("last_closed_at = :closed_at")

@@ -1,0 +1,46 @@
+"""Which DynamoDB actions each function may call on each table: only those its code calls.
+
+CDK's `grant_read_write_data` would add Scan, BatchWriteItem, BatchGetItem and DeleteItem, which
+no function calls (deleting is the api function's alone: agents, pools, erasure). A function
+that starts calling a new action adds it here; `tests/infra/test_infra_stack.py` checks the
+synthesized roles against this table. A transaction needs the per-item action (PutItem,
+UpdateItem, DeleteItem) on every table it touches; no code uses a ConditionCheck item.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_lambda as lambda_
+
+from leadrelay.definitions import LEADS_TABLE, ORG_TABLE
+
+READ = ("dynamodb:GetItem", "dynamodb:Query")
+WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem")
+DELETE = ("dynamodb:DeleteItem",)
+
+LEADS, ORG = LEADS_TABLE.logical_name, ORG_TABLE.logical_name
+TABLE_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "ingest": {LEADS: READ + WRITE, ORG: READ},
+    "route": {LEADS: READ + WRITE, ORG: READ + WRITE},
+    "followup": {LEADS: READ + WRITE, ORG: READ + WRITE},
+    "api": {LEADS: READ + WRITE + DELETE, ORG: READ + WRITE + DELETE},
+    # Reads the stream only (its event source mapping grants that) and puts events on the bus.
+    "events": {},
+}
+
+
+def grant_tables(data: object, function: lambda_.IFunction, name: str) -> None:
+    """Grant `function` (the `name` entry of TABLE_ACTIONS) its actions, and the data key as needed:
+    decrypt to read, encrypt too to write."""
+    tables = data.tables  # type: ignore[attr-defined]
+    writes = False
+    for table_name, actions in TABLE_ACTIONS[name].items():
+        if actions:
+            tables[table_name].grant(function, *actions)
+            writes = writes or any(action not in READ for action in actions)
+    if not TABLE_ACTIONS[name]:
+        return
+    key = next(iter(tables.values())).encryption_key
+    if writes:
+        key.grant_encrypt_decrypt(function)
+    else:
+        key.grant_decrypt(function)
