@@ -151,9 +151,10 @@ class StreamPoller:
         for shard in description.get("Shards", []):
             shard_id = shard["ShardId"]
             if shard_id not in self._iterators:
-                # The stream is created with the stack, so nothing before TRIM_HORIZON is missed.
+                # Where the mapping on AWS starts (TRIM_HORIZON: the stream is created with the stack,
+                # so nothing is missed, and the router and consumers are idempotent).
                 self._iterators[shard_id] = self._streams.get_shard_iterator(
-                    StreamArn=self._stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                    StreamArn=self._stream_arn, ShardId=shard_id, ShardIteratorType=self._mapping.starting_position
                 )["ShardIterator"]
                 self._pending[shard_id] = []
         self._shards_checked_at = time.monotonic()
