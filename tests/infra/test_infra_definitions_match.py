@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Match
@@ -257,7 +258,7 @@ def test_every_definition_is_checked_against_the_template_or_declared_code_only(
         f"new definitions {sorted(unclassified)}: add a test here that compares them with the synthesized "
         "template (and list it in CHECKED_AGAINST_THE_TEMPLATE), or list them in CODE_ONLY with why"
     )
-    source = open(__file__).read()
+    source = Path(__file__).read_text()
     for name, tests in CHECKED_AGAINST_THE_TEMPLATE.items():
         for test in tests.split(", "):
             assert f"def {test}(" in source, f"{name}: {test} is not in this file"
