@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
 from api_routes import agents, leads, pools, quarantine, reports, routing, settings, sources
+from api_routes import privacy as privacy_routes
 from api_routes.agents import BadUntil
 from api_routes.body_limits import refuse_hostile_body
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
@@ -32,6 +33,7 @@ app.include_router(quarantine.router)
 app.include_router(settings.router)
 app.include_router(reports.router)
 app.include_router(sources.router)
+app.include_router(privacy_routes.router)
 app.enable_swagger(path="/docs", title="LeadRelay API", version="1")
 
 

@@ -25,6 +25,11 @@ class Settings(BaseModel):
     # How often a router retries an assignment that lost a race before giving up on the record.
     max_assign_attempts: int = Field(default=8, alias="MAX_ASSIGN_ATTEMPTS", ge=1)
 
+    # DPDP retention (days; the table's `expires_at` TTL deletes the item after): raw copies of
+    # requests and quarantined/ignored requests; closed (won/lost) leads, 0 keeping them.
+    raw_retention_days: int = Field(default=90, alias="RAW_RETENTION_DAYS", ge=1)
+    closed_lead_retention_days: int = Field(default=0, alias="CLOSED_LEAD_RETENTION_DAYS", ge=0)
+
     model_config = {"populate_by_name": True}
 
 

@@ -97,7 +97,16 @@ class RawRequest:
             "outcome": self.outcome,
             "reason": self.reason,
             "error": self.error,
+            # DPDP retention: the raw copy (beside a lead or in quarantine) expires by the table's TTL.
+            "expires_at": raw_expiry(self.received_at),
         }
+
+
+def raw_expiry(received_at: datetime) -> int:
+    """Epoch seconds when a raw request's copy expires (RAW_RETENTION_DAYS after it arrived)."""
+    from leadrelay.config import get_settings
+
+    return int((received_at + timedelta(days=get_settings().raw_retention_days)).timestamp())
 
 
 def _kept_values(values: dict[str, str]) -> dict[str, str]:
@@ -334,8 +343,9 @@ class LeadRepository:
                      "due_pk = :routing", "due_at = :now",
                      "reopen_count = if_not_exists(reopen_count, :zero) + :one",
                      "last_closed_status = :closed"]  # fmt: skip
-            values.update({":version": reopen.version, ":new": LeadStatus.NEW.value, ":zero": 0, ":routing": ROUTING_QUEUE,
-                           ":pending": RoutingState.PENDING.value, ":closed": reopen.closed_status})  # fmt: skip
+            values.update({":version": reopen.version, ":new": LeadStatus.NEW.value, ":zero": 0,
+                           ":pending": RoutingState.PENDING.value, ":closed": reopen.closed_status,
+                           ":routing": ROUTING_QUEUE})  # fmt: skip
             if reopen.closed_at is not None:
                 sets.append("last_closed_at = :closed_at")
                 values[":closed_at"] = reopen.closed_at
