@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-unit test-fast lint format synth bench layer clean
+.PHONY: run test test-unit test-fast lint format synth bench soak layer clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ synth: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.run
+
+# 10,000 leads through the local stack with injected faults (SOAK_LEADS=N to change); checks every invariant.
+soak: $(STAMP)
+	$(PY) -m bench.soak
 
 clean:
 	rm -rf build cdk.out .leadrelay .pytest_cache
