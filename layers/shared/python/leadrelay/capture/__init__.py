@@ -29,6 +29,7 @@ from leadrelay.models import Lead, LeadInput, RoutingState, Source, TimelineEven
 from leadrelay.models.contact import language_from_script, normalize_state
 from leadrelay.models.lead import Consent, Touch
 from leadrelay.sources import Notice, PayloadError, PendingFetch, Receipt, adapter_for
+from leadrelay.sources.secrets import SECRET_HEADERS, SECRET_PARAMS, mask_body
 from leadrelay.store.leads import DedupeKey, LeadAsRead, LeadRepository, MergeResult, RawRequest, Reopen, StoreOutcome
 from leadrelay.store.org import OrgRepository
 from leadrelay.store.quarantine import QuarantineStore
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 KEY_HEADER = "x-api-key"
 KEY_PARAM = "key"
-_SECRET_HEADERS = {KEY_HEADER, "authorization", "cookie"}
+_SECRET_HEADERS = SECRET_HEADERS
 _MASK = "***"
 
 
@@ -119,6 +120,9 @@ class CaptureService:
 
     def _process(self, source: Source, request: WebhookRequest, raw: RawRequest) -> CaptureResult:
         """Everything after the source key: verify, parse, store each lead, answer once."""
+        adapter = adapter_for(source.kind)
+        if adapter is not None and not raw.body_base64:  # a secret in the body (Google's google_key)
+            raw.body = mask_body(raw.body, adapter.body_secrets, raw.request_id)
         if not source.active:
             return self._reject(raw, 403, "source_disabled", f"source {source.source_id!r} is disabled")
         if len(request.body) > self.settings.max_body_bytes:
@@ -126,7 +130,6 @@ class CaptureService:
                 raw, 413, "payload_too_large",
                 f"the body is {len(request.body)} bytes; the limit is {self.settings.max_body_bytes}",
             )  # fmt: skip
-        adapter = adapter_for(source.kind)
         if adapter is None:
             return self._reject(
                 raw, 422, "unsupported_source_kind", f"source kind {source.kind!r} is not supported yet"
@@ -171,6 +174,8 @@ class CaptureService:
         for notice in notices:
             receipt.notices.append(notice.reason)
             lead_id = self.leads.lead_for_phone(notice.phone) if notice.phone else None
+            if lead_id is None and notice.whatsapp_user_id:  # a user known by user id only
+                lead_id = self.leads.lead_for_phone(notice.whatsapp_user_id, "WAUSER")
             if lead_id is None:
                 continue
             now = raw.received_at
@@ -284,7 +289,8 @@ class CaptureService:
         fields: dict[str, Any] = {}
         if request.method == "GET":
             for name, values in request.query.items():
-                fields[name] = values[0] if len(values) == 1 else values
+                if name.lower() not in SECRET_PARAMS:  # a credential is never a lead field
+                    fields[name] = values[0] if len(values) == 1 else values
             return fields
         if not request.body.strip():
             raise PayloadError("empty_body", "the request has no body; send the lead as JSON or a form", 400)
@@ -320,7 +326,7 @@ class CaptureService:
     def _with_query(fields: dict[str, Any], request: WebhookRequest) -> dict[str, Any]:
         """Query parameters (e.g. UTM tags on the webhook URL) fill fields the body leaves out."""
         for name, values in request.query.items():
-            if name != KEY_PARAM and name not in fields:
+            if name.lower() not in SECRET_PARAMS and name not in fields:
                 fields[name] = values[0] if len(values) == 1 else values
         return fields
 
@@ -328,7 +334,7 @@ class CaptureService:
 
     def _raw(self, request: WebhookRequest) -> RawRequest:
         headers = {k: (_MASK if k in _SECRET_HEADERS else v) for k, v in request.headers.items()}
-        query = {k: (_MASK if k == KEY_PARAM else ",".join(v)) for k, v in request.query.items()}
+        query = {k: (_MASK if k.lower() in SECRET_PARAMS else ",".join(v)) for k, v in request.query.items()}
         if request.body_was_base64:
             body, is_b64 = base64.b64encode(request.body).decode(), True
         else:
@@ -361,7 +367,7 @@ class CaptureService:
         else:
             digest = hashlib.sha256(request.body + request.method.encode())
             for name in sorted(request.query):
-                if name != KEY_PARAM:
+                if name.lower() not in SECRET_PARAMS:
                     digest.update(f"&{name}={request.query[name]}".encode())
             if index:  # the n-th lead of a batch without provider ids is its own lead
                 digest.update(f"#{index}".encode())
@@ -376,6 +382,9 @@ class CaptureService:
                 keys.append(DedupeKey("PHONE", lead_input.phone, window))
             if lead_input.email:
                 keys.append(DedupeKey("EMAIL", lead_input.email, window))
+            # WhatsApp's business-scoped user id: the identity of a user whose phone is withheld.
+            if lead_input.whatsapp_user_id:
+                keys.append(DedupeKey("WAUSER", lead_input.whatsapp_user_id, window))
         return keys
 
     def _store(

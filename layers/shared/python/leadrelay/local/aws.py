@@ -166,6 +166,8 @@ def base_env(endpoint: str) -> dict[str, str]:
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": "LeadRelay",
+        # Fake providers on loopback (a test's IndiaMART or Graph) may be set as pull_url / graph_url.
+        "PROVIDER_URLS_ALLOW_LOOPBACK": "true",
     }
 
 

@@ -48,7 +48,7 @@ def list_sk(received_at: datetime, item_id: str) -> str:
 class DedupeKey:
     """One identity of a lead. `window` is how long a match counts; None means forever."""
 
-    kind: Literal["EXT", "BODY", "PHONE", "EMAIL"]
+    kind: Literal["EXT", "BODY", "PHONE", "EMAIL", "WAUSER"]
     value: str
     window: timedelta | None
 
@@ -426,11 +426,11 @@ class LeadRepository:
         )
         return from_item(item) if item else None
 
-    def lead_for_phone(self, phone: str) -> str | None:
-        """The lead that last claimed this phone (its dedupe key), whatever the window."""
+    def lead_for_phone(self, phone: str, kind: Literal["PHONE", "WAUSER"] = "PHONE") -> str | None:
+        """The lead that last claimed this phone (or, with `kind` WAUSER, this WhatsApp user id)."""
         item = (
             client()
-            .get_item(TableName=self.table, Key=to_item({"pk": DedupeKey("PHONE", phone, None).pk, "sk": "DEDUPE"}))
+            .get_item(TableName=self.table, Key=to_item({"pk": DedupeKey(kind, phone, None).pk, "sk": "DEDUPE"}))
             .get("Item")
         )
         lead_id = from_item(item).get("lead_id") if item else None
