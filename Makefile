@@ -54,5 +54,11 @@ fuzz: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[fuzz]'
 	$(PY) -m bench.fuzz_capture
 
+# The AWS bill per month in rupees (docs/deploy.md): the synthesized template (STAGE, default dev)
+# and the per-lead units of the last `make bench`; COST_ARGS=--production-options prices the options.
+.PHONY: cost
+cost: $(STAMP)
+	$(PY) -m bench.cost --stage $${STAGE:-dev} $(COST_ARGS)
+
 clean:
 	rm -rf build cdk.out .leadrelay .pytest_cache

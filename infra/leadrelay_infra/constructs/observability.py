@@ -17,6 +17,7 @@ from constructs import Construct
 from leadrelay.definitions import LEAD_WAITING_ALARM_MINUTES
 from leadrelay_infra.config import StageConfig
 from leadrelay_infra.constants import METRICS_NAMESPACE
+from leadrelay_infra.nag import acknowledge
 
 _ONE_MINUTE = cdk.Duration.minutes(1)
 _FIVE_MINUTES = cdk.Duration.minutes(5)
@@ -40,7 +41,7 @@ class Observability(Construct):
         construct_id: str,
         *,
         config: StageConfig,
-        key: kms.IKey,
+        key: kms.IKey | None,
         functions: dict[str, lambda_.IFunction],
         route_function: lambda_.IFunction,
         ingest_function: lambda_.IFunction,
@@ -57,6 +58,14 @@ class Observability(Construct):
             master_key=key,
             enforce_ssl=True,
         )
+        if key is None:
+            acknowledge(
+                self.topic,
+                "AwsSolutions-SNS2",
+                "Alarm notifications carry alarm names and states, never lead data. CloudWatch "
+                "cannot publish to a topic under the AWS-managed SNS key, and a customer-managed key "
+                "costs $1 a month: it encrypts this topic when the stage turns it on (cmk=true).",
+            )
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
 
@@ -73,17 +82,9 @@ class Observability(Construct):
             period=_ONE_MINUTE,
         )  # fmt: skip
         api_5xx = rest_api.metric_server_error(period=_FIVE_MINUTES, statistic=cloudwatch.Stats.SUM)
-        route_failures = cloudwatch.MathExpression(
-            expression="records + errors",
-            using_metrics={
-                # Records reported failed inside a batch (a partial failure never raises Errors).
-                "records": _custom("RouteRecordsFailed", "route"),
-                # Crashes and timeouts of the whole invocation.
-                "errors": route_function.metric_errors(period=_FIVE_MINUTES),
-            },
-            label="route records failed + route errors",
-            period=_FIVE_MINUTES,
-        )
+        # Records reported failed inside a batch, counted by the handler (a whole failed batch too):
+        # a partial batch failure never raises Lambda's Errors metric.
+        route_failures = _custom("RouteRecordsFailed", "route")
         throttle_metrics: dict[str, cloudwatch.IMetric] = {
             # Every function of the account (Lambda publishes Throttles without a dimension too).
             "lambda": cloudwatch.Metric(
@@ -102,9 +103,15 @@ class Observability(Construct):
         specs: list[tuple[str, cloudwatch.IMetric, float, int, str]] = [
             ("RouteFailures", route_failures, 1, 1,
              "Stream records failed in the router (retried, then bisected, then parked in the DLQ)."),
-            ("LeadsWaiting", _custom("LeadsWaiting", "followup", period=_ONE_MINUTE), 1, 3,
-             f"A lead has waited more than {LEAD_WAITING_ALARM_MINUTES} minutes for the router or, "
-             "unassigned, for a person. GET /leads?status=unassigned; check the route DLQ."),
+            # The followup tick re-drives leads the router never decided (failed past its retries, or
+            # the stream record expired) and counts them: any such lead means routing lost one.
+            ("StuckLeads", _custom("StuckLeadsFound", "followup"), 1, 1,
+             "Leads were still waiting for the router minutes after they arrived; the followup tick "
+             "routed them again. Look at the route function's errors and the DLQ."),
+            ("LeadsWaiting", _custom("UnassignedLeads", "followup", period=_ONE_MINUTE), 1,
+             LEAD_WAITING_ALARM_MINUTES,
+             f"Leads have been unassigned, waiting for a person, for {LEAD_WAITING_ALARM_MINUTES} minutes "
+             "in a row. GET /leads?status=unassigned: take them or widen the pools."),
             ("PullFailures", _custom("PullFailures", "followup", period=_FIFTEEN_MINUTES), 3, 1,
              "Pulling leads from a provider failed 3 times in 15 minutes (credentials, provider outage)."),
             ("Api5xx", api_5xx, 1, 1,
@@ -124,7 +131,8 @@ class Observability(Construct):
                 alarm_description=description,
                 threshold=threshold,
                 evaluation_periods=periods,
-                datapoints_to_alarm=2 if periods == 3 else None,
+                # Iterator age: 2 of 3 minutes; a count over a stretch of minutes: every one of them.
+                datapoints_to_alarm=2 if name == "RouteIteratorAge" else None,
                 comparison_operator=(
                     cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD if name == "RouteIteratorAge" else at_least_one
                 ),
@@ -137,16 +145,30 @@ class Observability(Construct):
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
 
-        self.dashboard = cloudwatch.Dashboard(
+        self.dashboard = self._dashboard(config, functions, rest_api, api_5xx, iterator_age, dlq_depth)
+
+    def _dashboard(
+        self,
+        config: StageConfig,
+        functions: dict[str, lambda_.IFunction],
+        rest_api: apigateway.RestApi,
+        api_5xx: cloudwatch.IMetric,
+        iterator_age: cloudwatch.IMetric,
+        dlq_depth: cloudwatch.IMetric,
+    ) -> cloudwatch.Dashboard | None:
+        """The dashboard, a production option: $3 a month past the account's 3 free dashboards."""
+        if not config.dashboard:
+            return None
+        dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
             dashboard_name=f"LeadRelay-{config.stage}",
             default_interval=cdk.Duration.hours(3),
         )
-        self.dashboard.add_widgets(
+        dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=24, height=3),
         )
-        self.dashboard.add_widgets(
+        dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="API requests and errors",
                 left=[rest_api.metric_count(period=_FIVE_MINUTES)],
@@ -159,7 +181,7 @@ class Observability(Construct):
                 width=12,
             ),
         )
-        self.dashboard.add_widgets(
+        dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Invocations",
                 left=[fn.metric_invocations(period=_FIVE_MINUTES, label=name) for name, fn in functions.items()],
@@ -179,10 +201,11 @@ class Observability(Construct):
                 width=8,
             ),
         )
-        self.dashboard.add_widgets(
+        dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Leads stream iterator age (ms)", left=[iterator_age], width=12),
-            cloudwatch.GraphWidget(title="Dead-letter queues", left=list(dlq_depths.values()), width=12),
+            cloudwatch.GraphWidget(title="Dead-letter queues", left=[dlq_depth], width=12),
         )
+        return dashboard
 
 
 def _custom(name: str, service: str, period: cdk.Duration = _FIVE_MINUTES) -> cloudwatch.Metric:
@@ -191,6 +214,6 @@ def _custom(name: str, service: str, period: cdk.Duration = _FIVE_MINUTES) -> cl
         namespace=METRICS_NAMESPACE,
         metric_name=name,
         dimensions_map={"service": service},
-        statistic=cloudwatch.Stats.SUM if name != "LeadsWaiting" else cloudwatch.Stats.MAXIMUM,
+        statistic=cloudwatch.Stats.MAXIMUM if name == "UnassignedLeads" else cloudwatch.Stats.SUM,
         period=period,
     )

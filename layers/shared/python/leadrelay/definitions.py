@@ -179,11 +179,8 @@ SCHEDULES: tuple[Schedule, ...] = (
     ),
 )
 
-# Due-work queues (`due_pk` on the lead item, index `by_due`): a lead waiting for the router
-# (written with the lead, removed or replaced by the routing commit) and a lead nobody could take.
-ROUTING_QUEUE = "ROUTING"
-UNASSIGNED_QUEUE = "UNASSIGNED"
-# A lead waiting in either queue longer than this raises the LeadsWaiting alarm.
+# Unassigned leads waiting this long (the tick's UnassignedLeads above 0 for as many minutes in a
+# row) raise the LeadsWaiting alarm; a lead the router never decided raises StuckLeads.
 LEAD_WAITING_ALARM_MINUTES = 15
 
 # Each function's Lambda timeout in seconds: infra deploys these, and the local stack gives its

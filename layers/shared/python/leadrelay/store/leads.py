@@ -24,7 +24,6 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from leadrelay.clock import epoch_ms, iso
-from leadrelay.definitions import ROUTING_QUEUE
 from leadrelay.ids import new_id
 from leadrelay.limits import MAX_RAW_BODY_BYTES, MAX_RAW_ENTRIES, MAX_RAW_VALUE_BYTES, cut_utf8
 from leadrelay.models import Lead, LeadStatus, RoutingDecision, RoutingState, TimelineEvent
@@ -229,14 +228,13 @@ def lead_to_item(lead: Lead) -> dict[str, Any]:
         list_pk=LIST_LEADS,
         list_sk=list_sk(lead.received_at, lead.lead_id),
     )
-    if lead.routing_state is RoutingState.PENDING and not lead.assigned_agent_id:
-        # Waiting for the router: the routing commit removes (or replaces) this due entry, so the
-        # tick can count leads the router has not decided after N minutes.
-        values.update(due_pk=ROUTING_QUEUE, due_at=iso(lead.received_at))
     if lead.assigned_agent_id:
         values["agent_pk"] = lead.assigned_agent_id
     if lead.assigned_team_id:
         values["team_pk"] = lead.assigned_team_id
+    if lead.routing_state is RoutingState.PENDING and not lead.assigned_agent_id:
+        # Waiting for the router: a lead still here minutes later is re-driven by the followup tick.
+        values.update(due_pk="ROUTING", due_at=lead.received_at)
     return values
 
 
@@ -340,12 +338,12 @@ class LeadRepository:
             names["#status"] = "status"
             condition += " AND version = :version"
             sets += ["#status = :new", "routing_state = :pending", "version = version + :one", "reopened_at = :now",
-                     "due_pk = :routing", "due_at = :now",
                      "reopen_count = if_not_exists(reopen_count, :zero) + :one",
                      "last_closed_status = :closed"]  # fmt: skip
             values.update({":version": reopen.version, ":new": LeadStatus.NEW.value, ":zero": 0,
-                           ":pending": RoutingState.PENDING.value, ":closed": reopen.closed_status,
-                           ":routing": ROUTING_QUEUE})  # fmt: skip
+                           ":pending": RoutingState.PENDING.value, ":closed": reopen.closed_status})  # fmt: skip
+            sets += ["due_pk = :routing", "due_at = :now"]  # owed to the router again (stuck-lead queue)
+            values[":routing"] = "ROUTING"
             if reopen.closed_at is not None:
                 sets.append("last_closed_at = :closed_at")
                 values[":closed_at"] = reopen.closed_at
