@@ -60,6 +60,8 @@ FUNCTION_MEMORY_MB = 256
 # for a few cents a month more; the schedules and the API stay at 256 MB (nobody waits on a
 # tick, and an API read is mostly waiting on DynamoDB).
 FUNCTION_MEMORY_MB_BY_FOLDER: dict[str, int] = {"ingest": 1024, "route": 1024, "followup": 256, "api": 256}
+# The events function (stream → bus) is off the request path: nobody waits on it.
+FUNCTION_MEMORY_MB_BY_FOLDER["events"] = 256
 
 # Cognito groups, in precedence order (lower wins when a user is in several).
 USER_GROUPS: tuple[tuple[str, str], ...] = (

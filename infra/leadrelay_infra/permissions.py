@@ -29,8 +29,8 @@ TABLE_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
 
 
 def grant_tables(data: object, function: lambda_.IFunction, name: str) -> None:
-    """Grant `function` (the `name` entry of TABLE_ACTIONS) its actions, and the data key as needed:
-    decrypt to read, encrypt too to write."""
+    """Grant `function` (the `name` entry of TABLE_ACTIONS) its actions, and the data key (when the
+    tables have a customer-managed one) as needed: decrypt to read, encrypt too to write."""
     tables = data.tables  # type: ignore[attr-defined]
     writes = False
     for table_name, actions in TABLE_ACTIONS[name].items():
@@ -40,6 +40,8 @@ def grant_tables(data: object, function: lambda_.IFunction, name: str) -> None:
     if not TABLE_ACTIONS[name]:
         return
     key = next(iter(tables.values())).encryption_key
+    if key is None:  # DynamoDB's AWS-managed key (the stage's cmk option off): no grant needed
+        return
     if writes:
         key.grant_encrypt_decrypt(function)
     else:
