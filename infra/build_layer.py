@@ -55,6 +55,7 @@ SHIPPED = (
     "ids.py",
     "limits.py",
     "models",
+    "privacy.py",
     "pull",
     "reports.py",
     "routing",
