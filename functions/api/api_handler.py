@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from api_routes import (
     activities,
     agents,
+    dashboard,
     followup_settings,
     followups,
     leads,
@@ -51,6 +52,7 @@ app.include_router(activities.router)
 app.include_router(followups.router)
 app.include_router(followup_settings.router)
 app.include_router(sync.router)
+app.include_router(dashboard.router)
 app.include_router(privacy_routes.router)
 app.enable_swagger(path="/docs", title="LeadRelay API", version="1")
 wiring.prepare(wiring.lead_repository, wiring.org_repository)

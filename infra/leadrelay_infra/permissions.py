@@ -1,7 +1,8 @@
 """Which DynamoDB actions each function may call on each table: only those its code calls.
 
 CDK's `grant_read_write_data` would add Scan, BatchWriteItem, BatchGetItem and DeleteItem, which
-no function calls (deleting is the api function's alone: agents, pools, erasure). A function
+no function calls but these (deleting is the api function's alone: agents, pools, erasure;
+batch writes the events function's, for the dashboard feed). A function
 that starts calling a new action adds it here; `tests/infra/test_infra_stack.py` checks the
 synthesized roles against this table. A transaction needs the per-item action (PutItem,
 UpdateItem, DeleteItem) on every table it touches; no code uses a ConditionCheck item.
@@ -23,8 +24,10 @@ TABLE_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "route": {LEADS: READ + WRITE, ORG: READ + WRITE},
     "followup": {LEADS: READ + WRITE, ORG: READ + WRITE},
     "api": {LEADS: READ + WRITE + DELETE, ORG: READ + WRITE + DELETE},
-    # Reads the stream only (its event source mapping grants that) and puts events on the bus.
-    "events": {},
+    # Reads the stream (its event source mapping grants that), puts events on the bus, and keeps the
+    # dashboard's counters and feed: it reads a lead's owner, writes the org table (the feed in
+    # batches of 25).
+    "events": {LEADS: READ, ORG: READ + WRITE + ("dynamodb:BatchWriteItem",)},
 }
 
 

@@ -20,6 +20,7 @@ from leadrelay_infra.constructs.layer import SharedLayer
 from leadrelay_infra.constructs.observability import Observability
 from leadrelay_infra.constructs.routing import Routing
 from leadrelay_infra.constructs.rule_targets import RuleTargetDlq
+from leadrelay_infra.permissions import grant_tables
 
 
 class LeadRelayStack(cdk.Stack):
@@ -68,6 +69,10 @@ class LeadRelayStack(cdk.Stack):
 
         for construct in (self.ingest, self.routing, self.followup, self.api):
             self.data.acknowledge_grants(construct.handler.role)
+        # The dashboard's counters and activity feed ride on the events function's stream mapping
+        # (a third reader per shard would be throttled): it reads a lead's owner, writes the org table.
+        grant_tables(self.data, self.domain_events.function, "events")  # permissions.py
+        self.data.acknowledge_grants(self.domain_events.handler.role)
 
         self.functions: dict[str, lambda_.IFunction] = {
             "ingest": self.ingest.function,
