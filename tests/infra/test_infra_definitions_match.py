@@ -234,6 +234,7 @@ CHECKED_AGAINST_THE_TEMPLATE = {
     "ROUTE_FILTER_PATTERNS": "test_stream_mapping_matches_the_definition",
     "EVENTS_STREAM": "test_stream_mapping_matches_the_definition",
     "EVENT_FILTER_PATTERNS": "test_stream_mapping_matches_the_definition",
+    "AGGREGATE_FILTER_PATTERNS": "test_stream_mapping_matches_the_definition",
     "SCHEDULES": "test_schedule_ticks_the_followup_function_with_the_envelope_and_its_task",
     "FUNCTION_TIMEOUT_S": "test_function_timeouts_match_the_definition_the_local_stack_uses",
     "BINARY_MEDIA_TYPES": "test_the_deployed_api_takes_as_binary_the_media_types_the_local_gateway_base64_encodes",

@@ -247,11 +247,11 @@ def test_a_read_the_store_cannot_serve_is_503_not_502(flow: Flow, faults: Faults
 
 
 def test_a_followup_tick_killed_half_way_through_pending_fetches_leaves_one_lead_per_notice(
-    meta: dict[str, Any],
-    graph: FakeGraph,
+    meta: dict[str, Any],  # noqa: F811 (the fixture, imported from test_source_meta)
+    graph: FakeGraph,  # noqa: F811
     faults: Faults,
     clock: Any,
-    aws: dict[str, str],  # noqa: F811
+    aws: dict[str, str],
 ) -> None:
     import followup_handler
 
