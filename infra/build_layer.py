@@ -59,6 +59,7 @@ SHIPPED = (
     "models",
     "people.py",
     "pipeline.py",
+    "privacy.py",
     "pull",
     "reports.py",
     "routing",

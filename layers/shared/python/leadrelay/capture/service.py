@@ -12,7 +12,7 @@ import json
 import logging
 from typing import Any
 
-from leadrelay.capture import parsing, pending, replay
+from leadrelay.capture import limits, parsing, pending, replay
 from leadrelay.capture.identity import enrich, store_lead
 from leadrelay.clock import Clock
 from leadrelay.config import Settings
@@ -152,6 +152,8 @@ class CaptureService:
             noted.reason = notice.reason
             if self.leads.note(lead_id, key, noted, event):
                 receipt.noted_lead_ids.append(lead_id)
+            if notice.data.get("consent_withdrawn"):  # a provider's opt-out (WhatsApp STOP)
+                limits.withdraw_consent(self.leads, lead_id, notice.data, now)
             kept = True
         if not kept:
             raw.reason = "; ".join(dict.fromkeys(receipt.notices))
