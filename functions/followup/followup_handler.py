@@ -79,9 +79,7 @@ def _expire_offers() -> dict[str, int]:
 def _retry_pending_fetches(now: datetime) -> dict[str, int]:
     """Leads a provider announced by id while its API was down (Meta): fetch the due ones. The
     capture path (phone parsing, adapters) is imported only when something is due."""
-    from leadrelay.store.quarantine import QuarantineStore
-
-    if not QuarantineStore(wiring.lead_repository().table).due(now, limit=1):
+    if not wiring.quarantine_store().due(now, limit=1):
         return {}
     try:
         counts = wiring.capture_service().retry_pending_fetches(now)

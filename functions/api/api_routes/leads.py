@@ -26,8 +26,7 @@ from api_routes.common import (
 from api_routes.idempotency import idempotent
 from leadrelay import wiring
 from leadrelay.auth import Principal, Role
-from leadrelay.clock import get_clock, iso
-from leadrelay.config import get_settings
+from leadrelay.clock import iso
 from leadrelay.dashboard.aggregates import STAGES
 from leadrelay.models import Lead, LeadStatus
 
@@ -227,13 +226,12 @@ def _search(
     who: Principal, q: str, filters: LeadFilters, cursor: str | None, limit: int
 ) -> tuple[list[Lead], str | None]:
     from leadrelay.search import QueryError, parse_query
-    from leadrelay.store.search import LeadSearch
 
     try:
         query = parse_query(q)
     except QueryError as exc:
         raise Unprocessable("invalid_query", str(exc)) from exc
-    page = LeadSearch(wiring.lead_repository().table).find(
+    page = wiring.lead_search().find(
         query, lambda lead: who.can_see_lead(lead) and filters.accepts(lead), cursor=cursor, limit=limit
     )
     return page.leads, page.next
@@ -265,21 +263,14 @@ class ReassignRequest(BaseModel):
     middlewares=[idempotent],
 )
 def reassign(lead_id: LeadId, move: ReassignRequest) -> dict[str, Any]:
-    from leadrelay.routing.reassign import Reassigner, Reassignment, ReassignRefused
-    from leadrelay.store.assignments import AssignmentStore
+    from leadrelay.routing.reassign import Reassignment, ReassignRefused
 
     who = principal(router)
     who.require(Role.ADMIN, Role.MANAGER)
     lead = wiring.lead_repository().get(lead_id, consistent=True)
     if lead is None or not who.can_see_lead(lead):
         raise NotFound(f"there is no lead {lead_id!r} you can see")
-    settings = get_settings()
-    reassigner = Reassigner(
-        org=wiring.org_repository(),
-        assignments=AssignmentStore(settings.leads_table, settings.org_table),
-        clock=get_clock(),
-        timezone=settings.org_timezone,
-    )
+    reassigner = wiring.reassigner()
     request = Reassignment(
         lead_id=lead_id,
         agent_id=move.agent_id,
@@ -314,15 +305,14 @@ class StatusRequest(BaseModel):
 def set_status(lead_id: LeadId, body: StatusRequest) -> dict[str, Any]:
     """Agents on their own leads, managers on their team's, admins on all. Setting the status the
     lead already has changes nothing (`changed: false`), so an offline phone may replay it."""
-    from leadrelay.store.lifecycle import LeadLifecycle, StatusChange, StatusRefused
+    from leadrelay.store.lifecycle import StatusChange, StatusRefused
 
     who = principal(router)
     lead = wiring.lead_repository().get(lead_id, consistent=True)
     if lead is None or not who.can_see_lead(lead):
         raise NotFound(f"there is no lead {lead_id!r} you can see")
     record_access(who, "lead status change", [lead_id])
-    lifecycle = LeadLifecycle(leads=wiring.lead_repository(), org_table=get_settings().org_table,
-                              clock=get_clock())  # fmt: skip
+    lifecycle = wiring.lead_lifecycle()
     try:
         updated, changed = lifecycle.change(lead, StatusChange(body.status, who.username, body.reason, body.value))
     except StatusRefused as refused:

@@ -13,7 +13,6 @@ from api_routes.common import NotFound, Unprocessable, api_error, lead_view, pri
 from leadrelay import wiring
 from leadrelay.auth import Role
 from leadrelay.clock import get_clock
-from leadrelay.config import get_settings
 from leadrelay.errors import Refused
 from leadrelay.pipeline import PRESETS, Category, Pipeline, check_edit, from_preset, status_for
 
@@ -27,10 +26,7 @@ class PipelineDocument(Pipeline):
 
 
 def _store() -> Any:
-    from leadrelay.store.pipeline import PipelineStore
-
-    settings = get_settings()
-    return PipelineStore(settings.org_table, settings.leads_table)
+    return wiring.pipeline_store()
 
 
 def _view(pipeline: Pipeline, in_use: dict[str, int]) -> dict[str, Any]:
@@ -102,7 +98,7 @@ def move_lead(lead_id: Annotated[str, Path(min_length=1, max_length=64)], move: 
     """A won stage sets the lead won, a lost stage lost (so routing, follow-ups and reports see the
     category); an open stage reopens a closed lead as qualified."""
     from leadrelay.models import LeadStatus
-    from leadrelay.store.lifecycle import LeadLifecycle, StatusChange, StatusRefused
+    from leadrelay.store.lifecycle import StatusChange, StatusRefused
 
     who = principal(router)
     repo = wiring.lead_repository()
@@ -121,7 +117,7 @@ def move_lead(lead_id: Annotated[str, Path(min_length=1, max_length=64)], move: 
     if status is None and lead.is_closed:
         status = LeadStatus.QUALIFIED
     if status is not None and status is not lead.status:
-        lifecycle = LeadLifecycle(leads=repo, org_table=get_settings().org_table, clock=get_clock())
+        lifecycle = wiring.lead_lifecycle()
         try:
             lead, _ = lifecycle.change(lead, StatusChange(status, who.username, move.reason))
         except StatusRefused as refused:

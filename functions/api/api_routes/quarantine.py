@@ -49,10 +49,8 @@ def list_quarantine(
 ) -> dict[str, Any]:
     who = principal(router)
     who.require(Role.ADMIN)
-    from leadrelay.store.quarantine import QuarantineStore
-
     try:
-        items, next_cursor = QuarantineStore(wiring.lead_repository().table).page(cursor, limit)
+        items, next_cursor = wiring.quarantine_store().page(cursor, limit)
     except ValueError as exc:
         raise BadRequest("invalid_cursor", str(exc)) from exc
     audit_read(who, "quarantine list", count=len(items))

@@ -19,7 +19,6 @@ from api_routes.common import principal
 from leadrelay import wiring
 from leadrelay.auth import Principal
 from leadrelay.clock import get_clock, iso
-from leadrelay.config import get_settings
 from leadrelay.errors import Refused
 from leadrelay.models import Lead, LeadStatus
 from leadrelay.models.followup import FollowupStatus
@@ -118,7 +117,7 @@ def _apply(who: Principal, item: SyncItem) -> dict[str, Any]:
 
 
 def _status(who: Principal, item: SyncItem, lead: Lead) -> dict[str, Any]:
-    from leadrelay.store.lifecycle import LeadLifecycle, StatusChange
+    from leadrelay.store.lifecycle import StatusChange
 
     try:
         data = StatusData.model_validate(item.data)
@@ -130,7 +129,7 @@ def _status(who: Principal, item: SyncItem, lead: Lead) -> dict[str, Any]:
         raise _Outcome(
             "conflict", f"the lead was marked {lead.status.value} at {iso(lead.closed_at)}, after this change"
         )
-    lifecycle = LeadLifecycle(leads=wiring.lead_repository(), org_table=get_settings().org_table, clock=get_clock())
+    lifecycle = wiring.lead_lifecycle()
     _, changed = lifecycle.change(lead, StatusChange(data.status, who.username, data.reason))
     _mark(item, who)
     return _result(item, "applied", f"status {data.status.value}" + ("" if changed else " (it already was)"))

@@ -83,13 +83,9 @@ def user_view(user: User) -> dict[str, Any]:
 def _people() -> Any:
     from leadrelay.config import get_settings
     from leadrelay.people import People
-    from leadrelay.routing.reassign import Reassigner
-    from leadrelay.store.assignments import AssignmentStore
 
     settings = get_settings()
-    reassigner = Reassigner(org=wiring.org_repository(), assignments=AssignmentStore(settings.leads_table,
-                            settings.org_table), clock=get_clock(),
-                            timezone=settings.org_timezone)  # fmt: skip
+    reassigner = wiring.reassigner()
     return People(users=wiring.user_store(), directory=wiring.user_directory, org=wiring.org_repository(),
                   leads=wiring.lead_repository(), reassigner=reassigner, clock=get_clock(),
                   timezone=settings.org_timezone)  # fmt: skip

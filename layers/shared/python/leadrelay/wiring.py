@@ -21,15 +21,21 @@ if TYPE_CHECKING:
     from leadrelay.capture import CaptureService
     from leadrelay.dashboard.aggregates import Definitions
     from leadrelay.routing.offers import OfferDesk
+    from leadrelay.routing.reassign import Reassigner
     from leadrelay.routing.router import Router
     from leadrelay.routing.snapshot import RosterSnapshots
     from leadrelay.store.access_log import AccessLog
     from leadrelay.store.activities import ActivityLog
+    from leadrelay.store.assignments import AssignmentStore
     from leadrelay.store.dashboard import DashboardStore
     from leadrelay.store.directory import UserDirectory
     from leadrelay.store.followups import FollowupStore
+    from leadrelay.store.lifecycle import LeadLifecycle
     from leadrelay.store.offers import OfferStore
+    from leadrelay.store.pipeline import PipelineStore
     from leadrelay.store.presence import PresenceStore
+    from leadrelay.store.quarantine import QuarantineStore
+    from leadrelay.store.search import LeadSearch
     from leadrelay.store.users import UserStore
     from leadrelay.tick import FollowupTick
 
@@ -186,3 +192,46 @@ def reset() -> None:
     events_client.cache_clear()
     for cached in (lead_repository, org_repository, roster_snapshots):
         cached.cache_clear()
+
+
+# -- services the API routes and handlers used to build inline (issue #8: one wiring place) ------
+
+
+def assignment_store() -> AssignmentStore:
+    from leadrelay.store.assignments import AssignmentStore
+
+    settings = get_settings()
+    return AssignmentStore(settings.leads_table, settings.org_table)
+
+
+def reassigner() -> Reassigner:
+    from leadrelay.routing.reassign import Reassigner
+
+    settings = get_settings()
+    return Reassigner(org=org_repository(), assignments=assignment_store(), clock=get_clock(),
+                      timezone=settings.org_timezone)  # fmt: skip
+
+
+def lead_lifecycle() -> LeadLifecycle:
+    from leadrelay.store.lifecycle import LeadLifecycle
+
+    return LeadLifecycle(leads=lead_repository(), org_table=get_settings().org_table, clock=get_clock())
+
+
+def quarantine_store() -> QuarantineStore:
+    from leadrelay.store.quarantine import QuarantineStore
+
+    return QuarantineStore(lead_repository().table)
+
+
+def lead_search() -> LeadSearch:
+    from leadrelay.store.search import LeadSearch
+
+    return LeadSearch(lead_repository().table)
+
+
+def pipeline_store() -> PipelineStore:
+    from leadrelay.store.pipeline import PipelineStore
+
+    settings = get_settings()
+    return PipelineStore(settings.org_table, settings.leads_table)
