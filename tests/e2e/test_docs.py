@@ -1,0 +1,87 @@
+"""The docs are executed: every block marked `<!-- doc-test -->` in README.md and docs/*.md runs, in
+order, against a fresh `leadrelay local --demo --start-at 2026-11-23T18:20+05:30` (one stack per
+file, its own port and state folder), and must print the output the doc shows after it
+(tests/doc_blocks.py says how outputs are compared). A doc that drifts from the code fails here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.doc_blocks import DocBlock, explain, marked_blocks, output_matches
+from tests.e2e.stack_process import running_stack
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+# Monday 18:20 IST: the time the walkthrough's outputs were taken at (README.md says so).
+DOCS_START_AT = "2026-11-23T18:20+05:30"
+RUN_TIMEOUT_S = 150
+SEPARATOR = "@@doc-test-block@@"
+
+
+def _runnable_docs() -> list[Path]:
+    return [path for path in DOCS if marked_blocks(path)]
+
+
+def _workdir(base: Path) -> Path:
+    """A folder that looks like the checkout (every top-level entry linked) with its own
+    `.leadrelay`, so the docs' `.leadrelay/local.json` is this stack's, not a developer's."""
+    work = base / "checkout"
+    work.mkdir()
+    for entry in ROOT.iterdir():
+        if entry.name not in (".leadrelay", ".git"):
+            (work / entry.name).symlink_to(entry)
+    return work
+
+
+def _newcomer_env(work: Path) -> dict[str, str]:
+    """A shell as a newcomer has it after `make run`: the virtualenv is not on PATH."""
+    venv_bin = str(ROOT / ".venv" / "bin")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEADRELAY_", "VIRTUAL_ENV", "PYTHON"))}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != venv_bin)
+    env["HOME"] = str(work)
+    env["LC_ALL"] = "C.UTF-8"
+    return env
+
+
+def run_blocks(blocks: list[DocBlock], work: Path) -> list[str]:
+    """Run the blocks in one bash session in `work`; what each printed (stdout and stderr)."""
+    script = ["exec 2>&1", "cd " + str(work)]
+    for block in blocks:
+        script += [f"printf '\\n{SEPARATOR}\\n'", block.command]
+    script.append(f"printf '\\n{SEPARATOR}\\n'")
+    path = work.parent / "doc-blocks.sh"
+    path.write_text("\n".join(script) + "\n")
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", str(path)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        cwd=work,
+        env=_newcomer_env(work),
+    )
+    parts = done.stdout.split(f"\n{SEPARATOR}\n")
+    return parts[1 : len(blocks) + 1] + [""] * (len(blocks) + 1 - len(parts))
+
+
+@pytest.mark.parametrize("doc", _runnable_docs(), ids=lambda path: path.name)
+def test_every_marked_block_prints_what_the_doc_shows(doc: Path) -> None:
+    # Given a fresh demo stack whose clock starts when the doc's outputs were taken
+    blocks = marked_blocks(doc)
+    with tempfile.TemporaryDirectory(prefix="leadrelay-docs-") as base:
+        work = _workdir(Path(base))
+        with running_stack(work / ".leadrelay", start_at=DOCS_START_AT, cwd=work):
+            # When the doc's blocks are pasted, in order, into one shell
+            outputs = run_blocks(blocks, work)
+    # Then each prints the output shown after it
+    failures = [explain(block, out) for block, out in zip(blocks, outputs, strict=True) if not output_matches(
+        block.expected, block.expected_lang, out)]  # fmt: skip
+    assert not failures, f"{len(failures)} of {len(blocks)} blocks drifted:\n\n" + "\n\n".join(failures)
