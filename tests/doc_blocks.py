@@ -17,7 +17,8 @@ The convention (docs/local-stack.md, "Docs that run"):
   output block: it must print nothing.
 - Compared after masking what differs from run to run: JWTs, UUIDs, ULIDs (lead ids), keys and
   cursors (long base64 runs), and the time of day in ISO times (the date is compared).
-- `…` matches any text within a line; a line holding only `…` matches any number of lines.
+- `…` matches any text within a line, and a value cut short with it (`008a40af-…`, `eyJ…`) any
+  value; a line holding only `…` matches any number of lines.
 - An output starting with `HTTP/` (curl -i) is compared on the headers it shows; others are
   ignored.
 - A ```json output block that parses is compared as JSON: key order is free, a `"...": "trimmed"`
@@ -145,7 +146,12 @@ def _only_shown_headers(expected: list[str], actual: list[str]) -> list[str]:
     return kept
 
 
+# A value cut short in the doc (`008a40af-…`, `eyJwayI6…`, `01M84…`) stands for any value.
+_CUT_SHORT = re.compile(r"[\w-]+" + ELLIPSIS)
+
+
 def _line_pattern(line: str) -> str:
+    line = _CUT_SHORT.sub(ELLIPSIS, line)
     return "[^\\n]*?".join(re.escape(piece) for piece in line.split(ELLIPSIS))
 
 

@@ -85,3 +85,25 @@ def test_every_marked_block_prints_what_the_doc_shows(doc: Path) -> None:
     failures = [explain(block, out) for block, out in zip(blocks, outputs, strict=True) if not output_matches(
         block.expected, block.expected_lang, out)]  # fmt: skip
     assert not failures, f"{len(failures)} of {len(blocks)} blocks drifted:\n\n" + "\n\n".join(failures)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m tests.e2e.test_docs docs/routing.md`: run a doc's marked blocks on a fresh stack
+    and print what each one printed, to write or update its output blocks."""
+    for name in argv or [str(path.relative_to(ROOT)) for path in _runnable_docs()]:
+        doc = (ROOT / name).resolve()
+        blocks = marked_blocks(doc)
+        with tempfile.TemporaryDirectory(prefix="leadrelay-docs-") as base:
+            work = _workdir(Path(base))
+            with running_stack(work / ".leadrelay", start_at=DOCS_START_AT, cwd=work):
+                outputs = run_blocks(blocks, work)
+        for block, out in zip(blocks, outputs, strict=True):
+            verdict = "ok" if output_matches(block.expected, block.expected_lang, out) else "DIFFERS"
+            print(f"===== {block.where} {verdict}\n{out.strip()}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
