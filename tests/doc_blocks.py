@@ -65,7 +65,8 @@ def _read_fence(lines: list[str], start: int) -> tuple[str, str, int] | None:
     indent, fence, lang = opening.groups()
     body: list[str] = []
     for index in range(start + 1, len(lines)):
-        if lines[index].strip().startswith(fence[:3]) and lines[index].strip().strip(fence[0]) == "":
+        closing = lines[index].strip()
+        if closing.startswith(fence) and closing.strip(fence[0]) == "":
             return lang, "\n".join(line[len(indent) :] if line.startswith(indent) else line for line in body), index + 1
         body.append(lines[index])
     raise ValueError(f"line {start + 1}: the fence never closes")
@@ -83,6 +84,9 @@ def marked_blocks(path: Path) -> list[DocBlock]:
     blocks: list[DocBlock] = []
     index = 0
     while index < len(lines):
+        if _FENCE.match(lines[index]):  # a marker shown inside a fence is an example, not a marker
+            index = _read_fence(lines, index)[2]  # type: ignore[index]
+            continue
         if lines[index].strip() != MARKER:
             index += 1
             continue

@@ -46,6 +46,12 @@ def test_only_marked_blocks_run_each_with_the_output_block_after_it(tmp_path: Pa
     assert blocks[1].where == "doc.md:11"
 
 
+def test_a_marker_shown_inside_a_fence_is_an_example_not_a_marker(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.md"
+    doc.write_text("````markdown\n<!-- doc-test -->\n```bash\nrm -rf /\n```\n````\n")
+    assert marked_blocks(doc) == []
+
+
 def test_a_marker_before_something_other_than_a_shell_block_is_an_error(tmp_path: Path) -> None:
     doc = tmp_path / "doc.md"
     doc.write_text("<!-- doc-test -->\n```json\n{}\n```\n")
