@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -72,18 +73,45 @@ def run_blocks(blocks: list[DocBlock], work: Path) -> list[str]:
     return parts[1 : len(blocks) + 1] + [""] * (len(blocks) + 1 - len(parts))
 
 
-@pytest.mark.parametrize("doc", _runnable_docs(), ids=lambda path: path.name)
-def test_every_marked_block_prints_what_the_doc_shows(doc: Path) -> None:
-    # Given a fresh demo stack whose clock starts when the doc's outputs were taken
+def run_doc(doc: Path) -> list[str]:
+    """A fresh demo stack whose clock starts when the docs' outputs were taken; the doc's marked
+    blocks pasted into one shell, in order; what each printed."""
     blocks = marked_blocks(doc)
     with tempfile.TemporaryDirectory(prefix="leadrelay-docs-") as base:
         work = _workdir(Path(base))
         with running_stack(work / ".leadrelay", start_at=DOCS_START_AT, cwd=work):
-            # When the doc's blocks are pasted, in order, into one shell
-            outputs = run_blocks(blocks, work)
+            return run_blocks(blocks, work)
+
+
+@pytest.fixture(scope="module")
+def doc_outputs(request: pytest.FixtureRequest) -> dict[Path, list[str] | BaseException]:
+    """Every selected doc run at once, each on its own stack: most of a run is waiting (stack
+    start, sleeps, subprocesses), so the docs together take about as long as the longest."""
+    selected = [
+        item.callspec.params["doc"]
+        for item in request.session.items
+        if getattr(item, "originalname", "") == "test_every_marked_block_prints_what_the_doc_shows"
+    ]
+    with ThreadPoolExecutor(max_workers=max(len(selected), 1)) as pool:
+        futures = {doc: pool.submit(run_doc, doc) for doc in selected}
+    return {doc: future.exception() or future.result() for doc, future in futures.items()}  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("doc", _runnable_docs(), ids=lambda path: path.name)
+def test_every_marked_block_prints_what_the_doc_shows(
+    doc: Path, doc_outputs: dict[Path, list[str] | BaseException]
+) -> None:
+    # Given a fresh demo stack started at 2026-11-23T18:20+05:30, When the doc's blocks are pasted
+    outputs = doc_outputs[doc]
+    if isinstance(outputs, BaseException):
+        raise outputs
     # Then each prints the output shown after it
-    failures = [explain(block, out) for block, out in zip(blocks, outputs, strict=True) if not output_matches(
-        block.expected, block.expected_lang, out)]  # fmt: skip
+    blocks = marked_blocks(doc)
+    failures = [
+        explain(block, out)
+        for block, out in zip(blocks, outputs, strict=True)
+        if not output_matches(block.expected, block.expected_lang, out)
+    ]
     assert not failures, f"{len(failures)} of {len(blocks)} blocks drifted:\n\n" + "\n\n".join(failures)
 
 
@@ -93,10 +121,7 @@ def main(argv: list[str]) -> int:
     for name in argv or [str(path.relative_to(ROOT)) for path in _runnable_docs()]:
         doc = (ROOT / name).resolve()
         blocks = marked_blocks(doc)
-        with tempfile.TemporaryDirectory(prefix="leadrelay-docs-") as base:
-            work = _workdir(Path(base))
-            with running_stack(work / ".leadrelay", start_at=DOCS_START_AT, cwd=work):
-                outputs = run_blocks(blocks, work)
+        outputs = run_doc(doc)
         for block, out in zip(blocks, outputs, strict=True):
             verdict = "ok" if output_matches(block.expected, block.expected_lang, out) else "DIFFERS"
             print(f"===== {block.where} {verdict}\n{out.strip()}\n")
