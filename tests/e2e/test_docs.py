@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,11 +53,22 @@ def _newcomer_env(work: Path) -> dict[str, str]:
     return env
 
 
-def run_blocks(blocks: list[DocBlock], work: Path) -> list[str]:
+def settle_command(info: dict[str, Any]) -> str:
+    """Between two pastes a person pauses; here the stack is asked to finish routing what it was
+    given (`POST /_local/clock` with 0 minutes waits for the router), so a loaded CI machine
+    prints what a person sees. Its output is discarded."""
+    token = next(u["token"] for u in info["users"] if u["username"] == "admin")
+    return (
+        f"curl -s -o /dev/null -X POST '{info['api_url']}/_local/clock' -H 'Authorization: Bearer {token}' "
+        "-H 'Content-Type: application/json' -d '{\"advance_minutes\": 0}'"
+    )
+
+
+def run_blocks(blocks: list[DocBlock], work: Path, settle: str = "") -> list[str]:
     """Run the blocks in one bash session in `work`; what each printed (stdout and stderr)."""
     script = ["exec 2>&1", "cd " + str(work)]
     for block in blocks:
-        script += [f"printf '\\n{SEPARATOR}\\n'", block.command]
+        script += [settle, f"printf '\\n{SEPARATOR}\\n'", block.command]
     script.append(f"printf '\\n{SEPARATOR}\\n'")
     path = work.parent / "doc-blocks.sh"
     path.write_text("\n".join(script) + "\n")
@@ -79,8 +91,8 @@ def run_doc(doc: Path) -> list[str]:
     blocks = marked_blocks(doc)
     with tempfile.TemporaryDirectory(prefix="leadrelay-docs-") as base:
         work = _workdir(Path(base))
-        with running_stack(work / ".leadrelay", start_at=DOCS_START_AT, cwd=work):
-            return run_blocks(blocks, work)
+        with running_stack(work / ".leadrelay", start_at=DOCS_START_AT, cwd=work) as stack:
+            return run_blocks(blocks, work, settle_command(stack.info))
 
 
 @pytest.fixture(scope="module")
