@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-for function in ("ingest", "route", "followup", "api"):
+for function in ("ingest", "route", "followup", "api", "events"):
     path = str(ROOT / "functions" / function)
     if path not in sys.path:
         sys.path.insert(0, path)
@@ -46,6 +46,8 @@ def aws(monkeypatch: pytest.MonkeyPatch, clock: object) -> Iterator[dict[str, st
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "ap-south-1", "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         "EVENT_BUS_NAME": "test-bus", **names,
+        # The tests' fake providers (Graph, IndiaMART, …) listen on 127.0.0.1, as on the local stack.
+        "PROVIDER_URLS_ALLOW_LOOPBACK": "true",
     }  # fmt: skip
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api_routes import agents, leads, pools, quarantine, reports, routing, settings, sources
 from api_routes.agents import BadUntil
+from api_routes.body_limits import refuse_hostile_body
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
 from leadrelay.auth import Forbidden, Unauthorized
 
@@ -93,4 +94,7 @@ def no_route(_: Exception) -> Response:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    refused = refuse_hostile_body(event)  # before the resolver's validation parses the body
+    if refused is not None:
+        return refused
     return app.resolve(event, context)

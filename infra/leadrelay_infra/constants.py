@@ -44,12 +44,14 @@ ROUTING_ID = "Routing"
 FOLLOWUP_ID = "Followup"
 API_ID = "Api"
 OBSERVABILITY_ID = "Observability"
+DOMAIN_EVENTS_ID = "DomainEvents"
 
 # Lambda functions: folder under functions/ and handler.
 INGEST_FUNCTION = ("ingest", "ingest_handler.handler")
 ROUTE_FUNCTION = ("route", "route_handler.handler")
 FOLLOWUP_FUNCTION = ("followup", "followup_handler.handler")
 API_FUNCTION = ("api", "api_handler.handler")
+EVENTS_FUNCTION = ("events", "events_handler.handler")
 
 FUNCTION_MEMORY_MB = 256
 

@@ -13,6 +13,7 @@ from leadrelay_infra.constructs.api import Api
 from leadrelay_infra.constructs.auth import Auth
 from leadrelay_infra.constructs.bus import EventBus
 from leadrelay_infra.constructs.data import DataKey, DataTables
+from leadrelay_infra.constructs.domain_events import DomainEvents
 from leadrelay_infra.constructs.followup import Followup
 from leadrelay_infra.constructs.ingest import Ingest
 from leadrelay_infra.constructs.layer import SharedLayer
@@ -55,14 +56,11 @@ class LeadRelayStack(cdk.Stack):
             ingest_function=self.ingest.function,
             user_pool=self.auth.user_pool,
         )
-        # Every function publishes domain events (ingest: lead.created/merged/quarantined).
-        for function in (
-            self.ingest.function,
-            self.routing.function,
-            self.followup.function,
-            self.api.function,
-        ):
-            self.bus.bus.grant_put_events_to(function)
+        # Domain events leave through the stream: only the events function may put them on the bus.
+        self.domain_events = DomainEvents(
+            self, c.DOMAIN_EVENTS_ID, config=config, layer=layer, data=self.data, bus=self.bus.bus,
+            environment=environment,
+        )  # fmt: skip
 
         for construct in (self.ingest, self.routing, self.followup, self.api):
             self.data.acknowledge_grants(construct.handler.role)
@@ -72,6 +70,7 @@ class LeadRelayStack(cdk.Stack):
             "route": self.routing.function,
             "followup": self.followup.function,
             "api": self.api.function,
+            "events": self.domain_events.function,
         }
         self.observability = Observability(
             self,

@@ -84,28 +84,54 @@ def test_tables_are_on_demand_with_pitr_and_kms_encryption(synthesized, table_de
     assert "KMSMasterKeyId" in props["SSESpecification"]
 
 
-def test_route_stream_mapping_matches_the_definition(synthesized):
-    stream = definitions.ROUTE_STREAM
+STREAM_MAPPINGS = {
+    "route_handler.handler": definitions.ROUTE_STREAM,
+    "events_handler.handler": definitions.EVENTS_STREAM,
+}
+
+
+def test_the_leads_stream_has_exactly_the_defined_readers(synthesized):
+    # DynamoDB serves two readers per shard without throttling: the router and the events function.
+    mappings = synthesized.resources("AWS::Lambda::EventSourceMapping").values()
+    functions = {m["Properties"]["FunctionName"]["Ref"] for m in mappings}
+    assert functions == {_function_logical_id(synthesized, handler) for handler in STREAM_MAPPINGS}
+    assert len(functions) == len(mappings) == 2
+
+
+@pytest.mark.parametrize("handler", sorted(STREAM_MAPPINGS))
+def test_stream_mapping_matches_the_definition(synthesized, handler):
+    stream = STREAM_MAPPINGS[handler]
     leads_id, _ = _table(synthesized, definitions.LEADS_TABLE)
-    (queue_id,) = synthesized.resources("AWS::SQS::Queue")
-    mappings = synthesized.resources("AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 1
-    (mapping,) = mappings.values()
-    props = mapping["Properties"]
+    function_id = _function_logical_id(synthesized, handler)
+    (props,) = [
+        m["Properties"]
+        for m in synthesized.resources("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": function_id}
+    ]
 
     assert props["EventSourceArn"] == {"Fn::GetAtt": [leads_id, "StreamArn"]}
-    assert props["FunctionName"] == {"Ref": _function_logical_id(synthesized, "route_handler.handler")}
     assert props["BatchSize"] == stream.batch_size
     assert props["MaximumBatchingWindowInSeconds"] == stream.max_batching_window_seconds == 0
     assert props["BisectBatchOnFunctionError"] is stream.bisect_batch_on_error is True
     assert props["MaximumRetryAttempts"] == stream.retry_attempts
     assert props["MaximumRecordAgeInSeconds"] == stream.max_record_age_seconds
-    assert props["StartingPosition"] == stream.starting_position
+    # Where the local poller starts: the router and consumers are idempotent, so re-reading the
+    # stream's 24 hours when a mapping is replaced loses nothing.
+    assert props["StartingPosition"] == stream.starting_position == "TRIM_HORIZON"
     assert stream.report_batch_item_failures
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert props["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}}
+    queue_id = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert synthesized.raw["Resources"][queue_id]["Type"] == "AWS::SQS::Queue"
     patterns = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
     assert patterns == [json.loads(json.dumps(p)) for p in stream.filter_patterns]
+
+
+def test_each_stream_reader_has_its_own_on_failure_queue(synthesized):
+    queues = [
+        m["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+        for m in synthesized.resources("AWS::Lambda::EventSourceMapping").values()
+    ]
+    assert len(set(queues)) == len(queues) == 2
 
 
 def _rate_expression(minutes: int) -> str:
@@ -151,7 +177,7 @@ def test_schedule_rules_are_named_after_the_definitions(synthesized):
 def test_functions_get_table_and_bus_names_under_the_defined_env_vars(synthesized):
     outputs = synthesized.raw["Outputs"]
     functions = synthesized.resources("AWS::Lambda::Function").values()
-    assert len(functions) == 4
+    assert len(functions) == len(definitions.FUNCTION_TIMEOUT_S)
     for function in functions:
         variables = function["Properties"]["Environment"]["Variables"]
         for table_def in definitions.TABLES:

@@ -162,7 +162,7 @@ def test_a_closed_lead_whose_person_arrives_twelve_times_at_once_is_reopened_onc
     owner = wiring.router().route(lead).decision.agent_id  # type: ignore[union-attr]
     lead = repo.get(lead_id, consistent=True)
     assert lead is not None and lead.assigned_agent_id == owner
-    lifecycle = LeadLifecycle(leads=repo, org_table=org["ORG_TABLE"], publisher=wiring.publisher(),
+    lifecycle = LeadLifecycle(leads=repo, org_table=org["ORG_TABLE"],
                               clock=SystemClock())  # fmt: skip
     lifecycle.change(lead, StatusChange(LeadStatus.LOST, "test", "not now"))
     # When the person arrives twelve times at once (twelve forms, twelve threads)

@@ -134,7 +134,7 @@ def test_a_move_based_on_a_stale_read_is_refused(flow: Flow) -> None:
     stale = wiring.lead_repository().get(lead_id, consistent=True)
     assert stale is not None
     reassigner = Reassigner(org=wiring.org_repository(), assignments=AssignmentStore("test-leads", "test-org"),
-                            publisher=wiring.publisher(), clock=flow_clock(), timezone="Asia/Kolkata")  # fmt: skip
+                            clock=flow_clock(), timezone="Asia/Kolkata")  # fmt: skip
     reassigner.reassign(stale, Reassignment(lead_id=lead_id, agent_id="rahul", reason="first"))
     # When the second one commits, Then it is refused and the first one stands
     with pytest.raises(ReassignRefused) as refused:

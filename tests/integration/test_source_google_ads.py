@@ -36,8 +36,10 @@ def test_the_reference_sample_becomes_a_lead_with_a_200_and_the_lead_id_header(g
         "Test Sharma", "+919000000002", "test.sharma@example.com", "Jaipur", "302001"
     )  # fmt: skip
     assert lead.external_id == "TeSter-123-abc" and lead.attribution.gclid == "Cj0KCQ-test"
-    # int64 ids are kept as strings, digit for digit
-    assert lead.extra["campaign_id"] == "9876543210" and lead.extra["form_id"] == "1234567890"
+    # int64 ids are kept as strings, digit for digit, in the attribution the reports group by
+    assert lead.attribution.campaign_id == "9876543210" and lead.attribution.form_id == "1234567890"
+    assert (lead.attribution.adgroup_id, lead.attribution.creative_id) == ("1122334455", "5566778899")
+    assert "campaign_id" not in lead.extra
     assert lead.routing_state is RoutingState.PENDING and not lead.test
 
 

@@ -24,6 +24,7 @@ class FakeGraph:
     def __init__(self) -> None:
         self.failing = False
         self.calls: list[tuple[str, str]] = []
+        self.queries: list[dict[str, list[str]]] = []
         self.leads: dict[str, dict[str, Any]] = {}
         graph = self
 
@@ -33,6 +34,7 @@ class FakeGraph:
                 leadgen_id = split.path.rsplit("/", 1)[-1]
                 token = parse_qs(split.query).get("access_token", [""])[0]
                 graph.calls.append((leadgen_id, token))
+                graph.queries.append(parse_qs(split.query))
                 if graph.failing:
                     self._answer(503, {"error": {"message": "Service temporarily unavailable"}})
                 elif leadgen_id not in graph.leads:

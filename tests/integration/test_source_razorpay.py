@@ -46,7 +46,9 @@ def test_a_paid_payment_link_is_a_lead_with_the_amount_in_integer_paise(rzp: dic
     assert lead.extra["currency"] == "INR" and lead.extra["payment_id"] == "pay_TEST0000000001"
     assert lead.extra["payment_link_id"] == "plink_TEST0000000001" and lead.extra["reference_id"] == "TS1989"
     assert lead.extra["description"] == "Site visit booking" and lead.extra["notes"] == {"project": "Sky Towers"}
-    assert lead.external_id == "evt_TEST1" and "paid" in lead.tags
+    # Deduped on the payment inside the signed body; the event id header is only kept as a hint
+    assert lead.external_id == "pay_TEST0000000001" and lead.extra["event_id"] == "evt_TEST1" and "paid" in lead.tags
+    assert lead.extra["order_id"] == "order_TEST0000000001"
     assert lead.message == "Paid ₹1,500.00 (payment link plink_TEST0000000001): Site visit booking"
 
 
@@ -61,6 +63,7 @@ def test_razorpay_retries_are_duplicates_and_the_same_payer_again_is_a_touchpoin
     # A second payment by the same person (phone written another way): a touchpoint with its amount
     second = paid(contact="09000000008")
     second["payload"]["payment_link"]["entity"].update(id="plink_TEST2", amount_paid=99999, description="Booking")
+    second["payload"]["payment"]["entity"]["id"] = "pay_TEST2"
     status, _, body = deliver(rzp, second, event_id="evt_TEST2")
     assert status == 200 and body["leads"] == [{"lead_id": lead_id, "outcome": "merged"}]
     touches = wiring.lead_repository().touchpoints(lead_id)
@@ -69,12 +72,13 @@ def test_razorpay_retries_are_duplicates_and_the_same_payer_again_is_a_touchpoin
     assert event.data["message"] == "Paid ₹999.99 (payment link plink_TEST2): Booking"
 
 
-def test_without_the_event_id_header_the_payload_id_or_the_body_catches_retries(rzp: dict[str, Any]) -> None:
-    body = fixture("razorpay_payment_link_paid.json") | {"id": "evt_INBODY"}
-    lead_id = deliver(rzp, body, event_id=None)[1]["x-lead-id"]
+def test_without_the_event_id_header_the_ids_in_the_body_or_the_body_catches_retries(rzp: dict[str, Any]) -> None:
+    lead_id = deliver(rzp, fixture("razorpay_payment_link_paid.json"), event_id=None)[1]["x-lead-id"]
     lead = wiring.lead_repository().get(lead_id)
-    assert lead is not None and lead.external_id == "evt_INBODY"
+    assert lead is not None and lead.external_id == "pay_TEST0000000001" and "event_id" not in lead.extra
+    # A body with neither a payment nor a payment link id: the identical body within 48 h is the retry
     bare = paid(contact="9811122233", email="other@example.com")
+    del bare["payload"]["payment"], bare["payload"]["payment_link"]["entity"]["id"]
     first = deliver(rzp, bare, event_id=None)
     assert first[2]["leads"][0]["outcome"] == "created" and first[2]["warnings"]
     assert deliver(rzp, bare, event_id=None)[2]["leads"][0]["outcome"] == "duplicate"

@@ -95,7 +95,8 @@ def test_a_ctwa_referral_becomes_attribution_and_extra(wa: dict[str, Any]) -> No
     assert lead.extra["referral"]["source_id"] == "120212345678"
     assert lead.extra["referral"]["headline"] == "2BHK in Noida from ₹45 lakh"
     created = wiring.lead_repository().timeline(lead.lead_id)[0]
-    assert created.data["attribution"] == {"ctwa_clid": referral["ctwa_clid"]}
+    # The ad the person clicked (referral.source_id of a source_type "ad") is the attribution's ad_id
+    assert created.data["attribution"] == {"ctwa_clid": referral["ctwa_clid"], "ad_id": referral["source_id"]}
 
 
 def test_a_batch_of_entries_and_messages_is_handled_message_by_message_with_one_answer(wa: dict[str, Any]) -> None:

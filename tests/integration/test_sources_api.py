@@ -60,7 +60,7 @@ def test_sources_are_listed_with_every_secret_masked_and_never_a_key_or_hash(flo
 
 def test_only_settings_known_to_be_public_are_shown_and_urls_lose_their_credentials(flow: Flow) -> None:
     status, made = create(
-        flow, source_id="magicbricks-pune", kind="generic", name="MagicBricks Pune",
+        flow, source_id="magicbricks-pune", kind="magicbricks", name="MagicBricks Pune",
         settings={"ack_body": "OK", "pull_url": "https://rating.magicbricks.com/mbRating/download.json?key=S3CRET&x=1",
                   "glusr_crm_key": "crm-secret", "api_key": "k", "password": "p", "some_new_secret": "s",
                   "csv_mapping": {"Contact": "phone"}, "lead_events": ["payment_link.paid"]},
@@ -151,10 +151,10 @@ def test_a_patch_round_trip_of_what_get_showed_keeps_every_secret(flow: Flow) ->
 
 
 def test_a_masked_url_sent_back_does_not_overwrite_the_real_one(flow: Flow) -> None:
-    url = "https://portal.example/api?key=S3CRET&from=1"
-    create(flow, source_id="portal", kind="generic", name="Portal", settings={"pull_url": url})
+    url = "https://rating.magicbricks.com/mbRating/download.json?key=S3CRET&from=1"
+    create(flow, source_id="portal", kind="magicbricks", name="Portal", settings={"pull_url": url})
     shown = flow.get("/sources/portal")[1]["settings"]["pull_url"]
-    assert shown == "https://portal.example/api?key=***&from=1"
+    assert shown == "https://rating.magicbricks.com/mbRating/download.json?key=***&from=1"
     assert flow.call("PATCH", "/sources/portal", body={"settings": {"pull_url": shown}})[0] == 200
     stored = wiring.org_repository().get_source("portal")
     assert stored is not None and stored.settings["pull_url"] == url

@@ -134,7 +134,6 @@ def reassign(lead_id: LeadId, move: ReassignRequest) -> dict[str, Any]:
     reassigner = Reassigner(
         org=wiring.org_repository(),
         assignments=AssignmentStore(settings.leads_table, settings.org_table),
-        publisher=wiring.publisher(),
         clock=get_clock(),
         timezone=settings.org_timezone,
     )
@@ -177,7 +176,7 @@ def set_status(lead_id: LeadId, body: StatusRequest) -> dict[str, Any]:
     if lead is None or not who.can_see_lead(lead):
         raise NotFound(f"there is no lead {lead_id!r} you can see")
     lifecycle = LeadLifecycle(leads=wiring.lead_repository(), org_table=get_settings().org_table,
-                              publisher=wiring.publisher(), clock=get_clock())  # fmt: skip
+                              clock=get_clock())  # fmt: skip
     try:
         updated, changed = lifecycle.change(lead, StatusChange(body.status, who.username, body.reason))
     except StatusRefused as refused:

@@ -95,6 +95,22 @@ def _settings_size(settings: dict[str, Any]) -> None:
         raise Unprocessable("settings_too_large", f"settings are limited to {MAX_SETTINGS_BYTES} bytes of JSON")
 
 
+def _check_urls(kind: str, settings: dict[str, Any]) -> None:
+    """Every provider URL being set (`graph_url`, `pull_url`, any `*_url`) must be https on that
+    provider's own hosts: 422 `url_not_allowed` otherwise (leadrelay/sources/urls.py)."""
+    from leadrelay.config import get_settings
+    from leadrelay.sources.urls import UrlNotAllowed, check_provider_url, is_url_setting
+
+    loopback = get_settings().provider_urls_allow_loopback
+    for name, value in settings.items():
+        if value is None or not is_url_setting(name):
+            continue
+        try:
+            check_provider_url(SourceKind(kind), name, value, allow_loopback=loopback)
+        except UrlNotAllowed as exc:
+            raise Unprocessable(UrlNotAllowed.code, str(exc)) from exc
+
+
 def _check_mapping(kind: str, settings: dict[str, Any]) -> None:
     """A `field_mapping` must name lead fields the kind's adapter fills; only adapters whose senders
     choose their own field names (generic and web forms, Google's and Meta's custom questions) take one."""
@@ -221,6 +237,7 @@ def create_source(body: NewSource) -> Response[dict[str, Any]]:
         raise Unprocessable("masked_setting", f"send the real value of {', '.join(masked)}, not {MASK!r}")
     _settings_size(settings)
     _check_mapping(body.kind, settings)
+    _check_urls(body.kind, settings)
     key = new_key()
     source = Source(
         source_id=body.source_id or "", kind=SourceKind(body.kind), name=body.name, key_hash=hash_key(key),
@@ -266,6 +283,7 @@ def update_source(source_id: SourceId, body: SourceFields) -> dict[str, Any]:
     merged = {k: v for k, v in {**source.settings, **settings}.items() if v is not None}
     _settings_size(merged)
     _check_mapping(source.kind.value, merged)
+    _check_urls(source.kind.value, settings)
     updated = wiring.org_repository().update_source(source_id, changes, settings)
     if updated is None:
         raise NotFound(f"there is no source {source_id!r}")

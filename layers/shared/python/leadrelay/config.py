@@ -24,6 +24,9 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(default=256 * 1024, alias="MAX_BODY_BYTES", ge=1024)
     # How often a router retries an assignment that lost a race before giving up on the record.
     max_assign_attempts: int = Field(default=8, alias="MAX_ASSIGN_ATTEMPTS", ge=1)
+    # Provider URL settings (graph_url, pull_url) may also name loopback: only the local stack and
+    # the tests set it, for their fake providers on 127.0.0.1 (sources/urls.py).
+    provider_urls_allow_loopback: bool = Field(default=False, alias="PROVIDER_URLS_ALLOW_LOOPBACK")
 
     model_config = {"populate_by_name": True}
 

@@ -112,11 +112,38 @@ class StreamMapping:
     retry_attempts: int = 5
     max_record_age_seconds: int = 3600
     report_batch_item_failures: bool = True
-    starting_position: str = "LATEST"
+    # TRIM_HORIZON, as the local poller starts: a mapping replaced on a deploy re-reads the last
+    # 24 hours rather than skipping what arrived meanwhile (the router and consumers are idempotent).
+    starting_position: str = "TRIM_HORIZON"
     filter_patterns: tuple[dict[str, Any], ...] = ROUTE_FILTER_PATTERNS
 
 
 ROUTE_STREAM = StreamMapping()
+
+# Domain events leave through the stream, never by a publish call after the commit: a timeline
+# entry (written inside the transaction of the change it records) and a quarantined request are
+# new items, and each one's INSERT is forwarded to the bus by the events function. Updates (an
+# erasure rewriting a timeline) and TTL deletions are not events.
+EVENT_FILTER_PATTERNS: tuple[dict[str, Any], ...] = (
+    {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"sk": {"S": [{"prefix": "TL#"}]}}}},
+    {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"pk": {"S": [{"prefix": "QUARANTINE#"}]}}}},
+)
+
+# The events function's mapping: the same failure contract as the router's (bisect, per-record
+# failures, an on-failure queue), its own filter.
+EVENTS_STREAM = StreamMapping(filter_patterns=EVENT_FILTER_PATTERNS)
+
+# Timeline kinds forwarded under other detail-types: the names these events had before they left
+# through the stream, so existing rules keep matching (a touchpoint was published as lead.merged, a
+# reopening as lead.merged and lead.reopened, a manual reassignment as lead.assigned). A kind not
+# listed leaves under its own name.
+EVENT_DETAIL_TYPES: dict[str, tuple[str, ...]] = {
+    "lead.touchpoint": ("lead.merged",),
+    "lead.reopened": ("lead.reopened", "lead.merged"),
+    "lead.reassigned": ("lead.reassigned", "lead.assigned"),
+}
+# A quarantined request (no lead yet) leaves as this detail-type.
+QUARANTINED_DETAIL_TYPE = "lead.quarantined"
 
 
 @dataclass(frozen=True)
@@ -157,7 +184,10 @@ SCHEDULES: tuple[Schedule, ...] = (
 # API Gateway gives up after 29 s: a webhook (ingest) should be answered long before, and the api
 # function's CSV import stops taking rows in time to answer.
 FUNCTION_TIMEOUT_S: dict[str, int] = {"ingest": 10, "route": 30, "followup": 60, "api": 15}
+# The events function (stream → bus) has its own entry: several developers edit the line above.
+FUNCTION_TIMEOUT_S["events"] = 30
 
 EVENT_BUS_ENV = "EVENT_BUS_NAME"
 EVENT_SOURCE = "leadrelay"
 DLQ_ENV = "ROUTE_DLQ_URL"
+EVENTS_DLQ_ENV = "EVENTS_DLQ_URL"

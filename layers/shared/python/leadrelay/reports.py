@@ -16,6 +16,9 @@ from typing import Any
 from leadrelay.models import Lead, LeadStatus
 from leadrelay.models.lead import Touch
 
+# A row of `by_ad_campaign`: the platform (facebook, instagram; else the source kind), the campaign.
+AD_CAMPAIGN_FIELDS = ("platform", "campaign_id", "campaign_name")
+
 
 @dataclass
 class _Tally:
@@ -40,6 +43,15 @@ def _campaign(touch: Touch) -> tuple[str, str]:
     return (tags.utm_source or "(none)", tags.utm_campaign or "(none)")
 
 
+def _ad_campaign(touch: Touch) -> tuple[str, str, str] | None:
+    """The ad platform's campaign (Google's and Meta's campaign id and name, Meta's platform), for
+    leads whose provider sent one; None for leads that carry only UTM tags."""
+    tags = touch.attribution
+    if not (tags.campaign_id or tags.campaign_name):
+        return None
+    return (tags.platform or touch.source_kind, tags.campaign_id or "(none)", tags.campaign_name or "(none)")
+
+
 def _rows(tallies: dict[Any, _Tally], names: tuple[str, ...]) -> list[dict[str, Any]]:
     rows = []
     for key, tally in tallies.items():
@@ -57,6 +69,8 @@ def attribution_report(leads: Iterable[Lead], kinds: dict[str, str] | None = Non
     last: dict[str, _Tally] = {}
     first_campaign: dict[tuple[str, str], _Tally] = {}
     last_campaign: dict[tuple[str, str], _Tally] = {}
+    first_ad: dict[tuple[str, str, str], _Tally] = {}
+    last_ad: dict[tuple[str, str, str], _Tally] = {}
     paths: dict[tuple[str, str], int] = {}
     total = returning = cross_source = 0
     for lead in leads:
@@ -66,6 +80,10 @@ def attribution_report(leads: Iterable[Lead], kinds: dict[str, str] | None = Non
         last.setdefault(end.source_id, _Tally()).add(lead)
         first_campaign.setdefault(_campaign(start), _Tally()).add(lead)
         last_campaign.setdefault(_campaign(end), _Tally()).add(lead)
+        for touch, tallies in ((start, first_ad), (end, last_ad)):
+            ad = _ad_campaign(touch)
+            if ad is not None:
+                tallies.setdefault(ad, _Tally()).add(lead)
         if lead.touch_count > 1:
             returning += 1
         if end.source_id != start.source_id:
@@ -86,9 +104,11 @@ def attribution_report(leads: Iterable[Lead], kinds: dict[str, str] | None = Non
         "first_touch": {
             "by_source": first_rows,
             "by_campaign": _rows(first_campaign, ("utm_source", "utm_campaign")),
+            "by_ad_campaign": _rows(first_ad, AD_CAMPAIGN_FIELDS),
         },
         "last_touch": {
             "by_source": last_rows,
             "by_campaign": _rows(last_campaign, ("utm_source", "utm_campaign")),
+            "by_ad_campaign": _rows(last_ad, AD_CAMPAIGN_FIELDS),
         },
     }

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from leadrelay.clock import get_clock
 from leadrelay.config import get_settings, reset_settings
-from leadrelay.events import EventBridgePublisher
 from leadrelay.store.leads import LeadRepository
 from leadrelay.store.org import OrgRepository
 
@@ -31,18 +30,12 @@ def org_repository() -> OrgRepository:
     return OrgRepository(get_settings().org_table)
 
 
-@lru_cache(maxsize=1)
-def publisher() -> EventBridgePublisher:
-    return EventBridgePublisher(get_settings().event_bus_name)
-
-
 def capture_service() -> CaptureService:
     from leadrelay.capture import CaptureService
 
     return CaptureService(
         leads=lead_repository(),
         org=org_repository(),
-        publisher=publisher(),
         clock=get_clock(),
         settings=get_settings(),
     )
@@ -57,7 +50,6 @@ def router() -> Router:
         leads=lead_repository(),
         org=org_repository(),
         assignments=AssignmentStore(settings.leads_table, settings.org_table),
-        publisher=publisher(),
         clock=get_clock(),
         timezone=settings.org_timezone,
         max_attempts=settings.max_assign_attempts,
@@ -66,11 +58,11 @@ def router() -> Router:
 
 def reset() -> None:
     """Forget settings, clients and repositories (the environment changed)."""
-    from leadrelay.events import _events_client
+    from leadrelay.events.bus import events_client
     from leadrelay.store.dynamo import reset_client
 
     reset_settings()
     reset_client()
-    _events_client.cache_clear()
-    for cached in (lead_repository, org_repository, publisher):
+    events_client.cache_clear()
+    for cached in (lead_repository, org_repository):
         cached.cache_clear()

@@ -14,23 +14,22 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
-from leadrelay import events
-from leadrelay.clock import Clock, epoch_ms, iso
+from leadrelay.capture import limits
+from leadrelay.clock import Clock, epoch_ms
 from leadrelay.config import Settings
 from leadrelay.errors import Refused
-from leadrelay.events import EventPublisher
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, LeadInput, RoutingState, Source, TimelineEvent, TimelineKind
 from leadrelay.models.contact import language_from_script, normalize_state
 from leadrelay.models.lead import Consent, Touch
 from leadrelay.sources import Notice, PayloadError, PendingFetch, Receipt, adapter_for
+from leadrelay.sources.secrets import SECRET_HEADERS, SECRET_PARAMS, mask_body
 from leadrelay.store.leads import DedupeKey, LeadAsRead, LeadRepository, MergeResult, RawRequest, Reopen, StoreOutcome
 from leadrelay.store.org import OrgRepository
 from leadrelay.store.quarantine import QuarantineStore
@@ -39,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 KEY_HEADER = "x-api-key"
 KEY_PARAM = "key"
-_SECRET_HEADERS = {KEY_HEADER, "authorization", "cookie"}
+_SECRET_HEADERS = SECRET_HEADERS
 _MASK = "***"
 
 
@@ -94,13 +93,11 @@ class CaptureService:
         *,
         leads: LeadRepository,
         org: OrgRepository,
-        publisher: EventPublisher,
         clock: Clock,
         settings: Settings,
     ) -> None:
         self.leads = leads
         self.org = org
-        self.publisher = publisher
         self.clock = clock
         self.settings = settings
 
@@ -123,6 +120,9 @@ class CaptureService:
 
     def _process(self, source: Source, request: WebhookRequest, raw: RawRequest) -> CaptureResult:
         """Everything after the source key: verify, parse, store each lead, answer once."""
+        adapter = adapter_for(source.kind)
+        if adapter is not None and not raw.body_base64:  # a secret in the body (Google's google_key)
+            raw.body = mask_body(raw.body, adapter.body_secrets, raw.request_id)
         if not source.active:
             return self._reject(raw, 403, "source_disabled", f"source {source.source_id!r} is disabled")
         if len(request.body) > self.settings.max_body_bytes:
@@ -130,7 +130,6 @@ class CaptureService:
                 raw, 413, "payload_too_large",
                 f"the body is {len(request.body)} bytes; the limit is {self.settings.max_body_bytes}",
             )  # fmt: skip
-        adapter = adapter_for(source.kind)
         if adapter is None:
             return self._reject(
                 raw, 422, "unsupported_source_kind", f"source kind {source.kind!r} is not supported yet"
@@ -175,6 +174,8 @@ class CaptureService:
         for notice in notices:
             receipt.notices.append(notice.reason)
             lead_id = self.leads.lead_for_phone(notice.phone) if notice.phone else None
+            if lead_id is None and notice.whatsapp_user_id:  # a user known by user id only
+                lead_id = self.leads.lead_for_phone(notice.whatsapp_user_id, "WAUSER")
             if lead_id is None:
                 continue
             now = raw.received_at
@@ -286,7 +287,8 @@ class CaptureService:
         fields: dict[str, Any] = {}
         if request.method == "GET":
             for name, values in request.query.items():
-                fields[name] = values[0] if len(values) == 1 else values
+                if name.lower() not in SECRET_PARAMS:  # a credential is never a lead field
+                    fields[name] = values[0] if len(values) == 1 else values
             return fields
         if not request.body.strip():
             raise PayloadError("empty_body", "the request has no body; send the lead as JSON or a form", 400)
@@ -296,10 +298,7 @@ class CaptureService:
             or kind.endswith("+json")
             or (not kind and request.body.lstrip()[:1] in (b"{", b"["))
         ):
-            try:
-                data = json.loads(request.body.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise PayloadError("malformed_json", f"the body is not valid JSON: {exc}", 400) from exc
+            data = limits.json_payload(request.body)
             if isinstance(data, list) and accepts_list:
                 data = {"RESPONSE": data}
             if not isinstance(data, dict):
@@ -325,7 +324,7 @@ class CaptureService:
     def _with_query(fields: dict[str, Any], request: WebhookRequest) -> dict[str, Any]:
         """Query parameters (e.g. UTM tags on the webhook URL) fill fields the body leaves out."""
         for name, values in request.query.items():
-            if name != KEY_PARAM and name not in fields:
+            if name.lower() not in SECRET_PARAMS and name not in fields:
                 fields[name] = values[0] if len(values) == 1 else values
         return fields
 
@@ -333,7 +332,7 @@ class CaptureService:
 
     def _raw(self, request: WebhookRequest) -> RawRequest:
         headers = {k: (_MASK if k in _SECRET_HEADERS else v) for k, v in request.headers.items()}
-        query = {k: (_MASK if k == KEY_PARAM else ",".join(v)) for k, v in request.query.items()}
+        query = {k: (_MASK if k.lower() in SECRET_PARAMS else ",".join(v)) for k, v in request.query.items()}
         if request.body_was_base64:
             body, is_b64 = base64.b64encode(request.body).decode(), True
         else:
@@ -356,10 +355,7 @@ class CaptureService:
     def _reject(self, raw: RawRequest, status: int, code: str, message: str) -> CaptureResult:
         """Keep the request in quarantine with the reason, and tell the caller what is wrong."""
         raw.error, raw.reason = code, message
-        self.leads.quarantine(raw)
-        self._publish(
-            events.LEAD_QUARANTINED, {"request_id": raw.request_id, "source_id": raw.source_id, "error": code}
-        )
+        self.leads.quarantine(raw)  # lead.quarantined leaves through the stream
         return CaptureResult(status, {"error": code, "message": message, "request_id": raw.request_id})
 
     def _keys(self, source: Source, lead_input: LeadInput, request: WebhookRequest, index: int = 0) -> list[DedupeKey]:
@@ -369,7 +365,7 @@ class CaptureService:
         else:
             digest = hashlib.sha256(request.body + request.method.encode())
             for name in sorted(request.query):
-                if name != KEY_PARAM:
+                if name.lower() not in SECRET_PARAMS:
                     digest.update(f"&{name}={request.query[name]}".encode())
             if index:  # the n-th lead of a batch without provider ids is its own lead
                 digest.update(f"#{index}".encode())
@@ -384,6 +380,9 @@ class CaptureService:
                 keys.append(DedupeKey("PHONE", lead_input.phone, window))
             if lead_input.email:
                 keys.append(DedupeKey("EMAIL", lead_input.email, window))
+            # WhatsApp's business-scoped user id: the identity of a user whose phone is withheld.
+            if lead_input.whatsapp_user_id:
+                keys.append(DedupeKey("WAUSER", lead_input.whatsapp_user_id, window))
         return keys
 
     def _store(
@@ -442,16 +441,7 @@ class CaptureService:
                                  closed)  # fmt: skip
         if not isinstance(result, StoreOutcome):  # pragma: no cover - identities kept moving
             raise RuntimeError("could not settle the lead's identity after six tries")
-        if result.outcome == "created":
-            self._publish(
-                events.LEAD_CREATED,
-                {"lead_id": lead.lead_id, "source_id": source.source_id, "received_at": iso(now)},
-            )
-        elif result.outcome == "merged":
-            detail = {"lead_id": result.lead_id, "source_id": source.source_id, "at": iso(now)}
-            self._publish(events.LEAD_MERGED, detail)
-            if result.reopened:
-                self._publish(events.LEAD_REOPENED, {**detail, "return_to_agent_id": result.return_to_agent_id})
+        # lead.created / lead.merged / lead.reopened leave through the stream (their timeline entries).
         return result
 
     def _merge(
@@ -507,12 +497,6 @@ class CaptureService:
         if isinstance(result, StoreOutcome) and reopen is not None:
             result.reopened, result.return_to_agent_id = True, reopen.return_to_agent_id
         return result
-
-    def _publish(self, detail_type: str, detail: dict[str, Any]) -> None:
-        try:
-            self.publisher.publish(detail_type, detail)
-        except Exception:  # the lead is stored; a lost notification must not fail the webhook
-            logger.exception("could not publish %s", detail_type)
 
 
 def _routes_tests(source: Source) -> bool:

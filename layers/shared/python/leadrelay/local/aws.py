@@ -6,6 +6,7 @@ hand an already running `MotoServer` to several stacks in turn; each stack recre
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -28,6 +29,11 @@ LOCAL_TABLE_NAMES = {
 }
 LOCAL_BUS_NAME = "leadrelay-local"
 LOCAL_DLQ_NAME = "leadrelay-local-route-dlq"
+LOCAL_EVENTS_DLQ_NAME = "leadrelay-local-events-dlq"
+# Every event that reaches the local bus is copied here (as infra's audit rule keeps them in a log
+# group), so a developer or a test can see what left: `leadrelay` → SQS → receive_message.
+LOCAL_EVENTS_QUEUE_NAME = "leadrelay-local-bus-events"
+LOCAL_EVENTS_RULE_NAME = "leadrelay-local-all-events"
 
 
 def quiet_werkzeug() -> None:
@@ -148,6 +154,8 @@ def base_env(endpoint: str) -> dict[str, str]:
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
         "POWERTOOLS_METRICS_NAMESPACE": "LeadRelay",
+        # Fake providers on loopback (a test's IndiaMART or Graph) may be set as pull_url / graph_url.
+        "PROVIDER_URLS_ALLOW_LOOPBACK": "true",
     }
 
 
@@ -215,6 +223,9 @@ class LocalResources:
     leads_stream_arn: str
     event_bus_name: str
     dlq_url: str
+    events_dlq_url: str = ""
+    # The queue every event on the local bus is copied to.
+    bus_events_queue_url: str = ""
 
     def env(self) -> dict[str, str]:
         return {
@@ -222,6 +233,7 @@ class LocalResources:
             **self.tables,
             definitions.EVENT_BUS_ENV: self.event_bus_name,
             definitions.DLQ_ENV: self.dlq_url,
+            definitions.EVENTS_DLQ_ENV: self.events_dlq_url,
         }
 
 
@@ -237,18 +249,35 @@ def create_resources(endpoint: str) -> LocalResources:
     with suppress(events.exceptions.ResourceAlreadyExistsException):
         events.create_event_bus(Name=LOCAL_BUS_NAME)
     sqs = client("sqs", endpoint)
-    # A fresh stack starts with an empty on-failure queue. SQS allows one purge a minute, so a
-    # second stack within the minute deletes and recreates the queue instead.
-    dlq_url = sqs.create_queue(QueueName=LOCAL_DLQ_NAME)["QueueUrl"]
-    try:
-        sqs.purge_queue(QueueUrl=dlq_url)
-    except sqs.exceptions.PurgeQueueInProgress:
-        sqs.delete_queue(QueueUrl=dlq_url)
-        dlq_url = sqs.create_queue(QueueName=LOCAL_DLQ_NAME)["QueueUrl"]
+    dlq_url = _empty_queue(sqs, LOCAL_DLQ_NAME)
+    events_dlq_url = _empty_queue(sqs, LOCAL_EVENTS_DLQ_NAME)
+    bus_events_url = _empty_queue(sqs, LOCAL_EVENTS_QUEUE_NAME)
+    queue_arn = sqs.get_queue_attributes(QueueUrl=bus_events_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(
+        Name=LOCAL_EVENTS_RULE_NAME, EventBusName=LOCAL_BUS_NAME,
+        EventPattern=json.dumps({"source": [definitions.EVENT_SOURCE]}),
+    )  # fmt: skip
+    events.put_targets(
+        Rule=LOCAL_EVENTS_RULE_NAME, EventBusName=LOCAL_BUS_NAME, Targets=[{"Id": "queue", "Arn": queue_arn}]
+    )
     return LocalResources(
         endpoint=endpoint,
         tables=dict(LOCAL_TABLE_NAMES),
         leads_stream_arn=stream_arn,
         event_bus_name=LOCAL_BUS_NAME,
         dlq_url=dlq_url,
+        events_dlq_url=events_dlq_url,
+        bus_events_queue_url=bus_events_url,
     )
+
+
+def _empty_queue(sqs: Any, name: str) -> str:
+    """A fresh stack starts with empty queues. SQS allows one purge a minute, so a second stack
+    within the minute deletes and recreates the queue instead."""
+    url = str(sqs.create_queue(QueueName=name)["QueueUrl"])
+    try:
+        sqs.purge_queue(QueueUrl=url)
+    except sqs.exceptions.PurgeQueueInProgress:
+        sqs.delete_queue(QueueUrl=url)
+        url = str(sqs.create_queue(QueueName=name)["QueueUrl"])
+    return url

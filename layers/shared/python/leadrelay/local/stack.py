@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from leadrelay import clock as clock_module
+from leadrelay import definitions
 from leadrelay.clock import OffsetClock
 from leadrelay.local.aws import LocalResources, MotoServer, client, create_resources, patched_environ
 from leadrelay.local.cognito import LocalUsers, TokenVerifier, UserPool, create_user_pool
@@ -41,7 +42,7 @@ log = logging.getLogger("leadrelay.local")
 Handler = Callable[[dict[str, Any], Any], Any]
 SeedFunction = Callable[[bool], Seed]
 
-FUNCTIONS = ("ingest", "route", "followup", "api")
+FUNCTIONS = ("ingest", "route", "followup", "api", "events")
 # moto's ID tokens live one hour; re-issue them well before.
 TOKEN_REFRESH_SECONDS = 45 * 60
 DRAIN_TIMEOUT_SECONDS = 10.0
@@ -62,7 +63,7 @@ def default_functions_dir() -> Path:
 # (per module, so the router runs in several copies), and Powertools' REST resolvers the current
 # event — on the `BaseRouter` class itself, shared by every resolver in the process. So ingest and
 # api, both resolvers, take turns on one lock; on AWS each container is its own process anyway.
-MAX_CONTAINERS = {"ingest": 1, "route": 4, "api": 1, "followup": 1}
+MAX_CONTAINERS = {"ingest": 1, "route": 4, "api": 1, "followup": 1, "events": 1}
 RESOLVER_LOCK = threading.Lock()
 SHARED_LOCKS = {"ingest": RESOLVER_LOCK, "api": RESOLVER_LOCK}
 
@@ -210,6 +211,8 @@ class LocalStack:
         self.users: LocalUsers | None = None
         self.gateway: Gateway | None = None
         self.poller: StreamPoller | None = None
+        # The second mapping on the leads stream: timeline entries → the events function → the bus.
+        self.event_poller: StreamPoller | None = None
         self.ticker: Ticker | None = None
         self.graph: GraphStandIn | None = None
         self._invoke_listeners: list[Callable[[str, float, float, BaseException | None], None]] = []
@@ -288,6 +291,18 @@ class LocalStack:
             idle_sleep_s=self._poll_idle_seconds,
             retry_delay_s=self._retry_delay_seconds,
         )
+        self.event_poller = StreamPoller(
+            streams_client=client("dynamodbstreams", endpoint),
+            stream_arn=self.resources.leads_stream_arn,
+            handler=lambda event, context: self._call("events", event, context),
+            clock=self.clock,
+            sqs_client=client("sqs", endpoint),
+            dlq_url=self.resources.events_dlq_url,
+            mapping=definitions.EVENTS_STREAM,
+            function_name="leadrelay-local-events",
+            idle_sleep_s=self._poll_idle_seconds,
+            retry_delay_s=self._retry_delay_seconds,
+        )
         self.ticker = Ticker(
             clock=self.clock,
             invoke=self._tick,
@@ -304,6 +319,7 @@ class LocalStack:
         self.gateway.local_endpoints[GRAPH_PATH] = self.graph.answer
         self.graph.serve_sources(_org_repository(), f"{self.gateway.url}{GRAPH_PATH}/{GRAPH_VERSION}")
         self.poller.start()
+        self.event_poller.start()
         self.ticker.start()
         self.gateway.start()
         self.api_url = self.gateway.url
@@ -315,7 +331,7 @@ class LocalStack:
     def stop(self) -> None:
         """Stop every thread, the gateway and (if this stack started it) moto; remove local.json."""
         self._stopping.set()
-        for component in (self.gateway, self.ticker, self.poller):
+        for component in (self.gateway, self.ticker, self.poller, self.event_poller):
             if component is not None:
                 try:
                     component.stop()
@@ -423,14 +439,18 @@ class LocalStack:
         """Move the clock, run the ticks due on the way, and wait for the router to catch up."""
         assert self.ticker is not None and self.poller is not None, "start the stack first"
         now = self.ticker.advance(delta)
-        if not self.poller.drain(DRAIN_TIMEOUT_SECONDS):
-            log.warning("the stream poller did not catch up within %.0f s", DRAIN_TIMEOUT_SECONDS)
+        if not self.drain(DRAIN_TIMEOUT_SECONDS):
+            log.warning("the stream pollers did not catch up within %.0f s", DRAIN_TIMEOUT_SECONDS)
         return now
 
     def drain(self, timeout: float = DRAIN_TIMEOUT_SECONDS) -> bool:
-        """Wait until the router has seen every stream record written so far."""
+        """Wait until the router, and then the events function, have seen every stream record
+        written so far (the router's own writes included)."""
         assert self.poller is not None, "start the stack first"
-        return self.poller.drain(timeout)
+        routed = self.poller.drain(timeout)
+        if self.event_poller is None:
+            return routed
+        return self.event_poller.drain(timeout) and routed
 
     # -- tokens and local.json -----------------------------------------------------------------
 

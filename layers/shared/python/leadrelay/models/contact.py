@@ -91,6 +91,8 @@ def parse_budget(raw: object) -> Decimal:
         raise ContactError("budget", "budget must be an amount, not true/false")
     if isinstance(raw, int | float | Decimal):
         amount = Decimal(str(raw))
+        if not amount.is_finite():
+            raise ContactError("budget", f"budget {str(raw)!r} is not an amount")
     else:
         match = _AMOUNT.match(str(raw).strip().lower())
         if not match:

@@ -39,6 +39,21 @@ class Attribution(BaseModel):
     fbclid: str | None = None
     # Click-to-WhatsApp ad click id (a WhatsApp first message's `referral.ctwa_clid`).
     ctwa_clid: str | None = None
+    # The ad platform's own ids and names, as the provider sent them (docs/sources.md: per provider).
+    # Campaign, then ad group (Google) or ad set (Meta), then the ad / creative; `asset_group_id` is
+    # Google Performance Max; `form_id` the lead form; `platform` where the person saw it
+    # (`facebook`, `instagram`, …); `is_organic` true for a lead from an organic (unpaid) post.
+    campaign_id: str | None = None
+    campaign_name: str | None = None
+    adgroup_id: str | None = None
+    adgroup_name: str | None = None
+    ad_id: str | None = None
+    ad_name: str | None = None
+    creative_id: str | None = None
+    asset_group_id: str | None = None
+    form_id: str | None = None
+    platform: str | None = None
+    is_organic: bool | None = None
 
     def is_empty(self) -> bool:
         return not any(self.model_dump().values())
@@ -101,6 +116,16 @@ class LeadInput(BaseModel):
     attribution: Attribution = Field(default_factory=Attribution)
     extra: dict[str, Any] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    # When the person enquired, by the provider's own clock (Google's lead_submit_time, Meta's
+    # created_time, IndiaMART's QUERY_TIME, …); None when the provider says nothing.
+    source_time: datetime | None = None
+    # A second usable number the provider sent beside `phone` (JustDial's landline, IndiaMART's
+    # SENDER_MOBILE_ALT, a Razorpay payer whose contact differs from the link's customer), E.164.
+    alt_phone: str | None = None
+    # WhatsApp's business-scoped user id (BSUID, e.g. `IN.1410018717833190`) and username: a user
+    # who adopted a username may come without a phone; the user id is then their identity.
+    whatsapp_user_id: str | None = None
+    whatsapp_username: str | None = None
 
 
 class Lead(LeadInput):

@@ -90,7 +90,7 @@ class Pulled:
 
 class PullFailure(Exception):
     """A call that brought nothing usable. `kind` decides the wait before the next call:
-    `rate_limited`, `auth`, `bad_request`, `provider_error`, `unavailable`, `invalid_answer`."""
+    `rate_limited`, `auth`, `config`, `bad_request`, `provider_error`, `unavailable`, `invalid_answer`."""
 
     def __init__(self, kind: str, code: str, message: str, *, url: str = "",
                  retry_after: timedelta | None = None) -> None:  # fmt: skip
@@ -146,6 +146,17 @@ def puller_for(kind: SourceKind) -> Puller | None:
         SourceKind.HOUSING: HousingPuller(),
     }
     return pullers.get(kind)
+
+
+def pull_url(source: Source, default: str) -> str:
+    """The provider URL to poll: the source's `pull_url` when set (https on the provider's own hosts
+    only, `sources/urls.py`), else the documented one. A URL not allowed fails the poll, uncalled."""
+    from leadrelay.sources.urls import UrlNotAllowed, provider_url
+
+    try:
+        return provider_url(source, "pull_url", default)
+    except UrlNotAllowed as exc:
+        raise PullFailure("config", UrlNotAllowed.code, str(exc)) from exc
 
 
 def setting_str(source: Source, name: str) -> str | None:

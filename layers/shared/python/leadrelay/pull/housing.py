@@ -21,7 +21,16 @@ from typing import Any
 from urllib.parse import urlencode
 
 from leadrelay.models import Source, SourceKind
-from leadrelay.pull import PORTAL_POLICY, Pulled, PullFailure, PullPolicy, Window, policy_from_settings, setting_str
+from leadrelay.pull import (
+    PORTAL_POLICY,
+    Pulled,
+    PullFailure,
+    PullPolicy,
+    Window,
+    policy_from_settings,
+    pull_url,
+    setting_str,
+)
 from leadrelay.pull.http import call, masked_url, scrub
 from leadrelay.sources import PayloadError
 from leadrelay.sources.portals import LIST_KEYS, canonical_json, leads_in
@@ -66,7 +75,7 @@ class HousingPuller:
 
     def fetch(self, source: Source, window: Window, now: datetime) -> Pulled:
         key, profile = setting_str(source, "api_key") or "", setting_str(source, "profile_id") or ""
-        base = setting_str(source, "pull_url") or DEFAULT_URL
+        base = pull_url(source, DEFAULT_URL)
         current = int(now.timestamp())
         query = urlencode({"start_date": int(window.start.timestamp()), "end_date": int(window.end.timestamp()),
                            "current_time": current, "hash": housing_hash(key, current), "id": profile})  # fmt: skip

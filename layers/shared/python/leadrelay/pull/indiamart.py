@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from leadrelay.models import Source, SourceKind
-from leadrelay.pull import IST, Pulled, PullFailure, PullPolicy, Window, policy_from_settings, setting_str
+from leadrelay.pull import IST, Pulled, PullFailure, PullPolicy, Window, policy_from_settings, pull_url, setting_str
 from leadrelay.pull.http import call, masked_url, scrub
 from leadrelay.sources.portals import canonical_json
 
@@ -67,7 +67,7 @@ class IndiaMartPuller:
 
     def fetch(self, source: Source, window: Window, now: datetime) -> Pulled:
         key = setting_str(source, KEY_SETTING) or ""
-        base = setting_str(source, "pull_url") or DEFAULT_URL
+        base = pull_url(source, DEFAULT_URL)
         query = urlencode(
             {KEY_SETTING: key, "start_time": indiamart_time(window.start), "end_time": indiamart_time(window.end)}
         )

@@ -29,6 +29,7 @@ from leadrelay.pull import (
     PullPolicy,
     Window,
     policy_from_settings,
+    pull_url,
     setting_str,
 )
 from leadrelay.pull.http import call, masked_url, scrub
@@ -65,7 +66,7 @@ class MagicBricksPuller:
 
     def fetch(self, source: Source, window: Window, now: datetime) -> Pulled:
         key = setting_str(source, "api_key") or ""
-        base = setting_str(source, "pull_url") or DEFAULT_URL
+        base = pull_url(source, DEFAULT_URL)
         query = urlencode({"key": key, "startDate": magicbricks_date(window.start),
                            "endDate": magicbricks_date(window.end)})  # fmt: skip
         url = f"{base}{'&' if '?' in base else '?'}{query}"

@@ -28,6 +28,7 @@ from leadrelay.pull import (
     PullPolicy,
     Window,
     policy_from_settings,
+    pull_url,
     setting_str,
 )
 from leadrelay.pull.http import call, scrub
@@ -69,7 +70,7 @@ class NinetyNineAcresPuller:
 
     def fetch(self, source: Source, window: Window, now: datetime) -> Pulled:
         user, password = setting_str(source, "user_name") or "", setting_str(source, "password") or ""
-        url = setting_str(source, "pull_url") or DEFAULT_URL  # credentials travel in the body, not the URL
+        url = pull_url(source, DEFAULT_URL)  # credentials travel in the body, not the URL
         form = urlencode({"xml": query_xml(user, password, window)}).encode("utf-8")
         answer = call("POST", url, masked=url, data=form, timeout_s=self.policy(source).timeout_s,
                       headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip

@@ -53,7 +53,7 @@ def retry_wait(failures: int, failure: PullFailure, policy: PullPolicy) -> timed
     wait = min(policy.min_interval * (2 ** min(max(failures - 1, 0), 16)), policy.max_backoff)
     if failure.kind == "rate_limited":
         wait = max(wait, policy.rate_limited_wait)
-    elif failure.kind == "auth":
+    elif failure.kind in ("auth", "config"):  # a refused key or a pull_url not allowed: fixed by a person
         wait = max(wait, policy.auth_wait)
     if failure.retry_after is not None:
         wait = max(wait, failure.retry_after)

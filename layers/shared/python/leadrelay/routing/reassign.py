@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from leadrelay import events
-from leadrelay.clock import Clock, iso, local_day
+from leadrelay.clock import Clock, local_day
 from leadrelay.errors import Refused
-from leadrelay.events import EventPublisher
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, RoutingDecision, SkipReason, TimelineEvent, TimelineKind
 from leadrelay.routing.eligibility import hard_cap, is_demoted, skip_reason
@@ -53,13 +51,11 @@ class Reassigner:
         *,
         org: OrgRepository,
         assignments: AssignmentStore,
-        publisher: EventPublisher,
         clock: Clock,
         timezone: str,
     ) -> None:
         self.org = org
         self.assignments = assignments
-        self.publisher = publisher
         self.clock = clock
         self.timezone = timezone
 
@@ -133,7 +129,7 @@ class Reassigner:
             event_id=decision.decision_id, lead_id=lead.lead_id, at=now, kind=TimelineKind.REASSIGNED.value,
             actor=move.by, summary=f"reassigned from {previous or 'nobody'} to {agent_id}: {move.reason}",
             data={"from_agent_id": previous, "agent_id": agent_id, "pool_id": pool_id, "reason": move.reason,
-                  "forced": move.force},
+                  "forced": move.force, "team_id": agent.team_id, "source_id": lead.source_id, "trigger": "manual"},
         )  # fmt: skip
         assignment = Assignment(agent_id, pool_id, agent.team_id, cap)
         if plan is not None:  # the pool's strategy picked: its state moves as in automatic routing
@@ -148,17 +144,4 @@ class Reassigner:
             raise ReassignRefused(
                 "state_changed", f"{agent_id}'s load changed meanwhile (a cap may now be reached); try again"
             )
-        self._announce(lead, decision, agent.team_id)
-        return decision
-
-    def _announce(self, lead: Lead, decision: RoutingDecision, team_id: str | None) -> None:
-        detail = {"lead_id": lead.lead_id, "source_id": lead.source_id, "at": iso(decision.at),
-                  "agent_id": decision.agent_id, "team_id": team_id, "pool_id": decision.pool_id,
-                  "decision_id": decision.decision_id, "trigger": "manual",
-                  "previous_agent_id": decision.previous_agent_id}  # fmt: skip
-        try:
-            self.publisher.publish(events.LEAD_ASSIGNED, detail)
-        except Exception:  # the move stands; a lost notification must not undo it
-            import logging
-
-            logging.getLogger(__name__).exception("could not publish the reassignment of %s", lead.lead_id)
+        return decision  # lead.reassigned (and lead.assigned) leave through the stream

@@ -8,9 +8,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from leadrelay import events
 from leadrelay.clock import Clock, iso, local_day
-from leadrelay.events import EventPublisher
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, RoutingDecision, RoutingState, TimelineEvent, TimelineKind
 from leadrelay.routing.engine import Plan, decide
@@ -41,7 +39,6 @@ class Router:
         leads: LeadRepository,
         org: OrgRepository,
         assignments: AssignmentStore,
-        publisher: EventPublisher,
         clock: Clock,
         timezone: str,
         max_attempts: int = 8,
@@ -49,7 +46,6 @@ class Router:
         self.leads = leads
         self.org = org
         self.assignments = assignments
-        self.publisher = publisher
         self.clock = clock
         self.timezone = timezone
         self.max_attempts = max_attempts
@@ -73,9 +69,10 @@ class Router:
                     plan.agent_id, plan.pool_id, agent.team_id, plan.daily_cap,
                     vtime=plan.vtime, pool_vtime=plan.pool_vtime, load_seen=plan.load_seen,
                 )  # fmt: skip
+            if assignment is not None:
+                event.data["team_id"] = assignment.team_id
             result = self.assignments.commit(lead, decision, event, assignment=assignment, day=day, roster=roster)
-            if result is CommitResult.COMMITTED:
-                self._announce(lead, decision, assignment)
+            if result is CommitResult.COMMITTED:  # lead.assigned/unassigned leaves through the stream
                 return RouteOutcome(decision)
             if result is CommitResult.LEAD_CHANGED:
                 fresh = self.leads.get(lead.lead_id, consistent=True)
@@ -134,31 +131,16 @@ class Router:
             )
         else:
             kind, summary = TimelineKind.UNASSIGNED, f"unassigned: {decision.reason}"
+        # The event's data: what a lead.assigned / lead.unassigned consumer needs (no person).
+        data = {"agent_id": decision.agent_id, "rule_id": decision.rule_id, "pool_id": decision.pool_id,
+                "source_id": lead.source_id, "received_at": iso(lead.received_at)}  # fmt: skip
+        if not decision.agent_id:
+            data["reason"] = decision.reason
         return TimelineEvent(
             event_id=decision.decision_id,
             lead_id=lead.lead_id,
             at=decision.at,
             kind=kind.value,
             summary=summary,
-            data={"agent_id": decision.agent_id, "rule_id": decision.rule_id, "pool_id": decision.pool_id},
+            data=data,
         )
-
-    def _announce(self, lead: Lead, decision: RoutingDecision, assignment: Assignment | None) -> None:
-        detail = {
-            "lead_id": lead.lead_id,
-            "source_id": lead.source_id,
-            "received_at": iso(lead.received_at),
-            "at": iso(decision.at),
-            "rule_id": decision.rule_id,
-            "pool_id": decision.pool_id,
-            "decision_id": decision.decision_id,
-        }
-        try:
-            if assignment is not None:
-                detail.update(agent_id=assignment.agent_id, team_id=assignment.team_id)
-                self.publisher.publish(events.LEAD_ASSIGNED, detail)
-            else:
-                detail["reason"] = decision.reason
-                self.publisher.publish(events.LEAD_UNASSIGNED, detail)
-        except Exception:  # the assignment stands; a lost notification must not re-route the lead
-            logger.exception("could not publish the routing event for %s", lead.lead_id)

@@ -5,8 +5,9 @@ A condition is one of:
 - `{"all": [...]}`, `{"any": [...]}`, `{"not": {...}}`
 
 Fields: `source_id`, `source_kind`, `city`, `state`, `pincode`, `language`, `product`, `budget`,
-`tags`, `name`, `message`, `utm_source`, `utm_medium`, `utm_campaign`, `hour` and `weekday`
-(0 = Monday) in the org time zone, and `extra.<key>` for anything a source sent beyond those.
+`tags`, `name`, `message`, `utm_source`, `utm_medium`, `utm_campaign`, the ad platform's
+`campaign_id`, `campaign_name`, `adgroup_id`, `adgroup_name`, `ad_id` and `platform`, `hour` and
+`weekday` (0 = Monday) in the org time zone, and `extra.<key>` for anything a source sent beyond those.
 String comparisons ignore case.
 """
 
@@ -27,6 +28,10 @@ LEAD_FIELDS = frozenset(
         "tags", "name", "message", "utm_source", "utm_medium", "utm_campaign", "hour", "weekday",
     }
 )  # fmt: skip
+# The ad platform's campaign, from the lead's attribution (Google Ads, Meta Lead Ads): route Instagram
+# leads or one campaign's leads to a pool.
+AD_FIELDS = frozenset({"campaign_id", "campaign_name", "adgroup_id", "adgroup_name", "ad_id", "platform"})
+LEAD_FIELDS = LEAD_FIELDS | AD_FIELDS
 NUMERIC_FIELDS = frozenset({"budget", "pincode", "hour", "weekday"})
 
 Op = Literal["eq", "ne", "in", "not_in", "prefix", "between", "gt", "gte", "lt", "lte", "exists", "contains"]
@@ -220,12 +225,15 @@ def unknown_pools(chain: RuleChain, pool_ids: set[str]) -> list[str]:
 
 
 def _number(value: Any) -> Decimal | None:
+    """A finite number, or None: `NaN` and `Infinity` (as numbers or as text) are no number, so a
+    rule cannot be bounded by them and a lead's `"nan"` compares as no value."""
     if isinstance(value, bool) or value is None:
         return None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
+    return number if number.is_finite() else None
 
 
 def _norm(value: Any) -> Any:
@@ -275,8 +283,11 @@ def _reader(field: str) -> Callable[[Lead, datetime], Any]:
         return lambda lead, local_now: local_now.weekday()
     if field.startswith("extra."):
         key = field[6:]
+        if key in AD_FIELDS or key in ("creative_id", "asset_group_id", "form_id"):
+            # Google's campaign ids were once kept in extra: a rule written then still matches.
+            return lambda lead, local_now: lead.extra.get(key, getattr(lead.attribution, key, None))
         return lambda lead, local_now: lead.extra.get(key)
-    if field.startswith("utm_"):
+    if field.startswith("utm_") or field in AD_FIELDS:
         return lambda lead, local_now: getattr(lead.attribution, field, None)
     return lambda lead, local_now: getattr(lead, field, None)
 
@@ -290,7 +301,7 @@ def _as_number(value: Any) -> Decimal | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, Decimal):
-        return value
+        return value if value.is_finite() else None
     if isinstance(value, int):
         return Decimal(value)
     return _number(value)

@@ -55,6 +55,8 @@ class Notice:
     summary: str = ""
     phone: str | None = None
     external_id: str | None = None
+    # The WhatsApp user id of a user whose phone is withheld (statuses' `recipient_user_id`).
+    whatsapp_user_id: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -82,6 +84,9 @@ class SourceAdapter(Protocol):
 
     # Accept a top-level JSON array as a batch of leads (IndiaMART).
     accepts_list: bool
+    # Top-level body fields that carry the provider's secret (Google's google_key): masked in the
+    # raw copy (`sources/secrets.py`).
+    body_secrets: frozenset[str]
 
     def handshake(self, request: WebhookRequest, source: Source) -> CaptureResult | None: ...
 
@@ -101,6 +106,7 @@ class BaseAdapter:
     (`202 {"lead_id", "outcome"}` for one lead)."""
 
     accepts_list = False
+    body_secrets: frozenset[str] = frozenset()
 
     def handshake(self, request: WebhookRequest, source: Source) -> CaptureResult | None:
         return None

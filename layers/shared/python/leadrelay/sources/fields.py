@@ -7,7 +7,7 @@ Every provider adapter funnels through `build_lead`, so phones, emails, pincodes
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from leadrelay.models import Attribution, LeadInput, Source
@@ -23,6 +23,8 @@ from leadrelay.models.lead import Consent
 from leadrelay.sources import PayloadError
 
 MAX_EXTERNAL_ID = 200
+# India Standard Time: IndiaMART's QUERY_TIME and JustDial's date + time carry no offset.
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
 FIELD_MAPPING = "field_mapping"
 # What a source's `field_mapping` may name: the lead fields every adapter fills. The generic
 # adapter takes its whole field list (see `sources.generic.MAPPABLE`).
@@ -75,6 +77,15 @@ def external_id(value: Any) -> str | None:
     return ident or None
 
 
+def scalars(payload: dict[str, Any]) -> dict[str, Any]:
+    """The top-level fields of a provider's payload that are single values (text, numbers, booleans),
+    for keeping what an adapter does not read in `extra` — never a nested object or list."""
+    return {
+        str(k): v for k, v in payload.items()
+        if v not in (None, "") and not isinstance(v, dict | list) and len(str(k)) <= 100
+    }  # fmt: skip
+
+
 def form_answers(fields: dict[str, str]) -> dict[str, Any]:
     """`build_lead` arguments from a lead form's answers picked out by field name (Google's
     columns, Meta's field_data): the name or first + last name, the personal phone and email
@@ -102,14 +113,18 @@ def build_lead(
     message: str | None = None,
     external: Any = None,
     extra: dict[str, Any] | None = None,
-    attribution: dict[str, str] | None = None,
+    attribution: dict[str, Any] | None = None,
     tags: Iterable[str] = (),
     do_not_call: bool = False,
     test: bool = False,
     consent_detail: Consent | None = None,
+    source_time: datetime | None = None,
+    whatsapp_user_id: str | None = None,
+    whatsapp_username: str | None = None,
 ) -> LeadInput:
-    """A normalised lead: the first usable phone and email win; unusable ones are kept in `extra`
-    with a warning; with neither a phone nor an email the item is refused (`PayloadError`)."""
+    """A normalised lead: the first usable phone and email win, and the next usable phone that is a
+    different number is kept as `alt_phone`; unusable ones are kept in `extra` with a warning; with
+    no phone, no email and no WhatsApp user id the item is refused (`PayloadError`)."""
     extra = dict(extra or {})
     warnings: list[str] = []
     lead: dict[str, Any] = {}
@@ -120,11 +135,19 @@ def build_lead(
         if not candidate:
             continue
         try:
-            lead["phone"], lead["phone_type"] = normalize_phone(candidate)
-            break
+            number, kind = normalize_phone(candidate)
         except ContactError as exc:
-            phone_problems.append(str(exc))
-            extra.setdefault("phone_raw", candidate)
+            if not lead.get("phone"):
+                phone_problems.append(str(exc))
+                extra.setdefault("phone_raw", candidate)
+            else:  # a second number that is not one: kept as sent
+                extra.setdefault("alt_phone_raw", candidate)
+            continue
+        if not lead.get("phone"):
+            lead["phone"], lead["phone_type"] = number, kind
+        elif number != lead["phone"]:
+            lead["alt_phone"] = number
+            break
     email_problems: list[str] = []
     for raw in emails:
         candidate = text(raw, 300)
@@ -137,10 +160,13 @@ def build_lead(
             email_problems.append(str(exc))
             extra.setdefault("email_raw", candidate)
     problems = phone_problems + email_problems
-    if not lead.get("phone") and not lead.get("email"):
+    lead["whatsapp_user_id"], lead["whatsapp_username"] = whatsapp_user_id, whatsapp_username
+    if not lead.get("phone") and not lead.get("email") and not whatsapp_user_id:
         if problems:
             raise PayloadError("invalid_contact", f"{'; '.join(problems)}; a lead needs a valid phone or email")
         raise PayloadError("missing_contact", "a lead needs a phone or an email; neither was sent")
+    if not lead.get("phone") and not lead.get("email"):
+        warnings.append("no phone or email: the lead is known by its WhatsApp user id only")
     if not lead.get("phone"):
         warnings.extend(phone_problems)
     if not lead.get("email"):
@@ -167,6 +193,7 @@ def build_lead(
     lead["warnings"] = warnings
     lead["do_not_call"] = do_not_call
     lead["test"] = test
+    lead["source_time"] = source_time
     if consent_detail is not None:
         lead["consent"], lead["consent_detail"] = consent_detail.given, consent_detail
     return LeadInput.model_validate(lead)
@@ -204,6 +231,48 @@ def provider_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def local_time(value: Any, zone: timezone = IST) -> datetime | None:
+    """A provider's wall-clock time without an offset, in `zone` (IST by default): IndiaMART's
+    `2026-01-05 15:44:28`, JustDial's `2026-01-05 13:10:11`. A time that says its own offset keeps
+    it; epoch numbers are read as `provider_time` does. None when it is not a time."""
+    raw = text(value, 60)
+    if raw is None:
+        return None
+    if raw.isdigit():
+        return provider_time(raw)
+    if len(raw) > 5 and raw[-5] in "+-" and raw[-4:].isdigit():
+        raw = f"{raw[:-2]}:{raw[-2:]}"
+    for attempt in (raw.replace("Z", "+00:00"), *(_reformat(raw))):
+        try:
+            moment = datetime.fromisoformat(attempt)
+        except ValueError:
+            continue
+        return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    return None
+
+
+_DAY_FIRST = ("%d-%m-%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%d-%b-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d/%m/%Y %H:%M")
+
+
+def _reformat(raw: str) -> list[str]:
+    """Day-first spellings (`05-01-2026 13:10:11`, `05-Jan-2026 …`) as ISO, for senders that use them."""
+    found = []
+    for pattern in _DAY_FIRST:
+        try:
+            found.append(datetime.strptime(raw, pattern).isoformat())
+        except ValueError:
+            continue
+    return found
+
+
+def time_or_warning(value: Any, what: str, warnings: list[str], *, zone: timezone | None = None) -> datetime | None:
+    """A provider's enquiry time (`source_time`), or None with a warning when it cannot be read."""
+    moment = local_time(value, zone) if zone is not None else provider_time(value)
+    if moment is None and value not in (None, ""):
+        warnings.append(f"{what} {str(value)[:40]!r} is not a time; source_time is left empty")
+    return moment
 
 
 def consent(

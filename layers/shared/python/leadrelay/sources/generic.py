@@ -43,7 +43,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "consent_text": ("consent_text", "consent_wording"),
     "tags": ("tags",),
 }
-ATTRIBUTION_FIELDS = tuple(Attribution.model_fields)
+# The click ids and UTM tags a web page forwards (exact names); an ad platform's own campaign ids come
+# through the provider adapters.
+ATTRIBUTION_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "gclid", "fbclid",
+                      "ctwa_clid")  # fmt: skip
 # What a generic source's `field_mapping` may map a sender's field to.
 MAPPABLE = frozenset({*ALIASES, *ATTRIBUTION_FIELDS, "first_name", "last_name"})
 
@@ -173,7 +176,7 @@ class GenericAdapter(BaseAdapter):
             if payload.get(field) not in (None, ""):
                 attribution[field] = str(_scalar(payload[field], field))
             used.add(field)
-        lead["attribution"] = Attribution(**attribution)
+        lead["attribution"] = Attribution.model_validate(attribution)
 
         for key, value in payload.items():
             if key not in used and key != "key":

@@ -16,7 +16,12 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com/v25.0"
-LEAD_FIELDS = "created_time,id,ad_id,form_id,field_data,custom_disclaimer_responses"
+# Every documented field of a lead (Graph API reference: User Lead Gen Info) that carries its data,
+# time or attribution: without naming them, Graph returns only id, created_time and field_data.
+LEAD_FIELDS = (
+    "created_time,id,ad_id,ad_name,adset_id,adset_name,campaign_id,campaign_name,form_id,is_organic,platform,"
+    "partner_name,retailer_item_id,field_data,custom_disclaimer_responses"
+)
 
 
 class GraphError(Exception):
@@ -38,6 +43,8 @@ def fetch_lead(
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """`GET {graph_url}/{leadgen_id}?access_token=…&fields=…` as a dict, or `GraphError`."""
+    if not graph_url.lower().startswith(("https://", "http://")):  # never file:// or another scheme urllib knows
+        raise GraphError("the Graph URL must be an https URL", retryable=False)
     url = f"{graph_url.rstrip('/')}/{quote(leadgen_id, safe='')}?" + urlencode(
         {"access_token": token, "fields": LEAD_FIELDS}
     )

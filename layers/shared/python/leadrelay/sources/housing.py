@@ -27,6 +27,7 @@ PROJECT_FIELDS = ("project", "projectname", "enquiryfor")
 LOCALITY_FIELDS = ("locality", "localityname", "area", "location")
 CITY_FIELDS = ("city", "cityname")
 MESSAGE_FIELDS = ("message", "msg", "remarks", "comment", "comments", "query")
+TIME_FIELDS = ("createddate", "createdat", "leaddate", "date", "enquirydate")
 _MAPPED = {*ID_FIELDS, *NAME_FIELDS, *PHONE_FIELDS, *EMAIL_FIELDS, *PROJECT_FIELDS, *LOCALITY_FIELDS, *CITY_FIELDS,
            *MESSAGE_FIELDS, "isd", "countrycode"}  # fmt: skip
 
@@ -48,6 +49,7 @@ def housing_lead(record: dict[str, Any], source: Source) -> LeadInput:
         city=pick(fields, *CITY_FIELDS),
         message=pick(fields, *MESSAGE_FIELDS),
         provider_id=pick(fields, *ID_FIELDS),
+        when=pick(fields, *TIME_FIELDS),
     )
 
 

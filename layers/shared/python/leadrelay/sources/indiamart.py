@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from leadrelay.models import Source
 from leadrelay.sources import BaseAdapter, ParsedItem, PayloadError, Receipt, provider_answer
-from leadrelay.sources.fields import build_lead, external_id, multiline, text
+from leadrelay.sources.fields import IST, build_lead, external_id, multiline, text, time_or_warning
 
 if TYPE_CHECKING:
     from leadrelay.capture import CaptureResult
@@ -35,6 +35,7 @@ _PLACEHOLDER_NAMES = {"indiamart buyer", "indiamart user"}
 _BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]{1,40}>")
 # Fields that become lead fields; the rest (company, subject, alternate numbers…) stay in `extra`.
+# QUERY_TIME, SUBJECT and QUERY_MCAT_NAME are read too (source_time, fallbacks) but also kept as sent.
 _MAPPED = {
     "UNIQUE_QUERY_ID", "QUERY_TYPE", "SENDER_NAME", "SENDER_MOBILE", "SENDER_EMAIL", "SENDER_CITY",
     "SENDER_STATE", "SENDER_PINCODE", "QUERY_PRODUCT_NAME", "QUERY_MESSAGE",
@@ -92,7 +93,10 @@ class IndiaMartAdapter(BaseAdapter):
             extra["enquiry_type"] = enquiry
         if code:
             extra["query_type"] = code
-        return build_lead(
+        warnings: list[str] = []
+        # A phone-call (PNS) enquiry has no product name and no message: the category and the
+        # subject IndiaMART writes are what the seller has to go on.
+        lead = build_lead(
             source,
             name=name,
             phones=(fields.get(k) for k in ("SENDER_MOBILE", "SENDER_MOBILE_ALT", "SENDER_PHONE", "SENDER_PHONE_ALT")),
@@ -100,12 +104,16 @@ class IndiaMartAdapter(BaseAdapter):
             city=fields.get("SENDER_CITY"),
             state=fields.get("SENDER_STATE"),
             pincode=fields.get("SENDER_PINCODE"),
-            product=fields.get("QUERY_PRODUCT_NAME"),
-            message=clean_message(fields.get("QUERY_MESSAGE")),
+            product=text(fields.get("QUERY_PRODUCT_NAME")) or text(fields.get("QUERY_MCAT_NAME")),
+            message=clean_message(fields.get("QUERY_MESSAGE")) or clean_message(fields.get("SUBJECT")),
             external=external_id(fields.get("UNIQUE_QUERY_ID")),
             extra=extra,
             tags=(f"indiamart:{enquiry}",) if enquiry else (),
+            # QUERY_TIME is IST without an offset ("2026-01-05 15:44:28").
+            source_time=time_or_warning(fields.get("QUERY_TIME"), "QUERY_TIME", warnings, zone=IST),
         )
+        lead.warnings.extend(warnings)
+        return lead
 
     def respond(self, receipt: Receipt, source: Source) -> CaptureResult:
         """Always 200 once the key is right: a refused payload is kept in quarantine (replayable),

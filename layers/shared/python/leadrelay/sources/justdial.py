@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from leadrelay.models import Source
 from leadrelay.models.contact import ContactError, parse_bool
 from leadrelay.sources import BaseAdapter, ParsedItem, Receipt
-from leadrelay.sources.fields import build_lead, text
+from leadrelay.sources.fields import IST, build_lead, text, time_or_warning
 
 if TYPE_CHECKING:
     from leadrelay.capture import CaptureResult
@@ -40,6 +40,14 @@ def _one(value: Any) -> Any:
     return value
 
 
+def _when(fields: dict[str, Any]) -> str | None:
+    """JustDial's `date` + `time` (IST, no offset) as one wall-clock time; a date alone is its midnight."""
+    day, clock = text(fields.get("date"), 20), text(fields.get("time"), 20)
+    if not day:
+        return None
+    return f"{day} {clock}" if clock else f"{day} 00:00:00"
+
+
 class JustDialAdapter(BaseAdapter):
     """A JustDial lead (query string, JSON or form) → one lead."""
 
@@ -47,22 +55,24 @@ class JustDialAdapter(BaseAdapter):
         fields = {str(k).lower(): _one(v) for k, v in payload.items()}
         extra = {k: v for k, v in fields.items() if k not in _MAPPED and v not in (None, "")}
         do_not_call = _flag(fields.get("dncmobile")) or _flag(fields.get("dncphone"))
-        return [
-            build_lead(
-                source,
-                name=fields.get("name"),
-                phones=(fields.get("mobile"), fields.get("phone")),
-                emails=(fields.get("email"),),
-                city=fields.get("city"),
-                pincode=fields.get("pincode"),
-                product=fields.get("category"),
-                message=text(fields.get("message") or fields.get("query"), 5000),
-                external=fields.get("leadid"),
-                extra=extra,
-                tags=("do_not_call",) if do_not_call else (),
-                do_not_call=do_not_call,
-            )
-        ]
+        warnings: list[str] = []
+        lead = build_lead(
+            source,
+            name=fields.get("name"),
+            phones=(fields.get("mobile"), fields.get("phone")),
+            emails=(fields.get("email"),),
+            city=fields.get("city"),
+            pincode=fields.get("pincode"),
+            product=fields.get("category"),
+            message=text(fields.get("message") or fields.get("query"), 5000),
+            external=fields.get("leadid"),
+            extra=extra,
+            tags=("do_not_call",) if do_not_call else (),
+            do_not_call=do_not_call,
+            source_time=time_or_warning(_when(fields), "date and time", warnings, zone=IST),
+        )
+        lead.warnings.extend(warnings)
+        return [lead]
 
     def respond(self, receipt: Receipt, source: Source) -> CaptureResult:
         from leadrelay.capture import CaptureResult

@@ -39,6 +39,7 @@ def magicbricks_lead(record: dict[str, Any], source: Source) -> LeadInput:
         city=pick(fields, "city"),
         message=pick(fields, "msg", "message"),
         provider_id=pick(fields, *ID_FIELDS),
+        when=pick(fields, "date", "leaddate", "createddate", "receivedon"),
     )
 
 

@@ -35,9 +35,12 @@ from leadrelay.sources.fields import (
     external_id,
     field_mapping,
     form_answers,
+    scalars,
     text,
+    time_or_warning,
 )
 from leadrelay.sources.graph import DEFAULT_GRAPH_URL, GraphError, fetch_lead
+from leadrelay.sources.urls import UrlNotAllowed, provider_url
 
 if TYPE_CHECKING:
     from leadrelay.capture import CaptureResult, WebhookRequest
@@ -50,7 +53,17 @@ _FIELDS = {
     "work_phone_number": "work_phone", "city": "city", "state": "state", "province": "state",
     "zip_code": "pincode", "post_code": "pincode", "postal_code": "pincode",
 }  # fmt: skip
-_NOTICE_IDS = ("page_id", "form_id", "ad_id", "adgroup_id", "created_time")
+# The page is no campaign: kept in `extra` (form, ad and ad set ids go to `attribution`).
+_NOTICE_IDS = ("page_id",)
+# Graph's lead fields → `attribution` (the notification's `adgroup_id` is the ad's ad set id).
+_ATTRIBUTION = {"campaign_id": "campaign_id", "campaign_name": "campaign_name", "adset_id": "adgroup_id",
+                "adset_name": "adgroup_name", "ad_id": "ad_id", "ad_name": "ad_name", "form_id": "form_id"}  # fmt: skip
+_NOTICE_READ = frozenset({"leadgen_id", "page_id", "form_id", "adgroup_id", "ad_id", "created_time"})
+# Graph's `platform` codes as words a report can show.
+PLATFORMS = {"fb": "facebook", "ig": "instagram", "msg": "messenger", "wa": "whatsapp", "an": "audience_network"}
+# Read into the lead; any other scalar Graph sends is kept in `extra`.
+_READ_GRAPH = frozenset({*_ATTRIBUTION, "id", "created_time", "field_data", "custom_disclaimer_responses",
+                         "is_organic", "platform", "adgroup_id", "page_id"})  # fmt: skip
 
 
 def _setting(source: Source, name: str, default: float) -> float:
@@ -92,13 +105,39 @@ def lead_from_graph(graph: dict[str, Any], notice: dict[str, Any], source: Sourc
     created = graph.get("created_time") or notice.get("created_time")
     if disclaimers:
         extra["custom_disclaimer_responses"] = disclaimers
-    return build_lead(
+    extra.update({k: v for k, v in scalars(graph).items() if k not in _READ_GRAPH and k not in extra})
+    # and any field of the notification Meta adds later (its documented ids are read above)
+    extra.update({k: v for k, v in scalars(notice).items() if k not in _NOTICE_READ and k not in extra})
+    warnings: list[str] = []
+    lead = build_lead(
         source,
         **form_answers(fields),
         external=graph.get("id") or notice.get("leadgen_id"),
         extra=extra,
+        attribution=graph_attribution(graph, notice),
         consent_detail=_disclaimer_consent(disclaimers, created, source),
+        source_time=time_or_warning(created, "created_time", warnings),
     )
+    lead.warnings.extend(warnings)
+    return lead
+
+
+def graph_attribution(graph: dict[str, Any], notice: dict[str, Any]) -> dict[str, Any]:
+    """Campaign, ad set, ad and form ids and names, the platform (`fb` → facebook, `ig` → instagram)
+    and `is_organic`, from the fetched lead, else the notification's ids."""
+    found: dict[str, Any] = {}
+    for name, target in _ATTRIBUTION.items():
+        value = graph.get(name)
+        if value in (None, "") and target.endswith("_id"):
+            value = notice.get(name if name != "adset_id" else "adgroup_id")
+        found[target] = (external_id(value) if target.endswith("_id") else text(value)) if value is not None else None
+    platform = text(graph.get("platform"), 40)
+    if platform:
+        found["platform"] = PLATFORMS.get(platform.lower(), platform.lower())
+    organic = graph.get("is_organic")
+    if organic is not None:
+        found["is_organic"] = organic is True or str(organic).strip().lower() in ("1", "true")
+    return found
 
 
 def _disclaimer_consent(responses: Any, created: Any, source: Source) -> Consent | None:
@@ -127,10 +166,14 @@ def fetch(leadgen_id: str, notice: dict[str, Any], source: Source, *, attempts: 
     token = source.settings.get("page_access_token")
     if not token or not isinstance(token, str):
         raise GraphError(f"source {source.source_id!r} has no page_access_token configured", retryable=False)
+    try:
+        graph_url = provider_url(source, "graph_url", DEFAULT_GRAPH_URL)
+    except UrlNotAllowed as exc:
+        raise GraphError(f"{exc}; the lead waits until it is fixed", retryable=False) from exc
     graph = fetch_lead(
         leadgen_id,
         token,
-        graph_url=str(source.settings.get("graph_url") or DEFAULT_GRAPH_URL),
+        graph_url=graph_url,
         timeout_s=_setting(source, "graph_timeout_s", 2.0),
         attempts=attempts or int(_setting(source, "graph_attempts", 2)),
         backoff_s=_setting(source, "graph_backoff_s", 0.2),

@@ -107,6 +107,7 @@ def ninety_nine_acres_lead(record: dict[str, Any], source: Source) -> LeadInput:
         city=pick(fields, "city"),
         message=pick(fields, "qryinfo", "query", "message"),
         provider_id=pick(fields, *ID_FIELDS),
+        when=pick(fields, "rcvdon", "receivedon", "date"),
         tags=(f"99acres:{str(res_type).lower()}",) if isinstance(res_type, str) and len(res_type) <= 40 else (),
     )
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from leadrelay.models import LeadInput, Source
 from leadrelay.sources import ParsedItem, PayloadError
-from leadrelay.sources.fields import build_lead, external_id, multiline, text
+from leadrelay.sources.fields import IST, build_lead, external_id, multiline, text, time_or_warning
 
 _KEY_NOISE = re.compile(r"[\s_\-.]")
 # Field names that hold a list of leads inside a portal's envelope.
@@ -116,6 +116,7 @@ def portal_lead(
     message: Any = None,
     provider_id: Any = None,
     tags: Iterable[str] = (),
+    when: Any = None,
 ) -> LeadInput:
     """A portal record as a lead: project → product and `extra.project`, locality → `extra`,
     everything else the record carried (budget, configuration, property id…) → `extra`."""
@@ -131,7 +132,10 @@ def portal_lead(
         extra["project"] = text(project)
     if text(locality):
         extra["locality"] = text(locality)
-    return build_lead(
+    warnings: list[str] = []
+    # When the person enquired: the portals are Indian and write IST without an offset.
+    source_time = time_or_warning(when, "the enquiry time", warnings, zone=IST)
+    lead = build_lead(
         source,
         name=name,
         phones=phones,
@@ -142,7 +146,10 @@ def portal_lead(
         external=external_id(provider_id),
         extra=extra,
         tags=tags,
+        source_time=source_time,
     )
+    lead.warnings.extend(warnings)
+    return lead
 
 
 def canonical_json(record: Any) -> bytes:

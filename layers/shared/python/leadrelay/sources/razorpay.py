@@ -4,13 +4,15 @@
   `webhook_secret` (not the API key secret), compared in constant time before the body is parsed.
   Missing → 401, wrong → 403, both kept in quarantine.
 - Lead events: `payment_link.paid` (the source setting `lead_events` may add `payment.captured`
-  for Checkout payments — not both for payment links, or each payment counts twice). The payer
+  for Checkout payments; a link's payment seen as both events is one payment, its `pay_…`). The payer
   comes from `payload.payment_link.entity.customer{name,email,contact}`, else
   `payload.payment.entity{email, contact}` (and `notes.name`).
 - Money stays in integer paise (`extra.amount_paise`), never a float; plus `currency`,
   `payment_id`, `payment_link_id`, `reference_id`, `description`, `notes`, `method`, `order_id`.
-- Dedupe: the event id (`x-razorpay-event-id` header, else the payload's `id`) is the
-  `external_id`, so Razorpay's retries (exponential backoff for 24 h) are `duplicate`.
+- Dedupe: on ids inside the signed body, never on a header: the payment id (`pay_…`), else the
+  payment link id with the event, is the `external_id`, so Razorpay's retries (exponential backoff
+  for 24 h) are `duplicate` — and so is the same signed body sent again with another
+  `x-razorpay-event-id` (a replay). The header is kept as `extra.event_id`, a hint only.
 - Any other event is kept raw and ignored with a 200: Razorpay disables a webhook that keeps
   failing, so nothing signed correctly is ever answered with an error.
 """
@@ -33,7 +35,7 @@ from leadrelay.sources import (
     secret,
     signed_provider_answer,
 )
-from leadrelay.sources.fields import build_lead, external_id, multiline, obj, text
+from leadrelay.sources.fields import build_lead, external_id, multiline, obj, provider_time, scalars, text
 
 if TYPE_CHECKING:
     from leadrelay.capture import CaptureResult, WebhookRequest
@@ -85,6 +87,17 @@ def _lead_events(source: Source) -> tuple[str, ...]:
     return DEFAULT_LEAD_EVENTS
 
 
+def _body_id(extra: dict[str, Any], payload: dict[str, Any], event: str) -> str | None:
+    """The dedupe key from inside the signed body: the payment (`pay_…`; the same payment seen as
+    `payment.captured` and `payment_link.paid` is one), else the link with the event, else the
+    event's own `id` when the body has one."""
+    if extra.get("payment_id"):
+        return str(extra["payment_id"])
+    if extra.get("payment_link_id"):
+        return f"{extra['payment_link_id']}:{event}"
+    return external_id(payload.get("id"))
+
+
 class RazorpayAdapter(BaseAdapter):
     """Razorpay webhook → a lead (or touchpoint) for a paid payment link; other events ignored."""
 
@@ -127,7 +140,8 @@ class RazorpayAdapter(BaseAdapter):
         ids = {
             "payment_id": payment.get("id"),
             "payment_link_id": link.get("id"),
-            "order_id": order.get("id") or payment.get("order_id"),
+            # The order the payment belongs to (`order_…`), as the payment says.
+            "order_id": payment.get("order_id") or order.get("id") or link.get("order_id"),
             "reference_id": link.get("reference_id"),
         }
         for key, value in ids.items():
@@ -143,10 +157,20 @@ class RazorpayAdapter(BaseAdapter):
         if notes:
             extra["notes"] = {str(k)[:100]: text(v, 1000) for k, v in notes.items() if text(v, 1000)}
 
+        # Who paid, when it is not the link's customer (a relative paying for them): kept beside them.
+        for key, theirs, payers in (("payer_contact", customer.get("contact"), payment.get("contact")),
+                                    ("payer_email", customer.get("email"), payment.get("email"))):  # fmt: skip
+            if text(theirs) and text(payers) and text(theirs) != text(payers):
+                extra[key] = text(payers)
+        if external_id(event_id):
+            extra["event_id"] = external_id(event_id)  # a header: a hint, never the dedupe key
+        # The event's own scalars (account_id, created_at, and any Razorpay adds later), as event_<name>.
+        extra.update({f"event_{k}": v for k, v in scalars(payload).items() if k not in ("entity", "event")})
+
         paid = f"Paid {rupees(amount, currency)}" if amount is not None else "Paid"
         via = f" (payment link {extra['payment_link_id']})" if "payment_link_id" in extra else ""
         message = f"{paid}{via}" + (f": {description}" if description else "")
-        ident = external_id(event_id) or external_id(payload.get("id"))
+        ident = _body_id(extra, payload, event)
         lead = build_lead(
             source,
             name=customer.get("name") or notes.get("name") or notes.get("customer_name"),
@@ -156,9 +180,12 @@ class RazorpayAdapter(BaseAdapter):
             external=ident,
             extra=extra,
             tags=("paid",),
+            # When the person paid: the payment's own time, else the event's.
+            source_time=provider_time(payment.get("created_at")) or provider_time(payload.get("created_at")),
         )
         if ident is None:
-            lead.warnings.append("no x-razorpay-event-id; retries are caught by the identical body only")
+            lead.warnings.append("no payment or payment link id in the body; retries are caught by the identical "
+                                 "body only")  # fmt: skip
         return [lead]
 
     def respond(self, receipt: Receipt, source: Source) -> CaptureResult:

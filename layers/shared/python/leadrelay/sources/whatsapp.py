@@ -10,8 +10,12 @@ change's `value` carries `contacts[{profile{name}, wa_id}]`, `messages[…]` and
   message id (`wamid…`) → `external_id`, so Meta's retries (for up to 7 days) are `duplicate`. A
   first message from an unknown number creates the lead; later ones from the same number match its
   phone and are touchpoints on its timeline (within the dedupe window).
-- A click-to-WhatsApp ad's `referral` (only on the first message) → `attribution.ctwa_clid` and
-  `extra.referral` (`source_url`, `source_id`, `source_type`, `headline`, …).
+- A click-to-WhatsApp ad's `referral` (only on the first message) → `attribution.ctwa_clid` (and
+  the ad's `source_id` → `attribution.ad_id`) and `extra.referral` (`source_url`, `source_type`, …).
+- Usernames (2026): a user who adopted a username may come without a phone: `from_user_id` and
+  `contacts[].user_id` carry their business-scoped user id (BSUID, `IN.1410018717833190`) and
+  `contacts[].profile.username` their username. Such a message is still a lead; the user id is its
+  identity for dedupe (like a phone), and both are kept on every WhatsApp lead that has them.
 - `statuses[]` (sent / delivered / read / failed, about messages the business sent) are not leads:
   kept raw and acknowledged, and put on the timeline of the lead whose phone is the recipient's.
 - Any other change field (account or template updates) is kept raw and acknowledged.
@@ -19,16 +23,19 @@ change's `value` carries `contacts[{profile{name}, wa_id}]`, `messages[…]` and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from leadrelay.models import Source
 from leadrelay.models.contact import ContactError, normalize_phone
 from leadrelay.sources import Notice, ParsedItem, PayloadError
-from leadrelay.sources.fields import build_lead, external_id, multiline, obj, text
+from leadrelay.sources.fields import build_lead, external_id, multiline, obj, scalars, text, time_or_warning
 from leadrelay.sources.meta import MetaWebhookAdapter
 
 _REFERRAL = ("source_url", "source_id", "source_type", "headline", "body", "media_type", "image_url",
              "video_url", "thumbnail_url", "ctwa_clid")  # fmt: skip
+# A message's fields read above; any other scalar is kept in `extra`.
+_READ = frozenset({"id", "from", "from_user_id", "from_parent_user_id", "timestamp", "type"})
 
 
 def wa_phone(value: Any) -> str | None:
@@ -67,12 +74,56 @@ def message_text(message: dict[str, Any]) -> str | None:
     return f"[{kind}] {caption}" if caption else f"[{kind}]"
 
 
-def _lead(message: dict[str, Any], names: dict[str, str], value: dict[str, Any], source: Source) -> ParsedItem:
+@dataclass
+class _Contact:
+    """A `contacts[]` entry: who sent the messages of a change."""
+
+    wa_id: str | None = None
+    user_id: str | None = None
+    parent_user_id: str | None = None
+    name: str | None = None
+    username: str | None = None
+
+
+def _contacts(value: dict[str, Any]) -> list[_Contact]:
+    found = []
+    for contact in _dicts(value.get("contacts")):
+        profile = obj(contact.get("profile"))
+        found.append(_Contact(wa_id=text(contact.get("wa_id"), 40), user_id=user_id(contact.get("user_id")),
+                              parent_user_id=user_id(contact.get("parent_user_id")), name=text(profile.get("name")),
+                              username=text(profile.get("username"), 100)))  # fmt: skip
+    return found
+
+
+def user_id(value: Any) -> str | None:
+    """A business-scoped user id (`IN.1410018717833190`, a parent one `US.ENT.…`) as sent."""
+    ident = text(value, 200)
+    return ident if ident and "." in ident else None
+
+
+def _sender(message: dict[str, Any], contacts: list[_Contact]) -> _Contact:
+    """The contact who sent `message`: matched on the phone (`from` = `wa_id`) or the user id
+    (`from_user_id` = `user_id`); a change with one contact is that contact's."""
+    phone = text(message.get("from"), 40)
+    ident = user_id(message.get("from_user_id"))
+    for contact in contacts:
+        if (phone and contact.wa_id == phone) or (ident and contact.user_id == ident):
+            break
+    else:
+        contact = contacts[0] if len(contacts) == 1 else _Contact()
+    return _Contact(wa_id=phone or contact.wa_id, user_id=ident or contact.user_id,
+                    parent_user_id=user_id(message.get("from_parent_user_id")) or contact.parent_user_id,
+                    name=contact.name, username=contact.username)  # fmt: skip
+
+
+def _lead(message: dict[str, Any], contacts: list[_Contact], value: dict[str, Any], source: Source) -> ParsedItem:
     message_id = external_id(message.get("id"))
     if not message_id:
         return PayloadError("invalid_body", "a WhatsApp message has no id")
-    sender = text(message.get("from"), 40) or (next(iter(names)) if len(names) == 1 else None)
-    extra: dict[str, Any] = {"wa_id": sender, "message_type": text(message.get("type"), 40) or "text"}
+    sender = _sender(message, contacts)
+    extra: dict[str, Any] = {"wa_id": sender.wa_id, "message_type": text(message.get("type"), 40) or "text"}
+    if sender.parent_user_id:
+        extra["parent_user_id"] = sender.parent_user_id
     if message.get("timestamp") is not None:
         extra["message_timestamp"] = external_id(message.get("timestamp"))
     metadata = obj(value.get("metadata"))
@@ -82,6 +133,8 @@ def _lead(message: dict[str, Any], names: dict[str, str], value: dict[str, Any],
     context = message.get("context")
     if isinstance(context, dict) and context.get("id"):
         extra["reply_to"] = external_id(context["id"])  # a reply to one of the business's messages
+    # Unknown scalars of the message (a later field Meta adds) are kept as sent.
+    extra.update({k: v for k, v in scalars(message).items() if k not in _READ and k not in extra})
     attribution: dict[str, str] = {}
     referral = message.get("referral")
     if isinstance(referral, dict):
@@ -90,18 +143,26 @@ def _lead(message: dict[str, Any], names: dict[str, str], value: dict[str, Any],
         clid = kept["ctwa_clid"]
         if clid:
             attribution["ctwa_clid"] = clid  # verbatim, like gclid/fbclid
+        if kept["source_type"] == "ad" and kept["source_id"]:
+            attribution["ad_id"] = kept["source_id"]  # the click-to-WhatsApp ad
+    warnings: list[str] = []
     try:
-        return build_lead(
+        lead = build_lead(
             source,
-            name=names.get(sender or ""),
-            phones=(wa_phone(sender),),
+            name=sender.name,
+            phones=(wa_phone(sender.wa_id),),
             message=message_text(message),
             external=message_id,
             extra=extra,
             attribution=attribution,
+            source_time=time_or_warning(message.get("timestamp"), "timestamp", warnings),
+            whatsapp_user_id=sender.user_id,
+            whatsapp_username=sender.username,
         )
     except PayloadError as exc:
         return PayloadError(exc.code, f"message {message_id}: {exc}", exc.status)
+    lead.warnings.extend(warnings)
+    return lead
 
 
 def _status(status: dict[str, Any]) -> Notice:
@@ -114,7 +175,9 @@ def _status(status: dict[str, Any]) -> Notice:
             phone = normalize_phone(wa_phone(recipient) or recipient)[0]
         except ContactError:
             phone = None
+    recipient_user = user_id(status.get("recipient_user_id"))
     data: dict[str, Any] = {"message_id": message_id, "status": state, "recipient_id": recipient,
+                            "recipient_user_id": recipient_user,
                             "timestamp": external_id(status.get("timestamp"))}  # fmt: skip
     errors = _dicts(status.get("errors"))
     if errors:
@@ -126,6 +189,7 @@ def _status(status: dict[str, Any]) -> Notice:
         reason=f"delivery status {state!r} of message {message_id}, not a lead",
         summary=summary,
         phone=phone,
+        whatsapp_user_id=recipient_user,
         external_id=f"status:{message_id}:{state}",
         data={k: v for k, v in data.items() if v is not None},
     )
@@ -147,13 +211,8 @@ class WhatsAppAdapter(MetaWebhookAdapter):
                 if field != "messages":
                     items.append(Notice(reason=f"a {field!r} change, not a message: kept and ignored"))
                     continue
-                names = {}
-                for contact in _dicts(value.get("contacts")):
-                    profile = obj(contact.get("profile"))
-                    wa_id = text(contact.get("wa_id"), 40)
-                    if wa_id and text(profile.get("name")):
-                        names[wa_id] = str(text(profile.get("name")))
-                items.extend(_lead(message, names, value, source) for message in _dicts(value.get("messages")))
+                contacts = _contacts(value)
+                items.extend(_lead(message, contacts, value, source) for message in _dicts(value.get("messages")))
                 items.extend(_status(status) for status in _dicts(value.get("statuses")))
         if not items:
             raise PayloadError("no_messages", "the notification has no messages, statuses or other changes")

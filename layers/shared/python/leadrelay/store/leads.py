@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from leadrelay.clock import epoch_ms, iso
 from leadrelay.ids import new_id
+from leadrelay.limits import MAX_RAW_BODY_BYTES, MAX_RAW_ENTRIES, MAX_RAW_VALUE_BYTES, cut_utf8
 from leadrelay.models import Lead, LeadStatus, RoutingDecision, RoutingState, TimelineEvent
 from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, query_all, to_item, to_value
 
@@ -32,8 +33,6 @@ LEAD_SK = "LEAD"
 LIST_LEADS = "LEAD"
 LIST_QUARANTINE = "QUARANTINE"
 LIST_IGNORED = "IGNORED"
-# DynamoDB items stop at 400 KB; raw bodies above this are kept truncated, flagged as such.
-MAX_RAW_BODY_CHARS = 300_000
 
 
 def lead_pk(lead_id: str) -> str:
@@ -48,7 +47,7 @@ def list_sk(received_at: datetime, item_id: str) -> str:
 class DedupeKey:
     """One identity of a lead. `window` is how long a match counts; None means forever."""
 
-    kind: Literal["EXT", "BODY", "PHONE", "EMAIL"]
+    kind: Literal["EXT", "BODY", "PHONE", "EMAIL", "WAUSER"]
     value: str
     window: timedelta | None
 
@@ -80,23 +79,29 @@ class RawRequest:
     error: str = ""
 
     def as_attributes(self) -> dict[str, Any]:
-        body = self.body
-        truncated = len(body) > MAX_RAW_BODY_CHARS
+        # DynamoDB items stop at 400 KB of UTF-8 bytes (a Devanagari letter is 3): the body is cut by
+        # its bytes, flagged as such, and each header or query value too (`leadrelay.limits`).
+        body, truncated = cut_utf8(self.body, MAX_RAW_BODY_BYTES)
         return {
             "request_id": self.request_id,
             "source_id": self.source_id,
             "received_at": self.received_at,
             "method": self.method,
             "path": self.path,
-            "headers": self.headers,
-            "query": self.query,
-            "body": body[:MAX_RAW_BODY_CHARS],
+            "headers": _kept_values(self.headers),
+            "query": _kept_values(self.query),
+            "body": body,
             "body_base64": self.body_base64,
             "body_truncated": truncated,
             "outcome": self.outcome,
             "reason": self.reason,
             "error": self.error,
         }
+
+
+def _kept_values(values: dict[str, str]) -> dict[str, str]:
+    kept = list(values.items())[:MAX_RAW_ENTRIES]
+    return {cut_utf8(str(k), 256)[0]: cut_utf8(str(v), MAX_RAW_VALUE_BYTES)[0] for k, v in kept}
 
 
 @dataclass
@@ -405,11 +410,11 @@ class LeadRepository:
         )
         return from_item(item) if item else None
 
-    def lead_for_phone(self, phone: str) -> str | None:
-        """The lead that last claimed this phone (its dedupe key), whatever the window."""
+    def lead_for_phone(self, phone: str, kind: Literal["PHONE", "WAUSER"] = "PHONE") -> str | None:
+        """The lead that last claimed this phone (or, with `kind` WAUSER, this WhatsApp user id)."""
         item = (
             client()
-            .get_item(TableName=self.table, Key=to_item({"pk": DedupeKey("PHONE", phone, None).pk, "sk": "DEDUPE"}))
+            .get_item(TableName=self.table, Key=to_item({"pk": DedupeKey(kind, phone, None).pk, "sk": "DEDUPE"}))
             .get("Item")
         )
         lead_id = from_item(item).get("lead_id") if item else None

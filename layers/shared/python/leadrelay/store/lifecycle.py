@@ -8,15 +8,12 @@ a lead already has changes nothing and succeeds (an offline phone replaying its 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from leadrelay import events
-from leadrelay.clock import Clock, iso
+from leadrelay.clock import Clock
 from leadrelay.errors import Refused
-from leadrelay.events import EventPublisher
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, LeadStatus, RoutingState, TimelineEvent, TimelineKind
 from leadrelay.models.lead import CLOSED_STATUSES
@@ -31,8 +28,6 @@ from leadrelay.store.leads import (
     timeline_item,
 )
 from leadrelay.store.org import ROSTER, load_sk
-
-logger = logging.getLogger(__name__)
 
 # What a person may set; `new`, `assigned` and `unassigned` belong to routing.
 SETTABLE = (LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.WON, LeadStatus.LOST)
@@ -50,10 +45,9 @@ class StatusChange:
 
 
 class LeadLifecycle:
-    def __init__(self, *, leads: LeadRepository, org_table: str, publisher: EventPublisher, clock: Clock) -> None:
+    def __init__(self, *, leads: LeadRepository, org_table: str, clock: Clock) -> None:
         self.leads = leads
         self.org_table = org_table
-        self.publisher = publisher
         self.clock = clock
 
     def change(self, lead: Lead, change: StatusChange, attempts: int = 3) -> tuple[Lead, bool]:
@@ -79,7 +73,6 @@ class LeadLifecycle:
                     raise StatusRefused("not_found", f"there is no lead {lead.lead_id!r}", 404) from failed
                 lead = fresh
                 continue
-            self._publish(lead, change, now)
             return self.leads.get(lead.lead_id, consistent=True) or lead, True
         raise StatusRefused("lead_changed", "the lead kept changing while its status was set; try again")
 
@@ -122,16 +115,7 @@ class LeadLifecycle:
             event_id=new_id(now), lead_id=lead.lead_id, at=now, kind=TimelineKind.STATUS_CHANGED.value,
             actor=change.by, summary=summary,
             data={"from": lead.status.value, "to": change.status.value, "reason": change.reason,
-                  "agent_id": agent},
+                  "agent_id": agent, "team_id": lead.assigned_team_id},
         )  # fmt: skip
         txn.put(self.leads.table, timeline_item(event))
         return txn
-
-    def _publish(self, lead: Lead, change: StatusChange, now: datetime) -> None:
-        detail = {"lead_id": lead.lead_id, "from": lead.status.value, "to": change.status.value,
-                  "agent_id": lead.assigned_agent_id, "team_id": lead.assigned_team_id, "by": change.by,
-                  "at": iso(now)}  # fmt: skip
-        try:
-            self.publisher.publish(events.LEAD_STATUS_CHANGED, detail)
-        except Exception:  # the change stands; a lost notification must not fail the request
-            logger.exception("could not publish the status change of %s", lead.lead_id)

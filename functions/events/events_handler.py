@@ -1,0 +1,46 @@
+"""Stream entry point: new timeline entries and quarantined requests → the EventBridge bus.
+
+The domain events leave from here and nowhere else: the change and its timeline entry were
+committed together, so a crash anywhere before this point loses nothing (the stream keeps the
+record). A record whose event the bus refuses is reported as failed and retried, then parked in
+the on-failure queue; consumers drop redeliveries by `detail.event_id`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from leadrelay.config import get_settings
+from leadrelay.events import bus
+from leadrelay.events.forward import entries_for
+from leadrelay.store.dynamo import from_item
+
+logger = Logger(service="events")
+tracer = Tracer(service="events")
+metrics = Metrics(namespace="LeadRelay", service="events")
+# A bus outage fails every record of a batch: report them all (the mapping retries from the first)
+# rather than raise, which would bisect the batch for nothing.
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+
+
+@tracer.capture_method
+def forward_record(record: DynamoDBRecord) -> None:
+    image = record.raw_event.get("dynamodb", {}).get("NewImage")
+    if not image:
+        return
+    entries = entries_for(from_item(image), get_settings().event_bus_name)
+    bus.put(entries)
+    metrics.add_metric(name="EventsForwarded", unit=MetricUnit.Count, value=len(entries))
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=forward_record, processor=processor, context=context)
