@@ -155,3 +155,25 @@ def test_the_next_steps_say_how_to_reach_the_cli() -> None:
     text = next_steps(info, Path("/x/.leadrelay/local.json"), ".venv/bin/leadrelay")
     assert ".venv/bin/leadrelay --help" in text
     assert "source .venv/bin/activate" in text
+
+
+def test_one_stack_per_state_folder_and_a_refused_stack_leaves_the_others_local_json(tmp_path: Path) -> None:
+    from leadrelay.local.stack import LocalStack, StateDirBusy
+
+    # Given a stack holding the folder's lock, with its local.json written
+    first = LocalStack(state_dir=tmp_path)
+    first._lock_state_dir()
+    (tmp_path / "local.json").write_text('{"api_url": "http://127.0.0.1:3000"}')
+    # When a second stack asks for the same folder, Then it is refused, naming the holder
+    second = LocalStack(state_dir=tmp_path)
+    with pytest.raises(StateDirBusy, match=r"another local stack \(pid \d+\) is running with the state folder"):
+        second._lock_state_dir()
+    # And stopping the refused stack leaves the first one's local.json alone
+    second.stop()
+    assert (tmp_path / "local.json").exists()
+    # And once the first stops, its local.json goes and the folder is free again
+    first.stop()
+    assert not (tmp_path / "local.json").exists()
+    third = LocalStack(state_dir=tmp_path)
+    third._lock_state_dir()
+    third.stop()
