@@ -53,5 +53,11 @@ synth: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.run
 
+# The AWS bill per month in rupees (docs/deploy.md): the synthesized template (STAGE, default dev)
+# and the per-lead units of the last `make bench`; COST_ARGS=--production-options prices the options.
+.PHONY: cost
+cost: $(STAMP)
+	$(PY) -m bench.cost --stage $${STAGE:-dev} $(COST_ARGS)
+
 clean:
 	rm -rf build cdk.out .leadrelay .pytest_cache

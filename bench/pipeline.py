@@ -18,12 +18,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any, TextIO
 
 from bench.stats import per_lead, percentile, summary_ms
 
 Handler = Callable[[dict[str, Any], Any], Any]
-FUNCTIONS = ("ingest", "route", "followup", "api")
+FUNCTIONS = ("ingest", "route", "followup", "api", "events")
 # Lifted so that any BENCH_LEADS can be assigned in one local day (the demo caps add up to 345,
 # fewer on shift at any hour); the cap check itself still runs.
 BENCH_DAILY_CAP = 1_000_000
@@ -57,6 +58,7 @@ class Invocation:
     records: int = 0
     calls: int = 0
     error: str | None = None
+    cpu_s: float = 0.0  # CPU time of the handler's thread while it ran (moto's server is another process)
 
 
 class CallCounter:
@@ -74,11 +76,76 @@ class CallCounter:
         self.operations: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.seconds: defaultdict[str, float] = defaultdict(float)  # wall time inside calls, by label
         self.invocations: list[Invocation] = []
+        # Every AWS call (any service) by label and service, and the routing decision items' sizes.
+        self.services: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self.decision_bytes: list[int] = []
+        self.write_units: Counter[str] = Counter()
+        self.read_units: Counter[str] = Counter()
+        self.updated: defaultdict[str, list[tuple[Any, dict[str, Any], int]]] = defaultdict(list)
 
     def install(self, dynamodb_client: Any) -> None:
         dynamodb_client.meta.events.register("before-call.dynamodb.*", self._before_call)
         dynamodb_client.meta.events.register("before-send.dynamodb.*", self._before_send)
         dynamodb_client.meta.events.register("after-call.dynamodb.*", self._after_call)
+        dynamodb_client.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", self._decision_sizes)
+        dynamodb_client.meta.events.register("before-parameter-build.dynamodb.*", self._write_units)
+        dynamodb_client.meta.events.register("after-call.dynamodb.*", self._read_units)
+        self.install_any(dynamodb_client)
+
+    def _write_units(self, params: Any = None, model: Any = None, **_: Any) -> None:
+        """Write units as DynamoDB bills them: 1 per KB written (2 inside a transaction). An
+        update's size is its item's, looked up after the run (`updated_keys`)."""
+        name = getattr(model, "name", "")
+        params = params or {}
+        label = self.label()
+        actions: list[tuple[str, dict[str, Any], int]] = []
+        if name == "TransactWriteItems":
+            for action in params.get("TransactItems", []):
+                for kind, body in action.items():
+                    actions.append((kind, body, 2))
+        elif name in ("PutItem", "UpdateItem", "DeleteItem"):
+            actions.append((name.removesuffix("Item"), params, 1))
+        with self._lock:
+            for kind, body, factor in actions:
+                if kind == "Put":
+                    self.write_units[label] += factor * -(-item_size(body.get("Item", {})) // 1024)
+                elif kind in ("Update", "Delete"):
+                    key = (body.get("TableName"), repr(sorted(body.get("Key", {}).items())))
+                    self.updated[label].append((key, body.get("Key", {}), factor))
+
+    def _read_units(self, model: Any = None, parsed: Any = None, **_: Any) -> None:
+        """Read units: 1 per 4 KB read strongly (the reads here are), from the items returned."""
+        name = getattr(model, "name", "")
+        parsed = parsed or {}
+        if name == "GetItem":
+            sizes = [item_size(parsed["Item"])] if parsed.get("Item") else [0]
+            units = sum(max(1, -(-size // 4096)) for size in sizes)
+        elif name in ("Query", "Scan"):
+            total = sum(item_size(item) for item in parsed.get("Items", []))
+            units = max(1, -(-total // 4096))
+        elif name == "BatchGetItem":
+            total = sum(item_size(i) for items in parsed.get("Responses", {}).values() for i in items)
+            units = max(1, -(-total // 4096))
+        else:
+            return
+        with self._lock:
+            self.read_units[self.label()] += units
+
+    def install_any(self, aws_client: Any) -> None:
+        """Count every call `aws_client` makes, by service (EventBridge, …)."""
+        aws_client.meta.events.register("before-call", self._any_call)
+
+    def _any_call(self, model: Any = None, **_: Any) -> None:
+        service = model.service_model.service_name if model is not None else "?"
+        with self._lock:
+            self.services[self.label()][service] += 1
+
+    def _decision_sizes(self, params: Any = None, **_: Any) -> None:
+        for action in (params or {}).get("TransactItems", []):
+            item = (action.get("Put") or {}).get("Item") or {}
+            if str((item.get("sk") or {}).get("S", "")).startswith("ROUTE#"):
+                with self._lock:
+                    self.decision_bytes.append(item_size(item))
 
     def label(self) -> str:
         invocation = getattr(self._local, "invocation", None)
@@ -125,12 +192,14 @@ class CallCounter:
         outer = getattr(self._local, "invocation", None)
         invocation = Invocation(function, time.monotonic(), records=len(event.get("Records") or []))
         self._local.invocation = invocation
+        cpu_started = time.thread_time()
         try:
             return handler(event, context)
         except BaseException as error:
             invocation.error = repr(error)
             raise
         finally:
+            invocation.cpu_s = time.thread_time() - cpu_started
             invocation.duration_s = time.monotonic() - invocation.started
             self._local.invocation = outer
             with self._lock:
@@ -144,6 +213,11 @@ class CallCounter:
             self.operations.clear()
             self.seconds.clear()
             self.invocations.clear()
+            self.services.clear()
+            self.decision_bytes.clear()
+            self.write_units.clear()
+            self.read_units.clear()
+            self.updated.clear()
 
     def tallies(self) -> Tallies:
         """A copy of what has been counted so far."""
@@ -154,6 +228,11 @@ class CallCounter:
                 operations={label: dict(ops) for label, ops in self.operations.items()},
                 seconds=dict(self.seconds),
                 invocations=list(self.invocations),
+                services={label: dict(counts) for label, counts in self.services.items()},
+                decision_bytes=list(self.decision_bytes),
+                write_units=dict(self.write_units),
+                read_units=dict(self.read_units),
+                updated={label: list(keys) for label, keys in self.updated.items()},
             )
 
 
@@ -164,6 +243,32 @@ class Tallies:
     operations: dict[str, dict[str, int]]
     seconds: dict[str, float]
     invocations: list[Invocation]
+    services: dict[str, dict[str, int]]
+    decision_bytes: list[int]
+    write_units: dict[str, int]
+    read_units: dict[str, int]
+    updated: dict[str, list[tuple[Any, dict[str, Any], int]]]
+
+
+def _attribute_size(value: dict[str, Any]) -> int:
+    """Bytes of one attribute value as DynamoDB counts them (numbers approximately)."""
+    kind, data = next(iter(value.items()))
+    if kind in ("S", "B"):
+        return len(data.encode() if isinstance(data, str) else data)
+    if kind == "N":
+        return len(str(data).lstrip("-").replace(".", "")) // 2 + 2
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + _attribute_size(v) for k, v in data.items())
+    if kind == "L":
+        return 3 + sum(1 + _attribute_size(v) for v in data)
+    return sum(len(str(v)) for v in data)  # sets
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """An item's size as DynamoDB bills it: attribute names plus values."""
+    return sum(len(name.encode()) + _attribute_size(value) for name, value in item.items())
 
 
 # -- the run -----------------------------------------------------------------------------------
@@ -197,6 +302,7 @@ class PipelineResult:
     poller_stats: dict[str, int]
     drained: bool
     handler_log_errors: int
+    log_bytes: int = 0
 
 
 def payload(index: int) -> dict[str, Any]:
@@ -294,6 +400,9 @@ def run_pipeline(
             handlers = {name: counter.wrap(name, load_handler(functions_dir, name)) for name in FUNCTIONS}
             with LocalStack(port=0, demo=True, state_dir=state_dir, seed=lifted_caps_seed, handlers=handlers) as stack:
                 counter.install(client())  # the stack reset the cached client on start; this is the new one
+                events_client = getattr(import_module("leadrelay.events.bus"), "events_client", None)
+                if events_client is not None:  # EventBridge PutEvents (the stream's forwarder)
+                    counter.install_any(events_client())
 
                 def on_batch(result: Any) -> None:
                     returned = result.started_at + result.duration_s
@@ -341,6 +450,8 @@ def run_pipeline(
                 routed.clear()
                 batches.clear()
                 counter.reset()
+                sink.flush()
+                run_log_from = sink.seek(0, os.SEEK_END)
                 hook_requests.clear()
                 poller_before = dict(vars(stack.poller.stats)) if stack.poller else {}
 
@@ -371,6 +482,10 @@ def run_pipeline(
                     list(pool.map(post, sent))
                 drained = stack.drain(60)
                 tallies = counter.tallies()
+                sink.flush()
+                sink.seek(0, os.SEEK_END)
+                log_bytes = sink.tell() - run_log_from  # the handlers' own log lines (JSON logs, EMF metrics)
+                _price_updates(tallies, client())
                 hook_count = hook_requests["run"]
                 poller_after = dict(vars(stack.poller.stats)) if stack.poller else {}
                 poller_stats = {k: v - poller_before.get(k, 0) for k, v in poller_after.items()}
@@ -416,6 +531,7 @@ def run_pipeline(
         poller_stats=poller_stats,
         drained=drained,
         handler_log_errors=log_errors,
+        log_bytes=log_bytes,
     )
 
 
@@ -471,6 +587,18 @@ def figures(result: PipelineResult) -> dict[str, Any]:
         "dynamodb_operations": {k: dict(sorted(v.items())) for k, v in sorted(tallies.operations.items())},
         "dynamodb_http_attempts": dict(sorted(tallies.attempts.items())),
         "dynamodb_ms_per_lead": {k: round(v * 1000 / n, 1) for k, v in sorted(tallies.seconds.items()) if n},
+        "handler_cpu_ms_per_lead": {
+            function: round(sum(inv.cpu_s for inv in invocations) * 1000 / n, 2)
+            for function, invocations in sorted(by_function.items())
+            if n and function in ("ingest", "route")
+        },
+        "aws_calls_per_lead": _aws_calls(tallies.services, n),
+        "decision_item_bytes": _sizes(tallies.decision_bytes),
+        "log_bytes_per_lead": round(result.log_bytes / n) if n else 0,
+        "capacity_units_per_lead": {
+            "write": {k: round(tallies.write_units.get(k, 0) / n, 2) for k in ("ingest", "route")} if n else {},
+            "read": {k: round(tallies.read_units.get(k, 0) / n, 2) for k in ("ingest", "route")} if n else {},
+        },
         "handler_ms_per_lead": {
             function: round(sum(inv.duration_s for inv in invocations) * 1000 / n, 1)
             for function, invocations in sorted(by_function.items())
@@ -493,6 +621,43 @@ def figures(result: PipelineResult) -> dict[str, Any]:
         "drained": result.drained,
         "handler_log_errors": result.handler_log_errors,
         "handler_invocations": {function: len(invs) for function, invs in sorted(by_function.items())},
+    }
+
+
+def _price_updates(tallies: Tallies, dynamodb: Any) -> None:
+    """Add the write units of updates and deletes: each costs its item's size (as stored now)."""
+    sizes: dict[Any, int] = {}
+    for label, updates in tallies.updated.items():
+        for key, raw_key, factor in updates:
+            if key not in sizes:
+                table = key[0]
+                item = dynamodb.get_item(TableName=table, Key=raw_key, ConsistentRead=True).get("Item")
+                sizes[key] = item_size(item) if item else 0
+            tallies.write_units[label] = tallies.write_units.get(label, 0) + factor * max(1, -(-sizes[key] // 1024))
+
+
+def _aws_calls(services: dict[str, dict[str, int]], leads: int) -> dict[str, Any]:
+    """AWS calls per lead by handler (every service), the total, and each service's share."""
+    by_handler = {name: per_lead(sum(services.get(name, {}).values()), leads) for name in ("ingest", "route")}
+    by_service: Counter[str] = Counter()
+    for name in ("ingest", "route"):
+        by_service.update(services.get(name, {}))
+    return {
+        **by_handler,
+        "total": per_lead(sum(by_service.values()), leads),  # the request path: ingest and route
+        "by_service": {service: per_lead(count, leads) for service, count in sorted(by_service.items())},
+        # Off the request path: the stream's forwarder putting domain events on the bus.
+        "events_forwarder": per_lead(sum(services.get("events", {}).values()), leads),
+    }
+
+
+def _sizes(sizes: list[int]) -> dict[str, Any]:
+    if not sizes:
+        return {}
+    return {
+        "p50": round(percentile(sizes, 50)),
+        "max": max(sizes),
+        "share_over_1kb": round(sum(1 for size in sizes if size > 1024) / len(sizes), 3),
     }
 
 

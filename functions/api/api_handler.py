@@ -10,10 +10,24 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from api_routes import agents, leads, pools, quarantine, reports, routing, settings, sources
+from api_routes import (
+    activities,
+    agents,
+    followup_settings,
+    followups,
+    leads,
+    pools,
+    quarantine,
+    reports,
+    routing,
+    settings,
+    sources,
+    sync,
+)
 from api_routes.agents import BadUntil
 from api_routes.body_limits import refuse_hostile_body
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
+from leadrelay import wiring
 from leadrelay.auth import Forbidden, Unauthorized
 
 logger = Logger(service="api")
@@ -29,7 +43,12 @@ app.include_router(quarantine.router)
 app.include_router(settings.router)
 app.include_router(reports.router)
 app.include_router(sources.router)
+app.include_router(activities.router)
+app.include_router(followups.router)
+app.include_router(followup_settings.router)
+app.include_router(sync.router)
 app.enable_swagger(path="/docs", title="LeadRelay API", version="1")
+wiring.prepare(wiring.lead_repository, wiring.org_repository)
 
 
 def _error(status: int, code: str, message: str) -> Response:

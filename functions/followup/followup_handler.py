@@ -2,9 +2,9 @@
 the pull of leads from providers with a pull API.
 
 Each schedule sends `{"task": …}` as its detail (`definitions.SCHEDULES`): `pull` polls the pull
-sources (`leadrelay.pull`); `tick`, or an event without a task, is the tick. For now the tick
-reports what is due from the sparse due-work index; acting on it (follow-ups, SLA
-re-distribution, escalation) arrives with the follow-up work.
+sources (`leadrelay.pull`); `tick`, or an event without a task, is the tick, which
+runs `leadrelay.tick.FollowupTick` (due and missed follow-ups, SLA re-distribution and
+escalation, unassigned and stuck leads, nurture) and reports what it did as metrics.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from leadrelay.clock import get_clock, iso
 logger = Logger(service="followup")
 tracer = Tracer(service="followup")
 metrics = Metrics(namespace="LeadRelay", service="followup")
+wiring.prepare(wiring.lead_repository, wiring.org_repository)
 
 
 @logger.inject_lambda_context
@@ -38,12 +39,32 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 def _tick(event: dict[str, Any]) -> dict[str, Any]:
     now = get_clock().now()
-    unassigned = wiring.lead_repository().count_due("UNASSIGNED", now)
+    work = wiring.followup_tick().run().counts
+    for name, metric in _TICK_METRICS.items():
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=work.get(name, 0))
+    # The leads still waiting for someone eligible, as the tick's unassigned step saw them (at
+    # most its batch; it reads that queue anyway, so no second query).
+    unassigned = work.get("unassigned_waiting", 0)
     metrics.add_metric(name="UnassignedLeads", unit=MetricUnit.Count, value=unassigned)
     fetched = _retry_pending_fetches(now)
     logger.info("tick", extra={"at": iso(now), "event_time": event.get("time"), "unassigned": unassigned,
-                               "pending_fetches": fetched})  # fmt: skip
-    return {"at": iso(now), "unassigned": unassigned, "pending_fetches": fetched}
+                               "pending_fetches": fetched, "work": work})  # fmt: skip
+    return {"at": iso(now), "unassigned": unassigned, "pending_fetches": fetched, "work": work}
+
+
+# What the tick did, as fixed metric names (never built from values: each name is a paid metric).
+# StuckLeadsFound carries the alarm: the router failed past its retries, or a stream record expired.
+_TICK_METRICS = {
+    "followups_due": "FollowupsDue",
+    "followups_missed": "FollowupsMissed",
+    "sla_redistributed": "SlaRedistributed",
+    "sla_escalated": "SlaEscalated",
+    "unassigned_assigned": "QueuedLeadsAssigned",
+    "stuck_found": "StuckLeadsFound",
+    "stuck_redriven": "StuckLeadsRedriven",
+    "nurture_steps": "NurtureSteps",
+    "failed_steps": "TickStepsFailed",
+}
 
 
 def _retry_pending_fetches(now: datetime) -> dict[str, int]:

@@ -22,6 +22,7 @@ from leadrelay.store.leads import lead_from_item
 logger = Logger(service="route")
 tracer = Tracer(service="route")
 metrics = Metrics(namespace="LeadRelay", service="route")
+wiring.prepare(wiring.router)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 

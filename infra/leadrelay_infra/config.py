@@ -29,6 +29,12 @@ class StageConfig:
     api_burst_limit: int
     cors_allow_origins: tuple[str, ...]
     alarm_email: str | None = None
+    # Production options, priced by `make cost` (docs/deploy.md): a CloudWatch dashboard ($3 a
+    # month past the account's 3 free ones) and a customer-managed KMS key for the tables and the
+    # alarm topic ($1 a month plus requests). Off by default except in prod; without the key the
+    # tables are encrypted with DynamoDB's AWS-managed key. `-c dashboard=true|false -c cmk=true|false`.
+    dashboard: bool = False
+    customer_managed_key: bool = False
 
     @property
     def allows_all_origins(self) -> bool:
@@ -41,6 +47,10 @@ class StageConfig:
         if not _STAGE_NAME.match(stage):
             raise ValueError(f"stage {stage!r}: use 2-16 lowercase letters, digits or '-'")
         alarm_email = node.try_get_context("alarm_email") or None
+        options = {
+            "dashboard": _switch(node.try_get_context("dashboard"), default=stage in PROD_STAGES),
+            "customer_managed_key": _switch(node.try_get_context("cmk"), default=stage in PROD_STAGES),
+        }
         origins_raw = node.try_get_context("allowed_origins")
         origins = tuple(o.strip() for o in str(origins_raw).split(",") if o.strip()) if origins_raw else ()
         if stage in PROD_STAGES:
@@ -59,6 +69,7 @@ class StageConfig:
                 api_burst_limit=200,
                 cors_allow_origins=origins,
                 alarm_email=alarm_email,
+                **options,
             )
         return cls(
             stage=stage,
@@ -71,4 +82,19 @@ class StageConfig:
             api_burst_limit=40,
             cors_allow_origins=origins or ("*",),
             alarm_email=alarm_email,
+            **options,
         )
+
+
+def _switch(value: object, *, default: bool) -> bool:
+    """A context switch: true/false (any case), 1/0, yes/no; absent means `default`."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, not {value!r}")

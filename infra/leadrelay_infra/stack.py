@@ -30,7 +30,8 @@ class LeadRelayStack(cdk.Stack):
         cdk.Tags.of(self).add("app", "leadrelay")
         cdk.Tags.of(self).add("stage", config.stage)
 
-        self.key = DataKey(self, c.KEY_ID, config=config).key
+        # The customer-managed key is a production option (StageConfig.customer_managed_key).
+        self.key = DataKey(self, c.KEY_ID, config=config).key if config.customer_managed_key else None
         self.data = DataTables(self, c.DATA_ID, config=config, key=self.key)
         self.bus = EventBus(self, c.BUS_ID, config=config)
         self.auth = Auth(self, c.AUTH_ID, config=config)

@@ -96,7 +96,7 @@ def test_layer_build_fetches_arm64_cp313_binary_wheels_without_bytecode():
 
 def test_layer_build_copies_the_domain_package_under_python(tmp_path):
     # Given no third-party requirements (so no download)
-    size = build_layer.build_layer(tmp_path / "layer", requirements=tmp_path / "none.txt")
+    size = build_layer.build_layer(tmp_path / "layer", requirements=tmp_path / "none.txt", bytecode=False)
     # Then the layer holds python/leadrelay with the shared definitions and no bytecode caches
     assert (tmp_path / "layer" / "python" / "leadrelay" / "definitions.py").is_file()
     assert not list((tmp_path / "layer").rglob("__pycache__"))

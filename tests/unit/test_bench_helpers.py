@@ -97,7 +97,11 @@ def _report() -> dict:
         "at": "2026-01-01T00:00:00Z",
         "pipeline": pipeline,
         "routing_decision_us": {**grid, "dynamodb_calls_per_decision": 2.0},
-        "import_ms": {"ingest": {"ms": 250.0, "no_bytecode_ms": 900.0}},
+        "cold_import_ms": {"ingest": 250.0},
+        "handler_cpu_ms_per_lead": {"ingest": 3.5, "route": 5.0},
+        "aws_calls_per_lead": {"ingest": 2.0, "route": 2.0, "total": 4.0},
+        "unloaded_received_to_assigned_ms": {"p50": 60.0, "p99": 90.0},
+        "cost_inr_per_month": {"10x3000": 35, "50x30000": 219, "500x300000": 2145},
     }
 
 
@@ -107,7 +111,9 @@ def test_targets_render_and_json_shape() -> None:
     assert not checked["p99_received_to_assigned"].passed  # 120 ms > 100 ms
     assert checked["dynamodb_calls_per_lead"].passed
     assert checked["routing_decision"].value is None and not checked["routing_decision"].passed  # not measured
-    assert checked["import_ingest"].passed
+    assert checked["cold_import_ingest"].passed
+    assert checked["cpu_ingest"].passed and not checked["cpu_route"].passed  # 5 ms > 4 ms
+    assert checked["aws_calls"].passed and checked["unloaded_p99"].passed and checked["cost"].passed
     text = render(report, list(checked.values()))
     assert "MISS" in text and "PASS" in text and "received -> assigned" in text
     report["targets"] = {k: t.as_json() for k, t in checked.items()}

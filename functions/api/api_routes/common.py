@@ -121,6 +121,10 @@ def lead_view(lead: Lead) -> dict[str, Any]:
             "reopened_at": _time(lead.reopened_at),
             "reopen_count": lead.reopen_count,
             "return_to_agent_id": lead.return_to_agent_id,
+            "first_connected_at": _time(lead.first_connected_at),
+            "last_activity_at": _time(lead.last_activity_at),
+            "open_followup_id": lead.open_followup_id,
+            "sla_escalated_at": _time(lead.sla_escalated_at),
         }
     )
 

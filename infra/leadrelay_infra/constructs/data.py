@@ -16,7 +16,9 @@ from leadrelay_infra.nag import acknowledge, logical_id
 
 
 class DataKey(Construct):
-    """One customer-managed key for PII at rest (tables) and for the alarm topic."""
+    """One customer-managed key for PII at rest (tables) and for the alarm topic: a production
+    option ($1 a month, StageConfig.customer_managed_key), for a key the customer controls and can
+    revoke; without it the tables use DynamoDB's AWS-managed key."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
         super().__init__(scope, construct_id)
@@ -40,10 +42,12 @@ class DataKey(Construct):
 
 
 class DataTables(Construct):
-    """The leads and org tables: on-demand, PITR, KMS-encrypted, layout from definitions."""
+    """The leads and org tables: on-demand, PITR, KMS-encrypted (the customer-managed key when
+    there is one, else DynamoDB's AWS-managed key), layout from definitions."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, key: kms.IKey) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, key: kms.IKey | None) -> None:
         super().__init__(scope, construct_id)
+        self.key = key
         self.tables: dict[str, dynamodb.Table] = {
             table_def.logical_name: self._table(table_def, config, key) for table_def in TABLES
         }
@@ -62,17 +66,18 @@ class DataTables(Construct):
 
     def acknowledge_grants(self, role: iam.IRole) -> None:
         """The wildcards that CDK's table grants contain, acknowledged on one function's role."""
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-            "Added by the table grant for the data key: DynamoDB needs GenerateDataKey* variants "
-            "on this one key to write items; the resource is the key's ARN, not '*'.",
-        )
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
-            "Added by the table grant for the data key (ReEncryptFrom/To on this one key ARN).",
-        )
+        if self.key is not None:
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+                "Added by the table grant for the data key: DynamoDB needs GenerateDataKey* variants "
+                "on this one key to write items; the resource is the key's ARN, not '*'.",
+            )
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
+                "Added by the table grant for the data key (ReEncryptFrom/To on this one key ARN).",
+            )
         for table_def in TABLES:
             if table_def.indexes:
                 table = self.tables[table_def.logical_name]
@@ -84,7 +89,7 @@ class DataTables(Construct):
                     f"Queries on this table's own GSIs ({names}); the wildcard cannot reach another table.",
                 )
 
-    def _table(self, table_def: TableDef, config: StageConfig, key: kms.IKey) -> dynamodb.Table:
+    def _table(self, table_def: TableDef, config: StageConfig, key: kms.IKey | None) -> dynamodb.Table:
         table = dynamodb.Table(
             self,
             table_def.logical_name,
@@ -94,7 +99,9 @@ class DataTables(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption=(
+                dynamodb.TableEncryption.CUSTOMER_MANAGED if key is not None else dynamodb.TableEncryption.AWS_MANAGED
+            ),
             encryption_key=key,
             stream=dynamodb.StreamViewType[table_def.stream] if table_def.stream else None,
             time_to_live_attribute=table_def.ttl_attribute,

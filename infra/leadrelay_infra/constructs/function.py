@@ -10,7 +10,7 @@ from constructs import Construct
 
 from leadrelay.definitions import FUNCTION_TIMEOUT_S
 from leadrelay_infra.config import StageConfig
-from leadrelay_infra.constants import FUNCTION_MEMORY_MB, FUNCTIONS_DIR, METRICS_NAMESPACE
+from leadrelay_infra.constants import FUNCTION_MEMORY_MB, FUNCTION_MEMORY_MB_BY_FOLDER, FUNCTIONS_DIR, METRICS_NAMESPACE
 from leadrelay_infra.nag import acknowledge
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
@@ -53,7 +53,7 @@ class LeadRelayFunction(Construct):
             code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / folder), exclude=["**/__pycache__", "**/*.pyc", "tests"]),
             layers=[layer],
             role=self.role,
-            memory_size=FUNCTION_MEMORY_MB,
+            memory_size=FUNCTION_MEMORY_MB_BY_FOLDER.get(folder, FUNCTION_MEMORY_MB),
             # The same timeout the local stack gives the handler (`definitions.FUNCTION_TIMEOUT_S`).
             timeout=cdk.Duration.seconds(FUNCTION_TIMEOUT_S[folder]),
             tracing=lambda_.Tracing.ACTIVE,

@@ -19,7 +19,9 @@ _UNUSED_BUNDLING_IMAGE = "public.ecr.aws/sam/build-python3.13:latest"
 
 @jsii.implements(cdk.ILocalBundling)
 class LocalLayerBundling:
-    """Builds the layer on this machine with pip's --platform download (see infra/build_layer.py)."""
+    """Builds the layer on this machine with pip's --platform download and Python 3.13 bytecode
+    (see infra/build_layer.py); a missing 3.13 stops the synth with the reason. The asset's
+    `exclude` applies to the source folder only, so the bundled `.pyc` files are shipped."""
 
     def try_bundle(self, output_dir: str, *, image: cdk.DockerImage, **_: object) -> bool:
         size = build_layer(Path(output_dir))

@@ -14,6 +14,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from leadrelay_infra.config import StageConfig
+from leadrelay_infra.nag import acknowledge
 
 _ONE_MINUTE = cdk.Duration.minutes(1)
 _FIVE_MINUTES = cdk.Duration.minutes(5)
@@ -30,7 +31,7 @@ class Observability(Construct):
         construct_id: str,
         *,
         config: StageConfig,
-        key: kms.IKey,
+        key: kms.IKey | None,
         functions: dict[str, lambda_.IFunction],
         route_function: lambda_.IFunction,
         ingest_function: lambda_.IFunction,
@@ -45,6 +46,14 @@ class Observability(Construct):
             master_key=key,
             enforce_ssl=True,
         )
+        if key is None:
+            acknowledge(
+                self.topic,
+                "AwsSolutions-SNS2",
+                "Alarm notifications carry alarm names and states, never lead data. CloudWatch "
+                "cannot publish to a topic under the AWS-managed SNS key, and a customer-managed key "
+                "costs $1 a month: it encrypts this topic when the stage turns it on (cmk=true).",
+            )
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
 
@@ -103,21 +112,51 @@ class Observability(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
         }
+        # The followup tick re-drives leads the router never decided (failed past its retries, or
+        # the stream record expired) and counts them: any such lead means routing lost one.
+        stuck = cloudwatch.Metric(
+            namespace="LeadRelay", metric_name="StuckLeadsFound", dimensions_map={"service": "followup"},
+            statistic=cloudwatch.Stats.SUM, period=_FIVE_MINUTES,
+        )  # fmt: skip
+        self.alarms["StuckLeads"] = stuck.create_alarm(
+            self,
+            "StuckLeads",
+            alarm_description="Leads were still waiting for the router minutes after they arrived; the followup "
+            "tick routed them again. Look at the route function's errors and the DLQ.",
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
         action = cw_actions.SnsAction(self.topic)
         for alarm in self.alarms.values():
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
 
-        self.dashboard = cloudwatch.Dashboard(
+        self.dashboard = self._dashboard(config, functions, rest_api, api_5xx, iterator_age, dlq_depth)
+
+    def _dashboard(
+        self,
+        config: StageConfig,
+        functions: dict[str, lambda_.IFunction],
+        rest_api: apigateway.RestApi,
+        api_5xx: cloudwatch.IMetric,
+        iterator_age: cloudwatch.IMetric,
+        dlq_depth: cloudwatch.IMetric,
+    ) -> cloudwatch.Dashboard | None:
+        """The dashboard, a production option: $3 a month past the account's 3 free dashboards."""
+        if not config.dashboard:
+            return None
+        dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
             dashboard_name=f"LeadRelay-{config.stage}",
             default_interval=cdk.Duration.hours(3),
         )
-        self.dashboard.add_widgets(
+        dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=24, height=3),
         )
-        self.dashboard.add_widgets(
+        dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="API requests and errors",
                 left=[rest_api.metric_count(period=_FIVE_MINUTES)],
@@ -130,7 +169,7 @@ class Observability(Construct):
                 width=12,
             ),
         )
-        self.dashboard.add_widgets(
+        dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Invocations",
                 left=[fn.metric_invocations(period=_FIVE_MINUTES, label=name) for name, fn in functions.items()],
@@ -150,7 +189,8 @@ class Observability(Construct):
                 width=8,
             ),
         )
-        self.dashboard.add_widgets(
+        dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Leads stream iterator age (ms)", left=[iterator_age], width=12),
             cloudwatch.GraphWidget(title="Routing DLQ depth", left=[dlq_depth], width=12),
         )
+        return dashboard

@@ -160,6 +160,12 @@ class Lead(LeadInput):
     last_closed_at: datetime | None = None
     reopen_count: int = 0
     return_to_agent_id: str | None = None
+    # Follow-ups (followup/): the first call that reached the person, the latest activity, the
+    # one open (or missed) follow-up, and when a breached SLA was escalated to the manager.
+    first_connected_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    open_followup_id: str | None = None
+    sla_escalated_at: datetime | None = None
 
     @property
     def is_closed(self) -> bool:

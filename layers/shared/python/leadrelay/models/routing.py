@@ -49,6 +49,9 @@ class RoutingDecision(BaseModel):
     skipped: dict[str, str] = Field(default_factory=dict)
     demoted: list[str] = Field(default_factory=list)
     rules: list[RuleTrace] = Field(default_factory=list)
+    # Rules of the chain passed over because their condition did not hold: `rules` keeps the ones
+    # that decided (matched, fell through); POST /routing/simulate explains every rule.
+    rules_not_matched: int = 0
     counters_before: dict[str, int] = Field(default_factory=dict)
     counters_after: dict[str, int] = Field(default_factory=dict)
     attempt: int = 1

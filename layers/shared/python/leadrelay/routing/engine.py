@@ -12,14 +12,19 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from leadrelay.models import Lead, RuleTrace, SkipReason, Strategy
-from leadrelay.routing.eligibility import hard_cap, is_demoted, skip_reason
+from leadrelay.routing.eligibility import hard_cap, moment, reason_for, skip_reason
 from leadrelay.routing.roster import Roster
-from leadrelay.routing.rules import Rule, RuleChain, evaluate
+from leadrelay.routing.rules import Rule, RuleChain, evaluate, holds
 from leadrelay.routing.strategies import pick, pick_round_robin
 
 __all__ = ["DEFAULT_RULE_ID", "RETURNING_RULE_ID", "Plan", "decide", "pick_round_robin"]
 
 DEFAULT_RULE_ID = "default"
+_UNKNOWN_AGENT = SkipReason.UNKNOWN_AGENT.value
+_ALREADY_HAD_LEAD = SkipReason.ALREADY_HAD_LEAD.value
+_TERRITORY = SkipReason.TERRITORY.value
+# The reasons' plain values, looked up rather than read through the enum's descriptor per agent.
+_REASON_VALUES = {reason: reason.value for reason in SkipReason}
 # The step before the rule chain for a reopened lead: back to its previous owner when eligible.
 RETURNING_RULE_ID = "returning_owner"
 
@@ -36,7 +41,8 @@ class Plan:
     candidates: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     demoted: list[str] = field(default_factory=list)
-    rules: list[RuleTrace] = field(default_factory=list)
+    # Every rule walked, in order: a trace, or (a Rule) one that did not match, explained on demand.
+    steps: list[RuleTrace | Rule] = field(default_factory=list)
     require_language: bool = False
     # The winner's hard daily cap (their own or the chain's, the lower), enforced again on commit.
     daily_cap: int | None = None
@@ -45,6 +51,38 @@ class Plan:
     vtime: Decimal | None = None
     pool_vtime: Decimal | None = None
     load_seen: int | None = None
+    # The lead and its local time, to explain the rules that did not match when someone asks.
+    walked_for: tuple[Lead, datetime] | None = None
+
+    @property
+    def rules(self) -> list[RuleTrace]:
+        """Every rule walked, each explained (simulation shows them all)."""
+        for index, step in enumerate(self.steps):
+            if isinstance(step, Rule):
+                assert self.walked_for is not None and step.when is not None
+                _, why = evaluate(step.when, *self.walked_for)
+                self.steps[index] = RuleTrace(rule_id=step.rule_id, matched=False, why=why)
+        return self.steps  # type: ignore[return-value]
+
+    @property
+    def deciding_rules(self) -> list[RuleTrace]:
+        """The rules that decided the outcome: the one that matched, those that matched but fell
+        through, and the returning-owner step. What an audit record keeps; the others did not
+        match, and the chain version with the lead says why (simulation replays it)."""
+        return [
+            step
+            for step in self.steps
+            if isinstance(step, RuleTrace) and (step.matched or step.rule_id == RETURNING_RULE_ID)
+        ]
+
+    @property
+    def rules_not_matched(self) -> int:
+        """How many rules of the chain were walked past because their condition did not hold."""
+        return sum(
+            1
+            for step in self.steps
+            if isinstance(step, Rule) or (not step.matched and step.rule_id != RETURNING_RULE_ID)
+        )
 
 
 def _rules_in_order(chain: RuleChain) -> list[Rule]:
@@ -52,10 +90,6 @@ def _rules_in_order(chain: RuleChain) -> list[Rule]:
     if chain.default_pool_id:
         rules.append(Rule(rule_id=DEFAULT_RULE_ID, name="default pool", pool_id=chain.default_pool_id))
     return rules
-
-
-def _in_territory(territories: list[str], city: str) -> bool:
-    return any(territory.strip().casefold() == city for territory in territories)
 
 
 def _back_to_owner(
@@ -85,7 +119,7 @@ def _back_to_owner(
             trace = RuleTrace(rule_id=RETURNING_RULE_ID, matched=True, why=why)
             return Plan(
                 agent_id=owner, rule_id=RETURNING_RULE_ID, pool_id=None, strategy=Strategy.STICKY_OWNER.value,
-                reason=why, candidates=[owner], rules=[trace],
+                reason=why, candidates=[owner], steps=[trace],
                 daily_cap=hard_cap(agent, chain.daily_cap_per_agent),
             )  # fmt: skip
         why = f"previous owner {owner} is not eligible ({reason.value})"
@@ -103,8 +137,14 @@ def decide(
 ) -> Plan:
     """Walk the rule chain and pick an agent for `lead`, explaining every step."""
     local_now = now.astimezone(ZoneInfo(timezone))
+    # Worked out once per decision, not once per agent: the moment, the lead's city and language.
+    at = moment(now, local_now)
+    chain_cap = chain.daily_cap_per_agent
+    language = lead.language
     city = lead.city.strip().casefold() if lead.city and lead.city.strip() else None
-    traces: list[RuleTrace] = []
+    traces: list[RuleTrace | Rule] = []
+    walked = (lead, local_now)
+    prepared, agents = roster.prepared_facts().get, roster.agents.get
     owner = lead.return_to_agent_id
     if owner:
         back = _back_to_owner(lead, owner, chain, roster, counts_today, now, local_now, exclude_agents)
@@ -114,49 +154,47 @@ def decide(
     last_skipped: dict[str, str] = {}
     for rule in _rules_in_order(chain):
         if rule.when is None:
-            matched, why = True, "matches every lead"
-        else:
-            matched, why = evaluate(rule.when, lead, local_now)
-        trace = RuleTrace(rule_id=rule.rule_id, matched=matched, why=why)
-        traces.append(trace)
-        if not matched:
+            why = "matches every lead"
+        elif not holds(rule.when, lead, local_now):
+            traces.append(rule)
             continue
+        else:
+            _, why = evaluate(rule.when, lead, local_now)
+        trace = RuleTrace(rule_id=rule.rule_id, matched=True, why=why)
+        traces.append(trace)
         pool = roster.pools.get(rule.pool_id)
         if pool is None:
             trace.why += f"; pool {rule.pool_id!r} does not exist"
             if rule.fall_through:
                 trace.fell_through = True
                 continue
-            return Plan(None, rule.rule_id, rule.pool_id, None, f"pool {rule.pool_id!r} does not exist", rules=traces)
+            why = f"pool {rule.pool_id!r} does not exist"
+            return Plan(None, rule.rule_id, rule.pool_id, None, why, steps=traces, walked_for=walked)
         candidates: list[str] = []
         skipped: dict[str, str] = {}
         demoted: set[str] = set()
+        require_language = rule.require_language
+        territory = city if rule.require_territory else None
         for agent_id in pool.agent_ids:
-            agent = roster.agents.get(agent_id)
-            if agent is None:
-                skipped[agent_id] = SkipReason.UNKNOWN_AGENT.value
+            facts = prepared(agent_id)
+            if facts is None or facts.agent is not agents(agent_id):
+                facts = roster.facts(agent_id)  # first use, or the agent changed
+            if facts is None:
+                skipped[agent_id] = _UNKNOWN_AGENT
                 continue
             if agent_id in exclude_agents:
-                skipped[agent_id] = SkipReason.ALREADY_HAD_LEAD.value
+                skipped[agent_id] = _ALREADY_HAD_LEAD
                 continue
             today = counts_today.get(agent_id, 0)
-            reason = skip_reason(
-                agent,
-                lead,
-                now=now,
-                local_now=local_now,
-                assigned_today=today,
-                require_language=rule.require_language,
-                chain_cap=chain.daily_cap_per_agent,
-            )
+            reason = reason_for(facts, at, today, require_language, language, chain_cap)
             if reason is not None:
-                skipped[agent_id] = reason.value
+                skipped[agent_id] = _REASON_VALUES[reason]
                 continue
-            if rule.require_territory and city is not None and not _in_territory(agent.territories, city):
-                skipped[agent_id] = SkipReason.TERRITORY.value
+            if territory is not None and territory not in facts.territories:
+                skipped[agent_id] = _TERRITORY
                 continue
             candidates.append(agent_id)
-            if is_demoted(agent, today):
+            if facts.soft_cap is not None and today >= facts.soft_cap:
                 demoted.add(agent_id)
         strategy = rule.strategy or pool.strategy
         if candidates:
@@ -171,7 +209,8 @@ def decide(
                 candidates=candidates,
                 skipped=skipped,
                 demoted=sorted(demoted),
-                rules=traces,
+                steps=traces,
+                walked_for=walked,
                 require_language=rule.require_language,
                 daily_cap=hard_cap(roster.agents[winner], chain.daily_cap_per_agent),
                 vtime=chosen.vtime,
@@ -191,7 +230,8 @@ def decide(
             strategy.value,
             f"rule {rule.rule_id!r} matched but nobody in pool {pool.pool_id!r} is eligible",
             skipped=skipped,
-            rules=traces,
+            steps=traces,
+            walked_for=walked,
         )
     why = "no rule matched and there is no default pool" if not last_skipped else "nobody eligible"
-    return Plan(None, None, None, None, why, skipped=last_skipped, rules=traces)
+    return Plan(None, None, None, None, why, skipped=last_skipped, steps=traces, walked_for=walked)

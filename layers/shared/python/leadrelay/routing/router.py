@@ -13,6 +13,7 @@ from leadrelay.ids import new_id
 from leadrelay.models import Lead, RoutingDecision, RoutingState, TimelineEvent, TimelineKind
 from leadrelay.routing.engine import Plan, decide
 from leadrelay.routing.rules import RuleChain
+from leadrelay.routing.snapshot import RosterSnapshots
 from leadrelay.store.assignments import Assignment, AssignmentStore, CommitResult
 from leadrelay.store.leads import LeadRepository
 from leadrelay.store.org import OrgRepository
@@ -42,6 +43,7 @@ class Router:
         clock: Clock,
         timezone: str,
         max_attempts: int = 8,
+        snapshots: RosterSnapshots | None = None,
     ) -> None:
         self.leads = leads
         self.org = org
@@ -49,6 +51,8 @@ class Router:
         self.clock = clock
         self.timezone = timezone
         self.max_attempts = max_attempts
+        # A warm router's routing state (routing/snapshot.py); without one, every attempt reads it.
+        self.snapshots = snapshots
 
     def route(self, lead: Lead, trigger: str = "auto") -> RouteOutcome:
         """Decide and commit an owner for `lead` (exactly once, however often this is called)."""
@@ -57,7 +61,7 @@ class Router:
         for attempt in range(1, self.max_attempts + 1):
             now = self._now(lead)
             day = local_day(now, self.timezone)
-            state = self.org.load_routing_state(day)
+            state = self.snapshots.state(day) if self.snapshots else self.org.load_routing_state(day)
             chain, roster, counts = state.chain, state.roster, state.counts_today
             plan = decide(lead, chain, roster, counts, now, self.timezone)
             decision = self._decision(lead, chain, plan, counts, attempt, trigger, now)
@@ -73,7 +77,11 @@ class Router:
                 event.data["team_id"] = assignment.team_id
             result = self.assignments.commit(lead, decision, event, assignment=assignment, day=day, roster=roster)
             if result is CommitResult.COMMITTED:  # lead.assigned/unassigned leaves through the stream
+                if self.snapshots and assignment is not None:
+                    self._remember(lead, assignment, decision.at)
                 return RouteOutcome(decision)
+            if self.snapshots:  # lost a race: what the snapshot says about counters is stale
+                self.snapshots.forget()
             if result is CommitResult.LEAD_CHANGED:
                 fresh = self.leads.get(lead.lead_id, consistent=True)
                 if fresh is None or fresh.routing_state is not RoutingState.PENDING:
@@ -82,6 +90,14 @@ class Router:
             # Lost a race on a counter or a round-robin stamp: back off a little, read again.
             time.sleep(random.uniform(0, 0.004 * attempt))
         raise RoutingContention(f"lead {lead.lead_id}: gave up after {self.max_attempts} attempts")
+
+    def _remember(self, lead: Lead, assignment: Assignment, at: datetime) -> None:
+        """Apply this router's own assignment to its snapshot (see routing/snapshot.py)."""
+        assert self.snapshots is not None
+        self.snapshots.committed(
+            lead, agent_id=assignment.agent_id, pool_id=assignment.pool_id, at=at,
+            vtime=assignment.vtime, pool_vtime=assignment.pool_vtime,
+        )  # fmt: skip
 
     def _now(self, lead: Lead) -> datetime:
         """Now, but never before the lead arrived: clocks on different hosts can disagree by a few
@@ -116,7 +132,8 @@ class Router:
             candidates=plan.candidates,
             skipped=plan.skipped,
             demoted=plan.demoted,
-            rules=plan.rules,
+            rules=plan.deciding_rules,
+            rules_not_matched=plan.rules_not_matched,
             counters_before=before,
             counters_after=after,
             attempt=attempt,

@@ -48,6 +48,7 @@ class FieldCondition(BaseModel):
     # The condition compiled to a predicate on first use (see `_compile`); rule chains are read
     # once per routing decision and walked whole, so the per-lead work must be small.
     _compiled: Any = PrivateAttr(default=None)
+    _predicate: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _check(self) -> FieldCondition:
@@ -111,6 +112,7 @@ def _contradictions(parts: list[Any]) -> str | None:
 class AllOf(BaseModel):
     model_config = ConfigDict(extra="forbid")
     all: list[Condition] = Field(min_length=1)
+    _predicate: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _satisfiable(self) -> AllOf:
@@ -123,11 +125,13 @@ class AllOf(BaseModel):
 class AnyOf(BaseModel):
     model_config = ConfigDict(extra="forbid")
     any: list[Condition] = Field(min_length=1)
+    _predicate: Any = PrivateAttr(default=None)
 
 
 class Not(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     negated: Condition = Field(alias="not")
+    _predicate: Any = PrivateAttr(default=None)
 
 
 def _condition_kind(value: Any) -> str | None:
@@ -265,6 +269,58 @@ def evaluate(cond: Condition, lead: Lead, local_now: datetime) -> tuple[bool, st
     return not ok, f"not ({why})"
 
 
+Predicate = Callable[[Lead, datetime], bool]
+
+
+def holds(cond: Condition, lead: Lead, local_now: datetime) -> bool:
+    """Whether `cond` holds for `lead`: `evaluate` without the explanation, for walking a long
+    chain (the engine explains a rule that did not match only when someone asks)."""
+    return predicate(cond)(lead, local_now)
+
+
+def predicate(cond: Condition) -> Predicate:
+    """`cond` as one closure, built on first use and kept on the condition (like `_compile`)."""
+    private = cond.__pydantic_private__
+    built = private.get("_predicate") if private else None
+    if built is None:
+        built = _predicate(cond)
+        cond._predicate = built
+    return built  # type: ignore[no-any-return]
+
+
+def _predicate(cond: Condition) -> Predicate:
+    if isinstance(cond, FieldCondition):
+        compiled = (cond.__pydantic_private__ or {}).get("_compiled") or _compile(cond)
+        value_of, test = compiled.value_of, compiled.test
+
+        def field_holds(lead: Lead, local_now: datetime) -> bool:
+            return bool(test(value_of(lead, local_now)))
+
+        return field_holds
+    if isinstance(cond, AllOf):
+        parts = tuple(predicate(part) for part in cond.all)
+
+        def all_hold(lead: Lead, local_now: datetime) -> bool:
+            for part in parts:  # noqa: SIM110 (a generator costs more than the test, per rule)
+                if not part(lead, local_now):
+                    return False
+            return True
+
+        return all_hold
+    if isinstance(cond, AnyOf):
+        options = tuple(predicate(part) for part in cond.any)
+
+        def any_holds(lead: Lead, local_now: datetime) -> bool:
+            for option in options:  # noqa: SIM110
+                if option(lead, local_now):
+                    return True
+            return False
+
+        return any_holds
+    negated = predicate(cond.negated)
+    return lambda lead, local_now: not negated(lead, local_now)
+
+
 class _Compiled:
     """A field condition turned into two closures: where to read the value, and the test."""
 
@@ -293,7 +349,8 @@ def _reader(field: str) -> Callable[[Lead, datetime], Any]:
 
 
 def _absent(value: Any) -> bool:
-    return value is None or value == "" or value == []
+    # Only text and lists can be empty; comparing a number with "" and [] costs more than this.
+    return value is None or (isinstance(value, str | list) and len(value) == 0)
 
 
 def _as_number(value: Any) -> Decimal | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
 from leadrelay.models import Lead, Strategy
-from leadrelay.routing.roster import Roster
+from leadrelay.routing.roster import NEVER_ASSIGNED, Roster
 
 # Virtual times are Decimals kept to 20 places, in memory and in DynamoDB alike (which holds 38
 # digits), so the engine decides on exactly the numbers it stores and rounding never drifts into
@@ -67,15 +67,12 @@ def pick_round_robin(pool_id: str, candidates: list[str], demoted: set[str], ros
     Every assignment stamps the winner with a strictly increasing time, so a newcomer or an agent
     back from leave gets the next lead once and then rotates: no catch-up flood, no reset.
     """
-    order = {agent_id: index for index, agent_id in enumerate(candidates)}
+    stamps = roster.round_robin.get
+    # (demoted, stamp, position in the pool, id): positions are unique, so ids never compare.
     return min(
-        candidates,
-        key=lambda agent_id: (
-            agent_id in demoted,
-            roster.rr(pool_id, agent_id).last_assigned_ms,
-            order[agent_id],
-        ),
-    )
+        (agent_id in demoted, stamps((pool_id, agent_id), NEVER_ASSIGNED).last_assigned_ms, index, agent_id)
+        for index, agent_id in enumerate(candidates)
+    )[3]
 
 
 def _exact(value: Decimal) -> Decimal:

@@ -12,7 +12,7 @@ from enum import Enum
 from leadrelay.clock import epoch_ms
 from leadrelay.models import Lead, LeadStatus, RoutingDecision, RoutingState, TimelineEvent
 from leadrelay.models.lead import CLOSED_STATUSES
-from leadrelay.routing.roster import Roster
+from leadrelay.routing.roster import Roster, next_round_robin_stamp
 from leadrelay.store.leads import (
     LEAD_SK,
     TransactionFailed,
@@ -27,6 +27,9 @@ from leadrelay.store.org import ROSTER, counter_expiry, day_sk, load_sk, rr_sk
 
 # A lead in these states is no longer open: it does not count in its agent's load.
 CLOSED = CLOSED_STATUSES
+# An assigned lead nobody contacted yet waits here (`by_due`, due_at = assigned) for the followup
+# tick to work out its first-contact SLA deadline (which then becomes its due_at).
+SLA_CLOCK_QUEUE = "SLA"
 
 
 class CommitResult(Enum):
@@ -94,6 +97,11 @@ class AssignmentStore:
                       ":agent": assignment.agent_id, ":now": now}  # fmt: skip
             # A reopened lead's offer to its previous owner is settled by this assignment.
             removes = "due_pk, due_at, return_to_agent_id"
+            if lead.first_contacted_at is None:
+                # The first-contact SLA clock starts (the followup tick works out its deadline).
+                sets += ", due_pk = :sla_queue, due_at = :now"
+                values[":sla_queue"] = SLA_CLOCK_QUEUE
+                removes = "return_to_agent_id"
             if assignment.pool_id:
                 sets += ", assigned_pool_id = :pool"
                 values[":pool"] = assignment.pool_id
@@ -127,6 +135,8 @@ class AssignmentStore:
         day: date,
         roster: Roster,
         stamp_round_robin: bool,
+        register_override: bool = True,
+        more_events: tuple[TimelineEvent, ...] = (),
     ) -> CommitResult:
         """Move an assigned (or unassigned, or still pending) lead to another agent, on condition
         that the lead has not changed since it was read. The new agent's day counter moves under
@@ -141,6 +151,10 @@ class AssignmentStore:
                                      ":one": 1, ":agent": assignment.agent_id, ":now": decision.at,
                                      ":version": lead.version}  # fmt: skip
         removes = ["due_pk", "due_at"]
+        if lead.first_contacted_at is None:  # a new owner, a new first-contact SLA clock
+            sets += ", due_pk = :sla_queue, due_at = :now"
+            values[":sla_queue"] = SLA_CLOCK_QUEUE
+            removes = []
         if assignment.team_id:
             sets += ", assigned_team_id = :team, team_pk = :team"
             values[":team"] = assignment.team_id
@@ -154,7 +168,7 @@ class AssignmentStore:
         txn.update(
             self.leads_table,
             {"pk": lead_pk(lead.lead_id), "sk": LEAD_SK},
-            f"{sets} REMOVE {', '.join(removes)}",
+            f"{sets} REMOVE {', '.join(removes)}" if removes else sets,
             values,
             "attribute_exists(pk) AND version = :version",
             names={"#status": "status"},
@@ -165,9 +179,13 @@ class AssignmentStore:
         self._move_load(txn, lead, assignment)
         txn.put(self.leads_table, decision_item(decision))
         txn.put(self.leads_table, timeline_item(event))
+        for extra in more_events:
+            txn.put(self.leads_table, timeline_item(extra))
         # The override register: every manual move, listed apart from automatic routing so
-        # managers can see who overrides how often (GET /routing/overrides).
-        txn.put(self.leads_table, override_item(decision, assignment.team_id))
+        # managers can see who overrides how often (GET /routing/overrides). Moves the followup
+        # tick makes (SLA, queued leads) are not overrides.
+        if register_override:
+            txn.put(self.leads_table, override_item(decision, assignment.team_id))
         return self._run(txn)
 
     def _count(self, txn: _Txn, assignment: Assignment, day: date) -> None:
@@ -188,11 +206,7 @@ class AssignmentStore:
         if assignment.pool_id is None:
             return
         seen = roster.rr(assignment.pool_id, assignment.agent_id)
-        newest = max(
-            (s.last_assigned_ms for (p, _), s in roster.round_robin.items() if p == assignment.pool_id),
-            default=0,
-        )
-        stamp = max(epoch_ms(decision.at), newest + 1)
+        stamp = next_round_robin_stamp(roster, assignment.pool_id, epoch_ms(decision.at))
         rr_values: dict[str, object] = {":stamp": stamp, ":one": 1}
         if seen.exists:
             rr_condition = "last_assigned_ms = :seen"

@@ -9,20 +9,20 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+import botocore.session
 from botocore.config import Config
 
 from leadrelay.clock import iso
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+from leadrelay.store.attribute_values import deserialize, serialize
 
 
 @lru_cache(maxsize=1)
 def client() -> Any:
-    """The process's DynamoDB client (thread-safe; honours AWS_ENDPOINT_URL for the local stack)."""
-    return boto3.client(
+    """The process's DynamoDB client (thread-safe; honours AWS_ENDPOINT_URL for the local stack).
+
+    botocore's, not boto3's: importing boto3 loads s3transfer, tens of milliseconds of every cold
+    start for nothing (see store/attribute_values.py)."""
+    return botocore.session.get_session().create_client(
         "dynamodb",
         config=Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5),
     )
@@ -70,11 +70,11 @@ def _plain(value: Any) -> Any:
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
     """A plain dict as a DynamoDB item (attribute-value JSON)."""
-    return {k: _serializer.serialize(v) for k, v in _plain(values).items()}
+    return {k: serialize(v) for k, v in _plain(values).items()}
 
 
 def to_value(value: Any) -> dict[str, Any]:
-    return dict(_serializer.serialize(_plain(value)))
+    return serialize(_plain(value))
 
 
 def _python(value: Any) -> Any:
@@ -93,7 +93,7 @@ def _python(value: Any) -> Any:
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
     """A DynamoDB item (attribute-value JSON) as a plain dict; integral numbers become ints."""
-    return {k: _python(_deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: _python(deserialize(v)) for k, v in item.items()}
 
 
 def query_all(**kwargs: Any) -> list[dict[str, Any]]:

@@ -223,6 +223,9 @@ def lead_to_item(lead: Lead) -> dict[str, Any]:
         values["agent_pk"] = lead.assigned_agent_id
     if lead.assigned_team_id:
         values["team_pk"] = lead.assigned_team_id
+    if lead.routing_state is RoutingState.PENDING and not lead.assigned_agent_id:
+        # Waiting for the router: a lead still here minutes later is re-driven by the followup tick.
+        values.update(due_pk="ROUTING", due_at=lead.received_at)
     return values
 
 
@@ -330,6 +333,8 @@ class LeadRepository:
                      "last_closed_status = :closed"]  # fmt: skip
             values.update({":version": reopen.version, ":new": LeadStatus.NEW.value, ":zero": 0,
                            ":pending": RoutingState.PENDING.value, ":closed": reopen.closed_status})  # fmt: skip
+            sets += ["due_pk = :routing", "due_at = :now"]  # owed to the router again (stuck-lead queue)
+            values[":routing"] = "ROUTING"
             if reopen.closed_at is not None:
                 sets.append("last_closed_at = :closed_at")
                 values[":closed_at"] = reopen.closed_at

@@ -118,4 +118,9 @@ class LeadLifecycle:
                   "agent_id": agent, "team_id": lead.assigned_team_id},
         )  # fmt: skip
         txn.put(self.leads.table, timeline_item(event))
+        if change.status is LeadStatus.LOST:
+            # Not forgotten: the followup tick re-surfaces it into a long-tail cadence later.
+            from leadrelay.store.followups import lost_item
+
+            txn.put(self.leads.table, lost_item(lead.lead_id, now))
         return txn

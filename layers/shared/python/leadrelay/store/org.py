@@ -13,6 +13,9 @@ Item layout (pk / sk):
                                      item, so agents never contend with each other; expires by TTL)
 - `CONFIG` / `RULES#v<000n>`         every published rule chain version, for the audit trail
 - `CONFIG` / `ORG`                   organisation settings
+- `CONFIG` / `ROSTER_VERSION`        moves with every change to agents, teams, pools or the rule
+                                     chain: a warm router re-reads the roster only when it moved
+                                     (routing/snapshot.py)
 - `SOURCES` / `<source id>`          lead source (key stored as a hash)
 
 Everything a routing decision needs sits in the `ROSTER` partition, so the router reads it in one
@@ -34,6 +37,7 @@ from leadrelay.store.dynamo import client, from_item, if_condition_holds, query_
 
 ROSTER = "ROSTER"
 CONFIG = "CONFIG"
+ROSTER_VERSION_SK = "ROSTER_VERSION"
 
 
 # Day counters outlive their day by a little, for the API's "assigned today" and for audits.
@@ -83,6 +87,24 @@ class OrgRepository:
 
     def _put(self, pk: str, sk: str, values: dict[str, Any]) -> None:
         client().put_item(TableName=self.table, Item=to_item({"pk": pk, "sk": sk, **values}))
+        if pk == ROSTER:
+            self._roster_changed()
+
+    def _roster_changed(self) -> None:
+        """Move the roster version after a change to agents, teams, pools or rules, so warm
+        routers read the roster again (routing/snapshot.py). After the change, never before: a
+        router that reads the new version is sure to read the new roster."""
+        client().update_item(
+            TableName=self.table,
+            Key=to_item({"pk": CONFIG, "sk": ROSTER_VERSION_SK}),
+            UpdateExpression="ADD version :one",
+            ExpressionAttributeValues=to_item({":one": 1}),
+        )
+
+    def roster_version(self) -> int:
+        """The roster version (0 before any change); one small, strongly consistent read."""
+        item = self._get(CONFIG, ROSTER_VERSION_SK, consistent=True)
+        return int(item.get("version", 0)) if item else 0
 
     def _get(self, pk: str, sk: str, consistent: bool = False) -> dict[str, Any] | None:
         response = client().get_item(TableName=self.table, Key=to_item({"pk": pk, "sk": sk}), ConsistentRead=consistent)
@@ -165,15 +187,19 @@ class OrgRepository:
         )
         if response is None:
             return None
+        self._roster_changed()
         return Agent.model_validate(_strip(from_item(response["Attributes"])))
 
     def _conditional_put(self, sk: str, values: dict[str, Any], condition: str) -> bool:
         """Put `ROSTER/<sk>` if `condition` holds; False when it does not."""
         item = to_item({"pk": ROSTER, "sk": sk, **values})
-        return (
+        written = (
             if_condition_holds(client().put_item, TableName=self.table, Item=item, ConditionExpression=condition)
             is not None
         )
+        if written:
+            self._roster_changed()
+        return written
 
     def _delete(self, sk: str) -> bool:
         """Delete `ROSTER/<sk>`; False if it does not exist."""
@@ -181,6 +207,8 @@ class OrgRepository:
         deleted = if_condition_holds(
             client().delete_item, TableName=self.table, Key=key, ConditionExpression="attribute_exists(pk)"
         )
+        if deleted is not None:
+            self._roster_changed()
         return deleted is not None
 
     def create_agent(self, agent: Agent) -> bool:
@@ -356,6 +384,7 @@ class OrgRepository:
                     "someone else published the rule chain meanwhile; reload and edit again"
                 ) from failed
             raise
+        self._roster_changed()
         return published
 
     def get_rule_chain_version(self, version: int) -> RuleChain | None:

@@ -1,0 +1,257 @@
+"""Cold start in the Lambda layout: import and first-call time of each handler, as Lambda runs it.
+
+What Lambda does on a cold start, reproduced on this machine:
+- Python of the runtime's version (3.13, found like the layer build finds it);
+- `sys.path` as in the runtime: the function's folder (`LAMBDA_TASK_ROOT`), then the layer's
+  `python/` folder (`/opt/python`), then the runtime's own boto3/botocore (`/var/runtime`);
+- the layer as `infra/build_layer.py` builds it: the shipped list, bytecode compiled by 3.13
+  with unchecked hashes; native wheels for this machine's CPU instead of arm64 (the pure-Python
+  files, nearly all of the import time, are the same);
+- the environment the CDK gives the functions, Tracer on (`LAMBDA_TASK_ROOT` set, as deployed:
+  the X-Ray SDK then builds no sampler clients at import) — and once more with tracing off, to
+  price the X-Ray SDK;
+- bytecode writing off (Lambda's /opt and /var/task are read-only).
+
+Each handler is imported in a fresh interpreter, then invoked twice with two events of its kind
+against a moto server seeded with the demo organisation: `first_call_ms` is how much longer the
+first invocation took than the second (clients, lazy imports, caches filled on first use).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FUNCTIONS = ("ingest", "route", "followup", "api")
+
+_RUNNER = r"""
+import json, sys, time
+name, events_path = sys.argv[1], sys.argv[2]
+cpu0, wall0 = time.process_time(), time.perf_counter()
+module = __import__(name + "_handler")
+wall1, cpu1 = time.perf_counter(), time.process_time()
+imported = set(sys.modules)
+
+class Context:
+    function_name = "leadrelay-" + name
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:ap-south-1:123456789012:function:leadrelay-" + name
+    memory_limit_in_mb = 256
+    aws_request_id = "bench"
+    log_group_name = "/aws/lambda/leadrelay-" + name
+    log_stream_name = "bench"
+    def get_remaining_time_in_millis(self):
+        return 30000
+
+calls = []
+for event in json.load(open(events_path)):
+    cpu, wall = time.process_time(), time.perf_counter()
+    answer = module.handler(event, Context())
+    ms, cpu_ms = (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
+    said = answer.get("statusCode", answer.get("batchItemFailures")) if isinstance(answer, dict) else None
+    calls.append({"ms": ms, "cpu_ms": cpu_ms, "answer": said})
+result = {"import_ms": (wall1 - wall0) * 1000, "import_cpu_ms": (cpu1 - cpu0) * 1000, "calls": calls,
+          "modules_at_import": len(imported), "loaded_on_first_call": sorted(set(sys.modules) - imported)[:40],
+          "xray_loaded": "aws_xray_sdk" in imported, "boto3_loaded": "boto3" in imported,
+          "version": "%d.%d" % sys.version_info[:2]}
+print("RESULT " + json.dumps(result))
+"""
+
+
+def machine_platform() -> str:
+    return "manylinux2014_aarch64" if platform.machine() in ("aarch64", "arm64") else "manylinux2014_x86_64"
+
+
+def build(out: Path) -> dict[str, Path]:
+    """The layer (as built for Lambda, this machine's native wheels) and the runtime's boto3."""
+    sys.path.insert(0, str(REPO_ROOT / "infra"))
+    import build_layer
+
+    layer = out / "layer"
+    build_layer.build_layer(layer, platform=machine_platform())
+    runtime = out / "runtime"
+    import boto3
+    import botocore
+
+    # The runtime's boto3 and botocore (pure Python), at the versions the tests run with.
+    pip = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+        "--only-binary=:all:", "--no-compile", "--target", str(runtime),
+        f"boto3=={boto3.__version__}", f"botocore=={botocore.__version__}", "s3transfer", "jmespath",
+        "python-dateutil", "six", "urllib3<2.6",
+    ]  # fmt: skip
+    done = subprocess.run(pip, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"could not fetch the runtime's boto3: {done.stderr.strip()[-2000:]}")
+    # The Lambda runtime ships its boto3 with bytecode.
+    subprocess.run(
+        [build_layer.runtime_python(), "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
+         str(runtime)],
+        capture_output=True,
+        check=False,
+    )  # fmt: skip
+    return {"layer": layer / "python", "runtime": runtime, "python": Path(build_layer.runtime_python())}
+
+
+def function_env(name: str, backend: dict[str, str], *, traced: bool) -> dict[str, str]:
+    """The environment a deployed function has (infra/leadrelay_infra/constructs/function.py)."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "TZ": ":UTC",
+        "LAMBDA_TASK_ROOT": str(REPO_ROOT / "functions" / name),
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "AWS_LAMBDA_FUNCTION_NAME": f"leadrelay-{name}",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        "STAGE": "dev",
+        "POWERTOOLS_SERVICE_NAME": name,
+        "POWERTOOLS_METRICS_NAMESPACE": "LeadRelay",
+        "LOG_LEVEL": "INFO",
+        "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+        "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        **backend,
+    }
+    env.pop("POWERTOOLS_TRACE_DISABLED", None)
+    if not traced:
+        env["POWERTOOLS_TRACE_DISABLED"] = "true"
+    return env
+
+
+def run_once(paths: dict[str, Path], name: str, events: Path, env: dict[str, str]) -> dict[str, Any]:
+    task_root = REPO_ROOT / "functions" / name
+    env = {**env, "PYTHONPATH": os.pathsep.join(str(p) for p in (task_root, paths["layer"], paths["runtime"]))}
+    done = subprocess.run(
+        [str(paths["python"]), "-s", "-c", _RUNNER, name, str(events)],
+        env=env,
+        cwd=task_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"{name} in the Lambda layout failed: {done.stderr.strip()[-3000:]}")
+    return json.loads(lines[-1][len("RESULT ") :])  # type: ignore[no-any-return]
+
+
+def _events(backend_env: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Two events of each kind, for the seeded demo organisation (two leads stored by capture)."""
+    from leadrelay import wiring
+    from leadrelay.capture import WebhookRequest
+    from leadrelay.local.aws import patched_environ
+    from leadrelay.local.demo import seed
+    from tests.helpers import api_event, claims, hook_event
+
+    with patched_environ(backend_env):
+        wiring.reset()
+        seeded = seed(True)
+        source = next(s for s in seeded.sources if s["kind"] == "generic")
+        hooks = [
+            hook_event(source["id"], {"name": f"Cold Start {i}", "phone": f"98765{i:05d}", "city": "Noida"},
+                       key=source["key"])
+            for i in range(2)
+        ]  # fmt: skip
+        stored = []
+        for i in range(2, 6):
+            body = json.dumps({"name": f"Routed {i}", "phone": f"98765{i:05d}", "city": "Noida"}).encode()
+            request = WebhookRequest(source_id=source["id"], method="POST", path=f"/hooks/{source['id']}",
+                                     headers={"content-type": "application/json", "x-api-key": source["key"]},
+                                     query={}, body=body, request_id=f"bench-{i}")  # fmt: skip
+            result = wiring.capture_service().capture(request)
+            lead_id = result.body["lead_id"]  # type: ignore[index]
+            item = wiring.lead_repository()
+            from leadrelay.store.dynamo import client
+
+            raw = client().get_item(TableName=item.table, Key={"pk": {"S": f"LEAD#{lead_id}"}, "sk": {"S": "LEAD"}})
+            stored.append((lead_id, raw["Item"]))
+        wiring.reset()
+    streams = [
+        {"Records": [{"eventID": f"e{i}", "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+                      "awsRegion": "ap-south-1",
+                      "eventSourceARN": "arn:aws:dynamodb:ap-south-1:123456789012:table/leads/stream/1",
+                      "dynamodb": {"Keys": {"pk": item["pk"], "sk": item["sk"]}, "NewImage": item,
+                                   "SequenceNumber": str(100 + i), "StreamViewType": "NEW_AND_OLD_IMAGES",
+                                   "ApproximateCreationDateTime": 1700000000}}]}
+        for i, (_, item) in enumerate(stored)
+    ]  # fmt: skip
+    admin = claims("admin", "admin")
+    reads = [
+        api_event("GET", f"/leads/{lead_id}", resource="/leads/{lead_id}", path_parameters={"lead_id": lead_id},
+                  claims=admin)
+        for lead_id, _ in stored
+    ]  # fmt: skip
+    tick = {"version": "0", "id": "tick", "detail-type": "Scheduled Event", "source": "aws.scheduler",
+            "time": "2026-03-11T09:00:00Z", "detail": {"task": "tick"}}  # fmt: skip
+    return {"ingest": hooks, "route": streams[:2], "route_untraced": streams[2:],
+            "followup": [tick, dict(tick, id="tick2")], "api": reads[:2]}  # fmt: skip
+
+
+def measure(runs: int = 3, functions: tuple[str, ...] = FUNCTIONS) -> dict[str, Any]:
+    """Per handler: import (median of `runs` fresh interpreters), first call over warm, with the
+    Tracer as deployed; and the import with tracing off, the X-Ray SDK's share."""
+    from leadrelay.local.aws import MotoServer, create_resources
+
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="leadrelay-lambda-layout-") as work:
+        paths = build(Path(work))
+        server = MotoServer()
+        try:
+            resources = create_resources(server.endpoint)
+            backend = resources.env()
+            backend.pop("POWERTOOLS_TRACE_DISABLED", None)
+            backend.pop("POWERTOOLS_SERVICE_NAME", None)
+            backend["STAGE"] = "dev"
+            events = _events(backend)
+            for name in functions:
+                # Each run gets fresh events of its own (a routed lead is not routed twice).
+                path, path_off = Path(work) / f"{name}.json", Path(work) / f"{name}-off.json"
+                path.write_text(json.dumps(events[name]))
+                path_off.write_text(json.dumps(events.get(f"{name}_untraced", events[name])))
+                traced = [run_once(paths, name, path, function_env(name, backend, traced=True)) for _ in range(runs)]
+                untraced = [
+                    run_once(paths, name, path_off, function_env(name, backend, traced=False)) for _ in range(runs)
+                ]
+                first = traced[0]["calls"]
+                results[name] = {
+                    "import_ms": round(statistics.median(r["import_ms"] for r in traced), 1),
+                    "import_cpu_ms": round(statistics.median(r["import_cpu_ms"] for r in traced), 1),
+                    "import_runs_ms": [round(r["import_ms"], 1) for r in traced],
+                    "import_ms_tracing_off": round(statistics.median(r["import_ms"] for r in untraced), 1),
+                    "import_cpu_ms_tracing_off": round(statistics.median(r["import_cpu_ms"] for r in untraced), 1),
+                    "first_call_ms": round(first[0]["ms"], 1),
+                    "warm_call_ms": round(first[1]["ms"], 1),
+                    "first_over_warm_ms": round(first[0]["ms"] - first[1]["ms"], 1),
+                    "first_over_warm_cpu_ms": round(first[0]["cpu_ms"] - first[1]["cpu_ms"], 1),
+                    # The first run's calls only: later runs see leads already routed.
+                    "warm_call_cpu_ms": round(first[1]["cpu_ms"], 2),
+                    "warm_call_cpu_ms_tracing_off": round(untraced[0]["calls"][1]["cpu_ms"], 2),
+                    "first_call_cpu_ms_tracing_off": round(untraced[0]["calls"][0]["cpu_ms"], 2),
+                    "answers": [c["answer"] for c in first],
+                    "loaded_on_first_call": traced[0]["loaded_on_first_call"],
+                    "modules_at_import": traced[0]["modules_at_import"],
+                    "boto3_imported": traced[0]["boto3_loaded"],
+                    "python": traced[0]["version"],
+                }
+        finally:
+            server.stop()
+    return results
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    print(json.dumps(measure(runs=int(sys.argv[1]) if len(sys.argv) > 1 else 1), indent=2))

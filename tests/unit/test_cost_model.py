@@ -1,0 +1,65 @@
+"""The cost model reads the template and the code as they are, and prices what is beyond the free tier."""
+
+from __future__ import annotations
+
+from bench import cost
+
+PER_LEAD = {"write_units": 22.0, "read_units": 2.0, "handler_cpu_ms": {"ingest": 5.0, "route": 8.0},
+            "aws_calls": {"ingest": 2.0, "route": 2.0}, "events": 0.0, "log_bytes": 1500}  # fmt: skip
+
+
+def template(*resources: tuple[str, dict]) -> dict:
+    return {"Resources": {f"R{i}": {"Type": kind, "Properties": props} for i, (kind, props) in enumerate(resources)}}
+
+
+def test_fixed_costs_are_read_from_the_template():
+    facts = cost.facts_from_template(
+        template(
+            ("AWS::KMS::Key", {}),
+            ("AWS::CloudWatch::Dashboard", {"DashboardBody": "{}"}),
+            ("AWS::CloudWatch::Alarm", {"MetricName": "Errors"}),
+            ("AWS::Scheduler::Schedule", {"ScheduleExpression": "rate(1 minute)"}),
+            ("AWS::Scheduler::Schedule", {"ScheduleExpression": "rate(2 hours)"}),
+            (
+                "AWS::Lambda::Function",
+                {"MemorySize": 1024, "Environment": {"Variables": {"POWERTOOLS_SERVICE_NAME": "route"}}},
+            ),
+        ),
+        "dev",
+    )
+    assert (facts.kms_keys, facts.dashboards, facts.alarm_metrics) == (1, 1, 1)
+    assert facts.schedule_invocations_per_month == 43_200 + 360
+    assert facts.functions == {"route": 1024}
+
+
+def test_a_metric_named_from_a_value_is_flagged_and_literal_names_are_counted_once_per_service(tmp_path):
+    handler = tmp_path / "functions" / "ingest" / "ingest_handler.py"
+    handler.parent.mkdir(parents=True)
+    handler.write_text(
+        'metrics = Metrics(namespace="LeadRelay", service="ingest")\n'
+        'metrics.add_metric(name="WebhooksAccepted", unit="Count", value=1)\n'
+        'metrics.add_metric(name="WebhooksAccepted", unit="Count", value=1)\n'
+        'metrics.add_metric(name=f"Webhook_{outcome}", unit="Count", value=1)\n'
+    )
+    found = cost.custom_metrics((tmp_path / "functions",))
+    assert found["metrics"] == ["ingest/WebhooksAccepted"]
+    assert len(found["names_built_from_values"]) == 1 and found["names_built_from_values"][0].endswith(":4")
+
+
+def test_cloudwatch_is_free_within_its_allowance_and_priced_beyond_it():
+    facts = cost.TemplateFacts(stage="dev", kms_keys=1, dashboards=1, alarm_metrics=12)
+    metrics = {"count": 12, "metrics": [], "names_built_from_values": []}
+    free = cost.monthly(10, 3000, facts, PER_LEAD, metrics)["lines_usd"]
+    assert free["CloudWatch dashboards"] == 0 and free["CloudWatch custom metrics"] == 0.6
+    assert free["CloudWatch alarms"] == 0.2 and free["KMS (customer-managed key)"] > 1.0
+    paid = cost.monthly(10, 3000, facts, PER_LEAD, metrics, free_tier=False)["lines_usd"]
+    assert paid["CloudWatch dashboards"] == 3.0 and paid["CloudWatch custom metrics"] == 3.6
+
+
+def test_more_memory_costs_only_the_waiting_not_the_cpu():
+    # CPU-bound milliseconds shrink as memory grows, so only the time waiting on AWS costs more
+    at_256 = cost.billed_ms(9.0, 2.0, 256) * 256
+    at_1024 = cost.billed_ms(9.0, 2.0, 1024) * 1024
+    cpu_only = cost.billed_ms(9.0, 0.0, 256) * 256
+    assert cost.billed_ms(9.0, 0.0, 1024) * 1024 == cpu_only
+    assert at_1024 - at_256 == 2 * cost.AWS_WAIT_MS_PER_CALL * (1024 - 256)
