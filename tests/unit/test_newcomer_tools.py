@@ -79,6 +79,9 @@ def test_a_schedule_is_printed_only_when_it_did_something() -> None:
     event = {"time": "2026-11-23T12:51:00Z"}
     assert schedule_line(Schedule(), event, {"at": "…", "unassigned": 3, "pending_fetches": {}}) is None
     assert schedule_line(Schedule(), event, {"task": "pull", "sources": []}) is None
+    quiet_tick = {"at": "…", "unassigned": 1, "work": {"followups_due": 0, "unassigned_waiting": 1}}
+    assert schedule_line(Schedule(), event, quiet_tick) is None
+    assert work_done({"work": {"followups_missed": 2, "sla_escalated": 0}}) == {"work": {"followups_missed": 2}}
     assert work_done({"at": "…", "pending_fetches": {"fetched": 2}}) == {"pending_fetches": {"fetched": 2}}
     line = schedule_line(Schedule(), event, {"at": "…", "pending_fetches": {"fetched": 2}})
     assert line == '12:51:00Z schedule Tick: {"pending_fetches": {"fetched": 2}}'

@@ -16,8 +16,9 @@ from typing import Any, TextIO
 from leadrelay.clock import Clock
 from leadrelay.local.gateway import RequestLog
 
-# Keys of a tick's answer that report a state rather than work done.
-_REPORT_ONLY = frozenset({"at", "task", "event_time", "unassigned"})
+# Keys of a tick's answer that report a state rather than work done (at any depth).
+_REPORT_ONLY = frozenset({"at", "task", "event_time", "unassigned", "unassigned_waiting"})
+_NOTHING: tuple[Any, ...] = (None, 0, "", [], {})
 
 
 def quiet_environment() -> None:
@@ -40,10 +41,19 @@ def request_line(entry: RequestLog, clock: Clock) -> str:
 
 
 def work_done(result: Any) -> dict[str, Any]:
-    """What a schedule's answer says it did: every non-empty, non-zero entry but the reports."""
+    """What a schedule's answer says it did: every non-empty, non-zero entry but the reports, at
+    any depth (`{"work": {"followups_due": 0}}` did nothing)."""
     if not isinstance(result, dict):
         return {}
-    return {k: v for k, v in result.items() if k not in _REPORT_ONLY and v not in (None, 0, "", [], {})}
+    done: dict[str, Any] = {}
+    for key, value in result.items():
+        if key in _REPORT_ONLY:
+            continue
+        if isinstance(value, dict):
+            value = work_done(value)
+        if isinstance(value, bool) or value not in _NOTHING:
+            done[key] = value
+    return done
 
 
 def schedule_line(schedule: Any, event: dict[str, Any], result: Any) -> str | None:
