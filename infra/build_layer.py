@@ -48,6 +48,7 @@ SHIPPED = (
     "capture",
     "clock.py",
     "config.py",
+    "dashboard",
     "definitions.py",
     "errors.py",
     "events",

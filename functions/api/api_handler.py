@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from api_routes import (
     activities,
     agents,
+    dashboard,
     followup_settings,
     followups,
     leads,
@@ -47,6 +48,7 @@ app.include_router(activities.router)
 app.include_router(followups.router)
 app.include_router(followup_settings.router)
 app.include_router(sync.router)
+app.include_router(dashboard.router)
 app.enable_swagger(path="/docs", title="LeadRelay API", version="1")
 wiring.prepare(wiring.lead_repository, wiring.org_repository)
 

@@ -1,4 +1,5 @@
-"""Stream entry point: new timeline entries and quarantined requests → the EventBridge bus.
+"""Stream entry point: new timeline entries and quarantined requests → the EventBridge bus; and
+every lead/follow-up change and new timeline entry → the dashboard's counters and activity feed.
 
 The domain events leave from here and nowhere else: the change and its timeline entry were
 committed together, so a crash anywhere before this point loses nothing (the stream keeps the
@@ -17,8 +18,10 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadrelay.config import get_settings
+from leadrelay.dashboard import consumer as dashboard
 from leadrelay.events import bus
 from leadrelay.events.forward import entries_for
+from leadrelay.store.dashboard import DashboardStore
 from leadrelay.store.dynamo import from_item
 
 logger = Logger(service="events")
@@ -29,8 +32,32 @@ metrics = Metrics(namespace="LeadRelay", service="events")
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 
+def _dashboard_store() -> DashboardStore:
+    settings = get_settings()
+    return DashboardStore(settings.org_table, settings.leads_table)
+
+
+dashboard_definitions = dashboard.CachedDefinitions(lambda: _dashboard_store().definitions(get_settings().org_timezone))
+
+
+def is_domain_event(raw: dict[str, Any]) -> bool:
+    """`definitions.EVENT_FILTER_PATTERNS` by hand (the mapping also carries the dashboard's records;
+    the layer does not ship the local stack's pattern matcher): a new timeline entry or quarantined request."""
+    image = (raw.get("dynamodb") or {}).get("NewImage") or {}
+    return raw.get("eventName") == "INSERT" and (
+        str((image.get("sk") or {}).get("S", "")).startswith("TL#")
+        or str((image.get("pk") or {}).get("S", "")).startswith("QUARANTINE#")
+    )
+
+
 @tracer.capture_method
 def forward_record(record: DynamoDBRecord) -> None:
+    # The dashboard's counters and feed ride on this mapping (docs/dashboard.md); idempotent, so a
+    # record retried for the bus's sake is not counted twice. Counted first: a bus outage retries both.
+    if dashboard.handle_record(record.raw_event, _dashboard_store(), dashboard_definitions) == "applied":
+        metrics.add_metric(name="DashboardCountsMoved", unit=MetricUnit.Count, value=1)
+    if not is_domain_event(record.raw_event):
+        return
     image = record.raw_event.get("dynamodb", {}).get("NewImage")
     if not image:
         return

@@ -65,6 +65,11 @@ class LeadRelayStack(cdk.Stack):
 
         for construct in (self.ingest, self.routing, self.followup, self.api):
             self.data.acknowledge_grants(construct.handler.role)
+        # The dashboard's counters and activity feed ride on the events function's stream mapping
+        # (a third reader per shard would be throttled): it reads a lead's owner, writes the org table.
+        self.data.leads.grant_read_data(self.domain_events.function)
+        self.data.org.grant_read_write_data(self.domain_events.function)
+        self.data.acknowledge_grants(self.domain_events.handler.role)
 
         self.functions: dict[str, lambda_.IFunction] = {
             "ingest": self.ingest.function,

@@ -334,3 +334,15 @@ def test_definitions_expose_what_infra_reads():
     assert definitions.LEADS_TABLE.env_var == "LEADS_TABLE"
     assert definitions.ORG_TABLE.env_var == "ORG_TABLE"
     assert definitions.EVENT_BUS_ENV == "EVENT_BUS_NAME"
+
+
+def test_the_events_function_keeps_the_dashboard_reading_leads_and_writing_only_the_org_table(synthesized):
+    # The dashboard's counters ride on the events function's stream mapping (docs/dashboard.md)
+    _, props = _function(synthesized, "events")
+    statements = _role_statements(synthesized, props["Role"]["Fn::GetAtt"][0])
+    leads_id = synthesized.raw["Outputs"][c.OUTPUT_LEADS_TABLE]["Value"]["Ref"]
+    org_id = synthesized.raw["Outputs"][c.OUTPUT_ORG_TABLE]["Value"]["Ref"]
+    writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}
+    assert not [s for s in statements if _refers_to(s["Resource"], leads_id) and set(_as_list(s["Action"])) & writes]
+    org_actions = {a for s in statements if _refers_to(s["Resource"], org_id) for a in _as_list(s["Action"])}
+    assert writes <= org_actions and "dynamodb:GetItem" in org_actions

@@ -116,3 +116,31 @@ def test_an_offline_call_synced_late_keeps_the_earliest_contact_time(flow: Flow,
     late = log(flow, lead["lead_id"], {"type": "call", "outcome": "no_answer", "at": "2026-11-23T06:40:00Z"})[1]
     assert late["lead"]["first_contacted_at"] == "2026-11-23T06:40:00.000Z"
     assert late["lead"]["first_connected_at"] == "2026-11-23T07:05:00.000Z"
+
+
+def test_an_idempotency_key_header_stands_in_for_client_id(flow: Flow, demo, clock) -> None:
+    from tests.helpers import LambdaContext, api_event, claims
+
+    lead = routed_lead(flow, demo, "9876500109")
+    path = f"/leads/{lead['lead_id']}/activities"
+
+    def post() -> int:
+        event = api_event("POST", path, body={"type": "call", "outcome": "busy"}, headers={"Idempotency-Key": "k-1"},
+                          claims=claims("agent", "anjali", agent_id="anjali"))  # fmt: skip
+        return int(flow.api(event, LambdaContext())["statusCode"])
+
+    assert [post(), post()] == [201, 200]
+    assert len(flow.get(f"{path}")[1]["items"]) == 1
+
+
+def test_activities_come_a_page_at_a_time(flow: Flow, demo, clock) -> None:
+    lead = routed_lead(flow, demo, "9876500110")
+    for n in range(3):
+        clock.advance(minutes=1)
+        assert log(flow, lead["lead_id"], {"type": "note", "note": f"note {n}"})[0] == 201
+    path = f"/leads/{lead['lead_id']}/activities"
+    first = flow.get(path, query={"limit": "2"})[1]
+    assert [a["note"] for a in first["items"]] == ["note 0", "note 1"] and first["next"]
+    second = flow.get(path, query={"limit": "2", "cursor": first["next"]})[1]
+    assert [a["note"] for a in second["items"]] == ["note 2"]
+    assert flow.get(path, query={"cursor": "nonsense"})[0] == 400

@@ -307,3 +307,28 @@ def test_a_cadence_named_by_the_rule_is_attached_to_the_leads_it_routes(flow: Fl
     assert reasons == {lead["lead_id"]: "nurture:standard#1"}
     assert "nurture.started" in timeline_kinds(flow, lead["lead_id"])
     assert "nurture.started" not in timeline_kinds(flow, chennai["lead_id"])
+
+
+def test_a_batch_with_stale_items_writes_the_fresh_one_and_nothing_twice(flow: Flow, demo, clock, monkeypatch) -> None:
+    from leadrelay.store.followups import FollowupStore
+
+    # Given two due follow-ups that a tick already reminded, as a slow tick still holds them
+    first = [routed_lead(flow, demo, f"98765003{n:02d}") for n in range(2)]
+    for lead in first:
+        call(flow, lead, "busy")
+    clock.advance(minutes=61)
+    held, _ = wiring.followup_store().due("FU_DUE", clock.now(), 10)
+    assert len(held) == 2 and tick()["work"]["followups_due"] == 2
+    # And a third that fell due since
+    third = routed_lead(flow, demo, "9876500399")
+    call(flow, third, "busy")
+    clock.advance(minutes=61)
+    fresh, _ = wiring.followup_store().due("FU_DUE", clock.now(), 10)
+    assert len(fresh) == 1
+    # When the slow tick writes all three in one batch
+    monkeypatch.setattr(FollowupStore, "due", lambda self, queue, until, limit, start=None: (
+        (held + fresh, None) if queue == "FU_DUE" else ([], None)))  # fmt: skip
+    # Then the stale two are dropped from the batch, the fresh one is written, nothing twice
+    assert tick()["work"]["followups_due"] == 1
+    for lead in [*first, third]:
+        assert timeline_kinds(flow, lead["lead_id"]).count("followup.due") == 1

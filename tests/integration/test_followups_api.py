@@ -125,3 +125,18 @@ def test_the_demo_org_s_first_contact_sla_is_90_minutes_or_less_and_applies_by_d
     assert org["first_contact_sla_minutes"] is not None and org["first_contact_sla_minutes"] <= 90
     # and the follow-up settings defer to it until an admin sets one of their own
     assert flow.get("/settings/followups")[1]["sla"]["first_contact_minutes"] is None
+
+
+def test_a_reassigned_lead_takes_its_open_follow_up_to_the_new_owner(flow: Flow, demo, clock) -> None:
+    # Given Anjali's lead with an open follow-up
+    lead = routed_lead(flow, demo, "9876500306")
+    followup = set_followup(flow, lead["lead_id"], "2026-11-24T06:00:00Z", **as_agent("anjali"))[1]["followup"]
+    # When the manager moves the lead to Rahul
+    status, _ = flow.call("POST", f"/leads/{lead['lead_id']}/reassign", role="manager", team_id="ncr",
+                          body={"agent_id": "rahul", "reason": "Anjali is on leave tomorrow"})  # fmt: skip
+    assert status == 200
+    # Then the follow-up is Rahul's now, and no longer on Anjali's list
+    assert [f["followup_id"] for f in flow.get("/followups", **as_agent("rahul"))[1]["items"]] == [
+        followup["followup_id"]
+    ]
+    assert flow.get("/followups", **as_agent("anjali"))[1]["items"] == []

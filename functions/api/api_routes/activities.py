@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api_routes.common import NotFound, api_error, audit_read, lead_view, principal
+from api_routes.common import BadRequest, NotFound, Unprocessable, api_error, audit_read, lead_view, principal
 from leadrelay import wiring
 from leadrelay.auth import Principal
 from leadrelay.clock import iso
@@ -112,14 +112,26 @@ def log_activity(who: Principal, lead: Lead, request: ActivityRequest) -> Logged
     )
 
 
+def _idempotency_key() -> str | None:
+    """An `Idempotency-Key` header stands in for `client_id` (as on every creating POST)."""
+    headers = router.current_event.headers or {}
+    key = next((v for k, v in headers.items() if k.lower() == "idempotency-key"), None)
+    if key is not None and not 1 <= len(key.strip()) <= 128:
+        raise Unprocessable("invalid_request", "Idempotency-Key must be 1 to 128 characters")
+    return key.strip() if key else None
+
+
 @router.post(
     "/leads/<lead_id>/activities", summary="Log a call, note, message or meeting on a lead", tags=["activities"]
 )
 def post_activity(lead_id: LeadId, body: ActivityRequest) -> Response[dict[str, Any]]:
     """201 with the activity, the lead as it now stands and the follow-up the outcome scheduled
-    (or null); 200 with the same for a replay of an earlier `client_id`."""
+    (or null); 200 with the same for a replay of an earlier `client_id` (or `Idempotency-Key`)."""
     who = principal(router)
     lead = visible_lead(who, lead_id)
+    key = _idempotency_key()
+    if body.client_id is None and key:
+        body = body.model_copy(update={"client_id": key})
     try:
         logged = log_activity(who, lead, body)
     except Refused as refused:
@@ -134,9 +146,16 @@ def post_activity(lead_id: LeadId, body: ActivityRequest) -> Response[dict[str, 
 
 
 @router.get("/leads/<lead_id>/activities", summary="The lead's activities, oldest first", tags=["activities"])
-def get_activities(lead_id: LeadId) -> dict[str, Any]:
+def get_activities(
+    lead_id: LeadId,
+    cursor: Annotated[str | None, Query(max_length=2048, description="`next` from the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+) -> dict[str, Any]:
     who = principal(router)
     visible_lead(who, lead_id)
-    items = [activity_view(a) for a in wiring.activity_log().activities(lead_id)]
-    audit_read(who, "activities", lead_id)
-    return {"lead_id": lead_id, "items": items, "next": None}
+    try:
+        found, next_cursor = wiring.activity_log().activities(lead_id, limit=limit, cursor=cursor)
+    except ValueError as exc:
+        raise BadRequest("invalid_cursor", str(exc)) from exc
+    audit_read(who, "activities", lead_id, count=len(found))
+    return {"lead_id": lead_id, "items": [activity_view(a) for a in found], "next": next_cursor}

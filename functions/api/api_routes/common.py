@@ -118,6 +118,7 @@ def lead_view(lead: Lead) -> dict[str, Any]:
             "last_touch": touch_view(lead.latest_touch()),
             "closed_at": _time(lead.closed_at),
             "close_reason": lead.close_reason,
+            "value": lead.value,
             "reopened_at": _time(lead.reopened_at),
             "reopen_count": lead.reopen_count,
             "return_to_agent_id": lead.return_to_agent_id,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -13,11 +16,13 @@ from leadrelay import wiring
 from leadrelay.auth import Principal, Role
 from leadrelay.clock import get_clock, iso
 from leadrelay.config import get_settings
+from leadrelay.dashboard.aggregates import STAGES
 from leadrelay.models import Lead, LeadStatus
 
 router = Router()
 
 QUEUE_STATUSES = (LeadStatus.NEW, LeadStatus.UNASSIGNED)
+DashboardStage = StrEnum("DashboardStage", {stage: stage for stage in STAGES})  # type: ignore[misc]
 
 LeadId = Annotated[str, Path(min_length=1, max_length=64, description="The lead's id")]
 
@@ -74,8 +79,19 @@ def list_leads(
     agent_id: Annotated[str | None, Query(max_length=64)] = None,
     cursor: Annotated[str | None, Query(max_length=2048, description="`next` from the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    team_id: Annotated[str | None, Query(max_length=64, description="only this team's leads")] = None,
+    received_from: Annotated[datetime | None, Query(description="received at or after (ISO time with zone)")] = None,
+    received_to: Annotated[datetime | None, Query(description="received before (ISO time with zone)")] = None,
+    stage: Annotated[DashboardStage | None, Query(description="the leads a dashboard number counts")] = None,
 ) -> dict[str, Any]:
     who = principal(router)
+    if received_from or received_to or stage or team_id:
+        # The dashboard's links: exactly the leads behind a number (api_routes/dashboard.py).
+        from api_routes.dashboard import list_counted
+
+        return list_counted(who, received_from=received_from, received_to=received_to, team_id=team_id,
+                            agent_id=agent_id, source_id=source_id, status=status.value if status else None,
+                            stage=stage.value if stage else None, cursor=cursor, limit=limit)  # fmt: skip
     team_id = None
     if who.role is Role.AGENT:
         if agent_id and agent_id != who.agent_id:
@@ -163,6 +179,7 @@ class StatusRequest(BaseModel):
 
     status: LeadStatus = Field(description="contacted, qualified, won or lost")
     reason: str | None = Field(default=None, max_length=500, description="why; required for lost")
+    value: Decimal | None = Field(default=None, ge=0, le=10**12, decimal_places=2, description="won: deal value, ₹")
 
 
 @router.put("/leads/<lead_id>/status", summary="Mark a lead contacted, qualified, won or lost", tags=["leads"])
@@ -178,7 +195,7 @@ def set_status(lead_id: LeadId, body: StatusRequest) -> dict[str, Any]:
     lifecycle = LeadLifecycle(leads=wiring.lead_repository(), org_table=get_settings().org_table,
                               clock=get_clock())  # fmt: skip
     try:
-        updated, changed = lifecycle.change(lead, StatusChange(body.status, who.username, body.reason))
+        updated, changed = lifecycle.change(lead, StatusChange(body.status, who.username, body.reason, body.value))
     except StatusRefused as refused:
         raise api_error(refused) from refused
     return {"lead": lead_view(updated), "changed": changed}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -11,11 +11,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from api_routes.common import BadRequest, audit_read, principal
 from leadrelay import wiring
 from leadrelay.auth import Role
-from leadrelay.clock import get_clock, iso, parse_iso
+from leadrelay.clock import get_clock, iso, local_day, parse_iso
 
 router = Router()
 
 MAX_LEADS = 20_000
+MAX_DAYS = 366  # the counters' window, as the dashboard's
 
 
 def _moment(value: str | None, name: str) -> datetime | None:
@@ -35,26 +36,56 @@ def _moment(value: str | None, name: str) -> datetime | None:
 def attribution(
     since: Annotated[str | None, Query(max_length=40, description="from (ISO); default 30 days back")] = None,
     until: Annotated[str | None, Query(max_length=40, description="until, exclusive (ISO); default now")] = None,
-    include_test: Annotated[bool, Query(description="count providers' test leads too")] = False,
+    include_test: Annotated[bool, Query(description="count providers' test leads too (reads the leads)")] = False,
 ) -> dict[str, Any]:
-    """Leads received in the window, credited to the source that brought the person first and to
-    the source of their latest arrival, with how many were won, lost or are still open."""
-    from leadrelay.reports import attribution_report
-
+    """Leads received in the window (whole org-local days), credited to the source that brought the
+    person first and to the source of their latest arrival, with how many were won, lost or are
+    still open. Read from the dashboard's counters; `include_test` reads the leads instead."""
     who = principal(router)
     who.require(Role.ADMIN, Role.MANAGER)
     end = _moment(until, "until") or get_clock().now() + timedelta(milliseconds=1)  # up to now, inclusive
     start = _moment(since, "since") or end - timedelta(days=30)
     if start >= end:
         raise BadRequest("invalid_window", "since must be before until")
-    leads, truncated = wiring.lead_repository().received_between(start, end, MAX_LEADS)
-    if not include_test:
-        leads = [lead for lead in leads if not lead.test]
-    if who.role is Role.MANAGER:
-        leads = [lead for lead in leads if lead.assigned_team_id == who.team_id]
+    team_id = (who.team_id or "-") if who.role is Role.MANAGER else None
     kinds = {source.source_id: source.kind.value for source in wiring.org_repository().list_sources()}
-    audit_read(who, "attribution report", count=len(leads))
-    report = attribution_report(leads, kinds)
-    report["window"] = {"since": iso(start), "until": iso(end), "truncated": truncated,
-                        "team_id": who.team_id if who.role is Role.MANAGER else None}  # fmt: skip
+    if include_test:
+        report, truncated = _from_leads(start, end, team_id, kinds)
+    else:
+        report, truncated, start, end = _from_counters(start, end, team_id, kinds)
+    audit_read(who, "attribution report", count=report["leads"])
+    report["window"] = {"since": iso(start), "until": iso(end), "truncated": truncated, "team_id": team_id}
     return report
+
+
+def _from_counters(
+    start: datetime, end: datetime, team_id: str | None, kinds: dict[str, str]
+) -> tuple[dict[str, Any], bool, datetime, datetime]:
+    """The report from the dashboard's counters: one Query per month; the window widens to whole
+    org-local days and narrows to the last MAX_DAYS of them."""
+    from zoneinfo import ZoneInfo
+
+    from leadrelay.config import get_settings
+    from leadrelay.dashboard.view import Window, attribution
+
+    zone = ZoneInfo(get_settings().org_timezone)
+    first, last = local_day(start, zone.key), local_day(end - timedelta(milliseconds=1), zone.key)
+    truncated = (last - first).days >= MAX_DAYS
+    first = max(first, last - timedelta(days=MAX_DAYS - 1))
+    window = Window(first, last, team_id=team_id)
+    report = attribution(wiring.dashboard_store().lead_cells(first, last, team_id), window=window, kinds=kinds)
+    start = datetime.combine(first, time(0), zone)
+    end = datetime.combine(last + timedelta(days=1), time(0), zone)
+    return report, truncated, start, end
+
+
+def _from_leads(
+    start: datetime, end: datetime, team_id: str | None, kinds: dict[str, str]
+) -> tuple[dict[str, Any], bool]:
+    """The report read from the leads of the window (providers' test leads too; up to MAX_LEADS)."""
+    from leadrelay.reports import attribution_report
+
+    leads, truncated = wiring.lead_repository().received_between(start, end, MAX_LEADS)
+    if team_id is not None:
+        leads = [lead for lead in leads if lead.assigned_team_id == team_id]
+    return attribution_report(leads, kinds), truncated

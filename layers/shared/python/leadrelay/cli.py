@@ -185,12 +185,52 @@ def _run_import(args: argparse.Namespace) -> int:
     return run_import(args)
 
 
+def _add_report(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "report",
+        help="the dashboard as tables in the terminal and PNG charts, from a running stack",
+        description="GET /dashboard on the stack found through <state-dir>/local.json, printed as tables; "
+        "charts (leads and revenue by source, funnel, speed to lead, leaderboard) need the `report` extra.",
+    )
+    parser.add_argument("--from", dest="from_", help="first org-local day, YYYY-MM-DD (default today)")
+    parser.add_argument("--to", help="last org-local day, YYYY-MM-DD (default today)")
+    parser.add_argument("--team", help="one team's dashboard")
+    parser.add_argument("--out", default=".leadrelay/report", help="folder for the PNGs (default .leadrelay/report)")
+    parser.add_argument("--no-charts", action="store_true", help="tables only")
+    parser.add_argument("--json", action="store_true", help="the API's JSON answer instead of tables")
+    _add_state_dir(parser)
+    parser.set_defaults(run=_run_report)
+    dashboard = subparsers.add_parser("dashboard", help="the dashboard's counters on a running stack")
+    commands = dashboard.add_subparsers(dest="dashboard_command", metavar="<dashboard command>", required=True)
+    rebuild = commands.add_parser(
+        "rebuild",
+        help="re-count the dashboard from the leads (after an SLA or status category change)",
+        description="POST /dashboard/rebuild until every lead is re-counted; safe while leads arrive, and to repeat.",
+    )
+    rebuild.add_argument("--since", help="only leads received from this org-local day on, YYYY-MM-DD")
+    _add_state_dir(rebuild)
+    rebuild.set_defaults(run=_run_dashboard_rebuild)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from leadrelay.local.report_cli import run_report
+
+    return run_report(args)
+
+
+def _run_dashboard_rebuild(args: argparse.Namespace) -> int:
+    from leadrelay.local.report_cli import run_rebuild
+
+    return run_rebuild(args)
+
+
 # Each entry adds one subcommand to the parser; later work appends (route simulate, quarantine…).
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
     _add_local,
     _add_route,
     _add_quarantine,
     _add_import,
+    _add_report,
 ]
 
 

@@ -120,6 +120,15 @@ class StreamMapping:
 
 ROUTE_STREAM = StreamMapping()
 
+# The dashboard's counters and activity feed (leadrelay.dashboard) ride on the events function's
+# mapping below: every change of a lead item (its counters follow the new image) and of a follow-up
+# item (open/missed/done per due day); new timeline entries come through the events' own pattern.
+# Not a third mapping: DynamoDB Streams serves two readers per shard without throttling.
+AGGREGATE_FILTER_PATTERNS: tuple[dict[str, Any], ...] = (
+    {"dynamodb": {"Keys": {"sk": {"S": ["LEAD"]}}}},
+    {"dynamodb": {"NewImage": {"followup_id": {"S": [{"exists": True}]}}}},
+    {"eventName": ["REMOVE"], "dynamodb": {"OldImage": {"followup_id": {"S": [{"exists": True}]}}}},
+)
 # Domain events leave through the stream, never by a publish call after the commit: a timeline
 # entry (written inside the transaction of the change it records) and a quarantined request are
 # new items, and each one's INSERT is forwarded to the bus by the events function. Updates (an
@@ -131,7 +140,7 @@ EVENT_FILTER_PATTERNS: tuple[dict[str, Any], ...] = (
 
 # The events function's mapping: the same failure contract as the router's (bisect, per-record
 # failures, an on-failure queue), its own filter.
-EVENTS_STREAM = StreamMapping(filter_patterns=EVENT_FILTER_PATTERNS)
+EVENTS_STREAM = StreamMapping(filter_patterns=EVENT_FILTER_PATTERNS + AGGREGATE_FILTER_PATTERNS)
 
 # Timeline kinds forwarded under other detail-types: the names these events had before they left
 # through the stream, so existing rules keep matching (a touchpoint was published as lead.merged, a

@@ -19,9 +19,11 @@ from leadrelay.store.org import OrgRepository
 
 if TYPE_CHECKING:
     from leadrelay.capture import CaptureService
+    from leadrelay.dashboard.aggregates import Definitions
     from leadrelay.routing.router import Router
     from leadrelay.routing.snapshot import RosterSnapshots
     from leadrelay.store.activities import ActivityLog
+    from leadrelay.store.dashboard import DashboardStore
     from leadrelay.store.followups import FollowupStore
     from leadrelay.tick import FollowupTick
 
@@ -109,6 +111,18 @@ def prepare(*services: Callable[[], object]) -> None:
     client()
     for service in services:
         service()
+
+
+def dashboard_store() -> DashboardStore:
+    from leadrelay.store.dashboard import DashboardStore
+
+    settings = get_settings()
+    return DashboardStore(settings.org_table, settings.leads_table)
+
+
+def dashboard_definitions() -> Definitions:
+    """The dashboard's definitions as the organisation's settings say now."""
+    return dashboard_store().definitions(get_settings().org_timezone)
 
 
 def reset() -> None:

@@ -444,8 +444,8 @@ class LocalStack:
         return now
 
     def drain(self, timeout: float = DRAIN_TIMEOUT_SECONDS) -> bool:
-        """Wait until the router, and then the events function, have seen every stream record
-        written so far (the router's own writes included)."""
+        """Wait until the router, and then the events function (which also keeps the dashboard's
+        counters), have seen every stream record written so far (the router's own writes included)."""
         assert self.poller is not None, "start the stack first"
         routed = self.poller.drain(timeout)
         if self.event_poller is None:

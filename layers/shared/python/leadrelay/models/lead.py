@@ -155,6 +155,8 @@ class Lead(LeadInput):
     # policy and offered to `return_to_agent_id` (its previous owner) first.
     closed_at: datetime | None = None
     close_reason: str | None = None
+    # Won: the deal's value in rupees, as `PUT /leads/{id}/status` was told.
+    value: Decimal | None = None
     reopened_at: datetime | None = None
     last_closed_status: str | None = None
     last_closed_at: datetime | None = None

@@ -21,7 +21,7 @@ from leadrelay.followup.settings import ActivityType, FollowupSettings, Outcome
 from leadrelay.ids import new_id
 from leadrelay.models import Agent, Lead, LeadStatus, RoutingState, TimelineEvent
 from leadrelay.models.followup import Activity, Followup, FollowupStatus
-from leadrelay.store.dynamo import client, from_item, query_all, to_item
+from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item
 from leadrelay.store.followups import (
     FollowupStore,
     client_key,
@@ -331,14 +331,26 @@ class ActivityLog:
         followup = self.followups.get(lead.open_followup_id) if lead.open_followup_id else None
         return Logged(activity, lead, followup, duplicate=True)
 
-    def activities(self, lead_id: str) -> list[Activity]:
-        """Every activity on the lead, oldest first (by when it happened)."""
-        items = query_all(
-            TableName=self.table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues=to_item({":pk": lead_pk(lead_id), ":prefix": "ACT#"}),
-        )
-        return [Activity.model_validate({k: v for k, v in item.items() if k not in ("pk", "sk")}) for item in items]
+    def activities(
+        self, lead_id: str, *, limit: int = 100, cursor: str | None = None
+    ) -> tuple[list[Activity], str | None]:
+        """The lead's activities, oldest first (by when they happened), a page at a time; raises
+        ValueError for a cursor this API did not issue."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": to_item({":pk": lead_pk(lead_id), ":prefix": "ACT#"}),
+            "Limit": limit,
+        }
+        start = decode_cursor(cursor)
+        if start:
+            if start.get("pk") != {"S": lead_pk(lead_id)}:
+                raise ValueError("cursor is not one this API issued")
+            kwargs["ExclusiveStartKey"] = start
+        response = client().query(**kwargs)
+        items = [from_item(item) for item in response.get("Items", [])]
+        found = [Activity.model_validate({k: v for k, v in item.items() if k not in ("pk", "sk")}) for item in items]
+        return found, encode_cursor(response.get("LastEvaluatedKey"))
 
     # -- follow-ups by hand ----------------------------------------------------------------------
 

@@ -177,6 +177,8 @@ class AssignmentStore:
         if stamp_round_robin:
             self._stamp(txn, assignment, decision, roster)
         self._move_load(txn, lead, assignment)
+        if lead.open_followup_id:
+            self._hand_over_followup(txn, lead.open_followup_id, assignment)
         txn.put(self.leads_table, decision_item(decision))
         txn.put(self.leads_table, timeline_item(event))
         for extra in more_events:
@@ -244,6 +246,19 @@ class AssignmentStore:
         )
         if previous is not None:
             release_open_lead(txn, self.org_table, previous)
+
+    def _hand_over_followup(self, txn: _Txn, followup_id: str, assignment: Assignment) -> None:
+        """The lead's open (or missed) follow-up goes with it to the new owner, who now sees it in
+        their list; the previous owner, who can no longer open the lead, does not."""
+        sets = "SET agent_id = :agent, agent_pk = :agent_pk"
+        values: dict[str, object] = {":agent": assignment.agent_id, ":agent_pk": f"FU#{assignment.agent_id}"}
+        if assignment.team_id:
+            expression = f"{sets}, team_id = :team, team_pk = :team_pk"
+            values.update({":team": assignment.team_id, ":team_pk": f"FU#{assignment.team_id}"})
+        else:
+            expression = f"{sets} REMOVE team_id, team_pk"
+        txn.update(self.leads_table, {"pk": f"FOLLOWUP#{followup_id}", "sk": "FOLLOWUP"}, expression, values,
+                   "attribute_exists(pk)")  # fmt: skip
 
     def _run(self, txn: _Txn) -> CommitResult:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from leadrelay.clock import Clock
@@ -42,6 +43,8 @@ class StatusChange:
     status: LeadStatus
     by: str
     reason: str | None = None
+    # Won: the deal's value in rupees (the dashboard's revenue by source and agent).
+    value: Decimal | None = None
 
 
 class LeadLifecycle:
@@ -94,6 +97,9 @@ class LeadLifecycle:
                 removes.append("close_reason")
         elif was_closed:
             removes += ["closed_at", "close_reason"]
+        if change.status is LeadStatus.WON and change.value is not None:
+            sets.append("#value = :value")
+            values[":value"] = change.value
         if change.status is LeadStatus.CONTACTED and lead.first_contacted_at is None:
             sets.append("first_contacted_at = :now")
             values[":now"] = now
@@ -101,7 +107,8 @@ class LeadLifecycle:
         txn.update(
             self.leads.table, {"pk": lead_pk(lead.lead_id), "sk": LEAD_SK},
             "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
-            values, "attribute_exists(pk) AND version = :version", names={"#status": "status"},
+            values, "attribute_exists(pk) AND version = :version",
+            names={"#status": "status", **({"#value": "value"} if ":value" in values else {})},
         )  # fmt: skip
         agent = lead.assigned_agent_id
         if agent and closing and not was_closed:

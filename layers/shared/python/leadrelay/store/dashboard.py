@@ -1,0 +1,347 @@
+"""The dashboard's counters, the per-item markers that keep them exact, and the activity feed.
+
+Item layout in the org table (pk / sk):
+- `DASH#<YYYY-MM>` / `<day>#<team>#<source>#<agent>`   counters of the leads received that day
+- `DASHFU#<YYYY-MM>` / `<due day>#<agent>`              follow-ups due that day: open, missed, done
+- `DASHMARK#<kind>#<id>` / `MARK`                       what one lead (or follow-up) is counted as
+                                                        now: its cell, its counts, the last stream
+                                                        record applied (sequence number) and a revision
+- `FEED#ALL` | `FEED#T#<team>` | `FEED#A#<agent>` / `<at>#<event id>`   the activity feed (7 days)
+
+Exactly once under redelivery: a record moves the counters from the marker's counts to the new
+image's counts, in one transaction with the marker, on condition that the marker is still the
+revision read and older than the record. A record seen again finds the marker at its own sequence
+number and changes nothing; a record older than one already applied is skipped; a record that failed
+while a later one of the same lead succeeded is made good by that later one (its counts replace the
+marker's, whatever happened in between). A 90-day read is one Query per month partition.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from leadrelay.clock import iso
+from leadrelay.dashboard.aggregates import (
+    Contribution,
+    Definitions,
+    Marker,
+    followup_contribution,
+    lead_contribution,
+    months_between,
+    plan,
+    sequence_key,
+)
+from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, query_all, to_item, to_value
+
+# Kept apart from store.leads (and the pydantic models it loads): the events function counts with
+# this module on its hot path, and its cold start stays as small as forwarding needs.
+LIST_LEADS = "LEAD"  # store.leads.LIST_LEADS: the by_received partition of leads
+
+MARK_SK = "MARK"
+FEED_DAYS_KEPT = 7
+# Entries newer than this may still be joined by slower stream consumers: a feed cursor never
+# moves past now minus this, so those come again on the next poll (clients drop repeats by `id`).
+FEED_SETTLE = timedelta(seconds=5)
+# Timeline kinds the feed leaves out: they say nothing a console acts on.
+FEED_SKIPPED_KINDS = frozenset({"lead.duplicate", "lead.provider_notice"})
+
+Kinds = {"lead": lead_contribution, "followup": followup_contribution}
+
+
+def definitions_for(settings: Mapping[str, Any], timezone: str) -> Definitions:
+    """The dashboard's definitions from the organisation's settings item (`CONFIG`/`ORG`): days in
+    `timezone`, its first-contact SLA (90 minutes when it has none), its custom statuses' categories
+    (`status_categories`: status → open, won or lost)."""
+    categories = settings.get("status_categories") or {}
+    sla = settings.get("first_contact_sla_minutes")
+    return Definitions(timezone=timezone, sla_minutes=int(sla) if sla else 90,
+                       categories={str(k): str(v) for k, v in dict(categories).items()})  # fmt: skip
+
+
+class _Conflict(Exception):
+    """The item's marker changed since it was read (another consumer counted it meanwhile)."""
+
+
+def _transact(items: list[dict[str, Any]], attempts: int = 8) -> None:
+    """TransactWriteItems; a failed condition on item 0 (the marker) is a `_Conflict`; pure write
+    conflicts (TransactionConflict, no failed condition) are retried with backoff."""
+    import time
+
+    from botocore.exceptions import ClientError
+
+    for attempt in range(attempts):
+        try:
+            client().transact_write_items(TransactItems=items)
+            return
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            codes = [reason.get("Code") for reason in exc.response.get("CancellationReasons") or []]
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise _Conflict() from exc
+            if "TransactionConflict" not in codes or "ConditionalCheckFailed" in codes or attempt == attempts - 1:
+                raise
+            time.sleep(0.005 * (2**attempt))
+
+
+def _marker(item: Mapping[str, Any]) -> Marker:
+    counted = None
+    if item.get("cpk"):
+        counted = Contribution(item["cpk"], item["csk"], item.get("keys") or {}, item.get("counts") or {})
+    return Marker(counted, str(item.get("seq", sequence_key(None))), int(item.get("rev", 0)))
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What applying one item did: `applied` (counters moved), `unchanged` (same counts as
+    already counted) or `stale` (the marker has seen this record or a later one)."""
+
+    outcome: str
+    cells: int = 0
+
+
+class DashboardStore:
+    """Counters, markers and the feed in the org table; leads read from the leads table."""
+
+    def __init__(self, org_table: str, leads_table: str) -> None:
+        self.org_table = org_table
+        self.leads_table = leads_table
+
+    # -- counting ------------------------------------------------------------------------------
+
+    def apply(
+        self,
+        kind: str,
+        item_id: str,
+        image: Mapping[str, Any] | None,
+        definitions: Definitions,
+        sequence_number: str | None,
+        attempts: int = 8,
+    ) -> Applied:
+        """Count an item as its image says (None: it is gone). With a `sequence_number` (a stream
+        record) the marker must be older than it; without one (a rebuild) the marker's own is kept."""
+        contribute: Callable[[Mapping[str, Any] | None, Definitions], Contribution | None] = Kinds[kind]
+        new = contribute(image, definitions)
+        key = to_item({"pk": f"DASHMARK#{kind}#{item_id}", "sk": MARK_SK})
+        for _ in range(attempts):
+            response = client().get_item(TableName=self.org_table, Key=key, ConsistentRead=True)
+            marker = _marker(from_item(response["Item"])) if "Item" in response else None
+            outcome, written, moves = plan(marker, new, sequence_number)
+            if outcome == "stale" or (outcome == "unchanged" and marker is not None and sequence_number is None):
+                return Applied(outcome)
+            items: list[dict[str, Any]] = []
+            values: dict[str, Any] = {"pk": f"DASHMARK#{kind}#{item_id}", "sk": MARK_SK, "seq": written.seq,
+                                      "rev": written.rev}  # fmt: skip
+            if written.counted is not None:
+                counted = written.counted
+                values.update(cpk=counted.pk, csk=counted.sk, keys=dict(counted.keys), counts=dict(counted.counts))
+            put: dict[str, Any] = {"TableName": self.org_table, "Item": to_item(values)}
+            if marker is None:
+                put["ConditionExpression"] = "attribute_not_exists(pk)"
+            else:
+                put["ConditionExpression"] = "rev = :rev"
+                put["ExpressionAttributeValues"] = {":rev": to_value(marker.rev)}
+            items.append({"Put": put})
+            for move in moves:
+                names: dict[str, str] = {}
+                exprs: dict[str, Any] = {}
+                sets: list[str] = []
+                adds: list[str] = []
+                for index, (name, value) in enumerate(sorted(move.keys.items())):
+                    names[f"#k{index}"], exprs[f":k{index}"] = name, value
+                    sets.append(f"#k{index} = :k{index}")
+                for index, (name, delta) in enumerate(sorted(move.deltas.items())):
+                    names[f"#c{index}"], exprs[f":c{index}"] = name, delta
+                    adds.append(f"#c{index} :c{index}")
+                items.append({"Update": {
+                    "TableName": self.org_table, "Key": to_item({"pk": move.pk, "sk": move.sk}),
+                    "UpdateExpression": "SET " + ", ".join(sets) + " ADD " + ", ".join(adds),
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": {k: to_value(v) for k, v in exprs.items()},
+                }})  # fmt: skip
+            try:
+                _transact(items)
+            except _Conflict:
+                continue  # another consumer moved this item's marker: read it again
+            return Applied(outcome, len(moves))
+        raise RuntimeError(f"the {kind} {item_id} kept changing under the dashboard consumer; retry the record")
+
+    def definitions(self, timezone: str) -> Definitions:
+        """The dashboard's definitions as the organisation's settings say now (one GetItem)."""
+        response = client().get_item(TableName=self.org_table, Key=to_item({"pk": "CONFIG", "sk": "ORG"}))
+        return definitions_for(from_item(response["Item"]) if "Item" in response else {}, timezone)
+
+    def lead_scope(self, lead_id: str) -> dict[str, Any]:
+        """Who may see a lead's events: its team, agent, source and status as the lead stands now."""
+        response = client().get_item(
+            TableName=self.leads_table,
+            Key=to_item({"pk": f"LEAD#{lead_id}", "sk": "LEAD"}),
+            ProjectionExpression="assigned_team_id, assigned_agent_id, source_id, #status",
+            ExpressionAttributeNames={"#status": "status"},
+        )
+        return from_item(response["Item"]) if "Item" in response else {}
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _cells(self, prefix: str, first: date, last: date) -> list[dict[str, Any]]:
+        cells: list[dict[str, Any]] = []
+        for month in months_between(first, last):
+            cells += query_all(
+                TableName=self.org_table,
+                KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+                ExpressionAttributeValues=to_item(
+                    {":pk": f"{prefix}#{month}", ":first": first.isoformat(), ":last": f"{last.isoformat()}#\uffff"}
+                ),
+            )
+        return cells
+
+    def lead_cells(self, first: date, last: date, team_id: str | None = None) -> list[dict[str, Any]]:
+        """Counter cells of leads received `first`..`last` (org-local days), one team's or all."""
+        cells = self._cells("DASH", first, last)
+        return cells if team_id is None else [cell for cell in cells if cell.get("team_id") == team_id]
+
+    def followup_cells(self, first: date, last: date) -> list[dict[str, Any]]:
+        return self._cells("DASHFU", first, last)
+
+    # -- rebuilding ----------------------------------------------------------------------------
+
+    def lead_items(
+        self, since: datetime | None = None, page_size: int = 200, cursor: str | None = None
+    ) -> Iterator[tuple[dict[str, Any], str | None]]:
+        """Every lead item (received from `since` on), oldest first, a page of the `by_received`
+        index at a time (never a Scan), each with the cursor that continues after it."""
+        condition = "list_pk = :list"
+        values: dict[str, Any] = {":list": LIST_LEADS}
+        if since is not None:
+            condition += " AND list_sk >= :since"
+            values[":since"] = iso(since)
+        kwargs: dict[str, Any] = {"TableName": self.leads_table, "IndexName": "by_received",
+                                  "KeyConditionExpression": condition,
+                                  "ExpressionAttributeValues": to_item(values), "Limit": page_size}  # fmt: skip
+        start = decode_cursor(cursor)
+        while True:
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            response = client().query(**kwargs)
+            for raw in response.get("Items", []):
+                item = from_item(raw)
+                yield item, encode_cursor(to_item({k: item[k] for k in ("pk", "sk", "list_pk", "list_sk")}))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return
+
+    def rebuild(
+        self,
+        definitions: Definitions,
+        since: datetime | None = None,
+        cursor: str | None = None,
+        keep_going: Callable[[], bool] = lambda: True,
+    ) -> dict[str, Any]:
+        """Re-count every lead (received from `since` on) under `definitions`: each lead's marker
+        is moved to what it counts as now, so the counters end up as a fresh count would make them,
+        while the stream consumer keeps running. Stops when `keep_going()` says so, with `next`, the
+        cursor to continue from (None: done)."""
+        tally: dict[str, Any] = {"leads": 0, "applied": 0, "unchanged": 0, "next": None}
+        for item, position in self.lead_items(since, cursor=cursor):
+            outcome = self.apply("lead", str(item["lead_id"]), item, definitions, None)
+            tally["leads"] += 1
+            tally[outcome.outcome] = tally.get(outcome.outcome, 0) + 1
+            if not keep_going():
+                tally["next"] = position
+                return tally
+        return tally
+
+    def leads_received(
+        self,
+        start: datetime | None,
+        end: datetime | None,
+        keep: Callable[[dict[str, Any]], bool],
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Lead items received in [start, end), newest first, that `keep` accepts: one range of the
+        `by_received` index, read a page at a time until `limit` are found; `cursor` continues."""
+        values: dict[str, Any] = {":list": LIST_LEADS, ":start": iso(start) if start else "0",
+                                  ":end": iso(end) if end else "9"}  # fmt: skip
+        kwargs: dict[str, Any] = {"TableName": self.leads_table, "IndexName": "by_received",
+                                  "KeyConditionExpression": "list_pk = :list AND list_sk BETWEEN :start AND :end",
+                                  "ExpressionAttributeValues": to_item(values), "ScanIndexForward": False,
+                                  "Limit": 200}  # fmt: skip
+        start_key = decode_cursor(cursor)
+        found: list[dict[str, Any]] = []
+        while True:
+            if start_key:
+                kwargs["ExclusiveStartKey"] = start_key
+            response = client().query(**kwargs)
+            items = response.get("Items", [])
+            for position, raw in enumerate(items):
+                item = from_item(raw)
+                if not keep(item):
+                    continue
+                found.append(item)
+                if len(found) == limit:
+                    if position == len(items) - 1 and "LastEvaluatedKey" not in response:
+                        return found, None
+                    return found, encode_cursor(to_item({k: item[k] for k in ("pk", "sk", "list_pk", "list_sk")}))
+            start_key = response.get("LastEvaluatedKey")
+            if not start_key:
+                return found, None
+
+    # -- the activity feed ---------------------------------------------------------------------
+
+    def add_to_feed(self, entry: Mapping[str, Any], team_id: str | None, agent_id: str | None) -> None:
+        """Put one timeline event in the feeds of everyone who may see it: all (admins), its team's
+        (or the unassigned queue's, "-"), its agent's. A repeat puts the same items again."""
+        at = datetime.fromisoformat(str(entry["at"]).replace("Z", "+00:00"))
+        base = {**entry, "sk": f"{iso(at)}#{entry['id']}",
+                "expires_at": int((at + timedelta(days=FEED_DAYS_KEPT)).timestamp())}  # fmt: skip
+        scopes = ["ALL", f"T#{team_id or '-'}"] + ([f"A#{agent_id}"] if agent_id else [])
+        puts: list[dict[str, Any]] = [{"PutRequest": {"Item": to_item({**base, "pk": f"FEED#{scope}"})}}
+                                      for scope in scopes]  # fmt: skip
+        for _ in range(5):
+            unprocessed = client().batch_write_item(RequestItems={self.org_table: puts}).get("UnprocessedItems") or {}
+            puts = unprocessed.get(self.org_table) or []
+            if not puts:
+                return
+        raise RuntimeError("the activity feed did not take every entry; retry the record")
+
+    def feed(self, scopes: Iterable[str], since: str | None, now: datetime, limit: int = 100) -> dict[str, Any]:
+        """Feed entries after the cursor `since`, oldest first, from the given scopes ("ALL",
+        "T#<team>", "A#<agent>"); `next` is the cursor to poll with."""
+        after = decode_feed_cursor(since) if since else iso(now - timedelta(days=1))
+        entries: list[dict[str, Any]] = []
+        for scope in scopes:
+            response = client().query(
+                TableName=self.org_table,
+                KeyConditionExpression="pk = :pk AND sk > :after",
+                ExpressionAttributeValues=to_item({":pk": f"FEED#{scope}", ":after": after}),
+                Limit=limit,
+            )
+            entries += [from_item(item) for item in response.get("Items", [])]
+        entries.sort(key=lambda entry: str(entry["sk"]))
+        entries = entries[:limit]
+        last = str(entries[-1]["sk"]) if entries else after
+        settled = iso(now - FEED_SETTLE)
+        cursor = min(last, settled) if len(entries) < limit else last
+        cursor = max(cursor, after)
+        items = [{k: v for k, v in entry.items() if k not in ("pk", "sk", "expires_at")} for entry in entries]
+        return {"items": items, "next": encode_feed_cursor(cursor)}
+
+
+def encode_feed_cursor(sort_key: str) -> str:
+    return base64.urlsafe_b64encode(sort_key.encode()).decode().rstrip("=")
+
+
+def decode_feed_cursor(cursor: str) -> str:
+    """The feed position behind a cursor; raises ValueError for one this API did not issue."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        datetime.fromisoformat(text.split("#", 1)[0].replace("Z", "+00:00"))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("since is not a cursor this API issued") from exc
+    return text
