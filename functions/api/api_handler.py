@@ -25,6 +25,8 @@ from api_routes import (
     sources,
     sync,
 )
+from api_routes import fairness as fairness_routes
+from api_routes import offers as offer_routes
 from api_routes.agents import BadUntil
 from api_routes.body_limits import refuse_hostile_body
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
@@ -48,6 +50,8 @@ app.include_router(activities.router)
 app.include_router(followups.router)
 app.include_router(followup_settings.router)
 app.include_router(sync.router)
+app.include_router(offer_routes.router)
+app.include_router(fairness_routes.router)
 app.include_router(dashboard.router)
 app.enable_swagger(path="/docs", title="LeadRelay API", version="1")
 wiring.prepare(wiring.lead_repository, wiring.org_repository)

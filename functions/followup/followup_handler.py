@@ -40,6 +40,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 def _tick(event: dict[str, Any]) -> dict[str, Any]:
     now = get_clock().now()
     work = wiring.followup_tick().run().counts
+    work.update(_expire_offers())
     for name, metric in _TICK_METRICS.items():
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=work.get(name, 0))
     # The leads still waiting for someone eligible, as the tick's unassigned step saw them (at
@@ -64,7 +65,19 @@ _TICK_METRICS = {
     "stuck_redriven": "StuckLeadsRedriven",
     "nurture_steps": "NurtureSteps",
     "failed_steps": "TickStepsFailed",
+    "offers_expired": "OffersExpired",
+    "agents_checked_out": "AgentsCheckedOut",
 }
+
+
+def _expire_offers() -> dict[str, int]:
+    """Accept-or-pass offers whose time is up pass to the next agent (leadrelay/routing/offers.py)."""
+    try:
+        expired = wiring.offer_desk().expire_due()
+    except Exception:  # a failed step must not stop the tick; the offers stay due
+        logger.exception("offers could not be expired")
+        return {"failed_steps": 1}
+    return {"offers_expired": expired.expired, "agents_checked_out": len(expired.checked_out)}
 
 
 def _retry_pending_fetches(now: datetime) -> dict[str, int]:

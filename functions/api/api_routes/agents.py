@@ -40,6 +40,7 @@ class AgentProfile(BaseModel):
     daily_cap: int | None = Field(default=None, ge=0, description="hard cap per org-local day")
     soft_cap: int | None = Field(default=None, ge=0, description="after this many a day, behind the others")
     weight: int = Field(default=1, ge=1, le=100, description="for weighted round-robin")
+    max_open_leads: int | None = Field(default=None, ge=0, description="backlog cap: skipped with this many open")
 
 
 class NewAgent(AgentProfile):
@@ -112,8 +113,9 @@ def replace_agent(agent_id: AgentId, profile: AgentProfile) -> dict[str, Any]:
     _check_team(who, profile.team_id)
     # Status and its end time belong to the availability endpoint: a profile edit keeps them.
     agent = Agent.model_validate(
-        {**profile.model_dump(), "agent_id": agent_id, "status": current.status, "status_until": current.status_until}
-    )
+        {**profile.model_dump(), "agent_id": agent_id, "status": current.status, "status_until": current.status_until,
+         "presence": current.presence, "presence_reason": current.presence_reason, "presence_at": current.presence_at}
+    )  # fmt: skip
     if not repo.replace_agent(agent):
         raise NotFound(f"there is no agent {agent_id!r}")
     return agent_view(agent, _today_counts().get(agent_id, 0))

@@ -168,6 +168,10 @@ def agent_view(agent: Agent, assigned_today: int) -> dict[str, Any]:
         "weight": agent.weight,
         "shifts": [{"days": s.days, "start": _clock_time(s.start), "end": _clock_time(s.end)} for s in agent.shifts],
         "assigned_today": assigned_today,
+        "presence": agent.presence.value,
+        "presence_reason": agent.presence_reason,
+        "presence_at": _time(agent.presence_at),
+        "max_open_leads": agent.max_open_leads,
     }
 
 

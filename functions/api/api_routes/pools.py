@@ -30,6 +30,14 @@ class PoolBody(BaseModel):
     agent_ids: list[str] = Field(default_factory=list)
     strategy: Strategy = Strategy.ROUND_ROBIN
     team_id: str | None = Field(default=None, max_length=64)
+    offer_timeout_s: int | None = Field(
+        default=None, ge=15, le=86_400, description="offer each lead for this long before assigning"
+    )
+    checkout_after_expiries: int | None = Field(
+        default=None, ge=1, le=100, description="check out an agent who lets this many offers expire in a row"
+    )
+    max_open_leads: int | None = Field(default=None, ge=0, description="backlog cap for members without their own")
+    accrued_turns: bool = Field(default=False, description="give back missed turns gradually (bounded)")
 
 
 class TeamBody(BaseModel):

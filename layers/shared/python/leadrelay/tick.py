@@ -32,7 +32,7 @@ from leadrelay.followup import kinds
 from leadrelay.followup.nurture import may_nurture, next_allowed_step, step_due
 from leadrelay.followup.rules import working_time
 from leadrelay.followup.settings import FollowupSettings
-from leadrelay.followup.sla import SLA_TRIGGER, History, history, plan_breach, sla_deadline, sla_minutes
+from leadrelay.followup.sla import SLA_TRIGGER, History, history, plan_breach, sla_deadline, sla_minutes, sla_warning_at
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, LeadStatus, RoutingDecision, RoutingState, TimelineEvent
 from leadrelay.models.followup import FollowupStatus
@@ -284,20 +284,25 @@ class FollowupTick:
                 self._attach_rule_cadence(lead, past.rule_id, settings, now, report)
                 if not org_default:
                     org_default.append(self.org.get_org_settings().first_contact_sla_minutes)
-                minutes = sla_minutes(settings.sla, org_default[0], past.rule_id, lead.assigned_pool_id or past.pool_id)
+                minutes = sla_minutes(settings.sla, org_default[0], past.rule_id, lead.assigned_pool_id or past.pool_id,
+                                      lead.source_id, lead.source_kind)  # fmt: skip
                 if minutes is None:
                     self._dequeue_lead(lead, Q_SLA)
                     continue
                 owner = state.roster.agents.get(lead.assigned_agent_id or "")
                 deadline = sla_deadline(settings.sla, minutes, lead.assigned_at, owner, self.timezone)
+                # A per-source warning first, when one is set and still ahead (docs/routing.md).
+                warn_at = sla_warning_at(settings.sla, deadline, minutes, lead.source_id, lead.source_kind)
+                due = warn_at if warn_at is not None and warn_at > now else deadline
                 started = if_condition_holds(
                     client().update_item,
                     TableName=self.table,
                     Key=to_item({"pk": lead_pk(lead.lead_id), "sk": LEAD_SK}),
-                    UpdateExpression="SET due_at = :deadline, sla_deadline = :deadline, sla_for = :assigned",
+                    UpdateExpression="SET due_at = :due, sla_deadline = :deadline, sla_for = :assigned",
                     ConditionExpression="due_pk = :sla AND version = :version",
                     ExpressionAttributeValues={
                         ":sla": to_value(Q_SLA),
+                        ":due": to_value(iso(due)),
                         ":deadline": to_value(iso(deadline)),
                         ":assigned": to_value(assigned),
                         ":version": to_value(lead.version),
@@ -306,9 +311,30 @@ class FollowupTick:
                 if started is None:
                     continue
                 report.add("sla_started")
-                if deadline > now:
+                if due > now:
                     continue
+            elif item.get("sla_deadline") and parse_iso(str(item["sla_deadline"])) > now:
+                self._warn_sla(lead, assigned, parse_iso(str(item["sla_deadline"])), now, report)
+                continue
             state = self._breach(lead, past, state, day, now, settings, report)
+
+    def _warn_sla(self, lead: Lead, assigned: str, deadline: datetime, now: datetime, report: TickReport) -> None:
+        """The SLA runs out soon: tell the owner (a lead.sla_warning timeline entry, the domain
+        event a notification consumer picks up), and wait for the deadline itself."""
+        txn = _Txn()
+        txn.update(
+            self.table, {"pk": lead_pk(lead.lead_id), "sk": LEAD_SK}, "SET due_at = :deadline",
+            {":deadline": deadline, ":sla": Q_SLA, ":assigned": assigned, ":version": lead.version},
+            "due_pk = :sla AND sla_for = :assigned AND version = :version",
+        )  # fmt: skip
+        minutes = max(1, round((deadline - now).total_seconds() / 60))
+        summary = f"first-contact SLA runs out in {minutes} min ({iso(deadline)})"
+        event = _event(lead.lead_id, now, kinds.SLA_WARNING, summary,
+                       {"agent_id": lead.assigned_agent_id, "deadline": iso(deadline), "source_id": lead.source_id,
+                        "source_kind": lead.source_kind})  # fmt: skip
+        txn.put(self.table, timeline_item(event))
+        if self._settle(txn):
+            report.add("sla_warned")
 
     def _breach(
         self,
@@ -539,6 +565,10 @@ class FollowupTick:
             if plan.agent_id is None:
                 report.add("unassigned_waiting")
                 continue  # still nobody: it keeps its place in the queue
+            if plan.offer_timeout_s:  # an offers pool: the router offers it (routing/offers.py)
+                if self._back_to_router(lead):
+                    report.add("unassigned_to_offer")
+                continue
             at = max(now, lead.received_at + timedelta(milliseconds=1))
             decision = self._decision(
                 lead, plan, state, at, QUEUE_TRIGGER, None, f"waited unassigned since {item['due_at']}; {plan.reason}"
@@ -554,6 +584,23 @@ class FollowupTick:
             if self._commit(lead, plan, decision, event, state, at) is CommitResult.COMMITTED:
                 report.add("unassigned_assigned")
             state = self.org.load_routing_state(day)
+
+    def _back_to_router(self, lead: Lead) -> bool:
+        """Hand a queued lead back to the router (routing_state pending: the stream routes it)."""
+        values = {":pending": RoutingState.PENDING.value, ":new": LeadStatus.NEW.value, ":one": 1,
+                  ":unassigned": LeadStatus.UNASSIGNED.value, ":done": RoutingState.DONE.value,
+                  ":version": lead.version}  # fmt: skip
+        handed = if_condition_holds(
+            client().update_item,
+            TableName=self.table,
+            Key=to_item({"pk": lead_pk(lead.lead_id), "sk": LEAD_SK}),
+            UpdateExpression="SET routing_state = :pending, #status = :new, version = version + :one "
+            "REMOVE due_pk, due_at",
+            ConditionExpression="#status = :unassigned AND routing_state = :done AND version = :version",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={k: to_value(v) for k, v in values.items()},
+        )
+        return handed is not None
 
     # -- 6: stuck leads --------------------------------------------------------------------------
 

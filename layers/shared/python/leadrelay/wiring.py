@@ -20,11 +20,14 @@ from leadrelay.store.org import OrgRepository
 if TYPE_CHECKING:
     from leadrelay.capture import CaptureService
     from leadrelay.dashboard.aggregates import Definitions
+    from leadrelay.routing.offers import OfferDesk
     from leadrelay.routing.router import Router
     from leadrelay.routing.snapshot import RosterSnapshots
     from leadrelay.store.activities import ActivityLog
     from leadrelay.store.dashboard import DashboardStore
     from leadrelay.store.followups import FollowupStore
+    from leadrelay.store.offers import OfferStore
+    from leadrelay.store.presence import PresenceStore
     from leadrelay.tick import FollowupTick
 
 
@@ -123,6 +126,27 @@ def dashboard_store() -> DashboardStore:
 def dashboard_definitions() -> Definitions:
     """The dashboard's definitions as the organisation's settings say now."""
     return dashboard_store().definitions(get_settings().org_timezone)
+
+
+def offer_store() -> OfferStore:
+    from leadrelay.store.offers import OfferStore
+
+    settings = get_settings()
+    return OfferStore(settings.leads_table, settings.org_table)
+
+
+def offer_desk() -> OfferDesk:
+    from leadrelay.routing.offers import OfferDesk
+    from leadrelay.store.assignments import SLA_CLOCK_QUEUE
+
+    return OfferDesk(leads=lead_repository(), org=org_repository(), offers=offer_store(), clock=get_clock(),
+                     timezone=get_settings().org_timezone, sla_queue=SLA_CLOCK_QUEUE)  # fmt: skip
+
+
+def presence_store() -> PresenceStore:
+    from leadrelay.store.presence import PresenceStore
+
+    return PresenceStore(get_settings().leads_table, org_repository())
 
 
 def reset() -> None:

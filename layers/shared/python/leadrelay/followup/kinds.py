@@ -8,6 +8,8 @@ FOLLOWUP_DONE = "followup.done"
 FOLLOWUP_CANCELLED = "followup.cancelled"
 FOLLOWUP_MOVED = "followup.moved"
 SLA_BREACHED = "lead.sla_breached"
+# The first-contact SLA runs out soon (a per-source warning, docs/routing.md#per-source-sla-clocks).
+SLA_WARNING = "lead.sla_warning"
 REASSIGNED = "lead.reassigned"
 ASSIGNED = "lead.assigned"
 STATUS_CHANGED = "lead.status_changed"

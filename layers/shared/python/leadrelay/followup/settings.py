@@ -80,10 +80,20 @@ class SlaSettings(BaseModel):
     shift_hours_only: bool = False
     # After this many SLA moves the lead stays and the team's manager is told instead.
     max_redistributions: int = Field(default=2, ge=0, le=10)
+    # Per-source clocks (docs/routing.md#per-source-sla-clocks): minutes per source id, or per
+    # source kind ("indiamart": 10); the tighter of the source's and the rule/pool/org SLA holds,
+    # so the sources that rate a seller on response time are protected first.
+    by_source: dict[str, int] = Field(default_factory=dict)
+    by_source_kind: dict[str, int] = Field(default_factory=dict)
+    # Warn the owner this many minutes before the deadline (a lead.sla_warning timeline entry);
+    # per source id or kind, else `warning_minutes`; none: no warning.
+    warning_minutes: int | None = Field(default=None, ge=1, le=30 * DAY)
+    warning_by_source: dict[str, int] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _positive(self) -> SlaSettings:
-        for name, minutes in {**self.by_rule, **self.by_pool}.items():
+        every = {**self.by_rule, **self.by_pool, **self.by_source, **self.by_source_kind, **self.warning_by_source}
+        for name, minutes in every.items():
             if minutes < 1:
                 raise ValueError(f"SLA for {name!r} must be at least 1 minute")
         return self

@@ -18,9 +18,27 @@ from leadrelay.models import Agent, RoutingDecision
 SLA_TRIGGER = "sla"
 
 
-def sla_minutes(settings: SlaSettings, org_default: int | None, rule_id: str | None, pool_id: str | None) -> int | None:
+def sla_minutes(
+    settings: SlaSettings,
+    org_default: int | None,
+    rule_id: str | None,
+    pool_id: str | None,
+    source_id: str | None = None,
+    source_kind: str | None = None,
+) -> int | None:
     """The SLA in minutes for a lead routed by `rule_id` into `pool_id` (None: no SLA).
-    The rule's own SLA wins over its pool's, the pool's over the organisation's."""
+    The rule's own SLA wins over its pool's, the pool's over the organisation's; a per-source
+    clock (by source id, else kind) is tighter when shorter, never looser."""
+    routed = _routed_minutes(settings, org_default, rule_id, pool_id)
+    source = _by_source(settings.by_source, settings.by_source_kind, source_id, source_kind)
+    if source is None:
+        return routed
+    return source if routed is None else min(source, routed)
+
+
+def _routed_minutes(
+    settings: SlaSettings, org_default: int | None, rule_id: str | None, pool_id: str | None
+) -> int | None:
     if rule_id is not None and rule_id in settings.by_rule:
         return settings.by_rule[rule_id]
     if pool_id is not None and pool_id in settings.by_pool:
@@ -28,6 +46,26 @@ def sla_minutes(settings: SlaSettings, org_default: int | None, rule_id: str | N
     if settings.first_contact_minutes is not None:
         return settings.first_contact_minutes
     return org_default
+
+
+def _by_source(by_id: dict[str, int], by_kind: dict[str, int], source_id: str | None, kind: str | None) -> int | None:
+    if source_id is not None and source_id in by_id:
+        return by_id[source_id]
+    if kind is not None and kind in by_kind:
+        return by_kind[kind]
+    return None
+
+
+def sla_warning_at(settings: SlaSettings, deadline: datetime, minutes: int, source_id: str | None,
+                   source_kind: str | None) -> datetime | None:  # fmt: skip
+    """When to warn the owner that the SLA is running out, or None (no warning set, or the
+    warning would come before the clock even started: shorter SLA than warning)."""
+    warning = _by_source(settings.warning_by_source, settings.warning_by_source, source_id, source_kind)
+    if warning is None:
+        warning = settings.warning_minutes
+    if warning is None or warning >= minutes:
+        return None
+    return deadline - timedelta(minutes=warning)
 
 
 def sla_deadline(

@@ -16,6 +16,13 @@ class AgentStatus(StrEnum):
     BANNED = "banned"
 
 
+class Presence(StrEnum):
+    """Whether an agent is at work and taking leads (check-in/out), beside their status."""
+
+    CHECKED_IN = "checked_in"
+    CHECKED_OUT = "checked_out"
+
+
 class Shift(BaseModel):
     """Working hours on some weekdays (0 = Monday), in the organisation's time zone.
 
@@ -66,6 +73,13 @@ class Agent(BaseModel):
     daily_cap: int | None = Field(default=None, ge=0)
     soft_cap: int | None = Field(default=None, ge=0)
     weight: int = Field(default=1, ge=1, le=100)
+    # Presence (docs/routing.md#presence): a checked-out agent is skipped like an off-shift one.
+    # Agents start checked in, so an organisation that never checks in routes as before.
+    presence: Presence = Presence.CHECKED_IN
+    presence_reason: str | None = None
+    presence_at: datetime | None = None
+    # Backlog cap: with this many open leads the agent is skipped until one closes or moves.
+    max_open_leads: int | None = Field(default=None, ge=0)
 
     def status_at(self, moment: datetime) -> AgentStatus:
         """The status in force at `moment` (a status with an `until` in the past has lapsed)."""
@@ -97,6 +111,14 @@ class Pool(BaseModel):
     agent_ids: list[str] = Field(default_factory=list)
     strategy: Strategy = Strategy.ROUND_ROBIN
     team_id: str | None = None
+    # Accept-or-pass offers (docs/routing.md#offers): a routed lead is offered for this long first.
+    offer_timeout_s: int | None = Field(default=None, ge=15, le=86_400)
+    # Presence: an agent who lets this many offers from the pool expire in a row is checked out.
+    checkout_after_expiries: int | None = Field(default=None, ge=1, le=100)
+    # The backlog cap for members without their own `max_open_leads`.
+    max_open_leads: int | None = Field(default=None, ge=0)
+    # Accrued turns: see routing/accrual.py (off by default).
+    accrued_turns: bool = False
 
     @model_validator(mode="after")
     def _unique_members(self) -> Pool:

@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field
 class LeadStatus(StrEnum):
     NEW = "new"
     ASSIGNED = "assigned"
+    # Offered to an agent who has not accepted yet (a pool with `offer_timeout_s`).
+    OFFERED = "offered"
     UNASSIGNED = "unassigned"
     CONTACTED = "contacted"
     QUALIFIED = "qualified"
@@ -25,6 +27,8 @@ class RoutingState(StrEnum):
 
     PENDING = "pending"
     DONE = "done"
+    # Waiting for the offered agent to accept; a pass sets it back to pending.
+    OFFERED = "offered"
 
 
 class Attribution(BaseModel):
@@ -168,6 +172,11 @@ class Lead(LeadInput):
     last_activity_at: datetime | None = None
     open_followup_id: str | None = None
     sla_escalated_at: datetime | None = None
+    # Accept-or-pass offers (routing/offers.py): the open offer, and every agent who let it pass.
+    offer_id: str | None = None
+    offered_agent_id: str | None = None
+    offer_expires_at: datetime | None = None
+    offer_passed_by: list[str] = Field(default_factory=list)
 
     @property
     def is_closed(self) -> bool:

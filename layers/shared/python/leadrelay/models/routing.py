@@ -19,6 +19,9 @@ class SkipReason(StrEnum):
     TERRITORY = "territory"
     UNKNOWN_AGENT = "unknown_agent"
     ALREADY_HAD_LEAD = "already_had_lead"
+    CHECKED_OUT = "checked_out"
+    BACKLOG_FULL = "backlog_full"
+    PASSED_ON_OFFER = "passed_on_offer"
 
 
 class RuleTrace(BaseModel):

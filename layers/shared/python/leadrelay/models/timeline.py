@@ -21,6 +21,10 @@ class TimelineKind(StrEnum):
     REOPENED = "lead.reopened"
     # Something a provider said about the lead that is not a lead (a WhatsApp delivery status).
     PROVIDER_NOTICE = "lead.provider_notice"
+    # Accept-or-pass offers: offered to an agent; the agent declined or let it expire (accepting
+    # is a lead.assigned).
+    OFFERED = "lead.offered"
+    OFFER_PASSED = "lead.offer_passed"
 
 
 class TimelineEvent(BaseModel):

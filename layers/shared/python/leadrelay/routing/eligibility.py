@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 
 from leadrelay.models import Agent, AgentStatus, Lead, SkipReason
+from leadrelay.models.agent import Presence
 
 _STATUS_REASONS = {
     AgentStatus.ON_BREAK: SkipReason.ON_BREAK,
@@ -57,6 +58,10 @@ class AgentFacts:
     languages: frozenset[str]
     # Territories as the engine compares them: stripped, case-folded.
     territories: frozenset[str]
+    # Presence: checked out is skipped like off shift.
+    checked_out: bool = False
+    # The agent's own backlog cap (a pool's default applies when None).
+    max_open_leads: int | None = None
 
 
 def facts_of(agent: Agent) -> AgentFacts:
@@ -73,6 +78,8 @@ def facts_of(agent: Agent) -> AgentFacts:
         soft_cap=agent.soft_cap,
         languages=frozenset(agent.languages),
         territories=frozenset(territory.strip().casefold() for territory in agent.territories),
+        checked_out=agent.presence is Presence.CHECKED_OUT,
+        max_open_leads=agent.max_open_leads,
     )
 
 
@@ -102,6 +109,8 @@ def reason_for(
     status = facts.status if facts.until is None or at.now < facts.until else AgentStatus.AVAILABLE
     if status is not AgentStatus.AVAILABLE:
         return _STATUS_REASONS[status]
+    if facts.checked_out:
+        return SkipReason.CHECKED_OUT
     if facts.shifts and not any(window.covers(at.micros, at.weekday) for window in facts.shifts):
         return SkipReason.OFF_SHIFT
     cap = _lower(facts.daily_cap, chain_cap)
@@ -147,3 +156,8 @@ def hard_cap(agent: Agent, chain_cap: int | None) -> int | None:
 def is_demoted(agent: Agent, assigned_today: int) -> bool:
     """A soft cap lowers priority instead of excluding: such agents go behind everyone else."""
     return agent.soft_cap is not None and assigned_today >= agent.soft_cap
+
+
+def backlog_cap(agent_cap: int | None, pool_cap: int | None) -> int | None:
+    """The backlog cap in force: the agent's own `max_open_leads`, else the pool's default."""
+    return agent_cap if agent_cap is not None else pool_cap

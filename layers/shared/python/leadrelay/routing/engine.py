@@ -12,10 +12,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from leadrelay.models import Lead, RuleTrace, SkipReason, Strategy
-from leadrelay.routing.eligibility import hard_cap, moment, reason_for, skip_reason
+from leadrelay.routing.accrual import away, extra_turn, owed_after
+from leadrelay.routing.eligibility import backlog_cap, hard_cap, moment, reason_for, skip_reason
 from leadrelay.routing.roster import Roster
 from leadrelay.routing.rules import Rule, RuleChain, evaluate, holds
-from leadrelay.routing.strategies import pick, pick_round_robin
+from leadrelay.routing.strategies import Pick, pick, pick_round_robin
 
 __all__ = ["DEFAULT_RULE_ID", "RETURNING_RULE_ID", "Plan", "decide", "pick_round_robin"]
 
@@ -23,6 +24,8 @@ DEFAULT_RULE_ID = "default"
 _UNKNOWN_AGENT = SkipReason.UNKNOWN_AGENT.value
 _ALREADY_HAD_LEAD = SkipReason.ALREADY_HAD_LEAD.value
 _TERRITORY = SkipReason.TERRITORY.value
+_PASSED_ON_OFFER = SkipReason.PASSED_ON_OFFER.value
+_BACKLOG_FULL = SkipReason.BACKLOG_FULL.value
 # The reasons' plain values, looked up rather than read through the enum's descriptor per agent.
 _REASON_VALUES = {reason: reason.value for reason in SkipReason}
 # The step before the rule chain for a reopened lead: back to its previous owner when eligible.
@@ -53,6 +56,13 @@ class Plan:
     load_seen: int | None = None
     # The lead and its local time, to explain the rules that did not match when someone asks.
     walked_for: tuple[Lead, datetime] | None = None
+    # The winner's backlog cap (own or the pool's), enforced again on commit on the open-leads
+    # counter; and the pool's offer timeout: when set, the lead is offered, not assigned.
+    max_open_leads: int | None = None
+    offer_timeout_s: int | None = None
+    # Accrued turns (routing/accrual.py), when the pool keeps them: who missed this turn while
+    # away, and the winner's turns still owed after it.
+    accrued: Accrued | None = None
 
     @property
     def rules(self) -> list[RuleTrace]:
@@ -85,6 +95,32 @@ class Plan:
         )
 
 
+@dataclass(frozen=True)
+class Accrued:
+    away: tuple[str, ...]
+    winner_owed: int
+    # The winner took an extra turn: their rotation place stays (see routing/accrual.py).
+    extra: bool = False
+
+
+def _with_accrued_turns(
+    chosen: Pick, pool_id: str, candidates: list[str], demoted: set[str], roster: Roster, skipped: dict[str, str]
+) -> tuple[Pick, Accrued]:
+    """Round-robin's pick, unless a returning agent is owed a turn and may take an extra one now."""
+    front = [agent_id for agent_id in candidates if agent_id not in demoted] or candidates
+    # Round-robin's own pick takes a regular turn; an extra turn goes to someone else owed one.
+    extra = extra_turn(pool_id, [agent_id for agent_id in front if agent_id != chosen.agent_id], roster)
+    missed_now = tuple(away(skipped))
+    if extra is not None:
+        chosen = Pick(extra.agent_id, Strategy.ROUND_ROBIN, f"{extra.reason} (round-robin's turn: {chosen.agent_id})")
+    took_extra = extra is not None and extra.agent_id == chosen.agent_id
+    winner_owed = owed_after(roster, pool_id, chosen.agent_id, took_extra)
+    reason = chosen.reason
+    if missed_now:
+        reason += f"; accrued turns: {', '.join(missed_now)} missed this one while away"
+    return Pick(chosen.agent_id, chosen.strategy, reason), Accrued(missed_now, winner_owed, took_extra)
+
+
 def _rules_in_order(chain: RuleChain) -> list[Rule]:
     rules = list(chain.rules)
     if chain.default_pool_id:
@@ -110,6 +146,8 @@ def _back_to_owner(
         why = f"previous owner {owner} is no longer an agent"
     elif owner in exclude_agents:
         why = f"previous owner {owner} already had this lead"
+    elif owner in lead.offer_passed_by:
+        why = f"previous owner {owner} let the offer of this lead pass"
     else:
         today = counts_today.get(owner, 0)
         reason = skip_reason(agent, lead, now=now, local_now=local_now, assigned_today=today, require_language=False,
@@ -145,6 +183,8 @@ def decide(
     traces: list[RuleTrace | Rule] = []
     walked = (lead, local_now)
     prepared, agents = roster.prepared_facts().get, roster.agents.get
+    # Never offered again to an agent who declined it or let the offer expire.
+    passed = frozenset(lead.offer_passed_by)
     owner = lead.return_to_agent_id
     if owner:
         back = _back_to_owner(lead, owner, chain, roster, counts_today, now, local_now, exclude_agents)
@@ -185,10 +225,17 @@ def decide(
             if agent_id in exclude_agents:
                 skipped[agent_id] = _ALREADY_HAD_LEAD
                 continue
+            if agent_id in passed:
+                skipped[agent_id] = _PASSED_ON_OFFER
+                continue
             today = counts_today.get(agent_id, 0)
             reason = reason_for(facts, at, today, require_language, language, chain_cap)
             if reason is not None:
                 skipped[agent_id] = _REASON_VALUES[reason]
+                continue
+            backlog = backlog_cap(facts.max_open_leads, pool.max_open_leads)
+            if backlog is not None and roster.load(agent_id) >= backlog:
+                skipped[agent_id] = _BACKLOG_FULL
                 continue
             if territory is not None and territory not in facts.territories:
                 skipped[agent_id] = _TERRITORY
@@ -199,6 +246,9 @@ def decide(
         strategy = rule.strategy or pool.strategy
         if candidates:
             chosen = pick(strategy, pool.pool_id, candidates, demoted, roster, lead, skipped)
+            accrued = None
+            if pool.accrued_turns and chosen.strategy is Strategy.ROUND_ROBIN:
+                chosen, accrued = _with_accrued_turns(chosen, pool.pool_id, candidates, demoted, roster, skipped)
             winner = chosen.agent_id
             return Plan(
                 agent_id=winner,
@@ -216,6 +266,9 @@ def decide(
                 vtime=chosen.vtime,
                 pool_vtime=chosen.pool_vtime,
                 load_seen=chosen.load_seen,
+                max_open_leads=backlog_cap(roster.agents[winner].max_open_leads, pool.max_open_leads),
+                offer_timeout_s=pool.offer_timeout_s,
+                accrued=accrued,
             )
         last_skipped = skipped
         if rule.fall_through:

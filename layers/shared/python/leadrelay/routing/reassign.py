@@ -61,6 +61,9 @@ class Reassigner:
 
     def reassign(self, lead: Lead, move: Reassignment) -> RoutingDecision:
         """Move `lead` (as read, with its version) as `move` says; raise `ReassignRefused` if not."""
+        if lead.offer_id is not None:  # its offer holds the agent's counters: settle it first
+            raise ReassignRefused("lead_offered", f"the lead is offered to {lead.offered_agent_id} until "
+                                  f"{lead.offer_expires_at}; it can move once accepted or passed on")  # fmt: skip
         # Never before the lead's last assignment: a timeline must read in the order things happened,
         # even when clocks on different hosts disagree by a few milliseconds.
         latest = max(t for t in (lead.received_at, lead.assigned_at) if t is not None)

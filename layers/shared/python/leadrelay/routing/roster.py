@@ -23,6 +23,10 @@ class RoundRobinState:
     exists: bool = False
     vtime: Decimal = Decimal(0)
     pool_vtime: Decimal = Decimal(0)
+    # Accrued turns (routing/accrual.py): turns of this pool the agent missed while away, and
+    # when they last took an extra turn (a pool stamp; their place in the rotation stays).
+    missed: int = 0
+    last_extra_ms: int = 0
 
 
 NEVER_ASSIGNED = RoundRobinState()

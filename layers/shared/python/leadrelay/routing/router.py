@@ -12,10 +12,12 @@ from leadrelay.clock import Clock, iso, local_day
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, RoutingDecision, RoutingState, TimelineEvent, TimelineKind
 from leadrelay.routing.engine import Plan, decide
+from leadrelay.routing.offers import offered
 from leadrelay.routing.rules import RuleChain
 from leadrelay.routing.snapshot import RosterSnapshots
 from leadrelay.store.assignments import Assignment, AssignmentStore, CommitResult
 from leadrelay.store.leads import LeadRepository
+from leadrelay.store.offers import new_offer
 from leadrelay.store.org import OrgRepository
 
 logger = logging.getLogger(__name__)
@@ -66,16 +68,25 @@ class Router:
             plan = decide(lead, chain, roster, counts, now, self.timezone)
             decision = self._decision(lead, chain, plan, counts, attempt, trigger, now)
             event = self._timeline_event(lead, decision)
-            assignment = None
+            assignment = offer = None
             if plan.agent_id is not None:
                 agent = roster.agents[plan.agent_id]
                 assignment = Assignment(
                     plan.agent_id, plan.pool_id, agent.team_id, plan.daily_cap,
                     vtime=plan.vtime, pool_vtime=plan.pool_vtime, load_seen=plan.load_seen,
+                    max_open_leads=plan.max_open_leads,
+                    away=plan.accrued.away if plan.accrued else (),
+                    owed_after=plan.accrued.winner_owed if plan.accrued else None,
+                    extra_turn=plan.accrued.extra if plan.accrued else False,
                 )  # fmt: skip
+                if plan.offer_timeout_s and plan.pool_id:  # accept-or-pass (routing/offers.py)
+                    offer = new_offer(now, plan.offer_timeout_s)
+                    offered(decision, event, offer.offer_id, offer.expires_at, lead)
             if assignment is not None:
                 event.data["team_id"] = assignment.team_id
-            result = self.assignments.commit(lead, decision, event, assignment=assignment, day=day, roster=roster)
+            result = self.assignments.commit(
+                lead, decision, event, assignment=assignment, day=day, roster=roster, offer=offer
+            )
             if result is CommitResult.COMMITTED:  # lead.assigned/unassigned leaves through the stream
                 if self.snapshots and assignment is not None:
                     self._remember(lead, assignment, decision.at)

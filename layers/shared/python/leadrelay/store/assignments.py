@@ -23,6 +23,7 @@ from leadrelay.store.leads import (
     run_transaction,
     timeline_item,
 )
+from leadrelay.store.offers import OfferTerms, ledger_item, offer_item
 from leadrelay.store.org import ROSTER, counter_expiry, day_sk, load_sk, rr_sk
 
 # A lead in these states is no longer open: it does not count in its agent's load.
@@ -49,6 +50,13 @@ class Assignment:
     pool_vtime: Decimal | None = None
     # Least-loaded: the winner's open-leads counter as read; the commit holds only if unchanged.
     load_seen: int | None = None
+    # Backlog cap: the open-leads counter must be below it (docs/routing.md#backlog-caps).
+    max_open_leads: int | None = None
+    # Accrued turns (routing/accrual.py): pool members who missed this turn while away, and the
+    # winner's turns still owed after it (None: the pool keeps no accrued turns).
+    away: tuple[str, ...] = ()
+    owed_after: int | None = None
+    extra_turn: bool = False
 
 
 class AssignmentStore:
@@ -65,8 +73,13 @@ class AssignmentStore:
         assignment: Assignment | None,
         day: date,
         roster: Roster,
+        offer: OfferTerms | None = None,
     ) -> CommitResult:
-        """Write the decision; report which condition failed if another writer got there first."""
+        """Write the decision; report which condition failed if another writer got there first.
+
+        With `offer`, the lead is offered to `assignment.agent_id` instead of assigned: the same
+        counters move under the same conditions (the offer holds the agent's place under their
+        caps), and the offer item is written (routing/offers.py settles it)."""
         txn = _Txn()
         now = decision.at
         guard = "routing_state = :pending AND version = :version"
@@ -87,6 +100,22 @@ class AssignmentStore:
                 guard,
                 names={"#status": "status"},
             )  # fmt: skip
+        elif offer is not None:
+            txn.update(
+                self.leads_table,
+                {"pk": lead_pk(lead.lead_id), "sk": LEAD_SK},
+                "SET #status = :status, routing_state = :offered, version = version + :one, "
+                "routing_attempts = if_not_exists(routing_attempts, :zero) + :one, "
+                "offer_id = :offer, offered_agent_id = :agent, offer_expires_at = :expires",
+                {**common, ":status": LeadStatus.OFFERED.value, ":offered": RoutingState.OFFERED.value, ":one": 1,
+                 ":zero": 0, ":offer": offer.offer_id, ":agent": assignment.agent_id, ":expires": offer.expires_at},
+                guard,
+                names={"#status": "status"},
+            )  # fmt: skip
+            self._count(txn, assignment, day)
+            self._stamp(txn, assignment, decision, roster)
+            self._move_load(txn, lead, assignment)
+            txn.put(self.leads_table, offer_item(offer, lead, assignment, decision, day))
         else:
             sets = (
                 "SET #status = :status, routing_state = :done, version = version + :one, "
@@ -123,6 +152,9 @@ class AssignmentStore:
             self._move_load(txn, lead, assignment)
         txn.put(self.leads_table, decision_item(decision))
         txn.put(self.leads_table, timeline_item(event))
+        if assignment is not None:  # the fairness ledger (GET /routing/fairness)
+            kind = "offered" if offer is not None else "assigned"
+            txn.put(self.leads_table, ledger_item(kind, now, day, assignment.agent_id, assignment.pool_id, lead))
         return self._run(txn)
 
     def reassign(
@@ -213,9 +245,15 @@ class AssignmentStore:
         if seen.exists:
             rr_condition = "last_assigned_ms = :seen"
             rr_values[":seen"] = seen.last_assigned_ms
-        else:
-            rr_condition = "attribute_not_exists(pk)"
+        else:  # (an item accrued turns created holds no stamp yet)
+            rr_condition = "attribute_not_exists(last_assigned_ms)"
         sets = "SET last_assigned_ms = :stamp"
+        if assignment.owed_after is not None:  # under the stamp's condition, like the virtual times
+            sets += ", missed = :owed"
+            rr_values[":owed"] = assignment.owed_after
+            if assignment.extra_turn:  # a turn given back keeps the agent's place in the rotation
+                rr_values.update({":stamp": seen.last_assigned_ms + 1, ":extra": stamp})
+                sets += ", last_extra_ms = :extra"
         if assignment.vtime is not None and assignment.pool_vtime is not None:
             # Weighted round-robin's virtual times move under the stamp's condition: every write
             # to this item moves the stamp, so a stale read of either fails the transaction.
@@ -228,6 +266,9 @@ class AssignmentStore:
             rr_values,
             rr_condition,
         )
+        for agent_id in assignment.away:  # each missed a turn of this pool (no condition: a count)
+            txn.update(self.org_table, {"pk": ROSTER, "sk": rr_sk(assignment.pool_id, agent_id)},
+                       "ADD missed :one", {":one": 1})  # fmt: skip
 
     def _move_load(self, txn: _Txn, lead: Lead, assignment: Assignment) -> None:
         """The lead is open with the new agent now, and no longer with its previous one (if it was
@@ -236,11 +277,16 @@ class AssignmentStore:
         if previous == assignment.agent_id:
             return
         values: dict[str, object] = {":one": 1}
-        condition = None
+        conditions = []
         if assignment.load_seen is not None:
             # Least-loaded picked this agent for the load it read: re-decide if that moved.
-            condition = "attribute_not_exists(open_leads) OR open_leads = :seen"
+            conditions.append("(attribute_not_exists(open_leads) OR open_leads = :seen)")
             values[":seen"] = assignment.load_seen
+        if assignment.max_open_leads is not None:
+            # The backlog cap: another router's lead may have filled the agent's backlog meanwhile.
+            conditions.append("(attribute_not_exists(open_leads) OR open_leads < :max_open)")
+            values[":max_open"] = assignment.max_open_leads
+        condition = " AND ".join(conditions) or None
         txn.update(
             self.org_table, {"pk": ROSTER, "sk": load_sk(assignment.agent_id)}, "ADD open_leads :one", values, condition
         )

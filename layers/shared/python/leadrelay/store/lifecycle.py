@@ -61,6 +61,8 @@ class LeadLifecycle:
             raise StatusRefused("invalid_status", message, 422)
         if change.status is LeadStatus.LOST and not (change.reason and change.reason.strip()):
             raise StatusRefused("reason_required", "say why the lead was lost (reason): it shows where leads leak", 422)
+        if lead.offer_id is not None:  # nobody owns it yet: the offered agent accepts first
+            raise StatusRefused("lead_offered", f"the lead is offered to {lead.offered_agent_id}; accept it first")
         for _ in range(attempts):
             if lead.status is change.status:
                 return lead, False

@@ -101,6 +101,10 @@ class OrgRepository:
             ExpressionAttributeValues=to_item({":one": 1}),
         )
 
+    def roster_moved(self) -> None:
+        """After a change to an agent written elsewhere (presence, in an offer's transaction)."""
+        self._roster_changed()
+
     def roster_version(self) -> int:
         """The roster version (0 before any change); one small, strongly consistent read."""
         item = self._get(CONFIG, ROSTER_VERSION_SK, consistent=True)
@@ -141,9 +145,12 @@ class OrgRepository:
                 roster.round_robin[(pool_id, agent_id)] = RoundRobinState(
                     last_assigned_ms=int(body.get("last_assigned_ms", 0)),
                     total=int(body.get("assigned_total", 0)),
-                    exists=True,
+                    # An item only accrued turns wrote (routing/accrual.py) has no stamp yet.
+                    exists="last_assigned_ms" in body,
                     vtime=Decimal(str(body.get("vtime", 0))),
                     pool_vtime=pool_vtime,
+                    missed=int(body.get("missed", 0)),
+                    last_extra_ms=int(body.get("last_extra_ms", 0)),
                 )
                 if pool_vtime > roster.virtual_time.get(pool_id, Decimal(0)):
                     roster.virtual_time[pool_id] = pool_vtime

@@ -1,0 +1,113 @@
+"""The fairness ledger (GET /routing/fairness): per agent, how long they could take leads, what
+they were offered and assigned, and the share they got against the share they were due.
+
+A pure function over the ledger entries the routing transactions write (store/offers.py): no
+I/O, every input passed in, like the engine.
+
+- **eligible minutes**: minutes of the window the agent was checked in and inside a shift
+  (no shifts: every minute). Presence before the window's first check-in/out entry is the
+  opposite of that entry (or, with no entry in the window, the agent's presence now).
+- **expected share**: the agent's eligible minutes (times weight in a weighted pool) over the
+  pool's; **expected leads**: that share of the leads the pool assigned in the window.
+- **actual share**: the agent's assigned leads (direct, or accepted offers) over the pool's.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from leadrelay.models import Agent, Pool, Strategy
+from leadrelay.models.agent import Presence
+from leadrelay.routing.eligibility import facts_of
+
+_LEAD_KINDS = ("offered", "accepted", "declined", "expired", "assigned")
+_PRESENCE_KINDS = (Presence.CHECKED_IN.value, Presence.CHECKED_OUT.value)
+
+
+def _at(entry: dict[str, Any]) -> datetime:
+    at = entry["at"]
+    return at if isinstance(at, datetime) else datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+
+
+def eligible_minutes(agent: Agent, presence: list[tuple[datetime, str]], start: datetime, end: datetime,
+                     timezone: str) -> int:  # fmt: skip
+    """Minutes in [start, end) that `agent` was checked in and on shift; `presence` is the
+    agent's check-in/out entries in the window, oldest first."""
+    if end <= start:
+        return 0
+    checked_in = presence[0][1] != Presence.CHECKED_IN.value if presence else agent.presence is Presence.CHECKED_IN
+    facts = facts_of(agent)
+    zone = ZoneInfo(timezone)
+    changes = iter(presence)
+    upcoming = next(changes, None)
+    minutes = 0
+    moment = start
+    step = timedelta(minutes=1)
+    while moment < end:
+        while upcoming is not None and upcoming[0] <= moment:
+            checked_in = upcoming[1] == Presence.CHECKED_IN.value
+            upcoming = next(changes, None)
+        if checked_in:
+            if not facts.shifts:
+                minutes += 1
+            else:
+                local = moment.astimezone(zone)
+                micros = ((local.hour * 60 + local.minute) * 60 + local.second) * 1_000_000
+                if any(window.covers(micros, local.weekday()) for window in facts.shifts):
+                    minutes += 1
+        moment += step
+    return minutes
+
+
+def fairness(
+    entries: Iterable[dict[str, Any]],
+    agents: dict[str, Agent],
+    pool: Pool | None,
+    start: datetime,
+    end: datetime,
+    timezone: str,
+) -> dict[str, Any]:
+    """The ledger for [start, end): one row per agent of `pool` (every agent without a pool)."""
+    members = list(pool.agent_ids) if pool else sorted(agents)
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    mix: dict[str, Counter[str]] = defaultdict(Counter)
+    presence: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    for entry in entries:
+        at = _at(entry)
+        if not start <= at < end:
+            continue
+        kind, agent_id = entry.get("kind"), entry.get("agent_id")
+        if kind in _PRESENCE_KINDS:
+            presence[agent_id].append((at, kind))
+            continue
+        if kind not in _LEAD_KINDS or (pool is not None and entry.get("pool_id") != pool.pool_id):
+            continue
+        counts[agent_id][kind] += 1
+        if kind in ("assigned", "accepted"):
+            mix[agent_id][entry.get("source_kind") or "unknown"] += 1
+    weighted = pool is not None and pool.strategy is Strategy.WEIGHTED_ROUND_ROBIN
+    minutes: dict[str, int] = {}
+    for agent_id in members:
+        agent = agents.get(agent_id)
+        minutes[agent_id] = eligible_minutes(agent, sorted(presence[agent_id]), start, end, timezone) if agent else 0
+    weight = {a: (agents[a].weight if weighted and a in agents else 1) for a in members}
+    due_total = sum(minutes[a] * weight[a] for a in members)
+    assigned = {a: counts[a]["assigned"] + counts[a]["accepted"] for a in members}
+    total = sum(assigned.values())
+    rows = []
+    for agent_id in members:
+        expected = (minutes[agent_id] * weight[agent_id] / due_total) if due_total else 0.0
+        actual = assigned[agent_id] / total if total else 0.0
+        c = counts[agent_id]
+        rows.append({
+            "agent_id": agent_id, "eligible_minutes": minutes[agent_id], "offers": c["offered"],
+            "accepted": c["accepted"], "passed": c["declined"], "expired": c["expired"],
+            "assigned": assigned[agent_id], "expected_share": round(expected, 4), "actual_share": round(actual, 4),
+            "expected_leads": round(expected * total, 2), "difference": round(assigned[agent_id] - expected * total, 2),
+            "by_source": dict(sorted(mix[agent_id].items())),
+        })  # fmt: skip
+    return {"pool_id": pool.pool_id if pool else None, "leads_assigned": total, "items": rows}
