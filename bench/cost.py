@@ -155,15 +155,49 @@ def custom_metrics(roots: tuple[Path, ...] = (REPO_ROOT / "functions", REPO_ROOT
             if not _NAMED_METRIC.search(text):
                 continue
             service = _service_of(text) or path.parent.name
-            for node in ast.walk(ast.parse(text)):
+            tree = ast.parse(text)
+            fixed = _fixed_name_tables(tree)
+            for node in ast.walk(tree):
                 if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_metric":
                     name = next((kw.value for kw in node.keywords if kw.arg == "name"), None)
                     if isinstance(name, ast.Constant) and isinstance(name.value, str):
                         names.add(f"{service}/{name.value}")
+                    elif isinstance(name, ast.Name) and name.id in fixed:
+                        names.update(f"{service}/{value}" for value in fixed[name.id])
                     else:
                         where = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
                         unbounded.append(f"{where}:{node.lineno}")
     return {"metrics": sorted(names), "count": len(names), "names_built_from_values": unbounded}
+
+
+def _fixed_name_tables(tree: ast.Module) -> dict[str, list[str]]:
+    """Loop variables that run over a module-level table of literal names: `for key, metric in
+    _TABLE.items()` (or `.values()`) gives `metric` the table's string values."""
+    tables = {
+        target.id: [v.value for v in node.value.values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
+        and all(isinstance(v, ast.Constant) and isinstance(v.value, str) for v in node.value.values)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }  # fmt: skip
+    found: dict[str, list[str]] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.For) and isinstance(node.iter, ast.Call)):
+            continue
+        method = node.iter.func
+        if not (isinstance(method, ast.Attribute) and isinstance(method.value, ast.Name)):
+            continue
+        table = tables.get(method.value.id)
+        if table is None:
+            continue
+        if method.attr == "values" and isinstance(node.target, ast.Name):
+            found[node.target.id] = table
+        elif method.attr == "items" and isinstance(node.target, ast.Tuple) and len(node.target.elts) == 2:
+            value = node.target.elts[1]
+            if isinstance(value, ast.Name):
+                found[value.id] = table
+    return found
 
 
 def _service_of(text: str) -> str | None:
@@ -190,7 +224,8 @@ def per_lead_from_report(report: dict[str, Any]) -> tuple[dict[str, Any], str]:
         "read_units": sum(units.get("read", {}).values()),
         "handler_cpu_ms": pipeline.get("handler_cpu_ms_per_lead") or DEFAULT_PER_LEAD["handler_cpu_ms"],
         "aws_calls": {k: calls.get(k, 0) for k in ("ingest", "route")},
-        "events": (calls.get("by_service") or {}).get("events", 0.0),
+        # Domain events leave through the stream's forwarder (one PutEvents per lead's changes).
+        "events": calls.get("events_forwarder", (calls.get("by_service") or {}).get("events", 0.0)),
         "log_bytes": pipeline.get("log_bytes_per_lead") or DEFAULT_PER_LEAD["log_bytes"],
     }, f"bench/results/latest.json of {report.get('at')}"
 
@@ -225,7 +260,9 @@ def monthly(
     ticks = facts.schedule_invocations_per_month
     gb_s += ticks * billed_ms(5.0, 2.0, memory["followup"]) / 1000 * memory["followup"] / 1024
     gb_s += api_reads * billed_ms(4.0, 1.5, memory["api"]) / 1000 * memory["api"] / 1024
-    invocations = 2 * leads + ticks + api_reads
+    # The stream's events forwarder runs once per lead's batch of changes too (≈ 2 ms CPU, 1 call).
+    gb_s += leads * billed_ms(2.0, 1.0, 256) / 1000 * 256 / 1024
+    invocations = 3 * leads + ticks + api_reads
     lines["Lambda (duration + requests)"] = (
         gb_s * price["lambda_gb_second"] + invocations * price["lambda_per_million"] / 1e6
     )

@@ -100,8 +100,12 @@ def hook_event(source_id: str, body: Any = None, *, key: str | None = None, form
 def claims(
     role: str, username: str = "someone", agent_id: str | None = None, team_id: str | None = None
 ) -> dict[str, str]:
+    """ID-token claims of a signed-in person, whose LeadRelay user record (role, agent, team; MFA
+    enrolled) is written to the org table when one is configured (the API trusts only that record)."""
+    sub = str(uuid.uuid5(uuid.NAMESPACE_URL, f"leadrelay-test:{role}:{username}:{agent_id}:{team_id}"))
+    ensure_user(sub, role, username, agent_id, team_id)
     values = {
-        "sub": str(uuid.uuid4()),
+        "sub": sub,
         "cognito:username": username,
         "cognito:groups": role,
         "token_use": "id",
@@ -111,6 +115,44 @@ def claims(
     if team_id:
         values["custom:team_id"] = team_id
     return values
+
+
+def ensure_user(
+    sub: str,
+    role: str,
+    username: str,
+    agent_id: str | None = None,
+    team_id: str | None = None,
+    *,
+    status: str = "active",
+    mfa_enrolled: bool = True,
+) -> None:
+    """An active LeadRelay user record for `sub` (tests run against moto with ORG_TABLE set)."""
+    import os
+
+    if not os.environ.get("ORG_TABLE"):
+        return
+    import time
+
+    from leadrelay import wiring
+    from leadrelay.models.user import User
+    from leadrelay.store import users
+
+    # The same person again within the cache time: the record is there (a test counting the
+    # API's DynamoDB calls must not count this helper's writes).
+    cached = users._cache.get(sub)
+    if (
+        cached is not None
+        and cached[1] is not None
+        and time.monotonic() - cached[0] < wiring.user_store().cache_seconds
+        and (cached[1].role, cached[1].agent_id, cached[1].team_id, cached[1].status.value)
+        == (role, agent_id, team_id, status)
+    ):
+        return
+    user = User(user_id=sub, username=username, role=role, agent_id=agent_id, team_id=team_id, status=status,
+                mfa_enrolled=mfa_enrolled, mfa_checked_at=datetime(2100, 1, 1, tzinfo=UTC))  # fmt: skip
+    wiring.user_store().put(user)
+    users._cache[sub] = (time.monotonic(), user)  # as the API would have it after reading it
 
 
 def stream_event(records: list[dict[str, Any]], stream_arn: str) -> dict[str, Any]:

@@ -13,17 +13,25 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from api_routes import (
     activities,
     agents,
+    audit,
     dashboard,
     followup_settings,
     followups,
+    gate,
+    lead_entry,
+    lead_export,
     leads,
+    openapi_doc,
+    pipeline,
     pools,
     quarantine,
     reports,
+    request_hygiene,
     routing,
     settings,
     sources,
     sync,
+    users,
 )
 from api_routes import fairness as fairness_routes
 from api_routes import offers as offer_routes
@@ -46,14 +54,19 @@ app.include_router(quarantine.router)
 app.include_router(settings.router)
 app.include_router(reports.router)
 app.include_router(sources.router)
+app.include_router(lead_entry.router)
+app.include_router(lead_export.router)
+app.include_router(pipeline.router)
 app.include_router(activities.router)
 app.include_router(followups.router)
 app.include_router(followup_settings.router)
 app.include_router(sync.router)
+app.include_router(users.router)
+app.include_router(audit.router)
 app.include_router(offer_routes.router)
 app.include_router(fairness_routes.router)
 app.include_router(dashboard.router)
-app.enable_swagger(path="/docs", title="LeadRelay API", version="1")
+openapi_doc.install(app)
 wiring.prepare(wiring.lead_repository, wiring.org_repository)
 
 
@@ -76,12 +89,12 @@ def invalid_request(exc: RequestValidationError) -> Response:
 
 @app.exception_handler(Unauthorized)
 def unauthorized(exc: Unauthorized) -> Response:
-    return _error(401, "unauthorized", str(exc))
+    return _error(401, exc.code, str(exc))
 
 
 @app.exception_handler(Forbidden)
 def forbidden(exc: Forbidden) -> Response:
-    return _error(403, "forbidden", str(exc))
+    return _error(403, exc.code, str(exc))
 
 
 @app.exception_handler(NotFound)
@@ -109,6 +122,11 @@ def bad_until(exc: BadUntil) -> Response:
     return _error(422, "invalid_request", str(exc))
 
 
+@app.exception_handler(lead_entry.CaptureRefused)
+def capture_refused(exc: lead_entry.CaptureRefused) -> Response:
+    return _error(exc.status, exc.code, str(exc))
+
+
 @app.not_found
 def no_route(_: Exception) -> Response:
     event = app.current_event
@@ -119,7 +137,20 @@ def no_route(_: Exception) -> Response:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    refused = refuse_hostile_body(event)  # before the resolver's validation parses the body
+    # The gate checks the caller against the route's access rule first, and writes the access log;
+    # a hostile or malformed body is refused before the resolver's validation parses it.
+    return gate.serve(event, lambda: _serve(event, context), _has_route)  # type: ignore[no-any-return]
+
+
+def _serve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    refused = refuse_hostile_body(event) or request_hygiene.refusal(event)
     if refused is not None:
         return refused
-    return app.resolve(event, context)
+    return app.resolve(request_hygiene.without_blank_query(event), context)
+
+
+def _has_route(method: str, path: str) -> bool:
+    """Whether the resolver serves `method path` (a route with no access rule is refused)."""
+    return any(
+        route.method == method and route.rule.match(path) for route in (*app._static_routes, *app._dynamic_routes)
+    )

@@ -53,20 +53,16 @@ def _tick(event: dict[str, Any]) -> dict[str, Any]:
     return {"at": iso(now), "unassigned": unassigned, "pending_fetches": fetched, "work": work}
 
 
-# What the tick did, as fixed metric names (never built from values: each name is a paid metric).
-# StuckLeadsFound carries the alarm: the router failed past its retries, or a stream record expired.
+# What the tick did that someone acts on, as fixed metric names (never built from values). Every
+# name is a paid custom metric past CloudWatch's 10 free ones, and the default deployment stays
+# within them (docs/deploy.md#what-it-costs): the other counts of `work` (due follow-ups, SLA
+# re-distributions and escalations, queued leads assigned, stuck leads redriven, nurture steps,
+# offers expired, agents checked out)
+# are in the tick's log line, for CloudWatch Logs Insights. StuckLeadsFound carries the alarm.
 _TICK_METRICS = {
-    "followups_due": "FollowupsDue",
     "followups_missed": "FollowupsMissed",
-    "sla_redistributed": "SlaRedistributed",
-    "sla_escalated": "SlaEscalated",
-    "unassigned_assigned": "QueuedLeadsAssigned",
     "stuck_found": "StuckLeadsFound",
-    "stuck_redriven": "StuckLeadsRedriven",
-    "nurture_steps": "NurtureSteps",
     "failed_steps": "TickStepsFailed",
-    "offers_expired": "OffersExpired",
-    "agents_checked_out": "AgentsCheckedOut",
 }
 
 
@@ -92,8 +88,7 @@ def _retry_pending_fetches(now: datetime) -> dict[str, int]:
     except Exception:  # a failed retry must not stop the tick; the items stay due
         logger.exception("pending fetches could not be retried")
         return {}
-    metrics.add_metric(name="PendingFetchesFetched", unit=MetricUnit.Count, value=counts.get("fetched", 0))
-    return counts
+    return counts  # in the tick's log line (`pending_fetches`), not a metric
 
 
 def _pull_sources(remaining_s: Callable[[], float]) -> dict[str, Any]:
@@ -105,9 +100,8 @@ def _pull_sources(remaining_s: Callable[[], float]) -> dict[str, Any]:
     polled = [o for o in outcomes if o.status in ("polled", "failed", "deferred")]
     failed = sum(1 for o in polled if o.status == "failed")
     stored = sum(int(o.counts.get("created", 0)) for o in polled)
-    metrics.add_metric(name="PullCalls", unit=MetricUnit.Count, value=len(polled))
+    # Calls and leads created are in the log line below; only failures are worth a paid metric.
     metrics.add_metric(name="PullFailures", unit=MetricUnit.Count, value=failed)
-    metrics.add_metric(name="PulledLeadsCreated", unit=MetricUnit.Count, value=stored)
     summary = [{"source_id": o.source_id, "status": o.status, "code": o.code, **o.counts} for o in polled]
-    logger.info("pull", extra={"polled": summary})
+    logger.info("pull", extra={"polled": summary, "calls": len(polled), "created": stored})
     return {"task": "pull", "sources": summary}

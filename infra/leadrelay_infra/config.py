@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
@@ -35,6 +36,17 @@ class StageConfig:
     # tables are encrypted with DynamoDB's AWS-managed key. `-c dashboard=true|false -c cmk=true|false`.
     dashboard: bool = False
     customer_managed_key: bool = False
+    # Sign-in: how long a refresh token lives (`-c refresh_token_days=N`, default 7).
+    refresh_token_days: int = 7
+    # Webhooks (`/hooks/*`) have their own method-level throttle, apart from the REST routes.
+    hooks_rate_limit: int = 20
+    hooks_burst_limit: int = 40
+    # AWS WAF web ACL on the API stage (per-IP rate rule + AWS managed common rules):
+    # `-c waf=true`; off by default (about ₹600 a month, more than the rest of a small stack).
+    waf_enabled: bool = False
+    waf_rate_limit_per_5_min: int = 1000
+    # How long access-log entries (who read which lead) are kept, in days.
+    access_log_retention_days: int = 365
 
     @property
     def allows_all_origins(self) -> bool:
@@ -42,7 +54,8 @@ class StageConfig:
 
     @classmethod
     def from_context(cls, node: Node) -> StageConfig:
-        """Read `-c stage=…` (default dev), `-c alarm_email=…`, `-c allowed_origins=a,b`."""
+        """Read `-c stage=…` (default dev), `-c alarm_email=…`, `-c allowed_origins=a,b`,
+        `-c refresh_token_days=N`, `-c waf=true`, `-c access_log_retention_days=N`."""
         stage = str(node.try_get_context("stage") or DEFAULT_STAGE)
         if not _STAGE_NAME.match(stage):
             raise ValueError(f"stage {stage!r}: use 2-16 lowercase letters, digits or '-'")
@@ -53,6 +66,14 @@ class StageConfig:
         }
         origins_raw = node.try_get_context("allowed_origins")
         origins = tuple(o.strip() for o in str(origins_raw).split(",") if o.strip()) if origins_raw else ()
+        refresh_days = int(node.try_get_context("refresh_token_days") or 7)
+        if not 1 <= refresh_days <= 3650:
+            raise ValueError("refresh_token_days: 1 to 3650")
+        waf = _switch(node.try_get_context("waf"), default=False)
+        retention_raw = node.try_get_context("access_log_retention_days")
+        extra: dict[str, Any] = {"refresh_token_days": refresh_days, "waf_enabled": waf}
+        if retention_raw:
+            extra["access_log_retention_days"] = int(retention_raw)
         if stage in PROD_STAGES:
             if not origins:
                 raise ValueError(
@@ -69,7 +90,10 @@ class StageConfig:
                 api_burst_limit=200,
                 cors_allow_origins=origins,
                 alarm_email=alarm_email,
+                hooks_rate_limit=50,
+                hooks_burst_limit=100,
                 **options,
+                **extra,
             )
         return cls(
             stage=stage,
@@ -83,6 +107,7 @@ class StageConfig:
             cors_allow_origins=origins or ("*",),
             alarm_email=alarm_email,
             **options,
+            **extra,
         )
 
 

@@ -57,8 +57,14 @@ FUNCTION_MEMORY_MB = 256
 # Memory per function, chosen by the latency and cost model in docs/deploy.md: a function gets
 # memory/1,769 of a vCPU, so the request path's CPU-bound milliseconds shrink 4x at 1,024 MB
 # for a few cents a month more; the schedules and the API stay at 256 MB (nobody waits on a
-# tick, and an API read is mostly waiting on DynamoDB).
-FUNCTION_MEMORY_MB_BY_FOLDER: dict[str, int] = {"ingest": 1024, "route": 1024, "followup": 256, "api": 256}
+# tick, and an API read is mostly waiting on DynamoDB); the events forwarder likewise.
+FUNCTION_MEMORY_MB_BY_FOLDER: dict[str, int] = {
+    "ingest": 1024,
+    "route": 1024,
+    "followup": 256,
+    "api": 256,
+    "events": 256,
+}
 
 # Cognito groups, in precedence order (lower wins when a user is in several).
 USER_GROUPS: tuple[tuple[str, str], ...] = (
@@ -66,7 +72,15 @@ USER_GROUPS: tuple[tuple[str, str], ...] = (
     ("manager", "Their team's leads and agents; reassignment."),
     ("agent", "Their own leads."),
 )
-CUSTOM_ATTRIBUTES = ("agent_id", "team_id")
+# No custom attributes: who a person is (role, agent, team) lives in LeadRelay's user records.
+# What the api function may do in the user pool (people admin and the TOTP check).
+USER_POOL_ADMIN_ACTIONS = (
+    "cognito-idp:AdminCreateUser",
+    "cognito-idp:AdminDisableUser",
+    "cognito-idp:AdminEnableUser",
+    "cognito-idp:AdminUserGlobalSignOut",
+    "cognito-idp:AdminGetUser",
+)
 
 # REST API resources served by the api function behind Cognito (a {proxy+} catches the rest).
 HOOKS_PATH = "hooks"
@@ -81,6 +95,9 @@ COGNITO_RESOURCES: tuple[str, ...] = (
     "agents/{agent_id}",
     "agents/{agent_id}/availability",
 )
+
+# The OpenAPI document and Swagger UI: GET without a token (the document only, no data).
+PUBLIC_DOC_RESOURCES: tuple[str, ...] = ("openapi.json", "docs")
 
 # Stack outputs.
 OUTPUT_API_URL = "ApiUrl"

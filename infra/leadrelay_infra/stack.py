@@ -57,6 +57,9 @@ class LeadRelayStack(cdk.Stack):
             ingest_function=self.ingest.function,
             user_pool=self.auth.user_pool,
         )
+        # `leadrelay login` reads how to sign in from the public OpenAPI document (public values).
+        self.api.function.add_environment("USER_POOL_ID", self.auth.user_pool.user_pool_id)
+        self.api.function.add_environment("USER_POOL_CLIENT_ID", self.auth.client.user_pool_client_id)
         # Domain events leave through the stream: only the events function may put them on the bus.
         self.domain_events = DomainEvents(
             self, c.DOMAIN_EVENTS_ID, config=config, layer=layer, data=self.data, bus=self.bus.bus,

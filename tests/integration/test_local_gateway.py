@@ -120,7 +120,8 @@ def test_a_webhook_becomes_a_rest_proxy_event_without_authorizer(gw):
     assert context["resourcePath"] == "/hooks/{source_id}"
     assert context["httpMethod"] == "POST"
     assert context["stage"] == "local"
-    assert context["path"] == "/local/hooks/website"
+    # The local URL has no stage prefix (like a custom domain), so the context's path has none either
+    assert context["path"] == "/hooks/website"
     assert context["identity"]["sourceIp"] == "127.0.0.1"
     assert context["identity"]["userAgent"] == "meta-webhooks/1.0"
     assert abs(context["requestTimeEpoch"] - gw["clock"].now().timestamp() * 1000) < 5000
@@ -160,11 +161,11 @@ def test_the_api_gets_the_authorizers_claims_as_strings_with_groups_comma_joined
     assert all(isinstance(value, str) for value in claims.values())
 
 
-def test_custom_attributes_reach_the_api_as_claims(gw):
+def test_tokens_carry_the_sub_and_no_custom_identity_attributes(gw):
+    # Who a person is lives in LeadRelay's user records (keyed by `sub`), not in the pool
     requests.get(f"{gw['url']}/leads", headers=_bearer(gw["users"].token("arjun")), timeout=5)
     claims = gw["functions"].last("api")["requestContext"]["authorizer"]["claims"]
-    assert claims["custom:agent_id"] == "agent-arjun"
-    assert claims["custom:team_id"] == "t1"
+    assert claims["sub"] and not [name for name in claims if name.startswith("custom:")]
     assert claims["cognito:groups"] == "agent"
 
 

@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from leadrelay.local.demo import DEMO_RULES, seed
+from tests.helpers import claims
 from tests.integration.flow import Flow
 
 NOIDA = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "routing" / "noida_chain.json").read_text())
@@ -166,7 +167,8 @@ def test_the_noida_example_publishes_once_its_pools_exist(flow: Flow) -> None:
 
 
 def test_simulation_answers_who_would_get_a_lead_and_why_without_side_effects(flow: Flow, aws: dict[str, str]) -> None:
-    # Given the demo org at 12:00 IST on a Monday, and a snapshot of both tables
+    # Given the demo org at 12:00 IST on a Monday, the manager's user record, and a snapshot of both tables
+    claims("manager", team_id="ncr")
     before = {name: table_items(name) for name in aws.values()}
     # When a manager asks who would get a Noida lead
     status, body = flow.call("POST", "/routing/simulate", role="manager", team_id="ncr",
@@ -253,8 +255,8 @@ def test_a_backtest_replays_recent_leads_through_a_draft_beside_the_live_chain_w
     flow.run_router()
     live_owner = {lead_id: flow.get(f"/leads/{lead_id}")[1]["assigned_agent_id"] for lead_id in posted}
     before = {name: table_items(name) for name in aws.values()}
-    # When a manager back-tests, over the last day, a draft sending NCR leads to the South team
-    status, body = flow.call("POST", "/routing/backtest", role="manager", team_id="ncr",
+    # When an admin back-tests, over the last day, a draft sending NCR leads to the South team
+    status, body = flow.call("POST", "/routing/backtest",
                              body={"draft": _a_draft_sending_ncr_to_the_south_team(), "days": 1})  # fmt: skip
     # Then the window holds today's five leads, oldest first, and not the old one
     assert status == 200, body

@@ -171,7 +171,7 @@ def test_switching_a_source_off_refuses_its_webhooks_and_back_on_takes_them(flow
 
 @pytest.mark.parametrize(
     ("body", "status", "code"),
-    [({"kind": "generic"}, 422, "invalid_request"), ({"name": None}, 422, "invalid_request"),
+    [({"kind": "justdial"}, 422, "id_mismatch"), ({"name": None}, 422, "invalid_request"),
      ({"active": "maybe"}, 422, "invalid_request"), ({"key_hash": "x"}, 422, "invalid_request")],
 )  # fmt: skip
 def test_bad_patches_are_4xx_json(flow: Flow, body: dict[str, Any], status: int, code: str) -> None:

@@ -63,3 +63,17 @@ def test_more_memory_costs_only_the_waiting_not_the_cpu():
     cpu_only = cost.billed_ms(9.0, 0.0, 256) * 256
     assert cost.billed_ms(9.0, 0.0, 1024) * 1024 == cpu_only
     assert at_1024 - at_256 == 2 * cost.AWS_WAIT_MS_PER_CALL * (1024 - 256)
+
+
+def test_names_from_a_table_of_literal_names_count_as_those_names(tmp_path):
+    handler = tmp_path / "functions" / "followup" / "followup_handler.py"
+    handler.parent.mkdir(parents=True)
+    handler.write_text(
+        'metrics = Metrics(namespace="LeadRelay", service="followup")\n'
+        '_TICK = {"due": "FollowupsDue", "missed": "FollowupsMissed"}\n'
+        "for key, metric in _TICK.items():\n"
+        "    metrics.add_metric(name=metric, unit='Count', value=1)\n"
+    )
+    found = cost.custom_metrics((tmp_path / "functions",))
+    assert found["metrics"] == ["followup/FollowupsDue", "followup/FollowupsMissed"]
+    assert found["names_built_from_values"] == []

@@ -215,3 +215,114 @@ def test_when_the_previous_owner_cannot_take_it_the_chain_decides_and_says_why(o
     assert first.why == f"reopened lead: {why}; the rule chain decides"
     assert plan.rule_id == DEFAULT_RULE_ID and plan.agent_id == "a"
     assert plan.rules_not_matched == 0 and plan.deciding_rules[0] is first
+
+
+def test_a_previous_owner_gets_the_lead_back_whatever_its_language_and_with_no_count_today():
+    owner = Agent(agent_id="o", name="O", languages=["hi"], daily_cap=1)
+    r = _roster(Agent(agent_id="a", name="A"), owner)
+    chain = RuleChain.model_validate({"version": 1, "default_pool_id": "all"})
+    plan = decide(lead(return_to_agent_id="o", language="ta"), chain, r, {}, NOON, TZ)
+    assert plan.agent_id == "o" and plan.daily_cap == 1
+
+
+def test_a_rule_whose_pool_does_not_exist_stops_the_walk_unless_it_falls_through():
+    rules = [{"rule_id": "r1", "pool_id": "nope"}]
+    r = _roster(Agent(agent_id="a", name="A"))
+    stop = RuleChain.model_validate({"version": 1, "rules": rules, "default_pool_id": "all"})
+    plan = decide(lead(), stop, r, {}, NOON, TZ)
+    assert (plan.agent_id, plan.rule_id, plan.pool_id, plan.strategy) == (None, "r1", "nope", None)
+    assert plan.reason == "pool 'nope' does not exist"
+    assert [(t.rule_id, t.matched, t.fell_through) for t in plan.rules] == [("r1", True, False)]
+    assert plan.rules[0].why == "matches every lead; pool 'nope' does not exist"
+    onward = RuleChain.model_validate({"version": 1, "rules": [{**rules[0], "fall_through": True}],
+                                       "default_pool_id": "all"})  # fmt: skip
+    plan = decide(lead(), onward, r, {}, NOON, TZ)
+    assert plan.agent_id == "a" and plan.rule_id == DEFAULT_RULE_ID
+    assert plan.rules[0].fell_through is True and plan.rules[0].why.endswith("does not exist")
+
+
+def test_a_matched_rule_explains_the_comparison_that_decided_it_in_local_time():
+    chain = RuleChain.model_validate({"version": 1, "rules": [
+        {"rule_id": "lunch", "when": {"field": "hour", "op": "between", "value": [11, 13]}, "pool_id": "all"},
+    ]})  # fmt: skip
+    r = _roster(Agent(agent_id="a", name="A"))
+    plan = decide(lead(), chain, r, {}, NOON, TZ)  # 12:00 IST (06:30 UTC)
+    assert plan.rule_id == "lunch" and plan.rules[0].matched and plan.rules[0].why == "hour=12 between [11, 13]"
+    evening = decide(lead(), chain, r, {}, at(0, 19).astimezone(UTC), TZ)
+    assert evening.agent_id is None and evening.rules[0].why == "hour=19 between [11, 13]"
+
+
+def test_unknown_and_excluded_agents_are_skipped_with_their_reason_and_the_pool_walk_goes_on():
+    r = _roster(Agent(agent_id="x", name="X"), Agent(agent_id="a", name="A", daily_cap=1))
+    r.pools["all"] = Pool(pool_id="all", name="all", agent_ids=["ghost", "x", "a"])
+    chain = RuleChain.model_validate({"version": 1, "default_pool_id": "all"})
+    plan = decide(lead(), chain, r, {}, NOON, TZ, exclude_agents=frozenset({"x"}))
+    assert plan.skipped == {"ghost": "unknown_agent", "x": "already_had_lead"}
+    assert plan.agent_id == "a" and plan.candidates == ["a"]
+
+
+def test_a_sunday_night_shift_covers_monday_morning():
+    agent = Agent(agent_id="a", name="A", shifts=[Shift(days=[6], start=time(22), end=time(6))])
+    assert reason(agent, at(0, 3)) is None  # Monday 03:00 belongs to Sunday's shift
+    assert reason(agent, at(1, 3)) is SkipReason.OFF_SHIFT
+
+
+def test_skip_reason_honours_the_chains_cap():
+    agent = Agent(agent_id="a", name="A")
+    when = at(0, 12)
+    assert skip_reason(agent, lead(), now=when.astimezone(UTC), local_now=when, assigned_today=2,
+                       require_language=False, chain_cap=2) is SkipReason.CAPPED  # fmt: skip
+    assert skip_reason(agent, lead(), now=when.astimezone(UTC), local_now=when, assigned_today=1,
+                       require_language=False, chain_cap=2) is None  # fmt: skip
+
+
+def test_the_chains_cap_holds_for_a_previous_owner_too():
+    r = _roster(Agent(agent_id="a", name="A"), Agent(agent_id="o", name="O"))
+    chain = RuleChain.model_validate({"version": 1, "default_pool_id": "all", "daily_cap_per_agent": 2})
+    plan = decide(lead(return_to_agent_id="o"), chain, r, {"o": 2}, NOON, TZ)
+    assert plan.agent_id == "a" and "not eligible (capped)" in plan.rules[0].why
+
+
+def test_a_rule_that_asks_for_the_leads_language_skips_those_who_do_not_speak_it():
+    r = _roster(Agent(agent_id="h", name="H", languages=["hi"]), Agent(agent_id="t", name="T", languages=["ta"]))
+    chain = RuleChain.model_validate({"version": 1, "rules": [{"rule_id": "lang", "pool_id": "all",
+                                                               "require_language": True}]})  # fmt: skip
+    plan = decide(lead(language="ta"), chain, r, {}, NOON, TZ)
+    assert plan.agent_id == "t" and plan.skipped == {"h": "language"} and plan.require_language is True
+
+
+def test_a_rule_with_nobody_eligible_leaves_the_lead_unassigned_and_explains_every_rule():
+    r = _roster(Agent(agent_id="a", name="A", status=AgentStatus.ON_LEAVE))
+    chain = RuleChain.model_validate({"version": 1, "rules": [
+        {"rule_id": "noida", "when": {"field": "city", "op": "eq", "value": "Noida"}, "pool_id": "all"},
+        {"rule_id": "r1", "pool_id": "all"}, {"rule_id": "r2", "pool_id": "missing"}]})  # fmt: skip
+    plan = decide(lead(city="Pune"), chain, r, {}, NOON, TZ)
+    assert (plan.agent_id, plan.rule_id, plan.pool_id, plan.strategy) == (None, "r1", "all", "round_robin")
+    assert plan.reason == "rule 'r1' matched but nobody in pool 'all' is eligible"
+    assert plan.skipped == {"a": "on_leave"}
+    assert [(t.rule_id, t.matched) for t in plan.rules] == [("noida", False), ("r1", True)]
+    assert plan.rules[0].why == "city='Pune' eq 'Noida'"
+
+
+def test_a_rule_that_falls_through_says_so_and_the_last_skips_are_kept():
+    r = _roster(Agent(agent_id="a", name="A", status=AgentStatus.ON_LEAVE))
+    chain = RuleChain.model_validate({"version": 1, "rules": [
+        {"rule_id": "noida", "when": {"field": "city", "op": "eq", "value": "Noida"}, "pool_id": "all"},
+        {"rule_id": "r1", "pool_id": "all", "fall_through": True}]})  # fmt: skip
+    plan = decide(lead(city="Noida"), chain, r, {}, NOON, TZ)
+    assert plan.rule_id == "noida" and plan.rules[0].why == "city='Noida' eq 'Noida'"
+    plan = decide(lead(city="Pune"), chain, r, {}, NOON, TZ)
+    assert plan.agent_id is None and plan.reason == "nobody eligible" and plan.skipped == {"a": "on_leave"}
+    trace = plan.rules[1]
+    assert trace.fell_through and trace.skipped == {"a": "on_leave"}
+    assert trace.why == "matches every lead; nobody eligible, fell through"
+    assert plan.rules[0].why == "city='Pune' eq 'Noida'"
+
+
+def test_a_missing_pool_after_a_rule_that_did_not_match_still_explains_that_rule():
+    chain = RuleChain.model_validate({"version": 1, "rules": [
+        {"rule_id": "noida", "when": {"field": "city", "op": "eq", "value": "Noida"}, "pool_id": "all"},
+        {"rule_id": "r2", "pool_id": "missing"}]})  # fmt: skip
+    plan = decide(lead(city="Pune"), chain, _roster(Agent(agent_id="a", name="A")), {}, NOON, TZ)
+    assert plan.reason == "pool 'missing' does not exist"
+    assert [(t.rule_id, t.matched) for t in plan.rules] == [("noida", False), ("r2", True)]

@@ -57,8 +57,14 @@ def api_error(refused: Refused) -> Exception:
 
 
 def principal(router: Router) -> Principal:
-    claims = router.current_event.request_context.authorizer.claims
-    return Principal.from_claims(claims)
+    """The caller: LeadRelay's user record for the token's `sub` (role, agent, team), resolved
+    once per request by the gate (api_routes/gate.py), never from claims a user could edit."""
+    from api_routes.gate import current_principal, identify_event
+
+    who = current_principal()
+    if who is None:
+        who = identify_event(router.current_event.raw_event)
+    return who
 
 
 def _json(value: Any) -> Any:
@@ -122,6 +128,8 @@ def lead_view(lead: Lead) -> dict[str, Any]:
             "reopened_at": _time(lead.reopened_at),
             "reopen_count": lead.reopen_count,
             "return_to_agent_id": lead.return_to_agent_id,
+            "version": lead.version,
+            "stage": lead.stage,
             "first_connected_at": _time(lead.first_connected_at),
             "last_activity_at": _time(lead.last_activity_at),
             "open_followup_id": lead.open_followup_id,
@@ -166,6 +174,9 @@ def agent_view(agent: Agent, assigned_today: int) -> dict[str, Any]:
         "daily_cap": agent.daily_cap,
         "soft_cap": agent.soft_cap,
         "weight": agent.weight,
+        "phone": agent.phone,
+        "email": agent.email,
+        "skills": agent.skills,
         "shifts": [{"days": s.days, "start": _clock_time(s.start), "end": _clock_time(s.end)} for s in agent.shifts],
         "assigned_today": assigned_today,
         "presence": agent.presence.value,
@@ -175,8 +186,18 @@ def agent_view(agent: Agent, assigned_today: int) -> dict[str, Any]:
     }
 
 
+def record_access(who: Principal, what: str, lead_ids: Any) -> None:
+    """Note that this request showed these leads' personal data to `who`. The gate writes every
+    read of the request to the access log in one call once the answer is ready (never per lead);
+    call this wherever a route returns lead data (one lead, a page, a timeline, an export)."""
+    who.reads.append((what, tuple(str(lead_id) for lead_id in lead_ids)))
+
+
 def audit_read(who: Principal, what: str, lead_id: str | None = None, count: int | None = None) -> None:
-    """Every read of lead data by a person leaves an audit line (ids only, never PII)."""
+    """Every read of lead data by a person leaves an audit line (ids only, never PII); with a
+    lead id it also goes to the access log (`record_access`)."""
+    if lead_id is not None:
+        record_access(who, what, [lead_id])
     logger.info(
         "audit: lead data read",
         extra={"audit": True, "username": who.username, "role": who.role.value, "what": what,

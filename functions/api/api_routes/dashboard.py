@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api_routes.common import BadRequest, audit_read, principal
+from api_routes.common import BadRequest, audit_read, principal, record_access
 from leadrelay import wiring
 from leadrelay.auth import Forbidden, Principal, Role
 from leadrelay.clock import get_clock, local_day
@@ -252,4 +252,5 @@ def list_counted(
         raise BadRequest("invalid_cursor", str(exc)) from exc
     leads = [lead for lead in (lead_from_item(item) for item in items) if who.can_see_lead(lead)]
     audit_read(who, "lead list", count=len(leads))
+    record_access(who, "lead list", [lead.lead_id for lead in leads])
     return {"items": [lead_view(lead) for lead in leads], "next": next_cursor}

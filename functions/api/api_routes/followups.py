@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api_routes.activities import _utc, followup_view, visible_lead
 from api_routes.common import BadRequest, NotFound, Unprocessable, api_error, audit_read, principal
+from api_routes.idempotency import idempotent
 from leadrelay import wiring
 from leadrelay.auth import Forbidden, Principal, Role
 from leadrelay.clock import get_clock
@@ -88,7 +89,12 @@ class NewFollowup(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
-@router.post("/followups", summary="Set a lead's follow-up by hand (replaces its open one)", tags=["followups"])
+@router.post(
+    "/followups",
+    summary="Set a lead's follow-up by hand (replaces its open one)",
+    tags=["followups"],
+    middlewares=[idempotent],
+)
 def post_followup(body: NewFollowup) -> Response[dict[str, Any]]:
     who = principal(router)
     lead = visible_lead(who, body.lead_id)
@@ -159,7 +165,12 @@ class NurtureRequest(BaseModel):
     cadence_id: str = Field(min_length=1, max_length=64)
 
 
-@router.post("/leads/<lead_id>/nurture", summary="Attach a nurture cadence to a lead", tags=["followups"])
+@router.post(
+    "/leads/<lead_id>/nurture",
+    summary="Attach a nurture cadence to a lead",
+    tags=["followups"],
+    middlewares=[idempotent],
+)
 def post_nurture(
     lead_id: Annotated[str, Path(min_length=1, max_length=64)], body: NurtureRequest
 ) -> Response[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -11,7 +12,18 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api_routes.common import BadRequest, NotFound, api_error, audit_read, lead_view, principal
+from api_routes import views
+from api_routes.common import (
+    BadRequest,
+    NotFound,
+    Unprocessable,
+    api_error,
+    audit_read,
+    lead_view,
+    principal,
+    record_access,
+)
+from api_routes.idempotency import idempotent
 from leadrelay import wiring
 from leadrelay.auth import Principal, Role
 from leadrelay.clock import get_clock, iso
@@ -34,7 +46,7 @@ def _visible_lead(who: Principal, lead_id: str) -> Lead:
     return lead
 
 
-@router.get("/leads/<lead_id>", summary="One lead", tags=["leads"])
+@router.get("/leads/<lead_id>", summary="One lead", tags=["leads"], responses=views.ok(views.LeadView))
 def get_lead(lead_id: LeadId) -> dict[str, Any]:
     who = principal(router)
     lead = _visible_lead(who, lead_id)
@@ -42,15 +54,30 @@ def get_lead(lead_id: LeadId) -> dict[str, Any]:
     return lead_view(lead)
 
 
-@router.get("/leads/<lead_id>/routing", summary="The lead's distribution audit trail", tags=["leads"])
+@router.get(
+    "/leads/<lead_id>/routing",
+    summary="The lead's distribution audit trail",
+    tags=["leads"],
+    responses=views.ok(views.RoutingTrail),
+)
 def get_routing(lead_id: LeadId) -> dict[str, Any]:
     who = principal(router)
     _visible_lead(who, lead_id)
     decisions = wiring.lead_repository().routing_decisions(lead_id)
+    # Other teams' load is theirs: a manager sees who was considered and why, but the day
+    # counters of their own team's agents only (an agent: their own).
+    own = None
+    if who.role is Role.MANAGER:
+        own = {a for a, agent in wiring.org_repository().load_roster().agents.items() if agent.team_id == who.team_id}
+    elif who.role is Role.AGENT:
+        own = {who.agent_id}
     items = []
     for decision in decisions:
         entry = decision.model_dump(mode="json")
         entry["at"] = iso(decision.at)
+        if own is not None:
+            for key in ("counters_before", "counters_after"):
+                entry[key] = {a: n for a, n in (entry.get(key) or {}).items() if a in own}
         items.append(entry)
     audit_read(who, "routing", lead_id)
     triggers: dict[str, int] = {}
@@ -59,7 +86,12 @@ def get_routing(lead_id: LeadId) -> dict[str, Any]:
     return {"lead_id": lead_id, "items": items, "triggers": triggers}
 
 
-@router.get("/leads/<lead_id>/timeline", summary="Every event on the lead, oldest first", tags=["leads"])
+@router.get(
+    "/leads/<lead_id>/timeline",
+    summary="Every event on the lead, oldest first",
+    tags=["leads"],
+    responses=views.ok(views.Timeline),
+)
 def get_timeline(lead_id: LeadId) -> dict[str, Any]:
     who = principal(router)
     _visible_lead(who, lead_id)
@@ -72,49 +104,139 @@ def get_timeline(lead_id: LeadId) -> dict[str, Any]:
     return {"lead_id": lead_id, "items": items}
 
 
-@router.get("/leads", summary="Leads newest first, scoped by role", tags=["leads"])
+@router.get(
+    "/leads",
+    summary="Leads newest first, scoped by role; `q` searches by phone, email or name",
+    description="`q`: a phone in any Indian spelling (`98765 43210`, `+91-98765-43210`, `098765…`), an email, or "
+    "the start of a name in any script (each word a prefix: `asha ver`, `आशा`, `ஆஷா`). Combines with every filter; "
+    "`next` pages on. Received times are a half-open range [from, to).",
+    tags=["leads"],
+    responses=views.ok(views.LeadPage),
+)
 def list_leads(
     status: Annotated[LeadStatus | None, Query(description="Only leads in this status")] = None,
     source_id: Annotated[str | None, Query(max_length=64)] = None,
     agent_id: Annotated[str | None, Query(max_length=64)] = None,
     cursor: Annotated[str | None, Query(max_length=2048, description="`next` from the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    q: Annotated[str | None, Query(min_length=1, max_length=200, description="phone, email or name prefix")] = None,
     team_id: Annotated[str | None, Query(max_length=64, description="only this team's leads")] = None,
+    tag: Annotated[str | None, Query(max_length=64, description="only leads with this tag")] = None,
     received_from: Annotated[datetime | None, Query(description="received at or after (ISO time with zone)")] = None,
     received_to: Annotated[datetime | None, Query(description="received before (ISO time with zone)")] = None,
     stage: Annotated[DashboardStage | None, Query(description="the leads a dashboard number counts")] = None,
 ) -> dict[str, Any]:
     who = principal(router)
-    if received_from or received_to or stage or team_id:
+    if stage or ((received_from or received_to or team_id) and q is None and tag is None):
         # The dashboard's links: exactly the leads behind a number (api_routes/dashboard.py).
         from api_routes.dashboard import list_counted
 
         return list_counted(who, received_from=received_from, received_to=received_to, team_id=team_id,
                             agent_id=agent_id, source_id=source_id, status=status.value if status else None,
                             stage=stage.value if stage else None, cursor=cursor, limit=limit)  # fmt: skip
-    team_id = None
+    leads, next_cursor = select_leads(who, status=status, source_id=source_id, agent_id=agent_id, cursor=cursor,
+                                      limit=limit, q=q, team_id=team_id, tag=tag, received_from=received_from,
+                                      received_to=received_to)  # fmt: skip
+    audit_read(who, "lead search" if q else "lead list", count=len(leads))
+    record_access(who, "lead search" if q else "lead list", [lead.lead_id for lead in leads])
+    return {"items": [lead_view(lead) for lead in leads], "next": next_cursor}
+
+
+def select_leads(
+    who: Principal,
+    *,
+    status: LeadStatus | None,
+    source_id: str | None,
+    agent_id: str | None,
+    cursor: str | None,
+    limit: int,
+    q: str | None,
+    team_id: str | None,
+    tag: str | None,
+    received_from: datetime | None,
+    received_to: datetime | None,
+) -> tuple[list[Lead], str | None]:
+    """One page of the leads `who` may see that pass the list filters (or the search `q`), and the
+    cursor of the next page (GET /leads, and the CSV export)."""
+    for name, moment in (("received_from", received_from), ("received_to", received_to)):
+        if moment is not None and moment.tzinfo is None:
+            raise Unprocessable("invalid_request", f"{name} needs a time zone, e.g. 2026-11-23T00:00:00+05:30")
     if who.role is Role.AGENT:
         if agent_id and agent_id != who.agent_id:
             raise NotFound("agents see only their own leads")
         agent_id = who.agent_id or "-"
-    elif who.role is Role.MANAGER and agent_id is None and status not in QUEUE_STATUSES:
-        # A manager's list is their team's leads; new and unassigned leads belong to no team
-        # yet, so `?status=new` or `?status=unassigned` shows that queue instead.
-        team_id = who.team_id or "-"
+    elif who.role is Role.MANAGER:
+        if team_id and team_id != who.team_id:
+            raise NotFound("managers see only their own team's leads")
+        if agent_id is not None:
+            # Another team's agent: not even a page cursor (it names their newest lead) is shown.
+            agent = wiring.org_repository().get_agent(agent_id)
+            if agent is None or not who.can_see_agent(agent):
+                raise NotFound(f"there is no agent {agent_id!r} you can see")
+        elif status not in QUEUE_STATUSES:
+            # A manager's list is their team's leads; new and unassigned leads belong to no team
+            # yet, so `?status=new` or `?status=unassigned` shows that queue instead.
+            team_id = who.team_id or "-"
+    filters = LeadFilters(status=status.value if status else None, source_id=source_id, agent_id=agent_id,
+                          team_id=team_id, tag=tag, received_from=received_from, received_to=received_to)  # fmt: skip
     try:
-        leads, next_cursor = wiring.lead_repository().list_leads(
-            agent_id=agent_id,
-            team_id=team_id,
-            status=status.value if status else None,
-            source_id=source_id,
-            cursor=cursor,
-            limit=limit,
-        )
+        if q is not None:
+            leads, next_cursor = _search(who, q, filters, cursor, limit)
+        else:
+            leads, next_cursor = wiring.lead_repository().list_leads(
+                agent_id=agent_id,
+                team_id=team_id if agent_id is None else None,
+                status=filters.status,
+                source_id=source_id,
+                cursor=cursor,
+                limit=limit,
+                tag=tag,
+                received_from=received_from,
+                received_to=received_to,
+            )
     except ValueError as exc:
         raise BadRequest("invalid_cursor", str(exc)) from exc
-    visible = [lead for lead in leads if who.can_see_lead(lead)]
-    audit_read(who, "lead list", count=len(visible))
-    return {"items": [lead_view(lead) for lead in visible], "next": next_cursor}
+    return [lead for lead in leads if who.can_see_lead(lead) and filters.accepts(lead)], next_cursor
+
+
+@dataclass(frozen=True)
+class LeadFilters:
+    """The list filters, as a test on one lead (search reads candidates by term, then filters)."""
+
+    status: str | None = None
+    source_id: str | None = None
+    agent_id: str | None = None
+    team_id: str | None = None
+    tag: str | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+
+    def accepts(self, lead: Lead) -> bool:
+        return (
+            (self.status is None or lead.status.value == self.status)
+            and (self.source_id is None or lead.source_id == self.source_id)
+            and (self.agent_id is None or lead.assigned_agent_id == self.agent_id)
+            and (self.team_id is None or lead.assigned_team_id == self.team_id)
+            and (self.tag is None or self.tag in lead.tags)
+            and (self.received_from is None or lead.received_at >= self.received_from)
+            and (self.received_to is None or lead.received_at < self.received_to)
+        )
+
+
+def _search(
+    who: Principal, q: str, filters: LeadFilters, cursor: str | None, limit: int
+) -> tuple[list[Lead], str | None]:
+    from leadrelay.search import QueryError, parse_query
+    from leadrelay.store.search import LeadSearch
+
+    try:
+        query = parse_query(q)
+    except QueryError as exc:
+        raise Unprocessable("invalid_query", str(exc)) from exc
+    page = LeadSearch(wiring.lead_repository().table).find(
+        query, lambda lead: who.can_see_lead(lead) and filters.accepts(lead), cursor=cursor, limit=limit
+    )
+    return page.leads, page.next
 
 
 class ReassignRequest(BaseModel):
@@ -136,7 +258,12 @@ class ReassignRequest(BaseModel):
         return self
 
 
-@router.post("/leads/<lead_id>/reassign", summary="Move a lead to an agent or a pool (manager, admin)", tags=["leads"])
+@router.post(
+    "/leads/<lead_id>/reassign",
+    summary="Move a lead to an agent or a pool (manager, admin)",
+    tags=["leads"],
+    middlewares=[idempotent],
+)
 def reassign(lead_id: LeadId, move: ReassignRequest) -> dict[str, Any]:
     from leadrelay.routing.reassign import Reassigner, Reassignment, ReassignRefused
     from leadrelay.store.assignments import AssignmentStore
@@ -167,6 +294,7 @@ def reassign(lead_id: LeadId, move: ReassignRequest) -> dict[str, Any]:
     except ReassignRefused as refused:
         raise api_error(refused) from refused
     moved = wiring.lead_repository().get(lead_id, consistent=True)
+    record_access(who, "lead reassignment", [lead_id])
     entry = decision.model_dump(mode="json")
     entry["at"] = iso(decision.at)
     return {"lead": lead_view(moved or lead), "decision": entry}
@@ -192,6 +320,7 @@ def set_status(lead_id: LeadId, body: StatusRequest) -> dict[str, Any]:
     lead = wiring.lead_repository().get(lead_id, consistent=True)
     if lead is None or not who.can_see_lead(lead):
         raise NotFound(f"there is no lead {lead_id!r} you can see")
+    record_access(who, "lead status change", [lead_id])
     lifecycle = LeadLifecycle(leads=wiring.lead_repository(), org_table=get_settings().org_table,
                               clock=get_clock())  # fmt: skip
     try:

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from api_routes import views
 from api_routes.agents import ID_PATTERN
 from api_routes.common import Conflict, NotFound, Unprocessable, principal
 from leadrelay import wiring
@@ -16,6 +17,7 @@ from leadrelay.auth import Role
 from leadrelay.models import Pool, Strategy, Team
 
 router = Router()
+_READ_ONLY_ID = "read-only (as GET shows it): must match the path"
 
 PoolId = Annotated[str, Path(pattern=ID_PATTERN)]
 TeamId = Annotated[str, Path(pattern=ID_PATTERN)]
@@ -38,6 +40,7 @@ class PoolBody(BaseModel):
     )
     max_open_leads: int | None = Field(default=None, ge=0, description="backlog cap for members without their own")
     accrued_turns: bool = Field(default=False, description="give back missed turns gradually (bounded)")
+    pool_id: str | None = Field(default=None, max_length=64, description=_READ_ONLY_ID)
 
 
 class TeamBody(BaseModel):
@@ -45,9 +48,12 @@ class TeamBody(BaseModel):
 
     name: str = Field(min_length=1, max_length=120)
     manager_usernames: list[str] = Field(default_factory=list)
+    team_id: str | None = Field(default=None, max_length=64, description=_READ_ONLY_ID)
 
 
-@router.get("/pools", summary="Pools and their members (admin, manager)", tags=["pools"])
+@router.get(
+    "/pools", summary="Pools and their members (admin, manager)", tags=["pools"], responses=views.ok(views.PoolPage)
+)
 def list_pools() -> dict[str, Any]:
     principal(router).require(Role.ADMIN, Role.MANAGER)
     pools = sorted(wiring.org_repository().load_roster().pools.values(), key=lambda pool: pool.pool_id)
@@ -57,13 +63,15 @@ def list_pools() -> dict[str, Any]:
 @router.put("/pools/<pool_id>", summary="Create or replace a pool (admin)", tags=["pools"])
 def put_pool(pool_id: PoolId, body: PoolBody) -> dict[str, Any]:
     principal(router).require(Role.ADMIN)
+    if body.pool_id not in (None, pool_id):
+        raise Unprocessable("id_mismatch", f"the body is pool {body.pool_id!r}, the path pool {pool_id!r}")
     roster = wiring.org_repository().load_roster()
     unknown = [agent_id for agent_id in body.agent_ids if agent_id not in roster.agents]
     if unknown:
         raise Unprocessable("unknown_agent", f"no such agents: {', '.join(unknown)}")
     if body.team_id is not None and body.team_id not in roster.teams:
         raise Unprocessable("unknown_team", f"there is no team {body.team_id!r}")
-    pool = Pool(pool_id=pool_id, **body.model_dump())
+    pool = Pool(pool_id=pool_id, **body.model_dump(exclude={"pool_id"}))
     wiring.org_repository().put_pool(pool)
     return pool.model_dump(mode="json")
 
@@ -80,7 +88,7 @@ def delete_pool(pool_id: PoolId) -> Response[None]:
     return Response(204)
 
 
-@router.get("/teams", summary="Teams (admin, manager)", tags=["teams"])
+@router.get("/teams", summary="Teams (admin, manager)", tags=["teams"], responses=views.ok(views.TeamPage))
 def list_teams() -> dict[str, Any]:
     principal(router).require(Role.ADMIN, Role.MANAGER)
     teams = sorted(wiring.org_repository().load_roster().teams.values(), key=lambda team: team.team_id)
@@ -90,6 +98,8 @@ def list_teams() -> dict[str, Any]:
 @router.put("/teams/<team_id>", summary="Create or rename a team (admin)", tags=["teams"])
 def put_team(team_id: TeamId, body: TeamBody) -> dict[str, Any]:
     principal(router).require(Role.ADMIN)
-    team = Team(team_id=team_id, **body.model_dump())
+    if body.team_id not in (None, team_id):
+        raise Unprocessable("id_mismatch", f"the body is team {body.team_id!r}, the path team {team_id!r}")
+    team = Team(team_id=team_id, **body.model_dump(exclude={"team_id"}))
     wiring.org_repository().put_team(team)
     return team.model_dump(mode="json")

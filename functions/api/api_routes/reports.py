@@ -85,7 +85,28 @@ def _from_leads(
     """The report read from the leads of the window (providers' test leads too; up to MAX_LEADS)."""
     from leadrelay.reports import attribution_report
 
-    leads, truncated = wiring.lead_repository().received_between(start, end, MAX_LEADS)
     if team_id is not None:
-        leads = [lead for lead in leads if lead.assigned_team_id == team_id]
+        # Only the team's own index: other teams' leads can neither appear nor crowd the window.
+        leads, truncated = _team_leads(team_id, start, end)
+    else:
+        leads, truncated = wiring.lead_repository().received_between(start, end, MAX_LEADS)
     return attribution_report(leads, kinds), truncated
+
+
+def _team_leads(team_id: str, start: datetime, end: datetime) -> tuple[list[Any], bool]:
+    """`team_id`'s leads received in [start, end), newest first, at most MAX_LEADS."""
+    repo = wiring.lead_repository()
+    leads: list[Any] = []
+    cursor: str | None = None
+    while True:
+        page, cursor = repo.list_leads(team_id=team_id, cursor=cursor, limit=500)
+        for lead in page:
+            if lead.received_at < start:
+                return leads, False
+            if lead.received_at >= end:
+                continue
+            if len(leads) == MAX_LEADS:
+                return leads, True
+            leads.append(lead)
+        if cursor is None:
+            return leads, False

@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from api_routes import views
 from api_routes.common import Conflict, NotFound, Unprocessable, principal
 from leadrelay import wiring
 from leadrelay.auth import Role
@@ -25,12 +26,32 @@ from leadrelay.store.org import RuleChainConflict
 router = Router()
 
 
-class RuleChainEdit(RuleChainSpec):
-    """A new rule chain to publish. `expected_version` guards against overwriting someone's edit."""
+class RuleChainDocument(RuleChainSpec):
+    """A rule chain as `GET /routing/rules` shows it: the rules plus read-only stamps, so what a GET
+    returns can be edited and sent back as it is (to PUT, or as a back-test draft)."""
+
+    version: int | None = Field(
+        default=None, ge=0, description="the version this document was read at (PUT: the optimistic lock)"
+    )
+    published_at: datetime | None = Field(default=None, description="read-only; ignored")
+    published_by: str | None = Field(default=None, max_length=200, description="read-only; ignored")
+
+    def spec(self) -> dict[str, Any]:
+        """The rules alone, without the stamps."""
+        stamps = {"version", "published_at", "published_by", "expected_version"}
+        return dict(self.model_dump(by_alias=True, exclude=stamps))
+
+
+class RuleChainEdit(RuleChainDocument):
+    """A new rule chain to publish: the document GET returned, edited. Its `version` (or
+    `expected_version`) guards against overwriting someone's edit: 409 `version_conflict`."""
 
     expected_version: int | None = Field(
         default=None, ge=0, description="the live version this edit started from; 409 if it moved on"
     )
+
+    def lock(self) -> int | None:
+        return self.expected_version if self.expected_version is not None else self.version
 
 
 class BacktestRequest(BaseModel):
@@ -38,7 +59,7 @@ class BacktestRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    draft: RuleChainSpec
+    draft: RuleChainDocument = Field(description="a rule chain, e.g. the document GET /routing/rules returns, edited")
     days: int = Field(default=30, ge=1, le=90, description="replay the leads received in this many days up to now")
     limit: int = Field(
         default=5000, ge=1, le=10000, description="at most this many leads, the newest; the report says if it cut"
@@ -71,11 +92,15 @@ class SimulatedLead(BaseModel):
         default=None, max_length=64, description="the agent who had this lead before (sticky owner)"
     )
     at: datetime | None = Field(default=None, description="simulate at this moment (ISO time with zone); default now")
+    draft: RuleChainDocument | None = Field(
+        default=None, description="simulate with this chain (GET /routing/rules, edited) instead of the live one"
+    )
 
 
 def _chain_of(spec: RuleChainSpec, pools: set[str], **stamp: Any) -> RuleChain:
     """`spec` as a rule chain, refused (422 `unknown_pool`) when it names a pool that does not exist."""
-    chain = RuleChain.model_validate({**spec.model_dump(by_alias=True), **stamp})
+    fields = spec.spec() if isinstance(spec, RuleChainDocument) else spec.model_dump(by_alias=True)
+    chain = RuleChain.model_validate({**fields, **stamp})
     problems = unknown_pools(chain, pools)
     if problems:
         known = ", ".join(sorted(pools)) or "none yet"
@@ -90,7 +115,12 @@ def _chain_view(chain: RuleChain) -> dict[str, Any]:
     return view
 
 
-@router.get("/routing/rules", summary="The live rule chain (admin, manager)", tags=["routing"])
+@router.get(
+    "/routing/rules",
+    summary="The live rule chain (admin, manager)",
+    tags=["routing"],
+    responses=views.ok(views.RuleChainView),
+)
 def get_rules() -> dict[str, Any]:
     principal(router).require(Role.ADMIN, Role.MANAGER)
     return _chain_view(wiring.org_repository().get_rule_chain())
@@ -104,7 +134,7 @@ def put_rules(edit: RuleChainEdit) -> dict[str, Any]:
     pools = set(org.load_roster().pools)
     chain = _chain_of(edit, pools, published_at=get_clock().now(), published_by=who.username)
     try:
-        published = org.publish_rule_chain(chain, expected_version=edit.expected_version)
+        published = org.publish_rule_chain(chain, expected_version=edit.lock())
     except RuleChainConflict as exc:
         raise Conflict("version_conflict", str(exc)) from exc
     return _chain_view(published)
@@ -188,32 +218,47 @@ def plan_view(
     }
 
 
+def _scoped(state: Any, who: Any) -> Any:
+    """The routing state as `who` may evaluate it: a manager sees their team's agents only."""
+    if who.role is Role.ADMIN:
+        return state
+    from leadrelay.routing.scope import team_counts, team_roster
+
+    roster = team_roster(state.roster, who.team_id)
+    return type(state)(chain=state.chain, roster=roster, counts_today=team_counts(state.counts_today, roster))
+
+
 @router.post("/routing/simulate", summary="Who would get this lead, and why (no side effects)", tags=["routing"])
 def simulate(body: SimulatedLead) -> dict[str, Any]:
-    principal(router).require(Role.ADMIN, Role.MANAGER)
+    """Admins simulate on the whole organisation; a manager on their own team's agents only."""
+    who = principal(router)
+    who.require(Role.ADMIN, Role.MANAGER)
     if body.at is not None and body.at.tzinfo is None:
         raise Unprocessable("invalid_request", "at needs a time zone, e.g. 2026-11-23T18:00:00+05:30")
     at = body.at or get_clock().now()
     timezone = get_settings().org_timezone
     lead = _lead(body, at)
-    state = wiring.org_repository().load_routing_state(local_day(at, timezone))
-    plan = decide(lead, state.chain, state.roster, state.counts_today, at, timezone)
+    state = _scoped(wiring.org_repository().load_routing_state(local_day(at, timezone)), who)
+    chain = _chain_of(body.draft, set(state.roster.pools), version=0) if body.draft is not None else state.chain
+    plan = decide(lead, chain, state.roster, state.counts_today, at, timezone)
     names = {agent.agent_id: agent.name for agent in state.roster.agents.values()}
-    return plan_view(plan, state.chain, state.counts_today, at, names)
+    return plan_view(plan, chain, state.counts_today, at, names)
 
 
-def recent_leads(since: datetime, limit: int) -> tuple[list[Lead], bool]:
+def recent_leads(since: datetime, limit: int, team_id: str | None = None) -> tuple[list[Lead], bool]:
     """Leads received since `since`, at most `limit` of them (the newest), oldest first, without
-    providers' test leads; and whether `limit` cut the window short.
+    providers' test leads; and whether `limit` cut the window short. With `team_id`, only that
+    team's leads (read from the team's own index, so other teams' leads cannot crowd the window).
 
-    One query of the `by_received` index, newest first, read page by page until a lead older than
-    `since` shows up: its cost grows with the leads in the window, not with all leads stored.
+    One query of the `by_received` (or `by_team`) index, newest first, read page by page until a
+    lead older than `since` shows up: its cost grows with the leads in the window, not with all
+    leads stored.
     """
     repo = wiring.lead_repository()
     leads: list[Lead] = []
     cursor: str | None = None
     while True:
-        page, cursor = repo.list_leads(cursor=cursor, limit=500)
+        page, cursor = repo.list_leads(cursor=cursor, limit=500, team_id=team_id)
         for lead in page:
             if lead.received_at < since:
                 return leads[::-1], False
@@ -232,16 +277,24 @@ def recent_leads(since: datetime, limit: int) -> tuple[list[Lead], bool]:
     tags=["routing"],
 )
 def backtest_draft(body: BacktestRequest) -> dict[str, Any]:
-    principal(router).require(Role.ADMIN, Role.MANAGER)
+    """Admins replay every lead; a manager replays their team's leads over their team's agents
+    (a manager with no team replays nothing)."""
+    who = principal(router)
+    who.require(Role.ADMIN, Role.MANAGER)
     # Lazy: only the back-test needs the replay, and routing's hot path never imports it.
     from leadrelay.routing.backtest import backtest
 
     now = get_clock().now()
     timezone = get_settings().org_timezone
-    state = wiring.org_repository().load_routing_state()
+    state = _scoped(wiring.org_repository().load_routing_state(), who)
     draft = _chain_of(body.draft, set(state.roster.pools), version=0)
     since = now - timedelta(days=body.days)
-    leads, truncated = recent_leads(since, body.limit)
+    if who.role is Role.ADMIN:
+        leads, truncated = recent_leads(since, body.limit)
+    elif who.team_id:
+        leads, truncated = recent_leads(since, body.limit, team_id=who.team_id)
+    else:
+        leads, truncated = [], False
     report = backtest(leads, state.chain, draft, state.roster, now=now, timezone=timezone).report()
     names = {agent.agent_id: agent.name for agent in state.roster.agents.values()}
     report["window"].update(days=body.days, since=iso(since), until=iso(now), limit=body.limit, truncated=truncated)
@@ -262,9 +315,9 @@ def list_overrides(
     who = principal(router)
     who.require(Role.ADMIN, Role.MANAGER)
     since = get_clock().now() - timedelta(days=days)
-    moves = wiring.lead_repository().overrides_since(since)
-    if who.role is Role.MANAGER:
-        moves = [move for move in moves if move.get("team_id") == who.team_id]
+    # A manager's register holds their team's moves only, cut after filtering.
+    team_id = (who.team_id or "-") if who.role is Role.MANAGER else None
+    moves = wiring.lead_repository().overrides_since(since, team_id=team_id)
     by_person: dict[str, int] = {}
     for move in moves:
         by_person[move.get("by") or "unknown"] = by_person.get(move.get("by") or "unknown", 0) + 1

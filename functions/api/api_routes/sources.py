@@ -25,6 +25,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from api_routes.common import Conflict, NotFound, Unprocessable, logger, principal
+from api_routes.idempotency import idempotent
 from leadrelay import wiring
 from leadrelay.auth import Role
 from leadrelay.clock import get_clock, iso
@@ -142,6 +143,17 @@ class SourceFields(BaseModel):
     )
 
 
+class SourceDocument(SourceFields):
+    """A source as GET shows it, to send back edited: read-only fields are accepted (an id or kind
+    that differs from the stored one is refused) and masked secrets mean "unchanged"."""
+
+    source_id: str | None = Field(default=None, max_length=64, description="read-only: must match the path")
+    kind: str | None = Field(default=None, max_length=32, description="read-only: a source's kind never changes")
+    created_at: str | None = Field(default=None, max_length=40, description="read-only")
+    webhook_path: str | None = Field(default=None, max_length=200, description="read-only")
+    pull: dict[str, Any] | None = Field(default=None, description="read-only: the poller's state")
+
+
 class NewSource(SourceFields):
     """A new source. Without a `source_id`, one is made from the name ("NoBroker Pune" → `nobroker-pune`)."""
 
@@ -225,6 +237,7 @@ def get_source(source_id: SourceId) -> dict[str, Any]:
     summary="Add a lead source; its key is in this answer only (admin)",
     tags=["sources"],
     responses={201: {"description": "the source, with `key` (shown once)"}},
+    middlewares=[idempotent],
 )
 def create_source(body: NewSource) -> Response[dict[str, Any]]:
     principal(router).require(Role.ADMIN)
@@ -262,9 +275,12 @@ def create_source(body: NewSource) -> Response[dict[str, Any]]:
     summary="Change a source's name, active, tags or settings (merged; null removes a setting) (admin)",
     tags=["sources"],
 )
-def update_source(source_id: SourceId, body: SourceFields) -> dict[str, Any]:
+def update_source(source_id: SourceId, body: SourceDocument) -> dict[str, Any]:
     principal(router).require(Role.ADMIN)
     source = _require_source(source_id)
+    if body.source_id not in (None, source_id) or body.kind not in (None, source.kind.value):
+        other = f"the body describes another source than {source_id!r} ({source.kind.value})"
+        raise Unprocessable("id_mismatch", other)
     changes: dict[str, Any] = {}
     for name in ("name", "active", "tags"):
         if name in body.model_fields_set:
@@ -294,6 +310,7 @@ def update_source(source_id: SourceId, body: SourceFields) -> dict[str, Any]:
     "/sources/<source_id>/rotate-key",
     summary="Make a new key for a source; the old key stops working at once (admin)",
     tags=["sources"],
+    middlewares=[idempotent],
 )
 def rotate_key(source_id: SourceId) -> Response[dict[str, Any]]:
     principal(router).require(Role.ADMIN)
@@ -369,6 +386,7 @@ def _import_input(raw_mapping: str | None) -> tuple[str, dict[str, str | None] |
     '`{"csv": "<text>", "mapping": {"Customer Name": "name"}}`. Header row required. Answers a report '
     "with every row's outcome; when `complete` is false, send the same file again with `?start_row=<next_row>`.",
     tags=["sources"],
+    middlewares=[idempotent],
 )
 def import_csv(
     source_id: SourceId,

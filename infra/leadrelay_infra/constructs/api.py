@@ -7,6 +7,7 @@ from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from leadrelay_infra.config import StageConfig
@@ -15,7 +16,9 @@ from leadrelay_infra.constants import (
     COGNITO_RESOURCES,
     HOOK_METHODS,
     HOOKS_PATH,
+    PUBLIC_DOC_RESOURCES,
     SOURCE_ID_PARAM,
+    USER_POOL_ADMIN_ACTIONS,
 )
 from leadrelay_infra.constructs.data import DataTables
 from leadrelay_infra.constructs.function import LeadRelayFunction
@@ -61,6 +64,10 @@ class Api(Construct):
         self.function = self.handler.function
         data.leads.grant_read_write_data(self.function)
         data.org.grant_read_write_data(self.function)
+        # People admin and the TOTP check: the few admin calls it makes, on this pool only.
+        user_pool.grant(self.function, *USER_POOL_ADMIN_ACTIONS)
+        self.function.add_environment("USER_POOL_ID", user_pool.user_pool_id)
+        self.function.add_environment("ACCESS_LOG_RETENTION_DAYS", str(config.access_log_retention_days))
 
         self.authorizer = apigateway.CognitoUserPoolsAuthorizer(
             self, "Authorizer", cognito_user_pools=[user_pool], results_cache_ttl=cdk.Duration.minutes(5)
@@ -102,6 +109,15 @@ class Api(Construct):
                 metrics_enabled=False,
                 throttling_rate_limit=config.api_rate_limit,
                 throttling_burst_limit=config.api_burst_limit,
+                # Webhooks get their own throttle: a flood of bad-key posts to /hooks/* uses up
+                # the hooks' allowance, never the app's (the REST routes keep the stage's).
+                method_options={
+                    f"/{HOOKS_PATH}/{{{SOURCE_ID_PARAM}}}/{http_method}": apigateway.MethodDeploymentOptions(
+                        throttling_rate_limit=config.hooks_rate_limit,
+                        throttling_burst_limit=config.hooks_burst_limit,
+                    )
+                    for http_method in HOOK_METHODS
+                },
             ),
             default_cors_preflight_options=apigateway.CorsOptions(
                 allow_origins=list(config.cors_allow_origins),
@@ -124,13 +140,19 @@ class Api(Construct):
         self._json_gateway_errors()
         self._add_hooks(ingest_function)
         self._add_cognito_routes()
+        self._add_public_docs()
         self._acknowledge_preflight()
-        acknowledge(
-            self.rest_api,
-            "AwsSolutions-APIG3",
-            "No WAF web ACL: it is billed per ACL and per million requests, more than the whole "
-            "stack at SME volumes; stage throttling caps abuse, webhooks check the source key.",
-        )
+        if config.waf_enabled:
+            self.web_acl = self._add_web_acl(config)
+        else:
+            acknowledge(
+                self.rest_api,
+                "AwsSolutions-APIG3",
+                "No WAF web ACL by default: it costs about ₹600 a month, more than the whole stack "
+                "at SME volumes; `-c waf=true` adds one (per-IP rate rule, AWS managed common "
+                "rules). Without it, stage and per-method throttling cap abuse and webhooks check "
+                "the source key.",
+            )
         cfn_role = self.rest_api.node.find_child("CloudWatchRole")
         acknowledge(
             cfn_role,
@@ -139,6 +161,61 @@ class Api(Construct):
             "The account-level role API Gateway uses to write access/execution logs; this managed "
             "policy is the one AWS documents for it and grants logging actions only.",
         )
+
+    def _add_web_acl(self, config: StageConfig) -> wafv2.CfnWebACL:
+        """Per-IP rate limit (a flooding address is blocked, other providers go on) and the AWS
+        managed common rule set, on the API's stage."""
+
+        def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=False
+            )
+
+        web_acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility(f"leadrelay-{config.stage}-waf"),
+            rules=[
+                wafv2.CfnWebACL.RuleProperty(
+                    name="PerIpRate",
+                    priority=0,
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            aggregate_key_type="IP", limit=config.waf_rate_limit_per_5_min
+                        )
+                    ),
+                    visibility_config=visibility("per-ip-rate"),
+                ),
+                wafv2.CfnWebACL.RuleProperty(
+                    name="AwsCommonRules",
+                    priority=1,
+                    override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                            vendor_name="AWS",
+                            name="AWSManagedRulesCommonRuleSet",
+                            # CSV imports and some providers' posts exceed the rule set's 8 KB body
+                            # limit: count those instead of blocking them.
+                            rule_action_overrides=[
+                                wafv2.CfnWebACL.RuleActionOverrideProperty(
+                                    name="SizeRestrictions_BODY",
+                                    action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={}),
+                                )
+                            ],
+                        )
+                    ),
+                    visibility_config=visibility("aws-common-rules"),
+                ),
+            ],
+        )
+        wafv2.CfnWebACLAssociation(
+            self, "WebAclAssociation", resource_arn=self.rest_api.deployment_stage.stage_arn,
+            web_acl_arn=web_acl.attr_arn,
+        )  # fmt: skip
+        return web_acl
 
     @property
     def url(self) -> str:
@@ -216,6 +293,27 @@ class Api(Construct):
         self.rest_api.root.add_proxy(
             default_integration=integration, any_method=True, default_method_options=cognito_options
         )
+
+    def _add_public_docs(self) -> None:
+        """`GET /openapi.json` and `GET /docs` with no authorizer, so a browser opens Swagger UI and a
+        generator fetches the document; every other method on them stays behind Cognito."""
+        integration = self._integration(self.function)
+        for path in PUBLIC_DOC_RESOURCES:
+            resource = self.rest_api.root.add_resource(path)
+            method = resource.add_method(
+                "GET", integration, authorization_type=apigateway.AuthorizationType.NONE,
+                request_validator=self.validator,
+            )  # fmt: skip
+            reason = (
+                "The OpenAPI document and Swagger UI describe the API and hold no data; people and client "
+                "generators fetch them before they have a token. Every data route stays behind Cognito."
+            )
+            acknowledge(method, "AwsSolutions-APIG4", reason)
+            acknowledge(method, "AwsSolutions-COG4", reason)
+            resource.add_method(
+                "ANY", integration, authorizer=self.authorizer,
+                authorization_type=apigateway.AuthorizationType.COGNITO,
+            )  # fmt: skip
 
     def _acknowledge_preflight(self) -> None:
         reason = (

@@ -185,6 +185,48 @@ def _run_import(args: argparse.Namespace) -> int:
     return run_import(args)
 
 
+def _add_export(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "export",
+        help="the leads of a running stack as one CSV file (UTF-8 with BOM), with the list filters",
+        description="GET /leads/export part by part into one file that `leadrelay import` reads back. "
+        "Exit 0: written; 2: nothing written.",
+    )
+    parser.add_argument("--out", "-o", help="the CSV file to write (default: standard output)")
+    for name in ("status", "source_id", "agent_id", "team_id", "tag", "received_from", "received_to"):
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, help=f"only leads with this {name}")
+    parser.add_argument("-q", dest="q", help="search: a phone, an email or the start of a name")
+    parser.add_argument("--date-format", choices=("iso", "indian"), help="indian: 23-11-2026 18:05 (org time zone)")
+    _add_state_dir(parser)
+    parser.set_defaults(run=_run_export)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from leadrelay.local.export_cli import run_export
+
+    return run_export(args)
+
+
+def _add_login(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "login",
+        help="sign in to a LeadRelay deployment (AWS or a local stack) for the other commands",
+        description="Cognito SRP sign-in; the ID and refresh tokens (never the password) are kept in "
+        "~/.config/leadrelay/login.json. Commands then use it when no local stack runs in --state-dir, or "
+        "always with LEADRELAY_USE_LOGIN=1.",
+    )
+    parser.add_argument("--api-url", required=True, help="the API's base URL (the stack output ApiUrl)")
+    parser.add_argument("--username", required=True)
+    parser.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    parser.set_defaults(run=_run_login)
+
+
+def _run_login(args: argparse.Namespace) -> int:
+    from leadrelay.local.login_cli import run_login
+
+    return run_login(args)
+
+
 def _add_report(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "report",
@@ -225,11 +267,20 @@ def _run_dashboard_rebuild(args: argparse.Namespace) -> int:
 
 
 # Each entry adds one subcommand to the parser; later work appends (route simulate, quarantine…).
+def _add_users(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from leadrelay.users_cli import add_arguments
+
+    add_arguments(subparsers)
+
+
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ignore[type-arg]
     _add_local,
     _add_route,
     _add_quarantine,
+    _add_users,
     _add_import,
+    _add_export,
+    _add_login,
     _add_report,
 ]
 

@@ -24,6 +24,14 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(default=256 * 1024, alias="MAX_BODY_BYTES", ge=1024)
     # How often a router retries an assignment that lost a race before giving up on the record.
     max_assign_attempts: int = Field(default=8, alias="MAX_ASSIGN_ATTEMPTS", ge=1)
+    # Identity (docs/api.md, Security): the Cognito pool people sign in to, how long a user
+    # record is trusted from the per-process cache, and how often an admin's or manager's TOTP
+    # enrolment is confirmed again with Cognito.
+    user_pool_id: str = Field(default="", alias="USER_POOL_ID")
+    user_cache_seconds: float = Field(default=5.0, alias="USER_CACHE_SECONDS", ge=0)
+    mfa_recheck_minutes: int = Field(default=15, alias="MFA_RECHECK_MINUTES", ge=1)
+    # The access log (who read which lead, in the org table): how long entries are kept.
+    access_log_retention_days: int = Field(default=365, alias="ACCESS_LOG_RETENTION_DAYS", ge=1)
     # Provider URL settings (graph_url, pull_url) may also name loopback: only the local stack and
     # the tests set it, for their fake providers on 127.0.0.1 (sources/urls.py).
     provider_urls_allow_loopback: bool = Field(default=False, alias="PROVIDER_URLS_ALLOW_LOOPBACK")

@@ -76,6 +76,10 @@ LEADS_TABLE = TableDef(
         Index("by_team", "team_pk", "list_sk"),
         # Due work for the schedules (sparse: only items with something due carry due_pk).
         Index("by_due", "due_pk", "due_at"),
+        # Search terms of leads (sparse: only `SEARCH#…` items carry search_pk): search_pk is
+        # "PHONE#<E.164>", "EMAIL#<email>" or "NAME#<first two letters>"; search_sk starts with the
+        # folded name word (names) and ends "<received_at>#<lead id>" (leadrelay.search).
+        Index("by_search", "search_pk", "search_sk"),
     ),
     stream="NEW_AND_OLD_IMAGES",
     ttl_attribute="expires_at",
@@ -200,3 +204,19 @@ EVENT_BUS_ENV = "EVENT_BUS_NAME"
 EVENT_SOURCE = "leadrelay"
 DLQ_ENV = "ROUTE_DLQ_URL"
 EVENTS_DLQ_ENV = "EVENTS_DLQ_URL"
+
+
+@dataclass(frozen=True)
+class IdempotencyStore:
+    """Where the API keeps `Idempotency-Key` records (Powertools' idempotency utility): items of
+    `table` under one partition value, the key's hash as the sort key, expiring by the table's TTL
+    attribute after `expires_after_s` (a retry after that runs again)."""
+
+    table: TableDef
+    partition_value: str
+    expires_after_s: int
+
+
+# Creating POSTs of the REST API honour `Idempotency-Key` for 24 hours (an offline phone syncs
+# within a day; a key older than that is a new request).
+API_IDEMPOTENCY = IdempotencyStore(table=ORG_TABLE, partition_value="IDEMPOTENCY#api", expires_after_s=24 * 3600)

@@ -23,11 +23,14 @@ if TYPE_CHECKING:
     from leadrelay.routing.offers import OfferDesk
     from leadrelay.routing.router import Router
     from leadrelay.routing.snapshot import RosterSnapshots
+    from leadrelay.store.access_log import AccessLog
     from leadrelay.store.activities import ActivityLog
     from leadrelay.store.dashboard import DashboardStore
+    from leadrelay.store.directory import UserDirectory
     from leadrelay.store.followups import FollowupStore
     from leadrelay.store.offers import OfferStore
     from leadrelay.store.presence import PresenceStore
+    from leadrelay.store.users import UserStore
     from leadrelay.tick import FollowupTick
 
 
@@ -39,6 +42,27 @@ def lead_repository() -> LeadRepository:
 @lru_cache(maxsize=1)
 def org_repository() -> OrgRepository:
     return OrgRepository(get_settings().org_table)
+
+
+def user_store() -> UserStore:
+    """LeadRelay's user records (identity), read through the per-process cache."""
+    from leadrelay.store.users import UserStore
+
+    return UserStore(get_settings().org_table, get_settings().user_cache_seconds)
+
+
+def user_directory() -> UserDirectory:
+    """The Cognito user pool people sign in to."""
+    from leadrelay.store.directory import UserDirectory
+
+    return UserDirectory(get_settings().user_pool_id)
+
+
+def access_log() -> AccessLog:
+    """Who read which leads (org table, TTL per the retention setting)."""
+    from leadrelay.store.access_log import AccessLog
+
+    return AccessLog(get_settings().org_table, get_settings().access_log_retention_days)
 
 
 def capture_service() -> CaptureService:
@@ -152,10 +176,13 @@ def presence_store() -> PresenceStore:
 def reset() -> None:
     """Forget settings, clients and repositories (the environment changed)."""
     from leadrelay.events.bus import events_client
+    from leadrelay.store import directory, users
     from leadrelay.store.dynamo import reset_client
 
     reset_settings()
     reset_client()
+    directory.reset_client()
+    users.forget_cached()
     events_client.cache_clear()
     for cached in (lead_repository, org_repository, roster_snapshots):
         cached.cache_clear()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -37,6 +38,8 @@ from leadrelay.store.quarantine import QuarantineStore
 logger = logging.getLogger(__name__)
 
 KEY_HEADER = "x-api-key"
+# Leads entered by hand (POST /leads) come from this source.
+MANUAL_SOURCE_ID = "manual"
 KEY_PARAM = "key"
 _SECRET_HEADERS = SECRET_HEADERS
 _MASK = "***"
@@ -54,6 +57,10 @@ class WebhookRequest:
     body: bytes
     request_id: str
     body_was_base64: bool = False
+    # A lead entered by hand (POST /leads): who entered it (the timeline's actor), and the agent who
+    # keeps it when they asked to (routing offers it to them first, as to a returning lead's owner).
+    entered_by: str | None = None
+    keep_for_agent_id: str | None = None
 
     @property
     def content_type(self) -> str:
@@ -116,6 +123,25 @@ class CaptureService:
         """A request LeadRelay itself made or an admin sent on the source's behalf (a pull poller's
         answer from the provider, a row of a CSV import): no source key is asked for; everything
         else (the adapter's parse, dedupe, raw copy, quarantine) is the same as for a webhook."""
+        return self._process(source, request, self._raw(request))
+
+    def capture_manual(
+        self, fields: dict[str, Any], *, entered_by: str, keep_for_agent_id: str | None, request_id: str
+    ) -> CaptureResult:
+        """A lead typed in by a person (walk-in, phone enquiry, referral): the `manual` source's
+        path, with the same parse, normalisation, dedupe, raw copy and routing as a webhook. The
+        organisation may configure a `manual` source (name, tags, field mapping); if it has none,
+        a built-in generic one is used."""
+        from leadrelay.models.source import SourceKind
+
+        source = self.org.get_source(MANUAL_SOURCE_ID) or Source(
+            source_id=MANUAL_SOURCE_ID, kind=SourceKind.GENERIC, name="manual entry", key_hash="-"
+        )
+        request = WebhookRequest(
+            source_id=source.source_id, method="POST", path="/leads", headers={"content-type": "application/json"},
+            query={}, body=json.dumps(fields, ensure_ascii=False, default=str).encode("utf-8"), request_id=request_id,
+            entered_by=entered_by, keep_for_agent_id=keep_for_agent_id,
+        )  # fmt: skip
         return self._process(source, request, self._raw(request))
 
     def _process(self, source: Source, request: WebhookRequest, raw: RawRequest) -> CaptureResult:
@@ -402,17 +428,23 @@ class CaptureService:
             received_at=now,
             last_touch_at=now,
             received_ms=epoch_ms(now),
+            return_to_agent_id=request.keep_for_agent_id,
         )
         created = TimelineEvent(
             event_id=new_id(now),
             lead_id=lead.lead_id,
             at=now,
             kind=TimelineKind.CREATED.value,
-            summary=f"lead received from {source.name}",
+            actor=request.entered_by or "system",
+            summary=f"lead entered by {request.entered_by}"
+            if request.entered_by
+            else f"lead received from {source.name}",
             data={
                 "source_id": source.source_id,
                 "request_id": raw.request_id,
                 "attribution": lead.attribution.model_dump(exclude_none=True),
+                **({"entered_by": request.entered_by} if request.entered_by else {}),
+                **({"kept_by": request.keep_for_agent_id} if request.keep_for_agent_id else {}),
             },
         )
         result: MergeResult = self.leads.create(lead, keys, raw, created)
@@ -438,7 +470,7 @@ class CaptureService:
                 closed = None
             assert key is not None
             result = self._merge(source, lead_input, raw, existing_id, key, [k for k in keys if k.pk not in matched],
-                                 closed)  # fmt: skip
+                                 closed, actor=request.entered_by)  # fmt: skip
         if not isinstance(result, StoreOutcome):  # pragma: no cover - identities kept moving
             raise RuntimeError("could not settle the lead's identity after six tries")
         # lead.created / lead.merged / lead.reopened leave through the stream (their timeline entries).
@@ -453,6 +485,7 @@ class CaptureService:
         key: DedupeKey,
         merge_keys: list[DedupeKey],
         closed: Lead | None,
+        actor: str | None = None,
     ) -> MergeResult:
         """The same person again: a touchpoint on `lead_id` (the last touch for attribution, and
         new consent if the person gave any). A closed lead is reopened or left closed by the
@@ -480,6 +513,7 @@ class CaptureService:
         event = TimelineEvent(
             event_id=new_id(now), lead_id=lead_id, at=now,
             kind=(TimelineKind.REOPENED if reopen else TimelineKind.TOUCHPOINT).value, summary=summary, data=data,
+            actor=actor or "system",
         )  # fmt: skip
         touch = {
             "source_id": source.source_id, "at": now, "request_id": raw.request_id,

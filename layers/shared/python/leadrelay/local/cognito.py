@@ -38,20 +38,18 @@ class UserPool:
 
 
 def create_user_pool(cognito: Any) -> UserPool:
-    """A pool with the `agent_id`/`team_id` custom attributes, the three groups and an app client."""
-    pool_id = cognito.create_user_pool(
-        PoolName=_POOL_NAME,
-        Schema=[
-            {"Name": "agent_id", "AttributeDataType": "String", "Mutable": True},
-            {"Name": "team_id", "AttributeDataType": "String", "Mutable": True},
-        ],
-    )["UserPool"]["Id"]
+    """A pool as infra builds it: no custom identity attributes (who a person is lives in LeadRelay's
+    user records), TOTP MFA optional per person, the three groups and an app client."""
+    pool_id = cognito.create_user_pool(PoolName=_POOL_NAME, MfaConfiguration="OPTIONAL")["UserPool"]["Id"]
+    cognito.set_user_pool_mfa_config(
+        UserPoolId=pool_id, SoftwareTokenMfaConfiguration={"Enabled": True}, MfaConfiguration="OPTIONAL"
+    )
     for group in GROUPS:
         cognito.create_group(UserPoolId=pool_id, GroupName=group)
     client_id = cognito.create_user_pool_client(
         UserPoolId=pool_id,
         ClientName="leadrelay-local-frontend",
-        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"],
     )["UserPoolClient"]["ClientId"]
     return UserPool(pool_id=pool_id, client_id=client_id)
 
@@ -59,9 +57,11 @@ def create_user_pool(cognito: Any) -> UserPool:
 class LocalUsers:
     """Creates the seed's users in the pool and keeps an ID token for each."""
 
-    def __init__(self, cognito: Any, pool: UserPool) -> None:
+    def __init__(self, cognito: Any, pool: UserPool, *, write_records: bool = False) -> None:
         self._cognito = cognito
         self._pool = pool
+        # Write each person's LeadRelay user record too (the stack does; gateway tests have no tables).
+        self._write_records = write_records
         self._users: list[SeedUser] = []
         self._passwords: dict[str, str] = {}
         self._tokens: dict[str, str] = {}
@@ -74,11 +74,7 @@ class LocalUsers:
                 continue
             if user.role not in GROUPS:
                 raise ValueError(f"unknown role {user.role!r} for {user.username!r}")
-            attributes = [
-                {"Name": f"custom:{name}", "Value": value}
-                for name, value in (("agent_id", user.agent_id), ("team_id", user.team_id))
-                if value
-            ]
+            attributes = [{"Name": "name", "Value": user.username}]
             password = "Local-" + secrets.token_urlsafe(12) + "9a!"
             self._cognito.admin_create_user(
                 UserPoolId=self._pool.pool_id,
@@ -94,16 +90,56 @@ class LocalUsers:
             )
             self._users.append(user)
             self._passwords[user.username] = password
+            enrolled = user.role in ("admin", "manager")
+            if enrolled:
+                self._enrol_totp(user.username)
             self._tokens[user.username] = self._sign_in(user.username)
+            if self._write_records:
+                self._record(user, enrolled)
 
-    def _sign_in(self, username: str) -> str:
-        result = self._cognito.admin_initiate_auth(
+    def _enrol_totp(self, username: str) -> None:
+        """What a person does in the app: pair an authenticator and turn TOTP on. Cognito then
+        asks for a code at every sign-in (moto takes any code)."""
+        access = self._initiate(username)["AuthenticationResult"]["AccessToken"]
+        self._cognito.associate_software_token(AccessToken=access)
+        self._cognito.verify_software_token(AccessToken=access, UserCode="123456")
+        self._cognito.set_user_mfa_preference(
+            AccessToken=access, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True}
+        )
+
+    def _record(self, user: SeedUser, enrolled: bool) -> None:
+        """LeadRelay's user record: role, agent and team are read from here, never from the token."""
+        from leadrelay import wiring
+        from leadrelay.clock import get_clock
+        from leadrelay.models.user import User
+
+        found = self._cognito.admin_get_user(UserPoolId=self._pool.pool_id, Username=user.username)
+        sub = next(a["Value"] for a in found["UserAttributes"] if a["Name"] == "sub")
+        now = get_clock().now()
+        record = User(user_id=sub, username=user.username, role=user.role, name=user.username, agent_id=user.agent_id,
+                      team_id=user.team_id, mfa_enrolled=enrolled, mfa_checked_at=now if enrolled else None,
+                      created_at=now, created_by="local stack")  # fmt: skip
+        wiring.user_store().put(record)
+
+    def _initiate(self, username: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._cognito.admin_initiate_auth(
             UserPoolId=self._pool.pool_id,
             ClientId=self._pool.client_id,
             AuthFlow="ADMIN_USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": username, "PASSWORD": self._passwords[username]},
         )
-        return str(result["AuthenticationResult"]["IdToken"])
+        if result.get("ChallengeName") == "SOFTWARE_TOKEN_MFA":
+            result = self._cognito.admin_respond_to_auth_challenge(
+                UserPoolId=self._pool.pool_id,
+                ClientId=self._pool.client_id,
+                ChallengeName="SOFTWARE_TOKEN_MFA",
+                Session=result["Session"],
+                ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": "123456"},
+            )
+        return result
+
+    def _sign_in(self, username: str) -> str:
+        return str(self._initiate(username)["AuthenticationResult"]["IdToken"])
 
     def refresh(self) -> None:
         """Sign every user in again: fresh one-hour ID tokens."""

@@ -70,6 +70,9 @@ def _template_regex(resource: str) -> re.Pattern[str]:
 
 DEFAULT_ROUTES: tuple[Route, ...] = (
     Route("/hooks/{source_id}", "ingest", authorized=False),
+    # The OpenAPI document and Swagger UI need no token (as deployed: no authorizer on them).
+    Route("/openapi.json", "api", authorized=False),
+    Route("/docs", "api", authorized=False),
     Route("/", "api", authorized=True),
     Route("/{proxy+}", "api", authorized=True),
 )
@@ -192,6 +195,8 @@ class Gateway:
         """The REST API (v1) Lambda proxy event for this request, as API Gateway builds it."""
         single_headers: dict[str, str] = {}
         multi_headers: dict[str, list[str]] = {}
+        # API Gateway tells the function the scheme the caller used (here plain HTTP on loopback).
+        headers = [*headers, ("X-Forwarded-Proto", "http")]
         for name, value in headers:
             single_headers[name] = value
             multi_headers.setdefault(name, []).append(value)
@@ -219,7 +224,8 @@ class Gateway:
             "resourceId": route.resource,
             "resourcePath": route.resource,
             "httpMethod": method,
-            "path": f"/{self.stage}{path}",
+            # The local URL carries no stage (like a custom domain on AWS), so neither does this path.
+            "path": path,
             "stage": self.stage,
             "requestId": request_id,
             "extendedRequestId": request_id,
@@ -411,5 +417,27 @@ def _make_handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(payload)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """http.server's own refusals (a method it has no do_X for, a malformed request line)
+            in the API's JSON shape instead of an HTML page: an unknown method is a 405."""
+            if code == 501:
+                status, error = 405, ("method_not_allowed", f"{self.command} is not a method this API serves")
+            else:
+                status, error = code, ("bad_request", message or "the request cannot be read")
+            payload = json.dumps({"error": error[0], "message": error[1]}).encode()
+            try:
+                self.send_response(status, None)
+                self.send_header("Content-Type", "application/json")
+                if status == 405:
+                    self.send_header("Allow", "GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD")
+                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+                    self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
 
     return _Handler

@@ -20,6 +20,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any, TextIO
 
+from leadrelay.local.progress import ProgressBar
 from leadrelay.local.route_cli import SimulateError, api_call, stack_access
 
 OUTCOMES = ("created", "merged", "duplicate", "quarantined")
@@ -70,7 +71,8 @@ def read_file(path: str) -> str:
 
 
 def run_import_calls(api_url: str, token: str, source_id: str, text: str,
-                     mapping: dict[str, str | None] | None) -> tuple[int, dict[str, Any]]:  # fmt: skip
+                     mapping: dict[str, str | None] | None,
+                     progress: ProgressBar | None = None) -> tuple[int, dict[str, Any]]:  # fmt: skip
     """Send the file until every row is done: (last status, the reports merged into one)."""
     body: dict[str, Any] = {"csv": text}
     if mapping is not None:
@@ -86,6 +88,8 @@ def run_import_calls(api_url: str, token: str, source_id: str, text: str,
             merged = {**report, "results": [], "calls": 0}
         merged["results"].extend(report.get("results") or [])
         merged["calls"] += 1
+        if progress is not None:
+            progress.update(len(merged["results"]), report.get("rows"))
         next_row = report.get("next_row")
         if report.get("complete") or not isinstance(next_row, int) or next_row <= start_row:
             break
@@ -123,7 +127,9 @@ def run_import(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO =
         mapping = read_mapping(args.mapping)
         text = read_file(args.file)
         api_url, token = stack_access(args.state_dir)
-        status, report = run_import_calls(api_url, token, args.source, text, mapping)
+        progress = ProgressBar(err, "importing")
+        status, report = run_import_calls(api_url, token, args.source, text, mapping, progress)
+        progress.finish()
     except (ImportUsageError, SimulateError) as exc:
         print(f"leadrelay import: {exc}", file=err)
         return 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -67,14 +68,34 @@ def read_leads(lead_json: str | None, csv_path: str | None) -> list[dict[str, An
         raise SimulateError(f"cannot read {csv_path}: {exc.strerror or exc}") from exc
 
 
+def _signed_in(prefer: bool) -> tuple[str, str] | None:
+    """The deployment of `leadrelay login` and a fresh token, when it should be used: when asked
+    (`LEADRELAY_USE_LOGIN=1`) or when there is no local stack to talk to."""
+    if not prefer:
+        return None
+    from leadrelay.local.login_cli import LoginError, logged_in_access
+
+    try:
+        return logged_in_access()
+    except LoginError as exc:
+        raise SimulateError(str(exc)) from exc
+
+
 def stack_access(state_dir: str) -> tuple[str, str]:
     """The running stack's API URL and the admin's token, from local.json."""
     path = Path(state_dir) / "local.json"
+    signed_in = _signed_in(prefer=bool(os.environ.get("LEADRELAY_USE_LOGIN")))
+    if signed_in is not None:
+        return signed_in
     try:
         info = json.loads(path.read_text())
     except FileNotFoundError as exc:
+        signed_in = _signed_in(prefer=True)
+        if signed_in is not None:
+            return signed_in
         raise SimulateError(
-            f"{path} not found: start the stack first (`make run` or `leadrelay local --demo`)"
+            f"{path} not found: start the stack first (`make run` or `leadrelay local --demo`), "
+            "or sign in to a deployment with `leadrelay login --api-url …`"
         ) from exc
     except json.JSONDecodeError as exc:
         raise SimulateError(f"{path} is not JSON: {exc}") from exc

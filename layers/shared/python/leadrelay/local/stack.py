@@ -275,7 +275,7 @@ class LocalStack:
         _forget_cached_wiring()
 
         seeded = self._seed(self.demo)
-        self.users = LocalUsers(cognito, self.pool)
+        self.users = LocalUsers(cognito, self.pool, write_records=True)
         self.users.create([SeedUser(username="admin", role="admin"), *seeded.users])
 
         for name in FUNCTIONS:

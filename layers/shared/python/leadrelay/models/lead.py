@@ -166,6 +166,8 @@ class Lead(LeadInput):
     last_closed_at: datetime | None = None
     reopen_count: int = 0
     return_to_agent_id: str | None = None
+    # The organisation's pipeline stage (leadrelay.pipeline: a stable stage id), when it uses one.
+    stage: str | None = None
     # Follow-ups (followup/): the first call that reached the person, the latest activity, the
     # one open (or missed) follow-up, and when a breached SLA was escalated to the manager.
     first_connected_at: datetime | None = None

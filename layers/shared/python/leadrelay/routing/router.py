@@ -105,6 +105,11 @@ class Router:
     def _remember(self, lead: Lead, assignment: Assignment, at: datetime) -> None:
         """Apply this router's own assignment to its snapshot (see routing/snapshot.py)."""
         assert self.snapshots is not None
+        if assignment.away or assignment.owed_after is not None or assignment.extra_turn:
+            # Accrued turns moved other members' counts and the stamp in their own way: read
+            # the state again rather than mirror that here (accrued turns are off by default).
+            self.snapshots.forget()
+            return
         self.snapshots.committed(
             lead, agent_id=assignment.agent_id, pool_id=assignment.pool_id, at=at,
             vtime=assignment.vtime, pool_vtime=assignment.pool_vtime,

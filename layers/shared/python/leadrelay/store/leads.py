@@ -292,6 +292,9 @@ class LeadRepository:
         raw.outcome = "created"
         self._raw_put(txn, lead.lead_id, raw)
         self._timeline_put(txn, created)
+        from leadrelay.store.search import put_terms  # (store.search builds on this module)
+
+        put_terms(txn, self.table, lead)  # findable by phone, email and name from the first moment
         return self._settle(txn, keys, StoreOutcome("created", lead.lead_id))
 
     def merge(
@@ -500,16 +503,21 @@ class LeadRepository:
                 return total
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def overrides_since(self, since: datetime, most: int = 5000) -> list[dict[str, Any]]:
-        """Manual reassignments from `since` on, newest first (at most `most`)."""
+    def overrides_since(self, since: datetime, most: int = 5000, team_id: str | None = None) -> list[dict[str, Any]]:
+        """Manual reassignments from `since` on, newest first (at most `most`); with `team_id`,
+        only moves to that team (filtered before the cut, so other teams cannot crowd it)."""
         items: list[dict[str, Any]] = []
+        values = {":list": LIST_OVERRIDES, ":since": iso(since)}
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": "by_received",
             "KeyConditionExpression": "list_pk = :list AND list_sk >= :since",
-            "ExpressionAttributeValues": to_item({":list": LIST_OVERRIDES, ":since": iso(since)}),
             "ScanIndexForward": False,
         }
+        if team_id is not None:
+            values[":team"] = team_id
+            kwargs["FilterExpression"] = "team_id = :team"
+        kwargs["ExpressionAttributeValues"] = to_item(values)
         while len(items) < most:
             response = client().query(**kwargs)
             items.extend(from_item(item) for item in response.get("Items", []))
@@ -551,8 +559,12 @@ class LeadRepository:
         source_id: str | None = None,
         cursor: str | None = None,
         limit: int = 50,
+        tag: str | None = None,
+        received_from: datetime | None = None,
+        received_to: datetime | None = None,
     ) -> tuple[list[Lead], str | None]:
-        """Leads newest first through the narrowest index; `cursor` continues a previous page."""
+        """Leads newest first through the narrowest index; `cursor` continues a previous page.
+        A received-at range narrows the index read itself (every index sorts by `list_sk`)."""
         if agent_id is not None:
             index, key_name, key_value = "by_agent", "agent_pk", agent_id
         elif team_id is not None:
@@ -567,10 +579,19 @@ class LeadRepository:
         if source_id:
             filters.append("source_id = :source_id")
             values[":source_id"] = source_id
+        if tag:
+            filters.append("contains(tags, :tag)")
+            values[":tag"] = tag
+        key_condition = f"{key_name} = :key"
+        if received_from is not None or received_to is not None:
+            key_condition += " AND list_sk BETWEEN :from AND :to"
+            # [from, to): "<to>" sorts before "<to>#<id>", and every ISO time before "9".
+            values[":from"] = iso(received_from) if received_from else "0"
+            values[":to"] = iso(received_to) if received_to else "9"
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": index,
-            "KeyConditionExpression": f"{key_name} = :key",
+            "KeyConditionExpression": key_condition,
             "ExpressionAttributeValues": to_item(values),
             "ScanIndexForward": False,
         }

@@ -241,6 +241,23 @@ class OrgRepository:
                 self.put_pool(pool.model_copy(update={"agent_ids": [a for a in pool.agent_ids if a != agent_id]}))
         return True
 
+    def note_agent_history(self, agent_id: str, at: datetime, kind: str, *, by: str, summary: str) -> None:
+        """Append to an agent's history (`AGENTLOG#<id>` / `<at>#<event id>`), apart from the roster
+        partition the router reads."""
+        from leadrelay.ids import new_id
+
+        self._put(f"AGENTLOG#{agent_id}", f"{at.isoformat()}#{new_id(at)}", {"at": at, "kind": kind, "by": by,
+                  "summary": summary, "agent_id": agent_id})  # fmt: skip
+
+    def agent_history(self, agent_id: str) -> list[dict[str, Any]]:
+        """The agent's history, oldest first."""
+        items = query_all(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_item({":pk": f"AGENTLOG#{agent_id}"}),
+        )
+        return [_strip(item) for item in items]
+
     def put_team(self, team: Team) -> None:
         self._put(ROSTER, f"TEAM#{team.team_id}", team.model_dump(mode="python", exclude_none=True))
 
@@ -278,6 +295,24 @@ class OrgRepository:
             UpdateExpression="SET #returning = :policy",
             ExpressionAttributeNames={"#returning": "returning"},
             ExpressionAttributeValues=to_item({":policy": policy.model_dump()}),
+        )
+        return self.get_org_settings()
+
+    def put_org_settings(self, settings: OrgSettings) -> OrgSettings:
+        """Replace the settings a person edits (the whole document GET /settings shows), keeping
+        any other attribute of the item."""
+        values = settings.model_dump(mode="python")
+        names = {f"#s{i}": name for i, name in enumerate(values)}
+        sets = [f"#s{i} = :s{i}" for i, value in enumerate(values.values()) if value is not None]
+        removes = [f"#s{i}" for i, value in enumerate(values.values()) if value is None]
+        client().update_item(
+            TableName=self.table,
+            Key=to_item({"pk": CONFIG, "sk": "ORG"}),
+            UpdateExpression="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_item(
+                {f":s{i}": value for i, value in enumerate(values.values()) if value is not None}
+            ),
         )
         return self.get_org_settings()
 

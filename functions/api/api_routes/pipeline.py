@@ -1,0 +1,137 @@
+"""The organisation's pipeline (stages as data) and moving a lead through it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from api_routes.common import NotFound, Unprocessable, api_error, lead_view, principal
+from leadrelay import wiring
+from leadrelay.auth import Role
+from leadrelay.clock import get_clock
+from leadrelay.config import get_settings
+from leadrelay.errors import Refused
+from leadrelay.pipeline import PRESETS, Category, Pipeline, check_edit, from_preset, status_for
+
+router = Router()
+
+
+class PipelineDocument(Pipeline):
+    """The pipeline as GET shows it, to send back edited (`in_use` is read-only)."""
+
+    in_use: dict[str, int] | None = Field(default=None, description="read-only: leads per stage")
+
+
+def _store() -> Any:
+    from leadrelay.store.pipeline import PipelineStore
+
+    settings = get_settings()
+    return PipelineStore(settings.org_table, settings.leads_table)
+
+
+def _view(pipeline: Pipeline, in_use: dict[str, int]) -> dict[str, Any]:
+    return {**pipeline.model_dump(mode="json"), "in_use": in_use}
+
+
+@router.get("/pipeline", summary="The pipeline's stages and how many leads each holds", tags=["pipeline"])
+def get_pipeline() -> dict[str, Any]:
+    principal(router)
+    store = _store()
+    return _view(store.get(), store.in_use())
+
+
+@router.put(
+    "/pipeline",
+    summary="Add, rename, reorder or retire stages (admin)",
+    description="Send back what GET returned, edited, with its `version` (409 `version_conflict` if it moved). "
+    "Stages are retired (`retired: true`), never removed; retiring a stage that holds leads needs `moved_to` "
+    "(422 `stage_in_use` otherwise). Renaming changes only `label`: leads and history keep the stage id.",
+    tags=["pipeline"],
+)
+def put_pipeline(document: PipelineDocument) -> dict[str, Any]:
+    principal(router).require(Role.ADMIN)
+    store = _store()
+    current, in_use = store.get(), store.in_use()
+    new = Pipeline.model_validate(document.model_dump(exclude={"in_use"}))
+    try:
+        if new.version != current.version:
+            raise Refused("version_conflict", f"the pipeline is at version {current.version}, you edited {new.version}")
+        check_edit(current, new, in_use)
+        stored = store.put(new, current.version)
+    except Refused as refused:
+        raise api_error(refused) from refused
+    return _view(stored, in_use)
+
+
+@router.get("/pipeline/presets", summary="Industry pipelines to start from", tags=["pipeline"])
+def list_presets() -> dict[str, Any]:
+    principal(router)
+    return {name: [stage.model_dump(mode="json") for stage in stages] for name, stages in sorted(PRESETS.items())}
+
+
+@router.post("/pipeline/presets/<name>", summary="Start from an industry preset (admin; before any lead uses a stage)",
+             tags=["pipeline"])  # fmt: skip
+def apply_preset(name: Annotated[str, Path(max_length=40)]) -> dict[str, Any]:
+    principal(router).require(Role.ADMIN)
+    store = _store()
+    current, in_use = store.get(), store.in_use()
+    try:
+        preset = from_preset(name)
+        if in_use:
+            raise Refused("pipeline_in_use", "leads already sit in stages: edit the pipeline (PUT) instead")
+        stored = store.put(preset.model_copy(update={"version": current.version}), current.version)
+    except Refused as refused:
+        raise api_error(refused) from refused
+    return _view(stored, in_use)
+
+
+class StageMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stage_id: str = Field(min_length=1, max_length=48)
+    value: Decimal | None = Field(default=None, ge=0, description="the deal value in rupees (stages that need it)")
+    reason: str | None = Field(default=None, min_length=1, max_length=500, description="why (stages that need it)")
+
+
+@router.put("/leads/<lead_id>/stage", summary="Move a lead to a pipeline stage", tags=["pipeline"])
+def move_lead(lead_id: Annotated[str, Path(min_length=1, max_length=64)], move: StageMove) -> dict[str, Any]:
+    """A won stage sets the lead won, a lost stage lost (so routing, follow-ups and reports see the
+    category); an open stage reopens a closed lead as qualified."""
+    from leadrelay.models import LeadStatus
+    from leadrelay.store.lifecycle import LeadLifecycle, StatusChange, StatusRefused
+
+    who = principal(router)
+    repo = wiring.lead_repository()
+    lead = repo.get(lead_id, consistent=True)
+    if lead is None or not who.can_see_lead(lead):
+        raise NotFound(f"there is no lead {lead_id!r} you can see")
+    pipeline = _store().get()
+    stage = pipeline.get(move.stage_id)
+    if stage is None or stage.retired:
+        known = ", ".join(s.stage_id for s in pipeline.active())
+        raise Unprocessable("unknown_stage", f"{move.stage_id!r} is not an active stage ({known})")
+    missing = [name for name in stage.required_fields if getattr(move, name) in (None, "")]
+    if missing:
+        raise Unprocessable("missing_field", f"{stage.label} needs {', '.join(missing)}")
+    status = status_for(stage.category)
+    if status is None and lead.is_closed:
+        status = LeadStatus.QUALIFIED
+    if status is not None and status is not lead.status:
+        lifecycle = LeadLifecycle(leads=repo, org_table=get_settings().org_table, clock=get_clock())
+        try:
+            lead, _ = lifecycle.change(lead, StatusChange(status, who.username, move.reason))
+        except StatusRefused as refused:
+            raise api_error(refused) from refused
+    previous = pipeline.effective(lead.stage) if lead.stage else None
+    data: dict[str, Any] = {k: v for k, v in {"value": move.value, "reason": move.reason}.items() if v is not None}
+    try:
+        _store().move(lead, previous, stage, who.username, get_clock().now(), data)
+    except Refused as refused:
+        raise api_error(refused) from refused
+    moved = repo.get(lead_id, consistent=True) or lead
+    return {"lead": lead_view(moved), "stage": stage.model_dump(mode="json"),
+            "category": Category(stage.category).value}  # fmt: skip
