@@ -10,7 +10,7 @@ LOCAL_STAMP := $(VENV)/.installed-local
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-unit test-fast lint format synth bench layer clean
+.PHONY: run test test-unit test-fast lint format synth bench soak fuzz layer clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,15 @@ synth: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.run
+
+# 10,000 leads through the local stack with injected faults (SOAK_LEADS=N to change); checks every invariant.
+soak: $(STAMP)
+	$(PY) -m bench.soak
+
+# Coverage-guided fuzzing of every webhook adapter with atheris (FUZZ_RUNS=N inputs, default 2,000).
+fuzz: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[fuzz]'
+	$(PY) -m bench.fuzz_capture
 
 # The AWS bill per month in rupees (docs/deploy.md): the synthesized template (STAGE, default dev)
 # and the per-lead units of the last `make bench`; COST_ARGS=--production-options prices the options.

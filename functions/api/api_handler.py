@@ -9,6 +9,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
 from api_routes import (
     activities,
@@ -35,11 +36,14 @@ from api_routes import (
 )
 from api_routes import fairness as fairness_routes
 from api_routes import offers as offer_routes
+from api_routes import privacy as privacy_routes
 from api_routes.agents import BadUntil
 from api_routes.body_limits import refuse_hostile_body
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
 from leadrelay import wiring
 from leadrelay.auth import Forbidden, Unauthorized
+from leadrelay.store.leads import TransactionFailed
+from leadrelay.store.transient import RETRY_AFTER_S, is_transient, unavailable_body
 
 logger = Logger(service="api")
 tracer = Tracer(service="api")
@@ -66,6 +70,7 @@ app.include_router(audit.router)
 app.include_router(offer_routes.router)
 app.include_router(fairness_routes.router)
 app.include_router(dashboard.router)
+app.include_router(privacy_routes.router)
 openapi_doc.install(app)
 wiring.prepare(wiring.lead_repository, wiring.org_repository)
 
@@ -125,6 +130,14 @@ def bad_until(exc: BadUntil) -> Response:
 @app.exception_handler(lead_entry.CaptureRefused)
 def capture_refused(exc: lead_entry.CaptureRefused) -> Response:
     return _error(exc.status, exc.code, str(exc))
+
+
+@app.exception_handler([ClientError, TransactionFailed, BotoCoreError])
+def store_unavailable(exc: Exception) -> Response:
+    if not is_transient(exc):  # a bug, not a passing failure: let it show as one
+        raise exc
+    return Response(status_code=503, content_type="application/json", body=unavailable_body(),
+                    headers={"Retry-After": str(RETRY_AFTER_S)})  # fmt: skip
 
 
 @app.not_found

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadrelay import wiring
 from leadrelay.capture import CaptureResult, WebhookRequest
+from leadrelay.store.transient import RETRY_AFTER_S, is_transient, unavailable_body
 
 logger = Logger(service="ingest")
 tracer = Tracer(service="ingest")
@@ -55,7 +56,13 @@ def _request(source_id: str) -> WebhookRequest:
 @app.get("/hooks/<source_id>")
 @tracer.capture_method
 def receive(source_id: str) -> Response:
-    result = wiring.capture_service().capture(_request(source_id))
+    try:
+        result = wiring.capture_service().capture(_request(source_id))
+    except Exception as error:
+        if not is_transient(error):
+            raise
+        # Throttled past every retry: nothing was written (one transaction); the resend is safe.
+        result = CaptureResult(503, unavailable_body(), headers={"Retry-After": str(RETRY_AFTER_S)})
     outcome = _outcome(result)
     # Two metric names, never one per outcome: each distinct name is a paid custom metric. The
     # outcome itself is in the log line below (CloudWatch Logs Insights counts by it).

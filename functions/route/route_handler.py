@@ -11,6 +11,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -51,4 +52,13 @@ def route_record(record: DynamoDBRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=route_record, processor=processor, context=context)
+    # Failed records are counted: a partial batch failure never raises Lambda's Errors metric.
+    try:
+        response = process_partial_response(event=event, record_handler=route_record, processor=processor,
+                                            context=context)  # fmt: skip
+    except BatchProcessingError:
+        metrics.add_metric(name="RouteRecordsFailed", unit=MetricUnit.Count, value=len(event.get("Records") or []))
+        raise
+    if response.get("batchItemFailures"):
+        metrics.add_metric(name="RouteRecordsFailed", unit=MetricUnit.Count, value=len(response["batchItemFailures"]))
+    return response

@@ -75,6 +75,8 @@ class StageConfig:
         if retention_raw:
             extra["access_log_retention_days"] = int(retention_raw)
         if stage in PROD_STAGES:
+            if not alarm_email:
+                raise ValueError("prod needs someone to tell when a lead may be lost: -c alarm_email=ops@example.in")
             if not origins:
                 raise ValueError(
                     "prod needs the frontend's origin(s) for CORS: -c allowed_origins=https://app.example.in"

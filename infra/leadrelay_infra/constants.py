@@ -45,6 +45,7 @@ FOLLOWUP_ID = "Followup"
 API_ID = "Api"
 OBSERVABILITY_ID = "Observability"
 DOMAIN_EVENTS_ID = "DomainEvents"
+RULE_TARGET_DLQ_ID = "RuleTargetDlq"
 
 # Lambda functions: folder under functions/ and handler.
 INGEST_FUNCTION = ("ingest", "ingest_handler.handler")

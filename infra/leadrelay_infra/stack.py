@@ -19,6 +19,8 @@ from leadrelay_infra.constructs.ingest import Ingest
 from leadrelay_infra.constructs.layer import SharedLayer
 from leadrelay_infra.constructs.observability import Observability
 from leadrelay_infra.constructs.routing import Routing
+from leadrelay_infra.constructs.rule_targets import RuleTargetDlq
+from leadrelay_infra.permissions import grant_tables
 
 
 class LeadRelayStack(cdk.Stack):
@@ -63,15 +65,16 @@ class LeadRelayStack(cdk.Stack):
         # Domain events leave through the stream: only the events function may put them on the bus.
         self.domain_events = DomainEvents(
             self, c.DOMAIN_EVENTS_ID, config=config, layer=layer, data=self.data, bus=self.bus.bus,
-            environment=environment,
+            environment=environment, dlq=self.routing.dlq,
         )  # fmt: skip
+        # Every EventBridge rule target in the stack (schedules, audit, later ones) dead-letters here.
+        self.rule_target_dlq = RuleTargetDlq(self, c.RULE_TARGET_DLQ_ID, config=config)
 
         for construct in (self.ingest, self.routing, self.followup, self.api):
             self.data.acknowledge_grants(construct.handler.role)
         # The dashboard's counters and activity feed ride on the events function's stream mapping
         # (a third reader per shard would be throttled): it reads a lead's owner, writes the org table.
-        self.data.leads.grant_read_data(self.domain_events.function)
-        self.data.org.grant_read_write_data(self.domain_events.function)
+        grant_tables(self.data, self.domain_events.function, "events")  # permissions.py
         self.data.acknowledge_grants(self.domain_events.handler.role)
 
         self.functions: dict[str, lambda_.IFunction] = {
@@ -91,6 +94,8 @@ class LeadRelayStack(cdk.Stack):
             ingest_function=self.ingest.function,
             dlq=self.routing.dlq,
             rest_api=self.api.rest_api,
+            dlqs={"StreamDlq": self.routing.dlq, "RuleTargetDlq": self.rule_target_dlq.queue},
+            leads_table=self.data.leads,
         )
 
         outputs = {

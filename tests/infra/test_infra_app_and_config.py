@@ -68,7 +68,7 @@ def test_dev_is_the_default_stage_and_is_disposable():
 
 
 def test_prod_keeps_data_and_audit_logs_for_more_than_a_year():
-    config = _config(stage="prod", allowed_origins="https://app.example.in")
+    config = _config(stage="prod", allowed_origins="https://app.example.in", alarm_email="ops@example.in")
     assert config.is_prod
     assert config.removal_policy == cdk.RemovalPolicy.RETAIN
     assert config.audit_log_retention in AT_LEAST_A_YEAR
@@ -77,7 +77,12 @@ def test_prod_keeps_data_and_audit_logs_for_more_than_a_year():
 
 def test_prod_refuses_to_guess_the_frontend_origin():
     with pytest.raises(ValueError, match="allowed_origins"):
-        _config(stage="prod")
+        _config(stage="prod", alarm_email="ops@example.in")
+
+
+def test_prod_refuses_to_deploy_alarms_nobody_receives():
+    with pytest.raises(ValueError, match="alarm_email"):
+        _config(stage="prod", allowed_origins="https://app.example.in")
 
 
 def test_stage_names_are_checked():
@@ -123,7 +128,7 @@ def test_prod_stack_retains_data_and_passes_cdk_nag(tmp_path):
     # Given the prod stage
     app, stack = create_app(
         outdir=tmp_path,
-        context={"stage": "prod", "allowed_origins": "https://app.example.in"},
+        context={"stage": "prod", "allowed_origins": "https://app.example.in", "alarm_email": "ops@example.in"},
         skip_bundling=True,
     )
     # When it is synthesized with cdk-nag on (a finding raises)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Match
@@ -126,12 +127,23 @@ def test_stream_mapping_matches_the_definition(synthesized, handler):
     assert patterns == [json.loads(json.dumps(p)) for p in stream.filter_patterns]
 
 
-def test_each_stream_reader_has_its_own_on_failure_queue(synthesized):
+def test_both_stream_readers_park_failed_records_in_the_one_stream_dlq(synthesized):
+    # One queue (one alarm metric); its messages name the function whose records gave up.
     queues = [
         m["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
         for m in synthesized.resources("AWS::Lambda::EventSourceMapping").values()
     ]
-    assert len(set(queues)) == len(queues) == 2
+    assert len(queues) == 2 and len(set(queues)) == 1
+
+
+def test_the_deployed_api_takes_as_binary_the_media_types_the_local_gateway_base64_encodes(synthesized):
+    from leadrelay.local.gateway import is_binary_media_type
+
+    (api,) = synthesized.resources("AWS::ApiGateway::RestApi").values()
+    assert api["Properties"]["BinaryMediaTypes"] == list(definitions.BINARY_MEDIA_TYPES)
+    for media_type in definitions.BINARY_MEDIA_TYPES:
+        assert is_binary_media_type({"Content-Type": [f"{media_type}; charset=windows-1252"]})
+    assert not is_binary_media_type({"content-type": ["application/json"]})
 
 
 def _rate_expression(minutes: int) -> str:
@@ -209,3 +221,54 @@ def test_function_timeouts_match_the_definition_the_local_stack_uses(synthesized
     assert deployed == definitions.FUNCTION_TIMEOUT_S[function]
     local = LocalLambdaContext(f"leadrelay-local-{function}").get_remaining_time_in_millis()
     assert deployed * 1000 - 1000 < local <= deployed * 1000
+
+
+# Every setting in `leadrelay.definitions`, and where it is checked against the other side. A new
+# setting fails the test below until it is classified here: shared with infra (and checked in this
+# file), or read by the code and the local stack alike with nothing to deploy.
+CHECKED_AGAINST_THE_TEMPLATE = {
+    "TABLES": "test_every_defined_table_is_in_the_stack, test_table_layout_matches_the_definition",
+    "LEADS_TABLE": "test_table_layout_matches_the_definition",
+    "ORG_TABLE": "test_table_layout_matches_the_definition",
+    "ROUTE_STREAM": "test_stream_mapping_matches_the_definition",
+    "ROUTE_FILTER_PATTERNS": "test_stream_mapping_matches_the_definition",
+    "EVENTS_STREAM": "test_stream_mapping_matches_the_definition",
+    "EVENT_FILTER_PATTERNS": "test_stream_mapping_matches_the_definition",
+    "AGGREGATE_FILTER_PATTERNS": "test_stream_mapping_matches_the_definition",
+    "SCHEDULES": "test_schedule_ticks_the_followup_function_with_the_envelope_and_its_task",
+    "FUNCTION_TIMEOUT_S": "test_function_timeouts_match_the_definition_the_local_stack_uses",
+    "BINARY_MEDIA_TYPES": "test_the_deployed_api_takes_as_binary_the_media_types_the_local_gateway_base64_encodes",
+    "EVENT_BUS_ENV": "test_functions_get_table_and_bus_names_under_the_defined_env_vars",
+    "EVENT_SOURCE": "test_audit_rule_keeps_every_domain_event_in_a_log_group",
+    "DLQ_ENV": "test_both_stream_readers_park_failed_records_in_the_one_stream_dlq",
+    "EVENTS_DLQ_ENV": "test_both_stream_readers_park_failed_records_in_the_one_stream_dlq",
+}
+CODE_ONLY = {
+    "EVENT_DETAIL_TYPES": "the events function's naming, the same code on both sides",
+    "QUARANTINED_DETAIL_TYPE": "the events function's naming, the same code on both sides",
+    "LEAD_WAITING_ALARM_MINUTES": "the LeadsWaiting alarm's evaluation periods (test_infra_stack checks it)",
+}
+
+
+def test_every_definition_is_checked_against_the_template_or_declared_code_only():
+    names = {name for name in dir(definitions) if name.isupper() and not name.startswith("_")}
+    unclassified = names - CHECKED_AGAINST_THE_TEMPLATE.keys() - CODE_ONLY.keys()
+    assert not unclassified, (
+        f"new definitions {sorted(unclassified)}: add a test here that compares them with the synthesized "
+        "template (and list it in CHECKED_AGAINST_THE_TEMPLATE), or list them in CODE_ONLY with why"
+    )
+    source = Path(__file__).read_text()
+    for name, tests in CHECKED_AGAINST_THE_TEMPLATE.items():
+        for test in tests.split(", "):
+            assert f"def {test}(" in source, f"{name}: {test} is not in this file"
+
+
+def test_the_local_pollers_run_the_defined_mappings_from_the_defined_position():
+    import inspect
+
+    from leadrelay.local import poller, stack
+
+    # The router's poller defaults to ROUTE_STREAM; the stack gives the events poller EVENTS_STREAM.
+    assert inspect.signature(poller.StreamPoller).parameters["mapping"].default is definitions.ROUTE_STREAM
+    assert "mapping=definitions.EVENTS_STREAM" in inspect.getsource(stack.LocalStack)
+    assert "ShardIteratorType=self._mapping.starting_position" in inspect.getsource(poller.StreamPoller)

@@ -5,6 +5,8 @@ Assertions match properties and follow references; they never name hashed logica
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from aws_cdk.assertions import Match
 
@@ -299,16 +301,9 @@ def test_event_bus_is_named_after_the_stage(synthesized):
     synthesized.template.has_resource_properties("AWS::Events::EventBus", {"Name": "leadrelay-dev"})
 
 
-def test_alarms_watch_routing_dlq_backlog_and_ingest(synthesized):
+def test_alarms_notify_the_alarm_topic(synthesized):
     alarms = [a["Properties"] for a in synthesized.resources("AWS::CloudWatch::Alarm").values()]
-    by_metric = {(a["Namespace"], a["MetricName"]): a for a in alarms}
-    assert by_metric[("AWS/SQS", "ApproximateNumberOfMessagesVisible")]["Threshold"] == 0
-    assert ("AWS/Lambda", "IteratorAge") in by_metric
-    assert ("AWS/ApiGateway", "5XXError") in by_metric
-    errors = [a for a in alarms if a["MetricName"] == "Errors"]
-    function_ids = {d["Value"]["Ref"] for a in errors for d in a["Dimensions"] if d["Name"] == "FunctionName"}
-    assert function_ids == {_function(synthesized, "route")[0], _function(synthesized, "ingest")[0]}
-    assert all(a["AlarmActions"] for a in alarms)
+    assert alarms and all(a["AlarmActions"] for a in alarms)
     # (the dashboard and the topic's customer-managed key are production options, off in dev:
     # tests/infra/test_infra_cost.py)
     synthesized.template.resource_count_is("AWS::SNS::Topic", 1)
@@ -352,3 +347,97 @@ def test_the_events_function_keeps_the_dashboard_reading_leads_and_writing_only_
     assert not [s for s in statements if _refers_to(s["Resource"], leads_id) and set(_as_list(s["Action"])) & writes]
     org_actions = {a for s in statements if _refers_to(s["Resource"], org_id) for a in _as_list(s["Action"])}
     assert writes <= org_actions and "dynamodb:GetItem" in org_actions
+
+
+# -- reliability: alarms, dead letters, least privilege (issue 11) ------------------------------
+
+FREE_ALARM_METRICS = 10  # CloudWatch's free tier; each alarm metric past it costs $0.10 a month
+
+
+def _alarm_metrics(alarm: dict) -> list[dict]:
+    """The metrics an alarm is billed for: its one metric, or each metric inside its math."""
+    if "MetricName" in alarm:
+        return [alarm]
+    return [m for m in alarm.get("Metrics", []) if "MetricStat" in m]
+
+
+def test_the_alarms_stay_within_cloudwatchs_free_ten_metrics(synthesized):
+    alarms = [a["Properties"] for a in synthesized.resources("AWS::CloudWatch::Alarm").values()]
+    billed = sum(len(_alarm_metrics(a)) for a in alarms)
+    assert billed <= FREE_ALARM_METRICS, f"{billed} alarm metrics: over the free tier, check the cost budget"
+    assert set(synthesized.stack.observability.alarms) == {
+        "RouteFailures", "StuckLeads", "LeadsWaiting", "PullFailures", "Api5xx", "Throttles", "DlqNotEmpty",
+        "RouteIteratorAge",
+    }  # fmt: skip
+
+
+def _metric_names(alarm: dict) -> set[tuple[str, str]]:
+    found = set()
+    for metric in _alarm_metrics(alarm):
+        stat = metric.get("MetricStat", {}).get("Metric", metric)
+        found.add((stat["Namespace"], stat["MetricName"]))
+    return found
+
+
+def test_the_alarms_watch_what_can_lose_or_hold_up_a_lead(synthesized):
+    alarms = {
+        name: synthesized.raw["Resources"][synthesized.stack.resolve(alarm.node.default_child.logical_id)]["Properties"]
+        for name, alarm in synthesized.stack.observability.alarms.items()
+    }
+    assert _metric_names(alarms["RouteFailures"]) == {("LeadRelay", "RouteRecordsFailed")}
+    assert _metric_names(alarms["StuckLeads"]) == {("LeadRelay", "StuckLeadsFound")}
+    assert _metric_names(alarms["LeadsWaiting"]) == {("LeadRelay", "UnassignedLeads")}
+    assert alarms["LeadsWaiting"]["EvaluationPeriods"] == definitions.LEAD_WAITING_ALARM_MINUTES
+    assert _metric_names(alarms["PullFailures"]) == {("LeadRelay", "PullFailures")}
+    assert _metric_names(alarms["Api5xx"]) == {("AWS/ApiGateway", "5XXError")}
+    assert _metric_names(alarms["Throttles"]) == {("AWS/Lambda", "Throttles"), ("AWS/DynamoDB", "WriteThrottleEvents")}
+    assert _metric_names(alarms["RouteIteratorAge"]) == {("AWS/Lambda", "IteratorAge")}
+    # Every dead-letter queue in the stack is in the DLQ alarm
+    queues = {k for k, v in synthesized.raw["Resources"].items() if v["Type"] == "AWS::SQS::Queue"}
+    watched = {
+        d["Value"]["Fn::GetAtt"][0]
+        for m in _alarm_metrics(alarms["DlqNotEmpty"])
+        for d in m["MetricStat"]["Metric"]["Dimensions"]
+    }
+    assert watched == queues and len(queues) == 2
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] and alarm["OKActions"]
+
+
+def test_custom_metric_names_are_fixed_and_published_by_the_handlers(synthesized):
+    root = Path(__file__).resolve().parents[2]
+    sources = {name: (root / "functions" / name / f"{name}_handler.py").read_text() for name in ("route", "followup")}
+    assert 'name="RouteRecordsFailed"' in sources["route"]
+    assert 'name="UnassignedLeads"' in sources["followup"] and 'name="PullFailures"' in sources["followup"]
+    assert '"StuckLeadsFound"' in sources["followup"]
+
+
+def test_every_eventbridge_rule_target_has_a_dead_letter_queue_and_a_retry_policy(synthesized):
+    rules = synthesized.resources("AWS::Events::Rule").values()
+    assert rules
+    for rule in rules:
+        for target in rule["Properties"]["Targets"]:
+            assert target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][1] == "Arn", target
+            assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1, target
+
+
+FORBIDDEN_EVERYWHERE = {"dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:*"}
+
+
+@pytest.mark.parametrize("name", HANDLERS)
+def test_each_function_may_call_only_the_dynamodb_actions_its_code_calls(synthesized, name):
+    from leadrelay_infra.permissions import TABLE_ACTIONS
+
+    _, props = _function(synthesized, name)
+    statements = _role_statements(synthesized, props["Role"]["Fn::GetAtt"][0])
+    granted = {
+        action
+        for s in statements
+        for action in _as_list(s["Action"])
+        if action.startswith("dynamodb:") and not action.startswith("dynamodb:ListStreams")
+        and action not in ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
+    }  # fmt: skip
+    expected = {action for actions in TABLE_ACTIONS[name].values() for action in actions}
+    assert granted == expected
+    assert not granted & FORBIDDEN_EVERYWHERE - ({"dynamodb:BatchWriteItem"} if name == "events" else set())
+    assert ("dynamodb:DeleteItem" in granted) is (name == "api")

@@ -56,3 +56,12 @@ def test_a_posted_lead_leaves_created_and_assigned_events_on_the_local_bus(stack
     assert stack.invocations["events"] >= 1
     assert stack.event_poller is not None and stack.event_poller.stats.records_filtered_out > 0
     assert "Kiran" not in json.dumps(envelopes)
+
+
+def test_the_local_stack_reads_the_stream_with_the_mappings_infra_deploys(stack: LocalStack) -> None:
+    from leadrelay import definitions
+
+    assert stack.poller is not None and stack.event_poller is not None
+    assert stack.poller._mapping is definitions.ROUTE_STREAM
+    assert stack.event_poller._mapping is definitions.EVENTS_STREAM
+    assert stack.resources is not None and stack.event_poller._dlq_url == stack.resources.dlq_url

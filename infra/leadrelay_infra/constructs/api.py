@@ -10,6 +10,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from leadrelay.definitions import BINARY_MEDIA_TYPES
 from leadrelay_infra.config import StageConfig
 from leadrelay_infra.constants import (
     API_FUNCTION,
@@ -23,6 +24,7 @@ from leadrelay_infra.constants import (
 from leadrelay_infra.constructs.data import DataTables
 from leadrelay_infra.constructs.function import LeadRelayFunction
 from leadrelay_infra.nag import acknowledge
+from leadrelay_infra.permissions import grant_tables
 
 
 def _path_parameters(path: str) -> dict[str, bool]:
@@ -62,8 +64,7 @@ class Api(Construct):
             description="REST API for the frontend: leads, agents, rules, sources, reports",
         )
         self.function = self.handler.function
-        data.leads.grant_read_write_data(self.function)
-        data.org.grant_read_write_data(self.function)
+        grant_tables(data, self.function, "api")  # only the actions it calls (permissions.py)
         # People admin and the TOTP check: the few admin calls it makes, on this pool only.
         user_pool.grant(self.function, *USER_POOL_ADMIN_ACTIONS)
         self.function.add_environment("USER_POOL_ID", user_pool.user_pool_id)
@@ -81,6 +82,8 @@ class Api(Construct):
             rest_api_name=f"leadrelay-{config.stage}",
             description="LeadRelay: lead-source webhooks and the frontend's API",
             endpoint_types=[apigateway.EndpointType.REGIONAL],
+            # Bodies of these types reach Lambda base64-encoded, bytes intact, as on the local gateway.
+            binary_media_types=list(BINARY_MEDIA_TYPES),
             # Cognito unless a method says otherwise (only the webhooks and CORS preflight do).
             default_method_options=apigateway.MethodOptions(
                 authorizer=self.authorizer, authorization_type=apigateway.AuthorizationType.COGNITO

@@ -12,7 +12,6 @@ the function is the same code on AWS and on the laptop, with the router's failur
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
@@ -24,7 +23,6 @@ from leadrelay_infra.constants import EVENTS_FUNCTION
 from leadrelay_infra.constructs.data import DataTables
 from leadrelay_infra.constructs.function import LeadRelayFunction
 from leadrelay_infra.constructs.routing import stream_event_source
-from leadrelay_infra.nag import acknowledge
 
 
 class DomainEvents(Construct):
@@ -40,21 +38,11 @@ class DomainEvents(Construct):
         data: DataTables,
         bus: events.IEventBus,
         environment: dict[str, str],
+        dlq: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dlq = sqs.Queue(
-            self,
-            "StreamDlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-            removal_policy=config.removal_policy,
-        )
-        acknowledge(
-            self.dlq,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter destination of the events function's stream mapping.",
-        )
+        # The router's on-failure queue: its messages name the function whose records gave up.
+        self.dlq = dlq
         folder, handler = EVENTS_FUNCTION
         self.handler = LeadRelayFunction(
             self,

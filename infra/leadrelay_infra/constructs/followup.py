@@ -13,6 +13,7 @@ from leadrelay_infra.config import StageConfig
 from leadrelay_infra.constants import FOLLOWUP_FUNCTION
 from leadrelay_infra.constructs.data import DataTables
 from leadrelay_infra.constructs.function import LeadRelayFunction
+from leadrelay_infra.permissions import grant_tables
 
 
 class Followup(Construct):
@@ -41,8 +42,7 @@ class Followup(Construct):
             description="Follow-ups: due reminders, SLA re-distribution, escalation, nurture",
         )
         self.function = self.handler.function
-        data.leads.grant_read_write_data(self.function)
-        data.org.grant_read_write_data(self.function)
+        grant_tables(data, self.function, "followup")  # only the actions it calls (permissions.py)
         self.rules: dict[str, events.Rule] = {}
         for schedule in SCHEDULES:
             # The input is the "Scheduled Event" envelope with the schedule's own detail

@@ -9,6 +9,7 @@ from leadrelay_infra.config import StageConfig
 from leadrelay_infra.constants import INGEST_FUNCTION
 from leadrelay_infra.constructs.data import DataTables
 from leadrelay_infra.constructs.function import LeadRelayFunction
+from leadrelay_infra.permissions import grant_tables
 
 
 class Ingest(Construct):
@@ -37,5 +38,4 @@ class Ingest(Construct):
             description="Webhook capture: adapt, normalise, dedupe and store a lead",
         )
         self.function = self.handler.function
-        data.leads.grant_read_write_data(self.function)
-        data.org.grant_read_data(self.function)
+        grant_tables(data, self.function, "ingest")  # only the actions it calls (permissions.py)

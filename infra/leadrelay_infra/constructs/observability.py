@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -13,17 +14,26 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from leadrelay.definitions import LEAD_WAITING_ALARM_MINUTES
 from leadrelay_infra.config import StageConfig
+from leadrelay_infra.constants import METRICS_NAMESPACE
 from leadrelay_infra.nag import acknowledge
 
 _ONE_MINUTE = cdk.Duration.minutes(1)
 _FIVE_MINUTES = cdk.Duration.minutes(5)
+_FIFTEEN_MINUTES = cdk.Duration.minutes(15)
 # A lead should be routed within seconds; a minute of stream backlog is already an incident.
 ITERATOR_AGE_THRESHOLD_MS = 60_000
 
 
 class Observability(Construct):
-    """Alarms on routing errors, DLQ depth, stream backlog, ingest failures and API 5xx."""
+    """The alarms that mean "a lead may be waiting or lost", an alarm topic, and a small dashboard.
+
+    CloudWatch gives 10 alarm metrics free a month and bills $0.10 for each one past that (a
+    metric-math alarm pays for every metric in it): `ALARMS` lists them and
+    `tests/infra/test_infra_stack.py` keeps the billed count within the free 10. Metric names are
+    fixed (no names built from values: each name × dimensions is a paid custom metric).
+    """
 
     def __init__(
         self,
@@ -37,6 +47,8 @@ class Observability(Construct):
         ingest_function: lambda_.IFunction,
         dlq: sqs.IQueue,
         rest_api: apigateway.RestApi,
+        dlqs: dict[str, sqs.IQueue] | None = None,
+        leads_table: dynamodb.ITable | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(
@@ -57,77 +69,77 @@ class Observability(Construct):
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
 
+        queues = dlqs or {"Stream": dlq}
         iterator_age = route_function.metric("IteratorAge", statistic=cloudwatch.Stats.MAXIMUM, period=_ONE_MINUTE)
-        dlq_depth = dlq.metric_approximate_number_of_messages_visible(
-            statistic=cloudwatch.Stats.MAXIMUM, period=_ONE_MINUTE
-        )
+        dlq_depths = {
+            f"dlq{index}": queue.metric_approximate_number_of_messages_visible(
+                statistic=cloudwatch.Stats.MAXIMUM, period=_ONE_MINUTE, label=name
+            )
+            for index, (name, queue) in enumerate(sorted(queues.items()))
+        }
+        dlq_depth = cloudwatch.MathExpression(
+            expression=" + ".join(dlq_depths), using_metrics=dlq_depths, label="messages in every DLQ",
+            period=_ONE_MINUTE,
+        )  # fmt: skip
         api_5xx = rest_api.metric_server_error(period=_FIVE_MINUTES, statistic=cloudwatch.Stats.SUM)
-        self.alarms = {
-            "RouteErrors": route_function.metric_errors(period=_FIVE_MINUTES).create_alarm(
-                self,
-                "RouteErrors",
-                alarm_description="The router failed on a stream batch (it will retry, then bisect).",
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ),
-            "RouteDlqNotEmpty": dlq_depth.create_alarm(
-                self,
-                "RouteDlqNotEmpty",
-                alarm_description="Stream records gave up after every retry: leads are NOT routed. "
-                "Replay them from the stream (24 h) using the DLQ message's shard coordinates.",
-                threshold=0,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ),
-            "RouteIteratorAge": iterator_age.create_alarm(
-                self,
-                "RouteIteratorAge",
-                alarm_description="The leads stream is backing up: new leads wait more than a minute.",
-                threshold=ITERATOR_AGE_THRESHOLD_MS,
-                evaluation_periods=3,
-                datapoints_to_alarm=2,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ),
-            "IngestErrors": ingest_function.metric_errors(period=_FIVE_MINUTES).create_alarm(
-                self,
-                "IngestErrors",
-                alarm_description="The ingest function crashed: webhook callers got a 5xx and will "
-                "retry (or lose) the lead.",
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ),
-            "Api5xx": api_5xx.create_alarm(
-                self,
-                "Api5xx",
-                alarm_description="The API answered 5xx (Lambda errors, throttling or timeouts).",
-                threshold=5,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        # Records reported failed inside a batch, counted by the handler (a whole failed batch too):
+        # a partial batch failure never raises Lambda's Errors metric.
+        route_failures = _custom("RouteRecordsFailed", "route")
+        throttle_metrics: dict[str, cloudwatch.IMetric] = {
+            # Every function of the account (Lambda publishes Throttles without a dimension too).
+            "lambda": cloudwatch.Metric(
+                namespace="AWS/Lambda", metric_name="Throttles", statistic=cloudwatch.Stats.SUM, period=_FIVE_MINUTES
             ),
         }
-        # The followup tick re-drives leads the router never decided (failed past its retries, or
-        # the stream record expired) and counts them: any such lead means routing lost one.
-        stuck = cloudwatch.Metric(
-            namespace="LeadRelay", metric_name="StuckLeadsFound", dimensions_map={"service": "followup"},
-            statistic=cloudwatch.Stats.SUM, period=_FIVE_MINUTES,
+        if leads_table is not None:
+            throttle_metrics["writes"] = leads_table.metric(
+                "WriteThrottleEvents", statistic=cloudwatch.Stats.SUM, period=_FIVE_MINUTES
+            )
+        throttles = cloudwatch.MathExpression(
+            expression=" + ".join(throttle_metrics), using_metrics=throttle_metrics, label="throttled requests",
+            period=_FIVE_MINUTES,
         )  # fmt: skip
-        self.alarms["StuckLeads"] = stuck.create_alarm(
-            self,
-            "StuckLeads",
-            alarm_description="Leads were still waiting for the router minutes after they arrived; the followup "
-            "tick routed them again. Look at the route function's errors and the DLQ.",
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
+        at_least_one = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+        specs: list[tuple[str, cloudwatch.IMetric, float, int, str]] = [
+            ("RouteFailures", route_failures, 1, 1,
+             "Stream records failed in the router (retried, then bisected, then parked in the DLQ)."),
+            # The followup tick re-drives leads the router never decided (failed past its retries, or
+            # the stream record expired) and counts them: any such lead means routing lost one.
+            ("StuckLeads", _custom("StuckLeadsFound", "followup"), 1, 1,
+             "Leads were still waiting for the router minutes after they arrived; the followup tick "
+             "routed them again. Look at the route function's errors and the DLQ."),
+            ("LeadsWaiting", _custom("UnassignedLeads", "followup", period=_ONE_MINUTE), 1,
+             LEAD_WAITING_ALARM_MINUTES,
+             f"Leads have been unassigned, waiting for a person, for {LEAD_WAITING_ALARM_MINUTES} minutes "
+             "in a row. GET /leads?status=unassigned: take them or widen the pools."),
+            ("PullFailures", _custom("PullFailures", "followup", period=_FIFTEEN_MINUTES), 3, 1,
+             "Pulling leads from a provider failed 3 times in 15 minutes (credentials, provider outage)."),
+            ("Api5xx", api_5xx, 1, 1,
+             "The API or a webhook answered 5xx: a crash, a timeout, or the store throttling (503)."),
+            ("Throttles", throttles, 1, 1,
+             "Lambda or the leads table throttled requests: webhooks may get 503, routing may lag."),
+            ("DlqNotEmpty", dlq_depth, 1, 1,
+             "A dead-letter queue holds a message: stream records or rule events gave up after every "
+             "retry. Leads may NOT be routed or events not delivered; see operations.md."),
+            ("RouteIteratorAge", iterator_age, ITERATOR_AGE_THRESHOLD_MS, 3,
+             "The leads stream is backing up: new leads wait more than a minute."),
+        ]  # fmt: skip
+        self.alarms = {
+            name: metric.create_alarm(
+                self,
+                name,
+                alarm_description=description,
+                threshold=threshold,
+                evaluation_periods=periods,
+                # Iterator age: 2 of 3 minutes; a count over a stretch of minutes: every one of them.
+                datapoints_to_alarm=2 if name == "RouteIteratorAge" else None,
+                comparison_operator=(
+                    cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD if name == "RouteIteratorAge" else at_least_one
+                ),
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            for name, metric, threshold, periods, description in specs
+        }
         action = cw_actions.SnsAction(self.topic)
         for alarm in self.alarms.values():
             alarm.add_alarm_action(action)
@@ -191,6 +203,17 @@ class Observability(Construct):
         )
         dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Leads stream iterator age (ms)", left=[iterator_age], width=12),
-            cloudwatch.GraphWidget(title="Routing DLQ depth", left=[dlq_depth], width=12),
+            cloudwatch.GraphWidget(title="Dead-letter queues", left=[dlq_depth], width=12),
         )
         return dashboard
+
+
+def _custom(name: str, service: str, period: cdk.Duration = _FIVE_MINUTES) -> cloudwatch.Metric:
+    """A metric a handler publishes with Powertools (`service` is its dimension)."""
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": service},
+        statistic=cloudwatch.Stats.MAXIMUM if name == "UnassignedLeads" else cloudwatch.Stats.SUM,
+        period=period,
+    )

@@ -14,6 +14,7 @@ from leadrelay_infra.constants import ROUTE_FUNCTION
 from leadrelay_infra.constructs.data import DataTables
 from leadrelay_infra.constructs.function import LeadRelayFunction
 from leadrelay_infra.nag import acknowledge
+from leadrelay_infra.permissions import grant_tables
 
 
 def stream_event_source(
@@ -76,7 +77,6 @@ class Routing(Construct):
             description="Routing: stream batch → routing engine → conditional assignment writes",
         )
         self.function = self.handler.function
-        data.leads.grant_read_write_data(self.function)
-        data.org.grant_read_write_data(self.function)
+        grant_tables(data, self.function, "route")  # only the actions it calls (permissions.py)
         self.event_source = stream_event_source(data, self.dlq)
         self.function.add_event_source(self.event_source)

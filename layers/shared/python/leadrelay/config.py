@@ -36,6 +36,11 @@ class Settings(BaseModel):
     # the tests set it, for their fake providers on 127.0.0.1 (sources/urls.py).
     provider_urls_allow_loopback: bool = Field(default=False, alias="PROVIDER_URLS_ALLOW_LOOPBACK")
 
+    # DPDP retention (days; the table's `expires_at` TTL deletes the item after): raw copies of
+    # requests and quarantined/ignored requests; closed (won/lost) leads, 0 keeping them.
+    raw_retention_days: int = Field(default=90, alias="RAW_RETENTION_DAYS", ge=1)
+    closed_lead_retention_days: int = Field(default=0, alias="CLOSED_LEAD_RETENTION_DAYS", ge=0)
+
     model_config = {"populate_by_name": True}
 
 

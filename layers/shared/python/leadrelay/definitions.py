@@ -192,6 +192,10 @@ SCHEDULES: tuple[Schedule, ...] = (
     ),
 )
 
+# Unassigned leads waiting this long (the tick's UnassignedLeads above 0 for as many minutes in a
+# row) raise the LeadsWaiting alarm; a lead the router never decided raises StuckLeads.
+LEAD_WAITING_ALARM_MINUTES = 15
+
 # Each function's Lambda timeout in seconds: infra deploys these, and the local stack gives its
 # handlers a context with the same time left, so time-aware code (the pull round) behaves alike.
 # API Gateway gives up after 29 s: a webhook (ingest) should be answered long before, and the api
@@ -199,6 +203,17 @@ SCHEDULES: tuple[Schedule, ...] = (
 FUNCTION_TIMEOUT_S: dict[str, int] = {"ingest": 10, "route": 30, "followup": 60, "api": 15}
 # The events function (stream → bus) has its own entry: several developers edit the line above.
 FUNCTION_TIMEOUT_S["events"] = 30
+
+# Content types API Gateway hands to Lambda base64-encoded (the REST API's binaryMediaTypes; the
+# local gateway encodes the same ones, and any body that is not UTF-8, which AWS would mangle):
+# CSV files exported from Excel are often Windows-1252, and their bytes must arrive intact.
+BINARY_MEDIA_TYPES: tuple[str, ...] = (
+    "text/csv",
+    "application/csv",
+    "application/vnd.ms-excel",
+    "application/octet-stream",
+    "multipart/form-data",
+)
 
 EVENT_BUS_ENV = "EVENT_BUS_NAME"
 EVENT_SOURCE = "leadrelay"

@@ -215,6 +215,8 @@ class CaptureService:
             noted.reason = notice.reason
             if self.leads.note(lead_id, key, noted, event):
                 receipt.noted_lead_ids.append(lead_id)
+            if notice.data.get("consent_withdrawn"):  # a provider's opt-out (WhatsApp STOP)
+                limits.withdraw_consent(self.leads, lead_id, notice.data, now)
             kept = True
         if not kept:
             raw.reason = "; ".join(dict.fromkeys(receipt.notices))

@@ -1,5 +1,6 @@
-"""Hostile bodies at the capture boundary: each class of them becomes a 4xx with the request kept
-in quarantine, never a crash (see `leadrelay.limits` for the limits themselves)."""
+"""The capture boundary's guards: hostile bodies become a 4xx with the request kept in quarantine,
+never a crash (see `leadrelay.limits` for the limits themselves); a provider's opt-out becomes a
+consent withdrawal."""
 
 from __future__ import annotations
 
@@ -24,3 +25,17 @@ def json_payload(body: bytes) -> Any:
         ) from exc
     except (json.JSONDecodeError, RecursionError) as exc:
         raise PayloadError("malformed_json", f"the body is not valid JSON: {exc}", 400) from exc
+
+
+def withdraw_consent(leads: Any, lead_id: str, data: dict[str, Any], at: Any) -> None:
+    """A provider's opt-out notice (WhatsApp STOP) withdraws consent on the lead, once per message
+    (the ledger entry is keyed by the provider's message id, so a provider's retry changes nothing)."""
+    from leadrelay.privacy import PrivacyRefused, PrivacyStore
+
+    channel = str(data.get("channel") or "provider")
+    try:
+        PrivacyStore(leads).withdraw_consent(
+            lead_id, channel=channel, by=f"{channel}:opt-out", at=at, ledger_id=f"{channel}-{data.get('message_id')}"
+        )
+    except PrivacyRefused:  # the lead is gone (erased, expired): nothing left to opt out of
+        return

@@ -29,7 +29,6 @@ LOCAL_TABLE_NAMES = {
 }
 LOCAL_BUS_NAME = "leadrelay-local"
 LOCAL_DLQ_NAME = "leadrelay-local-route-dlq"
-LOCAL_EVENTS_DLQ_NAME = "leadrelay-local-events-dlq"
 # Every event that reaches the local bus is copied here (as infra's audit rule keeps them in a log
 # group), so a developer or a test can see what left: `leadrelay` → SQS → receive_message.
 LOCAL_EVENTS_QUEUE_NAME = "leadrelay-local-bus-events"
@@ -75,6 +74,15 @@ def _serialised_moto_server(port: int) -> Any:
     return SerialisedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
 
 
+# "0" runs moto as released, without `moto_speed`'s patches: slower, but the atomicity the
+# concurrency tests rely on is then moto's own (one CI run does this).
+MOTO_SPEED_ENV = "LEADRELAY_MOTO_SPEED"
+
+
+def moto_speed_wanted() -> bool:
+    return os.environ.get(MOTO_SPEED_ENV, "1").strip().lower() not in ("0", "false", "no")
+
+
 class MotoServer:
     """moto's server on 127.0.0.1 and a free port, one request at a time.
 
@@ -84,9 +92,11 @@ class MotoServer:
     `in_process=True`) keeps it in a thread of this process instead.
     """
 
-    def __init__(self, port: int = 0, *, in_process: bool | None = None) -> None:
+    def __init__(self, port: int = 0, *, in_process: bool | None = None, speed: bool | None = None) -> None:
         if in_process is None:
             in_process = os.environ.get("LEADRELAY_MOTO_IN_PROCESS", "") not in ("", "0", "false")
+        if speed is None:
+            speed = moto_speed_wanted()
         self._server: Any = None
         self._process: subprocess.Popen[bytes] | None = None
         self._stopped = False
@@ -94,7 +104,8 @@ class MotoServer:
             from leadrelay.local import moto_speed
 
             quiet_werkzeug()
-            moto_speed.install()
+            if speed:
+                moto_speed.install()
             self._server = _serialised_moto_server(port)
             self._server.start()
             host, bound = self._server.get_host_and_port()
@@ -105,6 +116,7 @@ class MotoServer:
                 [sys.executable, "-m", "leadrelay.local.moto_process", "--port", str(port)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
+                env={**os.environ, MOTO_SPEED_ENV: "1" if speed else "0"},
             )
             host, bound = "127.0.0.1", _announced_port(self._process)
         self.endpoint = f"http://{host}:{bound}"
@@ -250,7 +262,8 @@ def create_resources(endpoint: str) -> LocalResources:
         events.create_event_bus(Name=LOCAL_BUS_NAME)
     sqs = client("sqs", endpoint)
     dlq_url = _empty_queue(sqs, LOCAL_DLQ_NAME)
-    events_dlq_url = _empty_queue(sqs, LOCAL_EVENTS_DLQ_NAME)
+    # The events function's mapping shares the router's on-failure queue, as on AWS.
+    events_dlq_url = dlq_url
     bus_events_url = _empty_queue(sqs, LOCAL_EVENTS_QUEUE_NAME)
     queue_arn = sqs.get_queue_attributes(QueueUrl=bus_events_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(

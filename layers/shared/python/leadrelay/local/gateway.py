@@ -212,6 +212,8 @@ class Gateway:
         is_base64 = False
         if not body:
             text_body = None
+        elif is_binary_media_type(multi_headers):
+            text_body, is_base64 = base64.b64encode(body).decode("ascii"), True
         else:
             try:
                 text_body = body.decode("utf-8")
@@ -441,3 +443,13 @@ def _make_handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             self.close_connection = True
 
     return _Handler
+
+
+def is_binary_media_type(headers: dict[str, list[str]]) -> bool:
+    """Whether API Gateway would base64-encode this body: its Content-Type is one of
+    `definitions.BINARY_MEDIA_TYPES` (the deployed REST API's binaryMediaTypes)."""
+    from leadrelay.definitions import BINARY_MEDIA_TYPES
+
+    values = next((v for k, v in headers.items() if k.lower() == "content-type"), [])
+    content_type = (values[0] if values else "").split(";")[0].strip().lower()
+    return content_type in BINARY_MEDIA_TYPES

@@ -20,10 +20,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from leadrelay.local import moto_speed
-    from leadrelay.local.aws import _serialised_moto_server, quiet_werkzeug
+    from leadrelay.local.aws import _serialised_moto_server, moto_speed_wanted, quiet_werkzeug
 
     quiet_werkzeug()
-    moto_speed.install()
+    if moto_speed_wanted():
+        moto_speed.install()
     server = _serialised_moto_server(args.port)
     server.start()
     # The parent waits for this line: the server is ready, and this is its port.

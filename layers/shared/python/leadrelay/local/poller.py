@@ -153,9 +153,10 @@ class StreamPoller:
         for shard in description.get("Shards", []):
             shard_id = shard["ShardId"]
             if shard_id not in self._iterators:
-                # The stream is created with the stack, so nothing before TRIM_HORIZON is missed.
+                # Where the mapping on AWS starts (TRIM_HORIZON: the stream is created with the stack,
+                # so nothing is missed, and the router and consumers are idempotent).
                 self._iterators[shard_id] = self._streams.get_shard_iterator(
-                    StreamArn=self._stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                    StreamArn=self._stream_arn, ShardId=shard_id, ShardIteratorType=self._mapping.starting_position
                 )["ShardIterator"]
                 self._pending[shard_id] = []
         self._shards_checked_at = time.monotonic()
@@ -269,7 +270,7 @@ class StreamPoller:
             response = self._handler(event, LocalLambdaContext(self._function_name))
         except Exception as error:
             self.stats.failed_invocations += 1
-            log.exception("route handler raised on a batch of %d record(s)", len(part))
+            log.exception("%s raised on a batch of %d record(s)", self._function_name, len(part))
             self._notify(BatchResult(event["Records"], started, time.monotonic() - started, "error", [], repr(error)))
             return 0, True
         duration = time.monotonic() - started
@@ -282,7 +283,7 @@ class StreamPoller:
         self.stats.failed_invocations += 1
         if any(failure not in sequence_numbers for failure in failures):
             # Lambda treats an unknown or empty itemIdentifier as a failure of the whole batch.
-            log.error("route handler reported unknown batch item failures %s; retrying the batch", failures)
+            log.error("%s reported unknown batch item failures %s; retrying the batch", self._function_name, failures)
             self._notify(BatchResult(event["Records"], started, duration, "error", failures, "bad itemIdentifier"))
             return 0, False
         first = min(sequence_numbers.index(failure) for failure in failures)
@@ -326,7 +327,8 @@ class StreamPoller:
         }
         self.stats.records_to_dlq += len(rest)
         log.error(
-            "route: %d stream record(s) %s..%s failed after retries (%s); on-failure record sent to the DLQ",
+            "%s: %d stream record(s) %s..%s failed after retries (%s); on-failure record sent to the DLQ",
+            self._function_name,
             len(rest),
             message["DDBStreamBatchInfo"]["startSequenceNumber"],
             message["DDBStreamBatchInfo"]["endSequenceNumber"],

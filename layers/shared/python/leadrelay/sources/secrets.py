@@ -15,6 +15,8 @@ import hmac
 import json
 from typing import Any
 
+from leadrelay.limits import MAX_BODY_DEPTH, nesting_over
+
 MASK = "***"
 DIGEST_PREFIX = f"{MASK}sha256:"
 # Query parameters that carry a credential on some provider's URL (never lead data).
@@ -41,6 +43,10 @@ def mask_body(body: str, names: frozenset[str], salt: str) -> str:
     """`body` (a JSON object's text) with each top-level field named in `names` (any case) replaced
     by its digest; any other body — not JSON, or with none of those fields — is returned as it is."""
     if not names or not body.lstrip().startswith("{"):
+        return body
+    # Depth-checked before parsing: a body of thousands of `[` would crash the decoder (it is kept
+    # as it came; capture refuses it as too deeply nested).
+    if nesting_over(body.encode("utf-8", errors="surrogatepass"), MAX_BODY_DEPTH) is not None:
         return body
     try:
         data = json.loads(body)

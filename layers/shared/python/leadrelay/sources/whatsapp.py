@@ -116,11 +116,34 @@ def _sender(message: dict[str, Any], contacts: list[_Contact]) -> _Contact:
                     name=contact.name, username=contact.username)  # fmt: skip
 
 
+# Replies that withdraw consent (WhatsApp Business policy: honour an opt-out at once).
+OPT_OUT_WORDS = frozenset({"stop", "unsubscribe", "stop all", "opt out", "optout", "cancel"})
+
+
+def _opt_out(message: dict[str, Any], message_id: str, sender: str | None) -> Notice | None:
+    """A STOP reply: not a lead but a withdrawal of consent for the sender's lead."""
+    said = (message_text(message) or "").strip().strip(".!").lower()
+    if said not in OPT_OUT_WORDS:
+        return None
+    try:
+        phone = normalize_phone(wa_phone(sender or "") or sender or "")[0]
+    except ContactError:
+        phone = None
+    return Notice(
+        reason=f"opt-out ({said.upper()}): consent withdrawn", summary=f"the person replied {said.upper()} on WhatsApp",
+        phone=phone, external_id=f"optout:{message_id}",
+        data={"consent_withdrawn": True, "channel": "whatsapp", "message_id": message_id},
+    )  # fmt: skip
+
+
 def _lead(message: dict[str, Any], contacts: list[_Contact], value: dict[str, Any], source: Source) -> ParsedItem:
     message_id = external_id(message.get("id"))
     if not message_id:
         return PayloadError("invalid_body", "a WhatsApp message has no id")
     sender = _sender(message, contacts)
+    opt_out = _opt_out(message, message_id, sender.wa_id)
+    if opt_out is not None:
+        return opt_out
     extra: dict[str, Any] = {"wa_id": sender.wa_id, "message_type": text(message.get("type"), 40) or "text"}
     if sender.parent_user_id:
         extra["parent_user_id"] = sender.parent_user_id

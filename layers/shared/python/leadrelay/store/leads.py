@@ -96,7 +96,16 @@ class RawRequest:
             "outcome": self.outcome,
             "reason": self.reason,
             "error": self.error,
+            # DPDP retention: the raw copy (beside a lead or in quarantine) expires by the table's TTL.
+            "expires_at": raw_expiry(self.received_at),
         }
+
+
+def raw_expiry(received_at: datetime) -> int:
+    """Epoch seconds when a raw request's copy expires (RAW_RETENTION_DAYS after it arrived)."""
+    from leadrelay.config import get_settings
+
+    return int((received_at + timedelta(days=get_settings().raw_retention_days)).timestamp())
 
 
 def _kept_values(values: dict[str, str]) -> dict[str, str]:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from leadrelay.clock import Clock
+from leadrelay.config import get_settings
 from leadrelay.errors import Refused
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, LeadStatus, RoutingState, TimelineEvent, TimelineKind
@@ -90,6 +91,10 @@ class LeadLifecycle:
         if closing:
             sets += ["closed_at = :now", "routing_state = :done"]
             values.update({":now": now, ":done": RoutingState.DONE.value})
+            keep_days = get_settings().closed_lead_retention_days
+            if keep_days:  # DPDP retention: the closed lead expires by the table's TTL
+                sets.append("expires_at = :expires")
+                values[":expires"] = int((now + timedelta(days=keep_days)).timestamp())
             # Closed leads leave the unassigned queue; a reopened lead's offer is void.
             removes += ["due_pk", "due_at", "return_to_agent_id"]
             if change.reason:
@@ -98,7 +103,7 @@ class LeadLifecycle:
             else:
                 removes.append("close_reason")
         elif was_closed:
-            removes += ["closed_at", "close_reason"]
+            removes += ["closed_at", "close_reason", "expires_at"]
         if change.status is LeadStatus.WON and change.value is not None:
             sets.append("#value = :value")
             values[":value"] = change.value

@@ -1,0 +1,78 @@
+"""DPDP Act 2023: erase or export everything held about a person (admin), and withdraw consent."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from api_routes.common import NotFound, _json, api_error, audit_read, principal
+from leadrelay import wiring
+from leadrelay.auth import Role
+from leadrelay.clock import get_clock, iso
+from leadrelay.privacy import Person, PrivacyRefused, PrivacyStore
+
+router = Router()
+
+
+class PersonRequest(BaseModel):
+    """Who: a phone, an email or a lead id (any one is enough)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
+    lead_id: str | None = Field(default=None, max_length=64)
+
+
+def _person(body: PersonRequest) -> Person:
+    try:
+        return Person.from_request(body.phone, body.email, body.lead_id)
+    except PrivacyRefused as refused:
+        raise api_error(refused) from refused
+
+
+@router.post("/privacy/erasure", summary="Erase everything held about a person (admin)", tags=["privacy"])
+def erase(body: PersonRequest) -> dict[str, Any]:
+    who = principal(router)
+    who.require(Role.ADMIN)
+    result = PrivacyStore(wiring.lead_repository()).erase(_person(body), by=who.username, now=get_clock().now())
+    audit_read(who, "privacy erasure", count=len(result["lead_ids"]))
+    return result
+
+
+@router.post("/privacy/export", summary="Everything held about a person, as JSON (admin)", tags=["privacy"])
+def export(body: PersonRequest) -> dict[str, Any]:
+    who = principal(router)
+    who.require(Role.ADMIN)
+    person = _person(body)
+    held = PrivacyStore(wiring.lead_repository()).export(person)
+    audit_read(who, "privacy export", count=len(held["leads"]))
+    return {"exported_at": iso(get_clock().now()), **_json(held)}
+
+
+class ConsentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    given: Literal[False] = Field(description="false: the person withdraws consent (giving it comes with a lead)")
+    channel: str = Field(default="all", min_length=1, max_length=40, description="how they said so: call, whatsapp…")
+    reason: str | None = Field(default=None, max_length=500)
+
+
+@router.post("/leads/<lead_id>/consent", summary="Record a withdrawal of consent (stops marketing at once)",
+             tags=["privacy"])  # fmt: skip
+def withdraw(lead_id: Annotated[str, Path(min_length=1, max_length=64)], body: ConsentRequest) -> dict[str, Any]:
+    who = principal(router)
+    repo = wiring.lead_repository()
+    lead = repo.get(lead_id, consistent=True)
+    if lead is None or not who.can_see_lead(lead):
+        raise NotFound(f"there is no lead {lead_id!r} you can see")
+    store = PrivacyStore(repo)
+    try:
+        store.withdraw_consent(lead_id, channel=body.channel, by=who.username, at=get_clock().now(),
+                               reason=body.reason)  # fmt: skip
+    except PrivacyRefused as refused:
+        raise api_error(refused) from refused
+    return {"lead_id": lead_id, "consent": False, "ledger": _json(store.consent_ledger(lead_id))}

@@ -1,0 +1,56 @@
+"""Which DynamoDB actions each function may call on each table: only those its code calls.
+
+CDK's `grant_read_write_data` would add Scan, BatchWriteItem, BatchGetItem and DeleteItem, which
+no function calls but these (deleting is the api function's alone: agents, pools, erasure;
+batch writes the events function's and the dashboard rebuild's; a batch read search's). A function
+that starts calling a new action adds it here; `tests/infra/test_infra_stack.py` checks the
+synthesized roles against this table. A transaction needs the per-item action (PutItem,
+UpdateItem, DeleteItem) on every table it touches; no code uses a ConditionCheck item.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_lambda as lambda_
+
+from leadrelay.definitions import LEADS_TABLE, ORG_TABLE
+
+READ = ("dynamodb:GetItem", "dynamodb:Query")
+WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem")
+DELETE = ("dynamodb:DeleteItem",)
+
+LEADS, ORG = LEADS_TABLE.logical_name, ORG_TABLE.logical_name
+TABLE_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "ingest": {LEADS: READ + WRITE, ORG: READ},
+    "route": {LEADS: READ + WRITE, ORG: READ + WRITE},
+    "followup": {LEADS: READ + WRITE, ORG: READ + WRITE},
+    # Search reads the matched leads in one BatchGetItem; a dashboard rebuild writes its counters
+    # in batches, like the events function.
+    "api": {
+        LEADS: READ + WRITE + DELETE + ("dynamodb:BatchGetItem",),
+        ORG: READ + WRITE + DELETE + ("dynamodb:BatchWriteItem",),
+    },
+    # Reads the stream (its event source mapping grants that), puts events on the bus, and keeps the
+    # dashboard's counters and feed: it reads a lead's owner, writes the org table (the feed in
+    # batches of 25).
+    "events": {LEADS: READ, ORG: READ + WRITE + ("dynamodb:BatchWriteItem",)},
+}
+
+
+def grant_tables(data: object, function: lambda_.IFunction, name: str) -> None:
+    """Grant `function` (the `name` entry of TABLE_ACTIONS) its actions, and the data key (when the
+    tables have a customer-managed one) as needed: decrypt to read, encrypt too to write."""
+    tables = data.tables  # type: ignore[attr-defined]
+    writes = False
+    for table_name, actions in TABLE_ACTIONS[name].items():
+        if actions:
+            tables[table_name].grant(function, *actions)
+            writes = writes or any(action not in READ for action in actions)
+    if not TABLE_ACTIONS[name]:
+        return
+    key = next(iter(tables.values())).encryption_key
+    if key is None:  # DynamoDB's AWS-managed key (the stage's cmk option off): no grant needed
+        return
+    if writes:
+        key.grant_encrypt_decrypt(function)
+    else:
+        key.grant_decrypt(function)
