@@ -3,7 +3,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# One stamp per extra: `make run` installs only what the local stack needs (`.[local]`, ~1/10 of
+# the whole); the targets that test, synthesize or benchmark install everything (`.[dev]`).
 STAMP := $(VENV)/.installed
+LOCAL_STAMP := $(VENV)/.installed-local
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -11,11 +14,16 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP) $(LOCAL_STAMP)
 
-run: $(STAMP)
+$(LOCAL_STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[local]'
+	@touch $(LOCAL_STAMP)
+
+# LEADRELAY_START_AT (an ISO time with offset) starts the stack's clock there: see docs/local-stack.md.
+run: $(LOCAL_STAMP)
 	$(VENV)/bin/leadrelay local --demo --port $${LEADRELAY_PORT:-3000} --state-dir $${LEADRELAY_STATE_DIR:-.leadrelay}
 
 test: $(STAMP)

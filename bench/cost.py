@@ -6,8 +6,10 @@ every `metrics.add_metric(name=…)` per service). Per-lead costs come from the 
 bench` measured (bench/results/latest.json: write and read units by real item sizes, AWS calls
 by service, handler CPU, log bytes), or conservative defaults when there is none yet.
 
-Prices: ap-south-1 (Mumbai), USD, from /work/shared/reference/aws-figures.md where it has them
-([fig]); the rest are AWS list prices that are the same in every commercial region as far as we
+Prices: ap-south-1 (Mumbai), USD, from the AWS Price List (DynamoDB:
+https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/AmazonDynamoDB/current/ap-south-1/index.json;
+https://aws.amazon.com/lambda/pricing/; https://aws.amazon.com/api-gateway/pricing/) as copied by
+secondary sources ([fig]); the rest are AWS list prices that are the same in every commercial region as far as we
 know ([list]): check both in the AWS Pricing Calculator before quoting.
 
 Free tier: the bill is shown WITHOUT Lambda's and DynamoDB's free tiers (a customer's account may

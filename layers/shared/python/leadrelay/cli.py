@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 
 def _add_local(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,8 +24,27 @@ def _add_local(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         help="port on 127.0.0.1 (default: $LEADRELAY_PORT or 3000; 0 picks a free one)",
     )
     parser.add_argument("--demo", action="store_true", help="seed a demo organisation")
+    parser.add_argument(
+        "--start-at",
+        type=_start_at,
+        default=os.environ.get("LEADRELAY_START_AT") or None,
+        metavar="TIME",
+        help="start the stack's clock at this ISO time with its offset, e.g. 2026-11-23T18:20+05:30, "
+        "instead of now (default: $LEADRELAY_START_AT)",
+    )
     _add_state_dir(parser)
     parser.set_defaults(run=_run_local)
+
+
+def _start_at(text: str) -> datetime:
+    """`--start-at`: an ISO time that says its offset (shifts are read in the org's time zone)."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO time, e.g. 2026-11-23T18:20+05:30") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no offset; write it as e.g. 2026-11-23T18:20+05:30")
+    return moment
 
 
 def _add_state_dir(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +58,8 @@ def _add_state_dir(parser: argparse.ArgumentParser) -> None:
 def _run_local(args: argparse.Namespace) -> int:
     from leadrelay.local.serve import serve
 
-    return serve(port=args.port, demo=args.demo, state_dir=args.state_dir)
+    # argparse runs `type` on a string default too, so $LEADRELAY_START_AT is checked like the flag.
+    return serve(port=args.port, demo=args.demo, state_dir=args.state_dir, start_at=args.start_at)
 
 
 def _add_route(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -64,19 +85,37 @@ def _add_route(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "and how many leads would change. Nothing is written.",
     )
     backtest.add_argument(
-        "--draft", required=True, help="the draft rule chain, a JSON file (as for PUT /routing/rules)"
+        "--draft",
+        required=True,
+        help="the draft rule chain, a JSON file: what `leadrelay route show` or GET /routing/rules prints, "
+        "edited (as for PUT /routing/rules)",
     )
     backtest.add_argument("--days", type=int, default=30, help="replay the leads of this many days, 1-90 (default 30)")
     backtest.add_argument("--limit", type=int, default=5000, help="at most this many leads, the newest (default 5000)")
     backtest.add_argument("--json", action="store_true", help="the whole report as JSON instead of tables")
     _add_state_dir(backtest)
     backtest.set_defaults(run=_run_route_backtest)
+    show = commands.add_parser(
+        "show",
+        help="the live rule chain as JSON, ready to edit for `route backtest --draft` or PUT /routing/rules",
+        description="Print the live rule chain (GET /routing/rules) of the running stack without its version "
+        "stamp: save it (`leadrelay route show > draft.json`), edit it, back-test it, publish it.",
+    )
+    show.add_argument("--version", type=int, help="a past published version instead of the live one")
+    _add_state_dir(show)
+    show.set_defaults(run=_run_route_show)
 
 
 def _run_route_simulate(args: argparse.Namespace) -> int:
     from leadrelay.local.route_cli import run_simulate
 
     return run_simulate(args)
+
+
+def _run_route_show(args: argparse.Namespace) -> int:
+    from leadrelay.local.route_cli import run_show
+
+    return run_show(args)
 
 
 def _run_route_backtest(args: argparse.Namespace) -> int:
@@ -247,7 +286,10 @@ _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ig
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="leadrelay", description="LeadRelay: capture, route, follow up.")
+    parser = argparse.ArgumentParser(
+        prog="leadrelay",
+        description="LeadRelay: the local stack, and tools that talk to a running one (routing, quarantine, import).",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="<command>")
     for add in _SUBCOMMANDS:
         add(subparsers)

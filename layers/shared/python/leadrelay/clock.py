@@ -26,10 +26,18 @@ class SystemClock:
 
 
 class OffsetClock:
-    """Real time plus an offset that only grows: the local stack's one clock."""
+    """Real time plus an offset that only grows: the local stack's one clock.
 
-    def __init__(self) -> None:
+    `start_at` makes the clock read that time now (and run on from there), so a walkthrough taken
+    at 18:20 IST reads 18:20 IST whenever it is replayed; it may lie in the past or the future.
+    """
+
+    def __init__(self, start_at: datetime | None = None) -> None:
         self._offset = timedelta(0)
+        if start_at is not None:
+            if start_at.tzinfo is None:
+                raise ValueError("start_at needs a time zone offset, e.g. 2026-11-23T18:20+05:30")
+            self._offset = start_at - datetime.now(UTC)
         self._lock = threading.Lock()
 
     def now(self) -> datetime:

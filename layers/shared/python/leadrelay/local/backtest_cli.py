@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from leadrelay.local.route_cli import SimulateError, api_call, stack_access
+from leadrelay.local.route_cli import SimulateError, api_call, chain_spec, stack_access
 
 # How many unassigned leads and changed leads the text report lists one by one.
 LISTED = 10
@@ -30,7 +30,8 @@ def read_draft(path: str) -> dict[str, Any]:
         raise SimulateError(
             f'{path} must hold a rule chain object, e.g. {{"rules": [], "default_pool_id": "everyone"}}'
         )
-    return draft
+    # What `route show` prints, and what GET /routing/rules answers (its version stamp dropped).
+    return chain_spec(draft)
 
 
 def request_backtest(

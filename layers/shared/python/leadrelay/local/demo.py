@@ -145,7 +145,7 @@ def _sources(kinds: tuple[SourceKind, ...]) -> list[dict[str, str]]:
         secrets = {secret: new_key() for secret in _SECRETS.get(kind, ())}
         settings: dict[str, str] = dict(secrets)
         if kind is SourceKind.META_LEAD_ADS:
-            # No real page here: fetches fail and leads wait as pending fetches (docs/sources.md).
+            # The local stack's stand-in Graph API serves this token (local/graph_standin.py).
             settings["page_access_token"] = "demo-page-token"
         org.put_source(Source(source_id=source_id, kind=kind, name=name, key_hash=hash_key(key), settings=settings))
         printed.append({"id": source_id, "key": key, "kind": kind.value, **secrets})

@@ -35,6 +35,8 @@ CLOCK_PATH = "/_local/clock"
 
 # (function name, event) -> Lambda proxy response; raises when the handler raises.
 Invoke = Callable[[str, dict[str, Any]], Any]
+# (method, path, query, headers, body) -> (status, headers, body): a local-only endpoint under a prefix.
+LocalEndpoint = Callable[[str, str, str, list[tuple[str, str]], bytes], tuple[int, list[tuple[str, str]], bytes]]
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ class Gateway:
         self.stage = stage
         self.api_id = api_id
         self.listeners: list[Callable[[RequestLog], None]] = []
+        # Endpoints only the local stack has, by path prefix (the stand-in Graph API…).
+        self.local_endpoints: dict[str, LocalEndpoint] = {}
         self._server = _Server(("127.0.0.1", port), _make_handler_class(self))
         self.port = int(self._server.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}"
@@ -142,6 +146,9 @@ class Gateway:
         path = split.path or "/"
         if path == CLOCK_PATH:
             return (*self._clock_endpoint(method, headers, body), None)
+        for prefix, endpoint in self.local_endpoints.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return (*endpoint(method, path, split.query, headers, body), None)
         for route in self.routes:
             path_parameters = route.match(path)
             if path_parameters is not None:

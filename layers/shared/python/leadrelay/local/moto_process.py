@@ -2,7 +2,8 @@
 
 The local stack starts it (see `aws.MotoServer`) so moto has its own interpreter and core. It
 applies the same patches as the in-process server (one request at a time, cheap transactions),
-stops on SIGTERM or SIGINT, and exits by itself if the process that started it goes away.
+stops on SIGTERM (SIGINT is the stack's to handle), and exits by itself if the process that
+started it goes away.
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ def main() -> None:
     print(f"LISTENING {server.get_host_and_port()[1]}", flush=True)
 
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C in a terminal reaches the whole foreground process group: leave it to the stack,
+    # which stops its threads first and then this server (SIGTERM), so nothing calls a moto that
+    # is already gone (a traceback on every Ctrl-C otherwise).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
     # An orphaned server would hold its port forever: leave when the parent is gone.
     while not stop.wait(1.0):

@@ -136,6 +136,8 @@ class StreamPoller:
             try:
                 busy = self._poll_round()
             except Exception:
+                if self._stop.is_set():  # the stack is stopping: moto may already be gone
+                    break
                 log.exception("stream poller: reading the stream failed; retrying")
                 busy = False
                 self._stop.wait(0.5)

@@ -172,3 +172,30 @@ def run_simulate(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO
         print(f"leadrelay route simulate: {exc}", file=err)
         return 2
     return 1 if failures else 0
+
+
+# What `GET /routing/rules` adds to a rule chain (its stamp); a draft or a PUT body leaves it out.
+CHAIN_STAMP = ("version", "published_at", "published_by")
+
+
+def chain_spec(chain: dict[str, Any]) -> dict[str, Any]:
+    """A rule chain as `GET /routing/rules` answers it, in the form `PUT /routing/rules` and
+    `route backtest --draft` take: the stamp (version, published_at, published_by) left out."""
+    return {key: value for key, value in chain.items() if key not in CHAIN_STAMP}
+
+
+def run_show(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """`leadrelay route show [--version N]`: the live (or a past) rule chain as JSON a person can
+    edit and hand back to `route backtest --draft` or `PUT /routing/rules`."""
+    try:
+        api_url, token = stack_access(args.state_dir)
+        path = "/routing/rules" if args.version is None else f"/routing/rules/versions/{args.version}"
+        status, body = api_call(api_url, token, "GET", path)
+    except SimulateError as exc:
+        print(f"leadrelay route show: {exc}", file=err)
+        return 2
+    if status != 200:
+        print(f"leadrelay route show: {status} {body.get('error')}: {body.get('message')}", file=err)
+        return 1
+    print(json.dumps(chain_spec(body), indent=2, ensure_ascii=False), file=out)
+    return 0

@@ -9,6 +9,8 @@ the handlers read, installs its clock process-wide, and puts both back when it s
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import importlib
 import importlib.util
 import json
@@ -30,6 +32,7 @@ from leadrelay.local.aws import LocalResources, MotoServer, client, create_resou
 from leadrelay.local.cognito import LocalUsers, TokenVerifier, UserPool, create_user_pool
 from leadrelay.local.context import LocalLambdaContext
 from leadrelay.local.gateway import Gateway, RequestLog
+from leadrelay.local.graph_standin import GRAPH_PATH, GRAPH_VERSION, GraphStandIn
 from leadrelay.local.poller import BatchResult, StreamPoller
 from leadrelay.local.seed import Seed, SeedUser
 from leadrelay.local.ticker import Ticker
@@ -118,6 +121,23 @@ def load_handler(functions_dir: Path, name: str) -> Handler:
     return ContainerPool(functions_dir / name, name, MAX_CONTAINERS.get(name, 1), SHARED_LOCKS.get(name))
 
 
+def _drop_disabled_metrics() -> None:
+    """With POWERTOOLS_METRICS_DISABLED, Powertools neither prints nor clears the metrics a handler
+    adds: they pile up in one set shared by every `Metrics` in the process, and the 100th value of a
+    metric prints the whole set as an EMF blob anyway. On Lambda the set is flushed after every
+    call; here, with metrics off, it is dropped after every call instead."""
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+    if is_metrics_disabled():
+        from aws_lambda_powertools import Metrics
+
+        Metrics().clear_metrics()
+
+
+class StateDirBusy(RuntimeError):
+    """Another local stack holds the state folder's lock."""
+
+
 def _forget_cached_wiring() -> None:
     """Settings, clients and repositories are cached per process; the environment just changed."""
     from leadrelay.config import reset_settings
@@ -128,6 +148,12 @@ def _forget_cached_wiring() -> None:
     except ImportError:
         return
     wiring.reset()
+
+
+def _org_repository() -> Any:
+    from leadrelay import wiring
+
+    return wiring.org_repository()
 
 
 def _demo_seed(demo: bool) -> Seed:
@@ -159,6 +185,7 @@ class LocalStack:
         ticker_check_seconds: float = 1.0,
         poll_idle_seconds: float = 0.02,
         retry_delay_seconds: float = 0.05,
+        start_at: datetime | None = None,
     ) -> None:
         self.port = port
         self.demo = demo
@@ -173,7 +200,8 @@ class LocalStack:
         self._poll_idle_seconds = poll_idle_seconds
         self._retry_delay_seconds = retry_delay_seconds
 
-        self.clock = OffsetClock()
+        self.clock = OffsetClock(start_at)
+        self._lock_file: Any = None
         self.handlers: dict[str, Handler] = {}
         self.invocations: Counter[str] = Counter()
         self.info: dict[str, Any] = {}
@@ -186,7 +214,9 @@ class LocalStack:
         # The second mapping on the leads stream: timeline entries → the events function → the bus.
         self.event_poller: StreamPoller | None = None
         self.ticker: Ticker | None = None
+        self.graph: GraphStandIn | None = None
         self._invoke_listeners: list[Callable[[str, float, float, BaseException | None], None]] = []
+        self._tick_listeners: list[Callable[[Any, dict[str, Any], Any], None]] = []
         self._previous_clock: Any = None
         self._environ: Any = None
         self._stopping = threading.Event()
@@ -223,6 +253,7 @@ class LocalStack:
         path = self.local_json_path
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock_state_dir()
             path.unlink(missing_ok=True)  # a stale file would tell clients we are up
 
         self._previous_clock = clock_module.get_clock()
@@ -274,7 +305,7 @@ class LocalStack:
         )
         self.ticker = Ticker(
             clock=self.clock,
-            invoke=lambda schedule, event: self.invoke("followup", event),
+            invoke=self._tick,
             check_every_s=self._ticker_check_seconds,
         )
         self.gateway = Gateway(
@@ -284,6 +315,9 @@ class LocalStack:
             clock_control=self,
             port=self.port,
         )
+        self.graph = GraphStandIn(self.clock)
+        self.gateway.local_endpoints[GRAPH_PATH] = self.graph.answer
+        self.graph.serve_sources(_org_repository(), f"{self.gateway.url}{GRAPH_PATH}/{GRAPH_VERSION}")
         self.poller.start()
         self.event_poller.start()
         self.ticker.start()
@@ -308,8 +342,11 @@ class LocalStack:
         if self._own_moto and self._moto is not None:
             self._moto.stop()
         path = self.local_json_path
-        if path is not None and self._started:
+        if path is not None and self._lock_file is not None:
+            # Only the stack holding the state folder's lock wrote this local.json.
             path.unlink(missing_ok=True)
+            self._lock_file.close()  # releases the lock
+            self._lock_file = None
         if self._environ is not None:
             self._environ.__exit__(None, None, None)
             self._environ = None
@@ -318,11 +355,45 @@ class LocalStack:
             clock_module.set_clock(self._previous_clock)
             self._previous_clock = None
 
+    def _lock_state_dir(self) -> None:
+        """One stack per state folder: hold an exclusive lock on `<state-dir>/local.lock` while
+        running; a second stack on the same folder is refused before it touches local.json."""
+        assert self.state_dir is not None
+        lock_path = self.state_dir / "local.lock"
+        handle = open(lock_path, "a+")  # noqa: SIM115 - held open for the stack's whole life
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                handle.close()
+                raise
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise StateDirBusy(
+                f"another local stack ({holder}) is running with the state folder {self.state_dir}; "
+                "stop it, or give this one its own folder with --state-dir or LEADRELAY_STATE_DIR"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self._lock_file = handle
+
     # -- handlers ------------------------------------------------------------------------------
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         """Invoke a handler as Lambda would (fresh context); exceptions propagate."""
         return self._call(function, event, LocalLambdaContext(f"leadrelay-local-{function}"))
+
+    def _tick(self, schedule: Any, event: dict[str, Any]) -> Any:
+        result = self.invoke("followup", event)
+        for listener in self._tick_listeners:
+            try:
+                listener(schedule, event, result)
+            except Exception:
+                log.exception("a tick listener failed")
+        return result
 
     def _call(self, function: str, event: dict[str, Any], context: Any) -> Any:
         self.invocations[function] += 1
@@ -334,6 +405,7 @@ class LocalStack:
             error = raised
             raise
         finally:
+            _drop_disabled_metrics()
             for listener in self._invoke_listeners:
                 try:
                     listener(function, started, time.monotonic() - started, error)
@@ -343,6 +415,10 @@ class LocalStack:
     def add_invoke_listener(self, listener: Callable[[str, float, float, BaseException | None], None]) -> None:
         """`listener(function, started_monotonic, duration_s, error_or_None)` after each handler call."""
         self._invoke_listeners.append(listener)
+
+    def add_tick_listener(self, listener: Callable[[Any, dict[str, Any], Any], None]) -> None:
+        """`listener(schedule, event, result)` after each schedule fired by the ticker."""
+        self._tick_listeners.append(listener)
 
     def add_route_listener(self, listener: Callable[[BatchResult], None]) -> None:
         """`listener(BatchResult)` after each router invocation by the stream poller."""

@@ -80,7 +80,9 @@ def fairness(
         at = _at(entry)
         if not start <= at < end:
             continue
-        kind, agent_id = entry.get("kind"), entry.get("agent_id")
+        kind, agent_id = entry.get("kind"), str(entry.get("agent_id") or "")
+        if not agent_id:  # a ledger entry always names its agent; skip anything that does not
+            continue
         if kind in _PRESENCE_KINDS:
             presence[agent_id].append((at, kind))
             continue
