@@ -47,6 +47,9 @@ BODIES: dict[str, Any] = {
     "POST /users/{user_id}/disable": lambda team: {"reason": "matrix test"},
     "POST /leads/{lead_id}/activities": lambda team: {"type": "note", "note": "matrix test"},
     "POST /leads/{lead_id}/nurture": lambda team: {"cadence_id": "matrix"},
+    "PATCH /leads/{lead_id}": lambda team: {"note": "matrix test"},
+    "PUT /leads/{lead_id}/stage": lambda team: {"stage_id": "contacted"},
+    "POST /leads/{lead_id}/consent": lambda team: {"given": False, "channel": "call"},
 }
 
 

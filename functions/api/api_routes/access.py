@@ -45,9 +45,16 @@ class Rule:
 
 ACCESS: dict[str, Rule] = {
     "GET /docs": Rule(EVERYONE, "public"),
+    "GET /openapi.json": Rule(EVERYONE, "public"),
     "GET /me": Rule(EVERYONE, "self"),
     # leads
     "GET /leads": Rule(EVERYONE),
+    "POST /leads": Rule(EVERYONE),
+    # scoped like GET /leads (agent: own; manager: team; admin: all)
+    "GET /leads/export": Rule(EVERYONE),
+    "PATCH /leads/{lead_id}": Rule(EVERYONE, "lead"),
+    "PUT /leads/{lead_id}/stage": Rule(EVERYONE, "lead"),
+    "POST /leads/{lead_id}/consent": Rule(EVERYONE, "lead"),
     "GET /leads/{lead_id}": Rule(EVERYONE, "lead"),
     "GET /leads/{lead_id}/routing": Rule(EVERYONE, "lead"),
     "GET /leads/{lead_id}/timeline": Rule(EVERYONE, "lead"),
@@ -110,6 +117,14 @@ ACCESS: dict[str, Rule] = {
     "POST /quarantine/{request_id}/replay": Rule(ADMIN),
     # settings and reports
     "GET /settings": Rule(STAFF),
+    "PUT /settings": Rule(ADMIN),
+    "GET /pipeline": Rule(EVERYONE),
+    "PUT /pipeline": Rule(ADMIN),
+    "GET /pipeline/presets": Rule(STAFF),
+    "POST /pipeline/presets/{name}": Rule(ADMIN),
+    # privacy (DPDP): admins only
+    "POST /privacy/erasure": Rule(ADMIN),
+    "POST /privacy/export": Rule(ADMIN),
     "PUT /settings/returning": Rule(ADMIN),
     "GET /settings/followups": Rule(STAFF),
     "PUT /settings/followups": Rule(ADMIN),
