@@ -2,7 +2,7 @@
 
 CDK's `grant_read_write_data` would add Scan, BatchWriteItem, BatchGetItem and DeleteItem, which
 no function calls but these (deleting is the api function's alone: agents, pools, erasure;
-batch writes the events function's and the dashboard rebuild's; a batch read search's). A function
+batch writes the events function's, for the dashboard feed; a batch read the api's, for search). A function
 that starts calling a new action adds it here; `tests/infra/test_infra_stack.py` checks the
 synthesized roles against this table. A transaction needs the per-item action (PutItem,
 UpdateItem, DeleteItem) on every table it touches; no code uses a ConditionCheck item.
@@ -23,12 +23,8 @@ TABLE_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "ingest": {LEADS: READ + WRITE, ORG: READ},
     "route": {LEADS: READ + WRITE, ORG: READ + WRITE},
     "followup": {LEADS: READ + WRITE, ORG: READ + WRITE},
-    # Search reads the matched leads in one BatchGetItem; a dashboard rebuild writes its counters
-    # in batches, like the events function.
-    "api": {
-        LEADS: READ + WRITE + DELETE + ("dynamodb:BatchGetItem",),
-        ORG: READ + WRITE + DELETE + ("dynamodb:BatchWriteItem",),
-    },
+    # Search reads the matched leads in one BatchGetItem.
+    "api": {LEADS: READ + WRITE + DELETE + ("dynamodb:BatchGetItem",), ORG: READ + WRITE + DELETE},
     # Reads the stream (its event source mapping grants that), puts events on the bus, and keeps the
     # dashboard's counters and feed: it reads a lead's owner, writes the org table (the feed in
     # batches of 25).

@@ -79,8 +79,7 @@ def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 
-@pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackClient]:
+def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackClient]:
     """`leadrelay local --demo` on a free port; stopped with SIGTERM (it must exit 0 within 10 s)."""
     state_dir = tmp_path_factory.mktemp("leadrelay-state")
     log_path = state_dir / "stack.log"
@@ -116,3 +115,16 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
                 process.wait()
                 pytest.fail(f"leadrelay local did not stop within {STOP_TIMEOUT_S} s of SIGTERM")
     assert process.returncode == 0, f"leadrelay local exited with {process.returncode}:\n{_tail(log_path)}"
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackClient]:
+    """One demo stack shared by the e2e tests that leave the demo organisation as they found it."""
+    yield from running_stack(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackClient]:
+    """A demo stack of the module's own, for tests that change the organisation at random (a fuzzer
+    with an admin token edits settings, pools and people), so the shared stack stays as seeded."""
+    yield from running_stack(tmp_path_factory)

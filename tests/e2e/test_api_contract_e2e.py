@@ -119,19 +119,19 @@ def _schemathesis() -> Path:
 
 @pytest.mark.parametrize(("role", "examples"), [("admin", 6), ("manager", 3), ("agent", 3)])
 def test_schemathesis_finds_no_server_error_and_no_schema_break(
-    local_stack: LocalStackClient, tmp_path: Path, role: str, examples: int
+    own_stack: LocalStackClient, tmp_path: Path, role: str, examples: int
 ) -> None:
     # Given the document and a token of each role (a bounded pass: the full one runs by hand, see docs/api.md)
     st = _schemathesis()
     document = tmp_path / "openapi.json"
-    document.write_text(local_stack.get("/openapi.json").text)
-    token = local_stack.user(role)["token"]
+    document.write_text(own_stack.get("/openapi.json").text)
+    token = own_stack.user(role)["token"]
     # (with a lead in the list, so its answers are checked against the lead's schema too)
-    made = local_stack.post("/leads", as_user="admin", json={"name": "Schema Check", "phone": "9876598765"})
+    made = own_stack.post("/leads", as_user="admin", json={"name": "Schema Check", "phone": "9876598765"})
     assert made.status_code in (201, 202), made.text
     # When schemathesis sends valid and invalid requests to every operation but the webhooks
     run = subprocess.run(
-        [str(st), "run", str(document), "--url", local_stack.api_url, "-H", f"Authorization: Bearer {token}",
+        [str(st), "run", str(document), "--url", own_stack.api_url, "-H", f"Authorization: Bearer {token}",
          "--checks", "not_a_server_error,response_schema_conformance", "--phases", "fuzzing",
          "--max-examples", str(examples), "--exclude-path-regex", "^/hooks", "--generation-deterministic",
          "--no-color"],

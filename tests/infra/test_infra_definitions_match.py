@@ -247,6 +247,8 @@ CODE_ONLY = {
     "EVENT_DETAIL_TYPES": "the events function's naming, the same code on both sides",
     "QUARANTINED_DETAIL_TYPE": "the events function's naming, the same code on both sides",
     "LEAD_WAITING_ALARM_MINUTES": "the LeadsWaiting alarm's evaluation periods (test_infra_stack checks it)",
+    "API_IDEMPOTENCY": "items in the org table (its TTL attribute is the table's, checked above); the key prefix "
+    "and the 24 h window are the api function's own",
 }
 
 

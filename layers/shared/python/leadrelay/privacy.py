@@ -46,9 +46,11 @@ ERASED = "[erased]"
 CONSENT_WITHDRAWN = "lead.consent_withdrawn"
 LIST_ERASURES = "ERASURE"
 # Lead attributes that are the person; everything else on the lead counts anonymously.
-PERSON_ATTRIBUTES = ("name", "phone", "phone_type", "email", "message", "extra", "consent_detail")
-# Copies of what the person sent: deleted outright.
-COPY_PREFIXES = ("RAW#", "TOUCH#")
+PERSON_ATTRIBUTES = ("name", "phone", "phone_type", "email", "message", "extra", "consent_detail", "alt_phone",
+                     "whatsapp_user_id", "whatsapp_username")  # fmt: skip
+# Copies of what the person sent, and the search terms made from it (name words, phone, email in
+# their keys): deleted outright.
+COPY_PREFIXES = ("RAW#", "TOUCH#", "SEARCH#")
 # Lists of requests not (yet) on a lead, searched for the person's phone or email.
 UNATTACHED_LISTS = (LIST_QUARANTINE, LIST_IGNORED, "PENDING_FETCH")
 
@@ -214,7 +216,7 @@ class PrivacyStore:
                     if scrubbed != item:
                         client().put_item(TableName=self.table, Item=to_item(scrubbed))
                         count(sk.split("#", 1)[0].lower())
-            for kind, value in (("PHONE", lead.phone), ("EMAIL", lead.email)):
+            for kind, value in (("PHONE", lead.phone), ("EMAIL", lead.email), ("WAUSER", lead.whatsapp_user_id)):
                 if value:
                     key_pk = DedupeKey(kind, value, None).pk  # type: ignore[arg-type]
                     client().delete_item(TableName=self.table, Key=to_item({"pk": key_pk, "sk": "DEDUPE"}))
