@@ -85,6 +85,24 @@ def test_after_erasure_no_endpoint_and_no_item_shows_the_person_and_a_second_era
     assert post(flow, {"phone": TEN_DIGITS})[1]["outcome"] == "created"
 
 
+def test_erasure_by_phone_also_finds_an_older_lead_of_the_same_person(flow: Flow, aws: dict[str, str], clock) -> None:
+    # Given a person's lead, and, past the dedupe window, a second lead with the same phone (the
+    # dedupe key now names only the newer one)
+    status, first = post(flow, {"name": NAME, "phone": TEN_DIGITS, "email": EMAIL})
+    assert status == 202
+    clock.advance(days=45)
+    status, second = post(flow, {"name": NAME, "phone": TEN_DIGITS})
+    assert status == 202 and second["outcome"] == "created" and second["lead_id"] != first["lead_id"]
+    # When an admin erases them by phone
+    status, erased = flow.call("POST", "/privacy/erasure", body={"phone": TEN_DIGITS})
+    # Then both leads are erased, and nothing in the table holds the person any more
+    assert status == 200, erased
+    assert sorted(erased["lead_ids"]) == sorted([first["lead_id"], second["lead_id"]])
+    stored = table_text(aws)
+    for secret in (NAME, PHONE, TEN_DIGITS, EMAIL):
+        assert secret not in stored, secret
+
+
 def test_only_an_admin_may_erase_or_export_and_a_request_must_name_someone(flow: Flow) -> None:
     assert flow.call("POST", "/privacy/erasure", role="manager", team_id="ncr", body={"phone": TEN_DIGITS})[0] == 403
     assert flow.call("POST", "/privacy/export", role="agent", agent_id="anjali", body={"phone": TEN_DIGITS})[0] == 403

@@ -142,6 +142,24 @@ class PrivacyStore:
         owner = from_item(item).get("lead_id") if item else None
         return str(owner) if owner else None
 
+    def _searched(self, person: Person) -> list[str]:
+        """Every lead whose search terms hold the phone or email: older leads of the same person
+        too (a dedupe key names only the newest lead within its window)."""
+        from leadrelay.search import terms_for
+
+        ids: list[str] = []
+        for term in terms_for(None, person.phone, person.email):
+            for item in query_all(
+                TableName=self.table,
+                IndexName="by_search",
+                KeyConditionExpression="search_pk = :term",
+                ExpressionAttributeValues=to_item({":term": term.partition}),
+            ):
+                lead_id = str(item.get("lead_id") or "")
+                if lead_id and lead_id not in ids:
+                    ids.append(lead_id)
+        return ids
+
     def find(self, person: Person) -> list[Lead]:
         """The person's leads (still holding anything), their identifiers learnt on the way."""
         ids: list[str] = []
@@ -152,6 +170,7 @@ class PrivacyStore:
                 owner = self._key_owner(DedupeKey(kind, value, None))  # type: ignore[arg-type]
                 if owner and owner not in ids:
                     ids.append(owner)
+        ids += [lead_id for lead_id in self._searched(person) if lead_id not in ids]
         leads = [lead for lead in (self.leads.get(i, consistent=True) for i in ids) if lead is not None]
         for lead in leads:
             person.learn(lead)
