@@ -66,7 +66,7 @@ SHIPPED = (
     "search.py",
     "sources",
     "store",
-    "tick.py",
+    "tick",
     "wiring.py",
 )
 # For laptops and CI only: the local stack (moto server, gateway, poller, ticker) and the CLI.

@@ -17,7 +17,7 @@ from tests.integration.followup_helpers import routed_lead, tick, timeline_kinds
 def every_step_every_tick(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests tick at any minute: the every-fifth-minute steps (missed, nurture, lost) run on
     every tick here; `test_missed_follow_ups_are_looked_at_every_fifth_minute` checks the cadence."""
-    monkeypatch.setattr("leadrelay.tick.SLOW_STEPS_EVERY_MINUTES", 1)
+    monkeypatch.setattr("leadrelay.tick.runner.SLOW_STEPS_EVERY_MINUTES", 1)
 
 
 def put_settings(flow: Flow, document: dict[str, Any]) -> dict[str, Any]:
@@ -282,7 +282,7 @@ def test_a_lead_left_unassigned_by_caps_is_assigned_after_org_local_midnight(flo
 
 
 def test_missed_follow_ups_are_looked_at_every_fifth_minute(flow: Flow, demo, clock, monkeypatch) -> None:
-    monkeypatch.setattr("leadrelay.tick.SLOW_STEPS_EVERY_MINUTES", 5)
+    monkeypatch.setattr("leadrelay.tick.runner.SLOW_STEPS_EVERY_MINUTES", 5)
     lead = routed_lead(flow, demo, "9876500215")  # 12:05 IST
     call(flow, lead, "busy")  # due 13:05 IST
     clock.advance(hours=25, minutes=1)  # 13:06 IST the next day: missed since 13:05

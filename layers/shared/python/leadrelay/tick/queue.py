@@ -1,0 +1,78 @@
+"""Tick step 3: unassigned leads (nobody was eligible when they arrived), oldest first, to whoever
+is eligible now; a lead whose pool offers leads goes back to the router (routing/offers.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from leadrelay.clock import local_day
+from leadrelay.followup import kinds
+from leadrelay.followup.settings import FollowupSettings
+from leadrelay.models import Lead, LeadStatus, RoutingState
+from leadrelay.routing.engine import decide
+from leadrelay.store.assignments import CommitResult
+from leadrelay.store.dynamo import client, if_condition_holds, to_item, to_value
+from leadrelay.store.followups import Q_UNASSIGNED
+from leadrelay.store.leads import LEAD_SK, lead_pk
+from leadrelay.tick.base import TickBase, TickReport
+
+QUEUE_TRIGGER = "queue"
+
+
+class QueueSteps(TickBase):
+    def _unassigned(self, now: datetime, settings: FollowupSettings, report: TickReport) -> None:
+        items = self._due(Q_UNASSIGNED, now)
+        if not items:
+            return
+        day = local_day(now, self.timezone)
+        state = self.org.load_routing_state(day)
+        for item in items:
+            lead = self._lead(item)
+            if lead is None or lead.status is not LeadStatus.UNASSIGNED or lead.routing_state is not RoutingState.DONE:
+                continue
+            plan = decide(lead, state.chain, state.roster, state.counts_today, now, self.timezone)
+            if plan.agent_id is None:
+                report.add("unassigned_waiting")
+                continue  # still nobody: it keeps its place in the queue
+            if plan.offer_timeout_s:  # an offers pool: the router offers it (routing/offers.py)
+                if self._back_to_router(lead):
+                    report.add("unassigned_to_offer")
+                continue
+            at = max(now, lead.received_at + timedelta(milliseconds=1))
+            decision, assigned = self._assigned(
+                lead,
+                plan,
+                state,
+                at,
+                trigger=QUEUE_TRIGGER,
+                previous=None,
+                reason=f"waited unassigned since {item['due_at']}; {plan.reason}",
+                kind=kinds.ASSIGNED,
+                summary=f"assigned to {plan.agent_id} by rule {plan.rule_id} once someone was eligible",
+                data={
+                    "agent_id": plan.agent_id,
+                    "rule_id": plan.rule_id,
+                    "pool_id": plan.pool_id,
+                    "trigger": QUEUE_TRIGGER,
+                },
+            )
+            if self._commit(lead, plan, decision, assigned, state, at) is CommitResult.COMMITTED:
+                report.add("unassigned_assigned")
+            state = self.org.load_routing_state(day)
+
+    def _back_to_router(self, lead: Lead) -> bool:
+        """Hand a queued lead back to the router (routing_state pending: the stream routes it)."""
+        values = {":pending": RoutingState.PENDING.value, ":new": LeadStatus.NEW.value, ":one": 1,
+                  ":unassigned": LeadStatus.UNASSIGNED.value, ":done": RoutingState.DONE.value,
+                  ":version": lead.version}  # fmt: skip
+        handed = if_condition_holds(
+            client().update_item,
+            TableName=self.table,
+            Key=to_item({"pk": lead_pk(lead.lead_id), "sk": LEAD_SK}),
+            UpdateExpression="SET routing_state = :pending, #status = :new, version = version + :one "
+            "REMOVE due_pk, due_at",
+            ConditionExpression="#status = :unassigned AND routing_state = :done AND version = :version",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={k: to_value(v) for k, v in values.items()},
+        )
+        return handed is not None
