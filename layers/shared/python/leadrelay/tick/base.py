@@ -17,7 +17,7 @@ from leadrelay.store.activities import ActivityLog
 from leadrelay.store.assignments import Assignment, AssignmentStore, CommitResult
 from leadrelay.store.dynamo import client, if_condition_holds, to_item, to_value
 from leadrelay.store.followups import FollowupStore
-from leadrelay.store.leads import LEAD_SK, LeadRepository, lead_pk
+from leadrelay.store.leads import LEAD_SK, LeadRepository, lead_pk, timeline_item
 from leadrelay.store.org import OrgRepository
 from leadrelay.store.org import RoutingState as OrgState
 from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
@@ -155,6 +155,19 @@ class TickBase:
                 return False
             raise
         return True
+
+    def _put_event(
+        self,
+        txn: Transaction,
+        lead_id: str,
+        at: datetime,
+        kind: str,
+        summary: str,
+        data: dict[str, Any],
+        actor: str = "system",
+    ) -> None:
+        """Inside `txn`: the lead's timeline entry (the domain event) for what `txn` changes."""
+        txn.put(self.table, timeline_item(event(lead_id, at, kind, summary, data, actor=actor)))
 
     # -- assigning a lead (an SLA move, a queued lead) -------------------------------------------
 

@@ -10,9 +10,8 @@ from leadrelay.followup import kinds
 from leadrelay.followup.settings import FollowupSettings
 from leadrelay.models.followup import FollowupStatus
 from leadrelay.store.followups import Q_FOLLOWUP_DUE, Q_FOLLOWUP_MISS, followup_key
-from leadrelay.store.leads import timeline_item
 from leadrelay.store.transactions import Transaction
-from leadrelay.tick.base import TickBase, TickReport, event
+from leadrelay.tick.base import TickBase, TickReport
 
 
 class FollowupSteps(TickBase):
@@ -34,7 +33,7 @@ class FollowupSteps(TickBase):
             summary = f"follow-up due for {item.get('agent_id') or 'nobody'} ({item.get('reason')})"
             data = {"followup_id": item["followup_id"], "agent_id": item.get("agent_id"), "due_at": item["due_time"],
                     "reason": item.get("reason"), "type": item.get("type")}  # fmt: skip
-            txn.put(self.table, timeline_item(event(item["lead_id"], now, kinds.FOLLOWUP_DUE, summary, data)))
+            self._put_event(txn, item["lead_id"], now, kinds.FOLLOWUP_DUE, summary, data)
             units.append(txn.items)
         report.add("followups_due", self._settle_many(units))
 
@@ -57,6 +56,6 @@ class FollowupSteps(TickBase):
             )
             data = {"followup_id": item["followup_id"], "agent_id": item.get("agent_id"),
                     "team_id": item.get("team_id"), "due_at": item["due_time"]}  # fmt: skip
-            txn.put(self.table, timeline_item(event(item["lead_id"], now, kinds.FOLLOWUP_MISSED, summary, data)))
+            self._put_event(txn, item["lead_id"], now, kinds.FOLLOWUP_MISSED, summary, data)
             units.append(txn.items)
         report.add("followups_missed", self._settle_many(units))

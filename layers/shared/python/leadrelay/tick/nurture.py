@@ -13,9 +13,8 @@ from leadrelay.followup.settings import FollowupSettings
 from leadrelay.models import Lead, LeadStatus
 from leadrelay.store.dynamo import client, if_condition_holds, to_item, to_value
 from leadrelay.store.followups import Q_LOST, Q_NURTURE, nurture_key
-from leadrelay.store.leads import timeline_item
 from leadrelay.store.transactions import Transaction
-from leadrelay.tick.base import TickBase, TickReport, event
+from leadrelay.tick.base import TickBase, TickReport
 
 
 class NurtureSteps(TickBase):
@@ -62,12 +61,7 @@ class NurtureSteps(TickBase):
         else:
             txn.put(self.table, item)
         summary = f"nurture cadence {cadence_id!r} started by {by} ({len(cadence.steps)} steps)"
-        txn.put(
-            self.table,
-            timeline_item(
-                event(lead.lead_id, now, kinds.NURTURE_STARTED, summary, {"cadence_id": cadence_id}, actor=by)
-            ),
-        )
+        self._put_event(txn, lead.lead_id, now, kinds.NURTURE_STARTED, summary, {"cadence_id": cadence_id}, actor=by)
         return self._settle(txn)
 
     def _nurture(self, now: datetime, settings: FollowupSettings, report: TickReport) -> None:
@@ -93,17 +87,13 @@ class NurtureSteps(TickBase):
                     "due_pk = :queue AND next_step = :seen",
                 )
                 summary = f"nurture stopped: {stop}" if stop else "nurture cadence finished"
-                txn.put(
-                    self.table,
-                    timeline_item(
-                        event(
-                            lead.lead_id,
-                            now,
-                            kinds.NURTURE_STOPPED,
-                            "; ".join([*skipped, summary]),
-                            {"cadence_id": item.get("cadence_id")},
-                        )
-                    ),
+                self._put_event(
+                    txn,
+                    lead.lead_id,
+                    now,
+                    kinds.NURTURE_STOPPED,
+                    "; ".join([*skipped, summary]),
+                    {"cadence_id": item.get("cadence_id")},
                 )
                 if self._settle(txn):
                     report.add("nurture_finished")
@@ -132,17 +122,8 @@ class NurtureSteps(TickBase):
             followup = self.activities.new_followup(lead, plan, "system", now, step.type)
             self.activities.replace_open(txn, lead, followup, settings, now, "system")
             if skipped:
-                txn.put(
-                    self.table,
-                    timeline_item(
-                        event(
-                            lead.lead_id,
-                            now,
-                            kinds.NURTURE_STEP,
-                            "; ".join(skipped),
-                            {"cadence_id": item["cadence_id"]},
-                        )
-                    ),
+                self._put_event(
+                    txn, lead.lead_id, now, kinds.NURTURE_STEP, "; ".join(skipped), {"cadence_id": item["cadence_id"]}
                 )
             if self._settle(txn):
                 report.add("nurture_steps")

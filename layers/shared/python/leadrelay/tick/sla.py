@@ -17,7 +17,7 @@ from leadrelay.routing.rules import Rule, RuleChain
 from leadrelay.store.assignments import CommitResult
 from leadrelay.store.dynamo import client, if_condition_holds, to_item, to_value
 from leadrelay.store.followups import Q_SLA
-from leadrelay.store.leads import LEAD_SK, lead_pk, timeline_item
+from leadrelay.store.leads import LEAD_SK, lead_pk
 from leadrelay.store.org import RoutingState as OrgState
 from leadrelay.store.transactions import Transaction
 from leadrelay.tick.base import TickReport, event
@@ -94,10 +94,9 @@ class SlaSteps(NurtureSteps):  # a new SLA clock attaches its rule's nurture cad
         )  # fmt: skip
         minutes = max(1, round((deadline - now).total_seconds() / 60))
         summary = f"first-contact SLA runs out in {minutes} min ({iso(deadline)})"
-        warning = event(lead.lead_id, now, kinds.SLA_WARNING, summary,
-                        {"agent_id": lead.assigned_agent_id, "deadline": iso(deadline), "source_id": lead.source_id,
-                         "source_kind": lead.source_kind})  # fmt: skip
-        txn.put(self.table, timeline_item(warning))
+        data = {"agent_id": lead.assigned_agent_id, "deadline": iso(deadline), "source_id": lead.source_id,
+                "source_kind": lead.source_kind}  # fmt: skip
+        self._put_event(txn, lead.lead_id, now, kinds.SLA_WARNING, summary, data)
         if self._settle(txn):
             report.add("sla_warned")
 
@@ -220,23 +219,19 @@ class SlaSteps(NurtureSteps):  # a new SLA clock attaches its rule's nurture cad
             {":now": now, ":one": 1, ":version": lead.version, ":queue": Q_SLA},
             "version = :version AND due_pk = :queue",
         )
-        txn.put(
-            self.table,
-            timeline_item(
-                event(
-                    lead.lead_id,
-                    now,
-                    kinds.SLA_BREACHED,
-                    f"first-contact SLA breached by {lead.assigned_agent_id}; escalated to the manager "
-                    f"({', '.join(managers) or 'no manager on record'}): {why}",
-                    {
-                        "agent_id": lead.assigned_agent_id,
-                        "team_id": lead.assigned_team_id,
-                        "action": "escalated",
-                        "escalated_to": managers,
-                        "why": why,
-                    },
-                )
-            ),
+        self._put_event(
+            txn,
+            lead.lead_id,
+            now,
+            kinds.SLA_BREACHED,
+            f"first-contact SLA breached by {lead.assigned_agent_id}; escalated to the manager "
+            f"({', '.join(managers) or 'no manager on record'}): {why}",
+            {
+                "agent_id": lead.assigned_agent_id,
+                "team_id": lead.assigned_team_id,
+                "action": "escalated",
+                "escalated_to": managers,
+                "why": why,
+            },
         )
         return self._settle(txn)
