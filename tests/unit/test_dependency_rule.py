@@ -80,6 +80,9 @@ KNOWN_VIOLATIONS: set[tuple[str, str]] = {
     ("leadrelay.store.activities", "leadrelay.followup"),
     ("leadrelay.store.activities", "leadrelay.followup.rules"),
     ("leadrelay.store.activities", "leadrelay.followup.settings"),
+    ("leadrelay.store.followup_changes", "leadrelay.followup"),
+    ("leadrelay.store.followup_changes", "leadrelay.followup.rules"),
+    ("leadrelay.store.followup_changes", "leadrelay.followup.settings"),
     ("leadrelay.store.dashboard", "leadrelay.dashboard.aggregates"),
     ("leadrelay.store.followups", "leadrelay.followup.settings"),
     ("leadrelay.store.pipeline", "leadrelay.pipeline"),  # pure stage models: models/ material too
