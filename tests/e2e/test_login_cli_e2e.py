@@ -31,9 +31,13 @@ def test_login_keeps_tokens_and_every_command_then_talks_to_that_deployment(
     local_stack: LocalStackClient, tmp_path: Path
 ) -> None:
     env = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
-    # Given an admin signing in to the deployment by its URL
+    # Given an admin signing in to the deployment by its URL, without the authenticator code first
+    refused = leadrelay("login", "--api-url", local_stack.api_url, "--username", "admin", "--password-stdin",
+                        env=env, stdin="a-password\n")  # fmt: skip
+    assert refused.returncode == 2 and "authenticator app" in refused.stderr, refused.stderr
+    # (then with it: the local stack's emulated Cognito takes any code of an enrolled authenticator)
     done = leadrelay("login", "--api-url", local_stack.api_url, "--username", "admin", "--password-stdin",
-                     env=env, stdin="a-password\n")  # fmt: skip
+                     env=env, stdin="a-password\n123456\n")  # fmt: skip
     assert done.returncode == 0, done.stderr
     # Then the tokens are kept in the config folder, readable by the user only, without the password
     kept = tmp_path / "config" / "leadrelay" / "login.json"

@@ -217,7 +217,10 @@ def _add_login(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     )
     parser.add_argument("--api-url", required=True, help="the API's base URL (the stack output ApiUrl)")
     parser.add_argument("--username", required=True)
-    parser.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="read the password from standard input (and the authenticator code, when asked, "
+                        "from the next line)")  # fmt: skip
+    parser.add_argument("--code", help="the authenticator app's current code (admins and managers sign in with TOTP)")
     parser.set_defaults(run=_run_login)
 
 

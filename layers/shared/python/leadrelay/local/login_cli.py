@@ -21,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -71,10 +72,12 @@ def _expiry(id_token: str) -> int:
         raise LoginError("Cognito answered a token that is not a JWT") from exc
 
 
-def sign_in(api_url: str, username: str, password: str) -> dict[str, Any]:
-    """SRP sign-in; the record kept in the config folder (tokens, never the password)."""
+def sign_in(api_url: str, username: str, password: str, code: Callable[[], str] = lambda: "") -> dict[str, Any]:
+    """SRP sign-in; the record kept in the config folder (tokens, never the password). `code` gives
+    the authenticator app's code when Cognito asks for one (admins and managers use TOTP)."""
     try:
         from pycognito import Cognito
+        from pycognito.exceptions import SoftwareTokenMFAChallengeException
     except ImportError as exc:
         raise LoginError("signing in needs pycognito: pip install 'leadrelay[login]'") from exc
     from botocore.exceptions import ClientError
@@ -90,7 +93,13 @@ def sign_in(api_url: str, username: str, password: str) -> dict[str, Any]:
                                     timeout=15) as keys:  # fmt: skip
             user.pool_jwk = json.loads(keys.read())
     try:
-        user.authenticate(password=password)
+        try:
+            user.authenticate(password=password)
+        except SoftwareTokenMFAChallengeException as challenge:
+            answer = code().strip()
+            if not answer:
+                raise LoginError("this account signs in with an authenticator app: give its code with --code") from None
+            user.respond_to_software_token_mfa_challenge(answer, mfa_tokens=challenge.get_tokens())
     except ClientError as exc:
         raise LoginError(f"Cognito refused the sign-in: {exc.response['Error'].get('Message', exc)}") from exc
     return {**login, "api_url": api_url, "username": username, "id_token": user.id_token,
@@ -150,8 +159,16 @@ def run_login(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = 
         import getpass
 
         password = getpass.getpass(f"password for {args.username}: ")
+
+    def code() -> str:
+        if args.code:
+            return str(args.code)
+        if args.password_stdin:
+            return sys.stdin.readline()
+        return input("authenticator code: ")
+
     try:
-        path = save(sign_in(api_url, args.username, password))
+        path = save(sign_in(api_url, args.username, password, code))
     except LoginError as exc:
         print(f"leadrelay login: {exc}", file=err)
         return 2
