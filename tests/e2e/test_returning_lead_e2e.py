@@ -43,7 +43,7 @@ def test_a_lost_lead_that_comes_back_is_reopened_for_its_previous_agent(local_st
                              json={"status": "lost", "reason": "not ready to buy"})  # fmt: skip
     assert closed.status_code == 200 and closed.json()["lead"]["status"] == "lost", closed.text
     # An hour later the same person enquires through JustDial
-    local_stack.post("/_local/clock", as_user="admin", json={"advance_minutes": 60})
+    local_stack.post("/_local/clock", as_user="admin", json={"advance_minutes": 60}, timeout=60)
     justdial = local_stack.source("justdial")
     again = local_stack.get(f"/hooks/{justdial['id']}",
                             params={"key": justdial["key"], "leadid": f"JD-{uuid.uuid4().hex[:10]}",
