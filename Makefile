@@ -10,7 +10,7 @@ LOCAL_STAMP := $(VENV)/.installed-local
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-unit test-fast lint format synth bench soak fuzz layer clean
+.PHONY: run test test-unit test-fast lint format synth bench soak soak-dashboard fuzz layer clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ bench: $(STAMP)
 # 10,000 leads through the local stack with injected faults (SOAK_LEADS=N to change); checks every invariant.
 soak: $(STAMP)
 	$(PY) -m bench.soak
+
+# Item 6 of #14 at full size: 10,000 leads, 16 consumers on the moto server, counters == recount (DASHBOARD_SCALE_LEADS=N).
+soak-dashboard: $(STAMP)
+	$(PY) -m bench.dashboard_scale
 
 # Coverage-guided fuzzing of every webhook adapter with atheris (FUZZ_RUNS=N inputs, default 2,000).
 fuzz: $(STAMP)

@@ -1,0 +1,59 @@
+"""Item 6 of #14 at full size: N generated leads (default 10,000) with random activities and status changes,
+delivered shuffled with a fifth redelivered to 16 concurrent events-function consumers against the moto
+server, and the dashboard's counters asserted equal to a brute-force recount.
+
+It runs tests/integration/test_dashboard_concurrency.py (the CI test, a few hundred leads) at the size given,
+so the harness and the CI test cannot drift apart. Prints a table and writes bench/results/dashboard_scale.json.
+
+    .venv/bin/python -m bench.dashboard_scale [--leads 10000]     (or: make soak-dashboard)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST = "tests/integration/test_dashboard_concurrency.py"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=int(os.environ.get("DASHBOARD_SCALE_LEADS", "10000")))
+    args = parser.parse_args(argv)
+    env = {**os.environ, "DASHBOARD_CONCURRENCY_LEADS": str(args.leads)}
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "--timeout=3600", TEST],
+                          cwd=ROOT, env=env, capture_output=True, text=True)  # fmt: skip
+    wall = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # pytest and the moto server it starts
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "leads": args.leads,
+        "consumers": 16,
+        "redelivered_share": 0.2,
+        "wall_s": round(wall, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+        "aggregates_equal_recount": proc.returncode == 0,
+        "note": "local moto server on a shared 2-core machine; not an AWS latency",
+    }
+    print(f"{'leads':>8} {'consumers':>9} {'wall s':>8} {'CPU s':>8}  aggregates == recount")
+    print(f"{args.leads:>8} {16:>9} {result['wall_s']:>8} {result['cpu_s']:>8}  {result['aggregates_equal_recount']}")
+    if proc.returncode != 0:
+        print(proc.stdout[-4000:], proc.stderr[-2000:], sep="\n")
+    out = ROOT / "bench" / "results" / "dashboard_scale.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written {out.relative_to(ROOT)}")
+    return proc.returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
