@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from leadrelay.models import LeadInput, Source
 
 if TYPE_CHECKING:
+    from leadrelay.models.capture import StoreOutcome
     from leadrelay.models.webhook import CaptureResult, WebhookRequest
-    from leadrelay.store.leads import StoreOutcome
 
 
 class PayloadError(ValueError):

@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadrelay.clock import iso
-from leadrelay.store.dynamo import client, if_condition_holds, query_all, to_item
+from leadrelay.store.dynamo import client, if_condition_holds, to_item
+from leadrelay.store.paging import query_all
 
 MAX_DAYS = 31
 

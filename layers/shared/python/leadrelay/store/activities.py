@@ -22,7 +22,8 @@ from leadrelay.followup.settings import ActivityType, FollowupSettings, Outcome
 from leadrelay.ids import new_id
 from leadrelay.models import Agent, Lead, LeadStatus, RoutingState, TimelineEvent
 from leadrelay.models.followup import Activity, Followup, FollowupStatus
-from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item
+from leadrelay.store import paging
+from leadrelay.store.dynamo import client, decode_cursor, from_item, to_item
 from leadrelay.store.followup_changes import FollowupChanges, lead_event
 from leadrelay.store.followups import client_key, close_followup, followup_item
 from leadrelay.store.leads import LEAD_SK, lead_pk, timeline_item
@@ -274,11 +275,8 @@ class ActivityLog(FollowupChanges):
             "Limit": limit,
         }
         start = decode_cursor(cursor)
-        if start:
-            if start.get("pk") != {"S": lead_pk(lead_id)}:
-                raise ValueError("cursor is not one this API issued")
-            kwargs["ExclusiveStartKey"] = start
-        response = client().query(**kwargs)
-        items = [from_item(item) for item in response.get("Items", [])]
+        if start and start.get("pk") != {"S": lead_pk(lead_id)}:
+            raise ValueError("cursor is not one this API issued")
+        items, next_cursor = paging.one_page(kwargs, start)
         found = [Activity.model_validate({k: v for k, v in item.items() if k not in ("pk", "sk")}) for item in items]
-        return found, encode_cursor(response.get("LastEvaluatedKey"))
+        return found, next_cursor

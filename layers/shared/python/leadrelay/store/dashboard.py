@@ -36,7 +36,8 @@ from leadrelay.dashboard.aggregates import (
     plan,
     sequence_key,
 )
-from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, query_all, to_item, to_value
+from leadrelay.store import paging
+from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item, to_value
 
 # Kept apart from store.leads (and the pydantic models it loads): the events function counts with
 # this module on its hot path, and its cold start stays as small as forwarding needs.
@@ -51,6 +52,8 @@ FEED_SETTLE = timedelta(seconds=5)
 FEED_SKIPPED_KINDS = frozenset({"lead.duplicate", "lead.provider_notice"})
 
 Kinds = {"lead": lead_contribution, "followup": followup_contribution}
+
+_LIST_KEYS = ("pk", "sk", "list_pk", "list_sk")  # a `by_received` cursor: the table's and the index's keys
 
 
 def definitions_for(settings: Mapping[str, Any], timezone: str) -> Definitions:
@@ -191,7 +194,7 @@ class DashboardStore:
     def _cells(self, prefix: str, first: date, last: date) -> list[dict[str, Any]]:
         cells: list[dict[str, Any]] = []
         for month in months_between(first, last):
-            cells += query_all(
+            cells += paging.query_all(
                 TableName=self.org_table,
                 KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
                 ExpressionAttributeValues=to_item(
@@ -223,17 +226,8 @@ class DashboardStore:
         kwargs: dict[str, Any] = {"TableName": self.leads_table, "IndexName": "by_received",
                                   "KeyConditionExpression": condition,
                                   "ExpressionAttributeValues": to_item(values), "Limit": page_size}  # fmt: skip
-        start = decode_cursor(cursor)
-        while True:
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            response = client().query(**kwargs)
-            for raw in response.get("Items", []):
-                item = from_item(raw)
-                yield item, encode_cursor(to_item({k: item[k] for k in ("pk", "sk", "list_pk", "list_sk")}))
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                return
+        for item in paging.items(kwargs, decode_cursor(cursor)):
+            yield item, encode_cursor(to_item({k: item[k] for k in _LIST_KEYS}))
 
     def rebuild(
         self,
@@ -270,27 +264,8 @@ class DashboardStore:
                                   ":end": iso(end) if end else "9"}  # fmt: skip
         kwargs: dict[str, Any] = {"TableName": self.leads_table, "IndexName": "by_received",
                                   "KeyConditionExpression": "list_pk = :list AND list_sk BETWEEN :start AND :end",
-                                  "ExpressionAttributeValues": to_item(values), "ScanIndexForward": False,
-                                  "Limit": 200}  # fmt: skip
-        start_key = decode_cursor(cursor)
-        found: list[dict[str, Any]] = []
-        while True:
-            if start_key:
-                kwargs["ExclusiveStartKey"] = start_key
-            response = client().query(**kwargs)
-            items = response.get("Items", [])
-            for position, raw in enumerate(items):
-                item = from_item(raw)
-                if not keep(item):
-                    continue
-                found.append(item)
-                if len(found) == limit:
-                    if position == len(items) - 1 and "LastEvaluatedKey" not in response:
-                        return found, None
-                    return found, encode_cursor(to_item({k: item[k] for k in ("pk", "sk", "list_pk", "list_sk")}))
-            start_key = response.get("LastEvaluatedKey")
-            if not start_key:
-                return found, None
+                                  "ExpressionAttributeValues": to_item(values), "ScanIndexForward": False}  # fmt: skip
+        return paging.fill_page(kwargs, limit=limit, cursor=cursor, cursor_keys=_LIST_KEYS, keep=keep, batch=200)
 
     # -- the activity feed ---------------------------------------------------------------------
 

@@ -32,7 +32,8 @@ from leadrelay.models import Agent, Pool, Source, Team
 from leadrelay.models.roster import Roster, RoundRobinState, RoutingState
 from leadrelay.models.rules import RuleChain
 from leadrelay.models.settings import OrgSettings, ReturningPolicy
-from leadrelay.store.dynamo import client, from_item, if_condition_holds, query_all, to_item, to_value
+from leadrelay.store.dynamo import client, from_item, if_condition_holds, to_item, to_value
+from leadrelay.store.paging import query_all
 from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
 
 ROSTER = "ROSTER"
