@@ -46,27 +46,6 @@ FORBIDDEN_WITHIN = {
 # Known violations: (importing module, imported module). Each is removed by a step of issue #8;
 # the list must shrink to nothing.
 KNOWN_VIOLATIONS: set[tuple[str, str]] = {
-    # step 4 (one wiring place): routes no longer build stores inline; what is left imports a store's
-    # types, errors or item helpers, plus direct table use in sync.py and the events handler's own
-    # DashboardStore (kept off `wiring` for its cold start); these move with those types
-    ("functions/api/api_routes/activities.py", "leadrelay.store.activities"),
-    ("functions/api/api_routes/dashboard.py", "leadrelay.store.leads"),
-    ("functions/api/api_routes/leads.py", "leadrelay.store.lifecycle"),
-    ("functions/api/api_routes/routing.py", "leadrelay.store.org"),
-    ("functions/api/api_routes/sync.py", "leadrelay.store.dynamo"),
-    ("functions/api/api_routes/sync.py", "leadrelay.store.followups"),
-    ("functions/api/api_routes/sync.py", "leadrelay.store.lifecycle"),
-    ("functions/events/events_handler.py", "leadrelay.store.dashboard"),
-    ("functions/events/events_handler.py", "leadrelay.store.dynamo"),
-    ("functions/route/route_handler.py", "leadrelay.store.dynamo"),
-    ("functions/route/route_handler.py", "leadrelay.store.leads"),
-    ("functions/api/api_handler.py", "leadrelay.store.leads"),
-    ("functions/api/api_handler.py", "leadrelay.store.transient"),
-    ("functions/ingest/ingest_handler.py", "leadrelay.store.transient"),
-    ("functions/api/api_routes/audit.py", "leadrelay.store.access_log"),
-    ("functions/api/api_routes/gate.py", "leadrelay.store.access_log"),
-    ("functions/api/api_routes/lead_entry.py", "leadrelay.store.lead_edits"),
-    ("functions/api/api_routes/pipeline.py", "leadrelay.store.lifecycle"),
     # step 3 (routing <-> store cycle): the router and snapshots work against routing/ports.py;
     # reassignment and offers still take the concrete stores (their own ports are still to do)
     ("leadrelay.routing.reassign", "leadrelay.store.assignments"),

@@ -305,7 +305,8 @@ class StatusRequest(BaseModel):
 def set_status(lead_id: LeadId, body: StatusRequest) -> dict[str, Any]:
     """Agents on their own leads, managers on their team's, admins on all. Setting the status the
     lead already has changes nothing (`changed: false`), so an offline phone may replay it."""
-    from leadrelay.store.lifecycle import StatusChange, StatusRefused
+    from leadrelay.errors import StatusRefused
+    from leadrelay.models.lifecycle import StatusChange
 
     who = principal(router)
     lead = wiring.lead_repository().get(lead_id, consistent=True)

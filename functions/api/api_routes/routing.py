@@ -18,10 +18,10 @@ from leadrelay import wiring
 from leadrelay.auth import Role
 from leadrelay.clock import get_clock, iso, local_day
 from leadrelay.config import get_settings
+from leadrelay.errors import RuleChainConflict
 from leadrelay.models import Attribution, Lead
 from leadrelay.routing.engine import Plan, decide
 from leadrelay.routing.rules import RuleChain, RuleChainSpec, unknown_pools
-from leadrelay.store.org import RuleChainConflict
 
 router = Router()
 

@@ -29,7 +29,7 @@ from leadrelay.clock import iso
 from leadrelay.followup.settings import FollowupSettings
 from leadrelay.models.followup import Followup, FollowupStatus
 from leadrelay.store import paging
-from leadrelay.store.dynamo import client, from_item, to_item
+from leadrelay.store.dynamo import client, from_item, if_condition_holds, to_item
 from leadrelay.store.leads import lead_pk
 from leadrelay.store.transactions import Transaction
 
@@ -182,6 +182,14 @@ class FollowupStore:
             .get("Item")
         )
         return from_item(item) if item else None
+
+    def mark_applied(self, lead_id: str, client_id: str, op: str, by: str, at: datetime) -> bool:
+        """Record that an offline-sync item (`client_id`) was applied to the lead; False if it
+        already was (the marker is never overwritten)."""
+        marker = {**client_key(lead_id, client_id), "op": op, "by": by, "at": at}
+        done = if_condition_holds(client().put_item, TableName=self.leads_table, Item=to_item(marker),
+                                  ConditionExpression="attribute_not_exists(pk)")  # fmt: skip
+        return done is not None
 
     def nurture(self, lead_id: str) -> dict[str, Any] | None:
         item = (

@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from leadrelay.errors import RuleChainConflict
 from leadrelay.models import Agent, Pool, Source, Team
 from leadrelay.models.roster import Roster, RoundRobinState, RoutingState
 from leadrelay.models.rules import RuleChain
@@ -432,10 +433,6 @@ class OrgRepository:
             ExpressionAttributeValues=to_item({":pk": CONFIG, ":prefix": "RULES#v"}),
         )
         return [_chain(item) for item in items]
-
-
-class RuleChainConflict(Exception):
-    """The rule chain changed since the caller read it."""
 
 
 def rules_version_sk(version: int) -> str:
