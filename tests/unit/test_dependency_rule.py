@@ -21,7 +21,10 @@ PACKAGE_ROOT = REPO_ROOT / "layers" / "shared" / "python"
 
 # Each top-level part of the `leadrelay` package, by layer. A part may import its own layer and
 # the layers below it, never above.
-FOUNDATION = {"__init__", "models", "errors", "clock", "ids", "config", "definitions", "limits"}
+FOUNDATION = {
+    "__init__", "models", "errors", "clock", "ids", "config", "definitions", "limits",
+    "dashboard_counts",  # pure, what a lead counts as; outside models/ to keep pydantic off the events cold start
+}  # fmt: skip
 STORE = {"store"}
 DOMAIN = {
     "auth", "capture", "sources", "pull", "routing", "followup", "dashboard", "reports", "tick", "events",
@@ -53,17 +56,7 @@ KNOWN_VIOLATIONS: set[tuple[str, str]] = {
     ("leadrelay.routing.offers", "leadrelay.store.leads"),
     ("leadrelay.routing.offers", "leadrelay.store.offers"),
     ("leadrelay.routing.offers", "leadrelay.store.org"),
-    # not scheduled in #8 yet: follow-up settings/rules and dashboard aggregates are types the
-    # stores persist; they belong in models/ (a later step)
-    ("leadrelay.models.followup", "leadrelay.followup.settings"),
-    ("leadrelay.store.activities", "leadrelay.followup"),
-    ("leadrelay.store.activities", "leadrelay.followup.rules"),
-    ("leadrelay.store.activities", "leadrelay.followup.settings"),
-    ("leadrelay.store.followup_changes", "leadrelay.followup"),
-    ("leadrelay.store.followup_changes", "leadrelay.followup.rules"),
-    ("leadrelay.store.followup_changes", "leadrelay.followup.settings"),
-    ("leadrelay.store.dashboard", "leadrelay.dashboard.aggregates"),
-    ("leadrelay.store.followups", "leadrelay.followup.settings"),
+    # the "statuses" developer moves these (pure stage models and search terms: models/ material)
     ("leadrelay.store.pipeline", "leadrelay.pipeline"),  # pure stage models: models/ material too
     ("leadrelay.store.search", "leadrelay.search"),  # pure search terms: models/ material too
 }

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from leadrelay.followup.settings import ActivityType, Outcome
+from leadrelay.models.followup_settings import ActivityType, Outcome
 from leadrelay.models.lead import Lead
 
 

@@ -15,12 +15,12 @@ from typing import Any
 
 from leadrelay.clock import iso
 from leadrelay.errors import Refused
-from leadrelay.followup import kinds
-from leadrelay.followup.rules import FollowupPlan, is_connection, is_contact, plan_followup
-from leadrelay.followup.settings import FollowupSettings
 from leadrelay.ids import new_id
 from leadrelay.models import Agent, Lead, LeadStatus, RoutingState, TimelineEvent
+from leadrelay.models import followup_kinds as kinds
 from leadrelay.models.followup import Activity, ActivityInput, Followup, FollowupStatus, Logged
+from leadrelay.models.followup_rules import FollowupPlan, is_connection, is_contact, plan_followup
+from leadrelay.models.followup_settings import FollowupSettings
 from leadrelay.store import paging
 from leadrelay.store.dynamo import client, decode_cursor, from_item, to_item
 from leadrelay.store.followup_changes import FollowupChanges, lead_event

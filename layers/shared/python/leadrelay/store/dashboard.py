@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from leadrelay.clock import iso
-from leadrelay.dashboard.aggregates import (
+from leadrelay.dashboard_counts import (
     Contribution,
     Definitions,
     Marker,

@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from leadrelay.clock import iso
-from leadrelay.followup.settings import FollowupSettings
 from leadrelay.models.followup import Followup, FollowupStatus
+from leadrelay.models.followup_settings import FollowupSettings
 from leadrelay.store import paging
 from leadrelay.store.dynamo import client, from_item, if_condition_holds, to_item
 from leadrelay.store.leads import lead_pk
