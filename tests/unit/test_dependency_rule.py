@@ -215,3 +215,26 @@ def test_no_module_imports_another_modules_private_names():
     # Then only the known ones remain, and the known ones still exist (the list only shrinks)
     assert not sorted(private - KNOWN_PRIVATE_IMPORTS), "make these public where they live"
     assert not sorted(KNOWN_PRIVATE_IMPORTS - private), "fixed, strike off KNOWN_PRIVATE_IMPORTS"
+
+
+# One module per provider: its API, its quirks. Capture reaches them only through the adapter
+# interface (`sources.base`, the package face, `registry`), never by name.
+PROVIDER_MODULES = {
+    "meta", "graph", "google_ads", "indiamart", "justdial", "whatsapp", "razorpay", "ninety_nine_acres",
+    "magicbricks", "housing", "portals",
+}  # fmt: skip
+
+
+def test_capture_calls_providers_only_through_the_adapter_interface():
+    # Given every import of the capture package (its pending fetches included)
+    by_name = [
+        (imp.importer, imp.imported)
+        for imp in _package_imports()
+        if _part(imp.importer) == "capture" and imp.imported.startswith("leadrelay.sources.")
+    ]
+    # Then none names a provider's own module: a parked lead is fetched by `adapter.fetch_pending`
+    named = [(a, b) for a, b in by_name if b.split(".")[2] in PROVIDER_MODULES]
+    assert not named, f"capture imports provider modules: {named}"
+    # And the list of providers is the adapters that exist (a new one must be listed)
+    modules = {p.stem for p in (PACKAGE_ROOT / "leadrelay" / "sources").glob("*.py")}
+    assert modules >= PROVIDER_MODULES
