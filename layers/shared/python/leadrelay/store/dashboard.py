@@ -36,8 +36,10 @@ from leadrelay.dashboard_counts import (
     plan,
     sequence_key,
 )
+from leadrelay.errors import TransactionFailed
 from leadrelay.store import paging
 from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item, to_value
+from leadrelay.store.transactions import run_transaction
 
 # Kept apart from store.leads (and the pydantic models it loads): the events function counts with
 # this module on its hot path, and its cold start stays as small as forwarding needs.
@@ -64,32 +66,6 @@ def definitions_for(settings: Mapping[str, Any], timezone: str) -> Definitions:
     sla = settings.get("first_contact_sla_minutes")
     return Definitions(timezone=timezone, sla_minutes=int(sla) if sla else 90,
                        categories={str(k): str(v) for k, v in dict(categories).items()})  # fmt: skip
-
-
-class _Conflict(Exception):
-    """The item's marker changed since it was read (another consumer counted it meanwhile)."""
-
-
-def _transact(items: list[dict[str, Any]], attempts: int = 8) -> None:
-    """TransactWriteItems; a failed condition on item 0 (the marker) is a `_Conflict`; pure write
-    conflicts (TransactionConflict, no failed condition) are retried with backoff."""
-    import time
-
-    from botocore.exceptions import ClientError
-
-    for attempt in range(attempts):
-        try:
-            client().transact_write_items(TransactItems=items)
-            return
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            codes = [reason.get("Code") for reason in exc.response.get("CancellationReasons") or []]
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise _Conflict() from exc
-            if "TransactionConflict" not in codes or "ConditionalCheckFailed" in codes or attempt == attempts - 1:
-                raise
-            time.sleep(0.005 * (2**attempt))
 
 
 def _marker(item: Mapping[str, Any]) -> Marker:
@@ -168,9 +144,11 @@ class DashboardStore:
                     "ExpressionAttributeValues": {k: to_value(v) for k, v in exprs.items()},
                 }})  # fmt: skip
             try:
-                _transact(items)
-            except _Conflict:
-                continue  # another consumer moved this item's marker: read it again
+                run_transaction(items, attempts=8)  # pure write conflicts are retried there
+            except TransactionFailed as failed:
+                if 0 in failed.failed_conditions():
+                    continue  # another consumer moved this item's marker: read it again
+                raise
             return Applied(outcome, len(moves))
         raise RuntimeError(f"the {kind} {item_id} kept changing under the dashboard consumer; retry the record")
 
