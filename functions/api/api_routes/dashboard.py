@@ -216,7 +216,7 @@ def list_counted(
     both), received in [received_from, received_to), newest first. `agent_id=-`/`team_id=-` mean
     nobody/no team."""
     from api_routes.common import NotFound, Unprocessable, lead_view
-    from leadrelay.dashboard.aggregates import in_stage, lead_facts
+    from leadrelay.dashboard_counts import in_stage, lead_facts
 
     if who.role is Role.AGENT:
         if agent_id and agent_id != who.agent_id:

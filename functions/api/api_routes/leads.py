@@ -27,7 +27,7 @@ from api_routes.idempotency import idempotent
 from leadrelay import wiring
 from leadrelay.auth import Principal, Role
 from leadrelay.clock import iso
-from leadrelay.dashboard.aggregates import STAGES
+from leadrelay.dashboard_counts import STAGES
 from leadrelay.models import Lead, LeadStatus
 
 router = Router()

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from leadrelay.capture import CaptureService
-    from leadrelay.dashboard.aggregates import Definitions
+    from leadrelay.dashboard_counts import Definitions
     from leadrelay.models import Lead, TimelineEvent
     from leadrelay.models.lead_edit import LeadEdit
     from leadrelay.routing.offers import OfferDesk
