@@ -18,9 +18,8 @@ from leadrelay.clock import Clock, iso, local_day
 from leadrelay.errors import Refused
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, RoutingDecision, TimelineEvent, TimelineKind
-from leadrelay.store.leads import LeadRepository
-from leadrelay.store.offers import ACCEPTED_TRIGGER, Offer, OfferStore, Pass, Settled
-from leadrelay.store.org import OrgRepository
+from leadrelay.models.offer import ACCEPTED_TRIGGER, Offer, Pass, Settled
+from leadrelay.routing.ports import LeadReader, OfferBook, RosterReader
 
 DECLINED_TRIGGER = "offer_declined"
 EXPIRED_TRIGGER = "offer_expired"
@@ -53,9 +52,9 @@ class OfferDesk:
     def __init__(
         self,
         *,
-        leads: LeadRepository,
-        org: OrgRepository,
-        offers: OfferStore,
+        leads: LeadReader,
+        org: RosterReader,
+        offers: OfferBook,
         clock: Clock,
         timezone: str,
         sla_queue: str,

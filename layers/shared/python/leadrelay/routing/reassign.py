@@ -20,11 +20,11 @@ from leadrelay.clock import Clock, local_day
 from leadrelay.errors import Refused
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, RoutingDecision, SkipReason, TimelineEvent, TimelineKind
+from leadrelay.models.roster import Assignment, CommitResult
 from leadrelay.routing.eligibility import hard_cap, is_demoted, skip_reason
 from leadrelay.routing.engine import Plan, decide
+from leadrelay.routing.ports import ReassignmentWriter, RoutingStateReader
 from leadrelay.routing.rules import Rule, RuleChain
-from leadrelay.store.assignments import Assignment, AssignmentStore, CommitResult
-from leadrelay.store.org import OrgRepository
 
 NEEDS_FORCE = frozenset({SkipReason.ON_LEAVE, SkipReason.UNAVAILABLE, SkipReason.CAPPED})
 
@@ -49,8 +49,8 @@ class Reassigner:
     def __init__(
         self,
         *,
-        org: OrgRepository,
-        assignments: AssignmentStore,
+        org: RoutingStateReader,
+        assignments: ReassignmentWriter,
         clock: Clock,
         timezone: str,
     ) -> None:
