@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from leadrelay.store.access_log import AccessLog
     from leadrelay.store.activities import ActivityLog
     from leadrelay.store.assignments import AssignmentStore
+    from leadrelay.store.backtests import BacktestRuns
     from leadrelay.store.dashboard import DashboardStore
     from leadrelay.store.directory import UserDirectory
     from leadrelay.store.followups import FollowupStore
@@ -235,3 +236,10 @@ def pipeline_store() -> PipelineStore:
 
     settings = get_settings()
     return PipelineStore(settings.org_table, settings.leads_table)
+
+
+def backtest_runs() -> BacktestRuns:
+    """Back-test runs kept so a change they proved can be enabled (performance weighting)."""
+    from leadrelay.store.backtests import BacktestRuns
+
+    return BacktestRuns(get_settings().org_table)

@@ -151,7 +151,8 @@ def fairness(
         minutes[agent_id] = (
             eligible_minutes(agent, sorted(presence[agent_id]), start, end, timezone, changes) if agent else 0
         )
-    weight = {a: (agents[a].weight if weighted and a in agents else 1) for a in members}
+    # (a pool with performance weighting: its weights, which hold each member's guaranteed share)
+    weight = {a: (pool.weight_of(agents[a]) if weighted and pool and a in agents else 1) for a in members}
     due_total = sum(minutes[a] * weight[a] for a in members)
     assigned = {a: counts[a]["assigned"] + counts[a]["accepted"] for a in members}
     total = sum(assigned.values())
