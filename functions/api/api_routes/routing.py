@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api_routes import views
 from api_routes.common import Conflict, NotFound, Unprocessable, principal
@@ -72,6 +72,12 @@ class BacktestRequest(BaseModel):
         default=None,
         description="admin: pool id → performance weighting to replay in the draft; its backtest_id enables it",
     )
+
+    @model_validator(mode="after")
+    def _something_to_replay(self) -> BacktestRequest:
+        if self.draft is None and not self.performance_weighting:
+            raise ValueError("give a draft (a rule chain), or performance_weighting to replay beside the live chain")
+        return self
 
 
 class SimulatedLead(BaseModel):
