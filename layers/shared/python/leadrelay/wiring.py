@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from leadrelay.store.directory import UserDirectory
     from leadrelay.store.followups import FollowupStore
     from leadrelay.store.lifecycle import LeadLifecycle
+    from leadrelay.store.offer_timers import SchedulerTimers
     from leadrelay.store.offers import OfferStore
     from leadrelay.store.pipeline import PipelineStore
     from leadrelay.store.presence import PresenceStore
@@ -243,3 +244,10 @@ def backtest_runs() -> BacktestRuns:
     from leadrelay.store.backtests import BacktestRuns
 
     return BacktestRuns(get_settings().org_table)
+
+
+def offer_timers() -> SchedulerTimers | None:
+    """The one-time offer timers (EventBridge Scheduler), or None where none are configured."""
+    from leadrelay.store.offer_timers import SchedulerTimers
+
+    return SchedulerTimers.from_environment()

@@ -7,11 +7,12 @@ Shared by the offer desk (`routing/offers.py`, which reaches storage through the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
 from leadrelay.clock import iso
+from leadrelay.definitions import OFFER_TIMERS
 
 # The routing trail's trigger for an accepted offer.
 ACCEPTED_TRIGGER = "offer_accepted"
@@ -54,3 +55,24 @@ class Pass:
     kind: str  # "declined" | "expired"
     streak_seen: int
     check_out_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class OfferTimer:
+    """A one-time timer: at `fires_at` (a whole second, never before the expiry), expire this offer."""
+
+    offer_id: str
+    agent_id: str
+    fires_at: datetime
+
+    @property
+    def name(self) -> str:
+        return f"offer-{self.offer_id}"
+
+    @property
+    def expression(self) -> str:
+        """EventBridge Scheduler's one-time expression, in UTC."""
+        return f"at({self.fires_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S')})"
+
+    def detail(self) -> dict[str, Any]:
+        return {"task": OFFER_TIMERS.task, "offer_id": self.offer_id, "agent_id": self.agent_id}
