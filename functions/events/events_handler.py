@@ -55,8 +55,23 @@ def forward_record(record: DynamoDBRecord) -> None:
     image = record.raw_event.get("dynamodb", {}).get("NewImage")
     if not image:
         return
-    entries = entries_for(wiring.item_from_image(image), get_settings().event_bus_name)
+    item = wiring.item_from_image(image)
+    entries = entries_for(item, get_settings().event_bus_name)
     bus.put(entries)  # (no metric of its own: each custom metric is billed; failures reach the DLQ alarm)
+    set_offer_timer(item)
+
+
+def set_offer_timer(entry: dict[str, Any]) -> None:
+    """A `lead.offered` entry whose timeout the minute tick cannot keep exactly gets its own
+    one-time timer (docs/routing.md#offers), here off the routing path; setting it twice is a no-op."""
+    from leadrelay.routing.offer_timer import timer_for
+
+    timer = timer_for(entry)
+    if timer is None:
+        return
+    timers = wiring.offer_timers()
+    if timers is not None:  # (none configured: the tick alone expires offers)
+        timers.set(timer)
 
 
 @logger.inject_lambda_context

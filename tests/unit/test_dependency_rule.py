@@ -49,13 +49,6 @@ FORBIDDEN_WITHIN = {
 # Known violations: (importing module, imported module). Each is removed by a step of issue #8;
 # the list must shrink to nothing.
 KNOWN_VIOLATIONS: set[tuple[str, str]] = {
-    # step 3 (routing <-> store cycle): the router and snapshots work against routing/ports.py;
-    # reassignment and offers still take the concrete stores (their own ports are still to do)
-    ("leadrelay.routing.reassign", "leadrelay.store.assignments"),
-    ("leadrelay.routing.reassign", "leadrelay.store.org"),
-    ("leadrelay.routing.offers", "leadrelay.store.leads"),
-    ("leadrelay.routing.offers", "leadrelay.store.offers"),
-    ("leadrelay.routing.offers", "leadrelay.store.org"),
     # the "statuses" developer moves these (pure stage models and search terms: models/ material)
     ("leadrelay.store.pipeline", "leadrelay.pipeline"),  # pure stage models: models/ material too
     ("leadrelay.store.search", "leadrelay.search"),  # pure search terms: models/ material too

@@ -34,11 +34,13 @@ if TYPE_CHECKING:
     from leadrelay.store.access_log import AccessLog
     from leadrelay.store.activities import ActivityLog
     from leadrelay.store.assignments import AssignmentStore
+    from leadrelay.store.backtests import BacktestRuns
     from leadrelay.store.dashboard import DashboardStore
     from leadrelay.store.directory import UserDirectory
     from leadrelay.store.followups import FollowupStore
     from leadrelay.store.leads import LeadRepository
     from leadrelay.store.lifecycle import LeadLifecycle
+    from leadrelay.store.offer_timers import SchedulerTimers
     from leadrelay.store.offers import OfferStore
     from leadrelay.store.org import OrgRepository
     from leadrelay.store.pipeline import PipelineStore
@@ -248,6 +250,20 @@ def pipeline_store() -> PipelineStore:
 
     settings = get_settings()
     return PipelineStore(settings.org_table, settings.leads_table)
+
+
+def backtest_runs() -> BacktestRuns:
+    """Back-test runs kept so a change they proved can be enabled (performance weighting)."""
+    from leadrelay.store.backtests import BacktestRuns
+
+    return BacktestRuns(get_settings().org_table)
+
+
+def offer_timers() -> SchedulerTimers | None:
+    """The one-time offer timers (EventBridge Scheduler), or None where none are configured."""
+    from leadrelay.store.offer_timers import SchedulerTimers
+
+    return SchedulerTimers.from_environment()
 
 
 # -- what handlers read or check of the store's without importing it (issue #8: handlers see wiring) --

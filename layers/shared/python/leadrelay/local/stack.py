@@ -31,6 +31,8 @@ from leadrelay.local.containers import RESOLVER_LOCK, ContainerPool, Handler, dr
 from leadrelay.local.context import LocalLambdaContext
 from leadrelay.local.gateway import Gateway, RequestLog
 from leadrelay.local.graph_standin import GRAPH_PATH, GRAPH_VERSION, GraphStandIn
+from leadrelay.local.offer_timers import LocalOfferTimers
+from leadrelay.local.offer_timers import create_group as create_offer_timer_group
 from leadrelay.local.poller import BatchResult, StreamPoller
 from leadrelay.local.seed import Seed, SeedUser
 from leadrelay.local.ticker import Ticker
@@ -191,6 +193,8 @@ class LocalStack:
             **self.resources.env(),
             "USER_POOL_ID": self.pool.pool_id,
             "USER_POOL_CLIENT_ID": self.pool.client_id,
+            # offer timers finer than the tick: a schedule group on moto, fired by the ticker
+            **create_offer_timer_group(client("scheduler", endpoint), client("sqs", endpoint)),
         }
         self._environ = patched_environ(env, remove=("AWS_PROFILE", "AWS_SESSION_TOKEN"))
         self._environ.__enter__()
@@ -225,10 +229,14 @@ class LocalStack:
             idle_sleep_s=self._poll_idle_seconds,
             retry_delay_s=self._retry_delay_seconds,
         )
+        self.offer_timers = LocalOfferTimers(
+            client("scheduler", endpoint), lambda event: self.invoke("followup", event)
+        )
         self.ticker = Ticker(
             clock=self.clock,
             invoke=self._tick,
             check_every_s=self._ticker_check_seconds,
+            timers=self.offer_timers.due,
         )
         self.gateway = Gateway(
             invoke=self.invoke,
