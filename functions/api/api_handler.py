@@ -42,8 +42,7 @@ from api_routes.body_limits import refuse_hostile_body
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
 from leadrelay import wiring
 from leadrelay.auth import Forbidden, Unauthorized
-from leadrelay.store.leads import TransactionFailed
-from leadrelay.store.transient import RETRY_AFTER_S, is_transient, unavailable_body
+from leadrelay.errors import RETRY_AFTER_S, TransactionFailed, unavailable_body
 
 logger = Logger(service="api")
 tracer = Tracer(service="api")
@@ -134,7 +133,7 @@ def capture_refused(exc: lead_entry.CaptureRefused) -> Response:
 
 @app.exception_handler([ClientError, TransactionFailed, BotoCoreError])
 def store_unavailable(exc: Exception) -> Response:
-    if not is_transient(exc):  # a bug, not a passing failure: let it show as one
+    if not wiring.is_transient(exc):  # a bug, not a passing failure: let it show as one
         raise exc
     return Response(status_code=503, content_type="application/json", body=unavailable_body(),
                     headers={"Retry-After": str(RETRY_AFTER_S)})  # fmt: skip

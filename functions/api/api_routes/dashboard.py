@@ -216,8 +216,7 @@ def list_counted(
     both), received in [received_from, received_to), newest first. `agent_id=-`/`team_id=-` mean
     nobody/no team."""
     from api_routes.common import NotFound, Unprocessable, lead_view
-    from leadrelay.dashboard.aggregates import in_stage, lead_facts
-    from leadrelay.store.leads import lead_from_item
+    from leadrelay.dashboard_counts import in_stage, lead_facts
 
     if who.role is Role.AGENT:
         if agent_id and agent_id != who.agent_id:
@@ -250,7 +249,7 @@ def list_counted(
         items, next_cursor = wiring.dashboard_store().leads_received(start, end, keep, cursor, limit)
     except ValueError as exc:
         raise BadRequest("invalid_cursor", str(exc)) from exc
-    leads = [lead for lead in (lead_from_item(item) for item in items) if who.can_see_lead(lead)]
+    leads = [lead for lead in (wiring.lead_from_item(item) for item in items) if who.can_see_lead(lead)]
     audit_read(who, "lead list", count=len(leads))
     record_access(who, "lead list", [lead.lead_id for lead in leads])
     return {"items": [lead_view(lead) for lead in leads], "next": next_cursor}

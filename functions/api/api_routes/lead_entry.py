@@ -146,9 +146,9 @@ def create_lead(body: ManualLead) -> Response[ManualLeadAnswer]:
     repo = wiring.lead_repository()
     lead = repo.get(str(answer["lead_id"]), consistent=True)
     if lead is not None and body.note:
-        from leadrelay.store.lead_edits import LeadEdit, edit_lead
+        from leadrelay.models.lead_edit import LeadEdit
 
-        lead, _ = edit_lead(repo.table, lead, LeadEdit(by=who.username, note=body.note), get_clock().now())
+        lead, _ = wiring.edit_lead(lead, LeadEdit(by=who.username, note=body.note), get_clock().now())
     status = 201 if answer.get("outcome") == "created" else 202
     # The person who typed a new lead sees it; an existing lead only if they could see it anyway.
     shown = lead is not None and (status == 201 or who.can_see_lead(lead))
@@ -243,7 +243,7 @@ def _normalised_fields(patch: LeadPatch) -> dict[str, Any]:
     tags=["leads"],
 )
 def patch_lead(lead_id: LeadId, patch: LeadPatch) -> LeadPatchAnswer:
-    from leadrelay.store.lead_edits import LeadEdit, changes_of, edit_lead
+    from leadrelay.models.lead_edit import LeadEdit, changes_of
 
     who = principal(router)
     repo = wiring.lead_repository()
@@ -261,7 +261,7 @@ def patch_lead(lead_id: LeadId, patch: LeadPatch) -> LeadPatchAnswer:
                     note=patch.note)  # fmt: skip
     try:
         changed = list(changes_of(lead, edit))
-        updated, _ = edit_lead(repo.table, lead, edit, get_clock().now())
+        updated, _ = wiring.edit_lead(lead, edit, get_clock().now())
     except Refused as refused:
         raise api_error(refused) from refused
     return LeadPatchAnswer(lead=lead_view(updated), changed=changed + (["note"] if patch.note else []))

@@ -27,7 +27,7 @@ from api_routes.idempotency import idempotent
 from leadrelay import wiring
 from leadrelay.auth import Principal, Role
 from leadrelay.clock import iso
-from leadrelay.dashboard.aggregates import STAGES
+from leadrelay.dashboard_counts import STAGES
 from leadrelay.models import Lead, LeadStatus
 
 router = Router()
@@ -245,7 +245,10 @@ class ReassignRequest(BaseModel):
     agent_id: str | None = Field(default=None, min_length=1, max_length=64)
     pool_id: str | None = Field(default=None, min_length=1, max_length=64)
     reason: str = Field(min_length=3, max_length=500, description="why; shown in the timeline and the audit trail")
-    force: bool = Field(default=False, description="assign even over a hard cap, or to an agent on leave/unavailable")
+    force: bool = Field(
+        default=False,
+        description="assign even over a hard cap, or to an agent on leave/unavailable; past a backlog cap: admins only",
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> ReassignRequest:
@@ -279,6 +282,7 @@ def reassign(lead_id: LeadId, move: ReassignRequest) -> dict[str, Any]:
         force=move.force,
         by=who.username,
         team_scope=(who.team_id or "-") if who.role is Role.MANAGER else None,
+        force_backlog=who.role is Role.ADMIN,  # only an admin forces past a backlog cap
     )
     try:
         decision = reassigner.reassign(lead, request)
@@ -305,7 +309,8 @@ class StatusRequest(BaseModel):
 def set_status(lead_id: LeadId, body: StatusRequest) -> dict[str, Any]:
     """Agents on their own leads, managers on their team's, admins on all. Setting the status the
     lead already has changes nothing (`changed: false`), so an offline phone may replay it."""
-    from leadrelay.store.lifecycle import StatusChange, StatusRefused
+    from leadrelay.errors import StatusRefused
+    from leadrelay.models.lifecycle import StatusChange
 
     who = principal(router)
     lead = wiring.lead_repository().get(lead_id, consistent=True)

@@ -97,8 +97,9 @@ class StageMove(BaseModel):
 def move_lead(lead_id: Annotated[str, Path(min_length=1, max_length=64)], move: StageMove) -> dict[str, Any]:
     """A won stage sets the lead won, a lost stage lost (so routing, follow-ups and reports see the
     category); an open stage reopens a closed lead as qualified."""
+    from leadrelay.errors import StatusRefused
     from leadrelay.models import LeadStatus
-    from leadrelay.store.lifecycle import StatusChange, StatusRefused
+    from leadrelay.models.lifecycle import StatusChange
 
     who = principal(router)
     repo = wiring.lead_repository()

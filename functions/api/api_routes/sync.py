@@ -22,8 +22,6 @@ from leadrelay.clock import get_clock, iso
 from leadrelay.errors import Refused
 from leadrelay.models import Lead, LeadStatus
 from leadrelay.models.followup import FollowupStatus
-from leadrelay.store.dynamo import client, if_condition_holds, to_item
-from leadrelay.store.followups import client_key
 
 router = Router()
 
@@ -81,11 +79,8 @@ def _lead(who: Principal, lead_id: str) -> Lead:
 
 def _mark(item: SyncItem, who: Principal) -> bool:
     """Record that a non-activity item was applied; False if it was already."""
-    marker = {**client_key(item.lead_id, item.client_id), "op": item.op, "by": who.username, "at": get_clock().now()}
-    table = wiring.lead_repository().table
-    done = if_condition_holds(client().put_item, TableName=table, Item=to_item(marker),
-                              ConditionExpression="attribute_not_exists(pk)")  # fmt: skip
-    return done is not None
+    return wiring.followup_store().mark_applied(item.lead_id, item.client_id, item.op, who.username,
+                                                get_clock().now())  # fmt: skip
 
 
 def _apply(who: Principal, item: SyncItem) -> dict[str, Any]:
@@ -117,7 +112,7 @@ def _apply(who: Principal, item: SyncItem) -> dict[str, Any]:
 
 
 def _status(who: Principal, item: SyncItem, lead: Lead) -> dict[str, Any]:
-    from leadrelay.store.lifecycle import StatusChange
+    from leadrelay.models.lifecycle import StatusChange
 
     try:
         data = StatusData.model_validate(item.data)

@@ -6,8 +6,9 @@ from typing import Any
 
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, LeadInput, Source, TimelineEvent, TimelineKind
+from leadrelay.models.capture import DedupeKey, MergeResult, Reopen, StoreOutcome
 from leadrelay.models.lead import Touch
-from leadrelay.store.leads import DedupeKey, LeadRepository, MergeResult, Reopen, StoreOutcome
+from leadrelay.store.leads import LeadRepository
 from leadrelay.store.org import OrgRepository
 from leadrelay.store.raw import RawRequest
 

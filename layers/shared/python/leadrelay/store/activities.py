@@ -10,19 +10,19 @@ an offline phone replaying its queue logs nothing twice).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from leadrelay.clock import iso
 from leadrelay.errors import Refused
-from leadrelay.followup import kinds
-from leadrelay.followup.rules import FollowupPlan, is_connection, is_contact, plan_followup
-from leadrelay.followup.settings import ActivityType, FollowupSettings, Outcome
 from leadrelay.ids import new_id
 from leadrelay.models import Agent, Lead, LeadStatus, RoutingState, TimelineEvent
-from leadrelay.models.followup import Activity, Followup, FollowupStatus
-from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item
+from leadrelay.models import followup_kinds as kinds
+from leadrelay.models.followup import Activity, ActivityInput, Followup, FollowupStatus, Logged
+from leadrelay.models.followup_rules import FollowupPlan, is_connection, is_contact, plan_followup
+from leadrelay.models.followup_settings import FollowupSettings
+from leadrelay.store import paging
+from leadrelay.store.dynamo import client, decode_cursor, from_item, to_item
 from leadrelay.store.followup_changes import FollowupChanges, lead_event
 from leadrelay.store.followups import client_key, close_followup, followup_item
 from leadrelay.store.leads import LEAD_SK, lead_pk, timeline_item
@@ -32,27 +32,6 @@ from leadrelay.store.transactions import Transaction, TransactionFailed, run_tra
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 # Statuses a first contact moves on to `contacted` (later ones are the agent's to set).
 _BEFORE_CONTACT = frozenset({LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.UNASSIGNED})
-
-
-@dataclass
-class ActivityInput:
-    type: ActivityType
-    direction: str = "outbound"
-    duration_s: int | None = None
-    outcome: Outcome | None = None
-    callback_at: datetime | None = None
-    note: str | None = None
-    recording_url: str | None = None
-    at: datetime | None = None
-    client_id: str | None = None
-
-
-@dataclass
-class Logged:
-    activity: Activity
-    lead: Lead
-    followup: Followup | None
-    duplicate: bool = False
 
 
 def activity_sk(activity: Activity) -> str:
@@ -274,11 +253,8 @@ class ActivityLog(FollowupChanges):
             "Limit": limit,
         }
         start = decode_cursor(cursor)
-        if start:
-            if start.get("pk") != {"S": lead_pk(lead_id)}:
-                raise ValueError("cursor is not one this API issued")
-            kwargs["ExclusiveStartKey"] = start
-        response = client().query(**kwargs)
-        items = [from_item(item) for item in response.get("Items", [])]
+        if start and start.get("pk") != {"S": lead_pk(lead_id)}:
+            raise ValueError("cursor is not one this API issued")
+        items, next_cursor = paging.one_page(kwargs, start)
         found = [Activity.model_validate({k: v for k, v in item.items() if k not in ("pk", "sk")}) for item in items]
-        return found, encode_cursor(response.get("LastEvaluatedKey"))
+        return found, next_cursor

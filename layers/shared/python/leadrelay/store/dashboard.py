@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from leadrelay.clock import iso
-from leadrelay.dashboard.aggregates import (
+from leadrelay.dashboard_counts import (
     Contribution,
     Definitions,
     Marker,
@@ -36,7 +36,10 @@ from leadrelay.dashboard.aggregates import (
     plan,
     sequence_key,
 )
-from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, query_all, to_item, to_value
+from leadrelay.errors import TransactionFailed
+from leadrelay.store import paging
+from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item, to_value
+from leadrelay.store.transactions import run_transaction
 
 # Kept apart from store.leads (and the pydantic models it loads): the events function counts with
 # this module on its hot path, and its cold start stays as small as forwarding needs.
@@ -52,6 +55,8 @@ FEED_SKIPPED_KINDS = frozenset({"lead.duplicate", "lead.provider_notice"})
 
 Kinds = {"lead": lead_contribution, "followup": followup_contribution}
 
+_LIST_KEYS = ("pk", "sk", "list_pk", "list_sk")  # a `by_received` cursor: the table's and the index's keys
+
 
 def definitions_for(settings: Mapping[str, Any], timezone: str) -> Definitions:
     """The dashboard's definitions from the organisation's settings item (`CONFIG`/`ORG`): days in
@@ -61,32 +66,6 @@ def definitions_for(settings: Mapping[str, Any], timezone: str) -> Definitions:
     sla = settings.get("first_contact_sla_minutes")
     return Definitions(timezone=timezone, sla_minutes=int(sla) if sla else 90,
                        categories={str(k): str(v) for k, v in dict(categories).items()})  # fmt: skip
-
-
-class _Conflict(Exception):
-    """The item's marker changed since it was read (another consumer counted it meanwhile)."""
-
-
-def _transact(items: list[dict[str, Any]], attempts: int = 8) -> None:
-    """TransactWriteItems; a failed condition on item 0 (the marker) is a `_Conflict`; pure write
-    conflicts (TransactionConflict, no failed condition) are retried with backoff."""
-    import time
-
-    from botocore.exceptions import ClientError
-
-    for attempt in range(attempts):
-        try:
-            client().transact_write_items(TransactItems=items)
-            return
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            codes = [reason.get("Code") for reason in exc.response.get("CancellationReasons") or []]
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise _Conflict() from exc
-            if "TransactionConflict" not in codes or "ConditionalCheckFailed" in codes or attempt == attempts - 1:
-                raise
-            time.sleep(0.005 * (2**attempt))
 
 
 def _marker(item: Mapping[str, Any]) -> Marker:
@@ -165,9 +144,11 @@ class DashboardStore:
                     "ExpressionAttributeValues": {k: to_value(v) for k, v in exprs.items()},
                 }})  # fmt: skip
             try:
-                _transact(items)
-            except _Conflict:
-                continue  # another consumer moved this item's marker: read it again
+                run_transaction(items, attempts=8)  # pure write conflicts are retried there
+            except TransactionFailed as failed:
+                if 0 in failed.failed_conditions():
+                    continue  # another consumer moved this item's marker: read it again
+                raise
             return Applied(outcome, len(moves))
         raise RuntimeError(f"the {kind} {item_id} kept changing under the dashboard consumer; retry the record")
 
@@ -191,7 +172,7 @@ class DashboardStore:
     def _cells(self, prefix: str, first: date, last: date) -> list[dict[str, Any]]:
         cells: list[dict[str, Any]] = []
         for month in months_between(first, last):
-            cells += query_all(
+            cells += paging.query_all(
                 TableName=self.org_table,
                 KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
                 ExpressionAttributeValues=to_item(
@@ -223,17 +204,8 @@ class DashboardStore:
         kwargs: dict[str, Any] = {"TableName": self.leads_table, "IndexName": "by_received",
                                   "KeyConditionExpression": condition,
                                   "ExpressionAttributeValues": to_item(values), "Limit": page_size}  # fmt: skip
-        start = decode_cursor(cursor)
-        while True:
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            response = client().query(**kwargs)
-            for raw in response.get("Items", []):
-                item = from_item(raw)
-                yield item, encode_cursor(to_item({k: item[k] for k in ("pk", "sk", "list_pk", "list_sk")}))
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                return
+        for item in paging.items(kwargs, decode_cursor(cursor)):
+            yield item, encode_cursor(to_item({k: item[k] for k in _LIST_KEYS}))
 
     def rebuild(
         self,
@@ -270,27 +242,8 @@ class DashboardStore:
                                   ":end": iso(end) if end else "9"}  # fmt: skip
         kwargs: dict[str, Any] = {"TableName": self.leads_table, "IndexName": "by_received",
                                   "KeyConditionExpression": "list_pk = :list AND list_sk BETWEEN :start AND :end",
-                                  "ExpressionAttributeValues": to_item(values), "ScanIndexForward": False,
-                                  "Limit": 200}  # fmt: skip
-        start_key = decode_cursor(cursor)
-        found: list[dict[str, Any]] = []
-        while True:
-            if start_key:
-                kwargs["ExclusiveStartKey"] = start_key
-            response = client().query(**kwargs)
-            items = response.get("Items", [])
-            for position, raw in enumerate(items):
-                item = from_item(raw)
-                if not keep(item):
-                    continue
-                found.append(item)
-                if len(found) == limit:
-                    if position == len(items) - 1 and "LastEvaluatedKey" not in response:
-                        return found, None
-                    return found, encode_cursor(to_item({k: item[k] for k in ("pk", "sk", "list_pk", "list_sk")}))
-            start_key = response.get("LastEvaluatedKey")
-            if not start_key:
-                return found, None
+                                  "ExpressionAttributeValues": to_item(values), "ScanIndexForward": False}  # fmt: skip
+        return paging.fill_page(kwargs, limit=limit, cursor=cursor, cursor_keys=_LIST_KEYS, keep=keep, batch=200)
 
     # -- the activity feed ---------------------------------------------------------------------
 

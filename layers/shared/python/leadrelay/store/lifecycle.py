@@ -8,17 +8,16 @@ a lead already has changes nothing and succeeds (an offline phone replaying its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from leadrelay.clock import Clock
 from leadrelay.config import get_settings
-from leadrelay.errors import Refused
+from leadrelay.errors import StatusRefused
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, LeadStatus, RoutingState, TimelineEvent, TimelineKind
 from leadrelay.models.lead import CLOSED_STATUSES
+from leadrelay.models.lifecycle import StatusChange
 from leadrelay.store.assignments import release_open_lead
 from leadrelay.store.leads import (
     LEAD_SK,
@@ -31,19 +30,6 @@ from leadrelay.store.transactions import Transaction, TransactionFailed, run_tra
 
 # What a person may set; `new`, `assigned` and `unassigned` belong to routing.
 SETTABLE = (LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.WON, LeadStatus.LOST)
-
-
-class StatusRefused(Refused):
-    """The status cannot be set as asked."""
-
-
-@dataclass
-class StatusChange:
-    status: LeadStatus
-    by: str
-    reason: str | None = None
-    # Won: the deal's value in rupees (the dashboard's revenue by source and agent).
-    value: Decimal | None = None
 
 
 class LeadLifecycle:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from leadrelay.clock import iso, parse_iso
-from leadrelay.followup import kinds
 from leadrelay.followup.nurture import may_nurture, next_allowed_step, step_due
-from leadrelay.followup.rules import working_time
-from leadrelay.followup.settings import FollowupSettings
 from leadrelay.models import Lead, LeadStatus
+from leadrelay.models import followup_kinds as kinds
+from leadrelay.models.followup_rules import working_time
+from leadrelay.models.followup_settings import FollowupSettings
 from leadrelay.store.dynamo import client, if_condition_holds, to_item, to_value
 from leadrelay.store.followups import Q_LOST, Q_NURTURE, nurture_key
 from leadrelay.store.transactions import Transaction
