@@ -1,7 +1,7 @@
 """The docs agree with the code, without a stack: every shell block either runs in the docs test or
 says why it cannot; every route the api function registers is in docs/api.md's contents table and
-every route that table names exists; every `leadrelay` command a doc names is one the CLI has, and
-every command the CLI has is documented."""
+every route that table names exists; every `leadrelay` command a doc names is one the CLI has, with
+options it takes, and every command the CLI has is documented."""
 
 from __future__ import annotations
 
@@ -116,3 +116,34 @@ def test_every_leadrelay_command_is_documented() -> None:
     named |= {words.split(" ")[0] for words in named}
     undocumented = sorted(command for command in _commands(build_parser()) if command not in named)
     assert not undocumented, f"no doc names these leadrelay commands: {undocumented}"
+
+
+def _parser_for(words: str) -> argparse.ArgumentParser | None:
+    parser = build_parser()
+    for word in words.split(" "):
+        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if sub is None or word not in sub.choices:
+            return parser if word else None
+        parser = sub.choices[word]
+    return parser
+
+
+_CLI_LINE = re.compile(r"(?<![\w-])(?:\.venv/bin/)?leadrelay ((?:[a-z][a-z-]*)(?: [a-z][a-z-]*)?)([^`\n]*)")
+
+
+def test_every_option_a_doc_gives_a_leadrelay_command_is_one_it_takes() -> None:
+    # Given each `leadrelay <command> … --option` a doc writes (a command line, up to its closing backtick)
+    top_level = {command for command in _commands(build_parser()) if " " not in command}
+    unknown: dict[str, set[str]] = {}
+    for doc in DOCS:
+        for words, rest in _CLI_LINE.findall(doc.read_text(encoding="utf-8")):
+            if words.split(" ")[0] not in top_level:
+                continue
+            parser = _parser_for(words)
+            assert parser is not None
+            known = {option for action in parser._actions for option in action.option_strings}
+            for option in re.findall(r"(?<![\w-])--[a-z][a-z-]*", rest):
+                if option not in known:
+                    unknown.setdefault(f"{doc.name}: leadrelay {words}", set()).add(option)
+    # Then the command takes each option
+    assert not unknown, f"docs give leadrelay commands options they do not take: {unknown}"
