@@ -43,7 +43,13 @@ class LeadView(_Open):
     lead_id: str
     source_id: str
     source_kind: str
-    status: str
+    status: str = Field(
+        description="a stage id of the pipeline, or routing's new/offered/assigned/unassigned "
+        "while nobody worked the lead"
+    )
+    stage: str | None = Field(default=None, description="the pipeline stage the lead counts as now")
+    stage_label: str | None = None
+    category: str | None = Field(default=None, description="open, won or lost")
     name: str | None = None
     phone: str | None = Field(default=None, description="E.164, e.g. +919876543210")
     phone_type: str | None = None

@@ -215,7 +215,8 @@ def reassigner() -> Reassigner:
 def lead_lifecycle() -> LeadLifecycle:
     from leadrelay.store.lifecycle import LeadLifecycle
 
-    return LeadLifecycle(leads=lead_repository(), org_table=get_settings().org_table, clock=get_clock())
+    return LeadLifecycle(leads=lead_repository(), org_table=get_settings().org_table, clock=get_clock(),
+                         pipelines=pipeline_store())  # fmt: skip
 
 
 def quarantine_store() -> QuarantineStore:

@@ -242,7 +242,7 @@ class AssignmentStore:
     def _move_load(self, txn: Transaction, lead: Lead, assignment: Assignment) -> None:
         """The lead is open with the new agent now, and no longer with its previous one (if it was
         open with them). A lead returning to the agent who has it open changes nobody's load."""
-        previous = lead.assigned_agent_id if lead.status not in CLOSED else None
+        previous = lead.assigned_agent_id if not lead.is_closed else None
         if previous == assignment.agent_id:
             return
         values: dict[str, object] = {":one": 1}

@@ -172,9 +172,18 @@ class DashboardStore:
         raise RuntimeError(f"the {kind} {item_id} kept changing under the dashboard consumer; retry the record")
 
     def definitions(self, timezone: str) -> Definitions:
-        """The dashboard's definitions as the organisation's settings say now (one GetItem)."""
+        """The dashboard's definitions as the organisation's settings and pipeline say now (two
+        GetItems): every stage's category (a retired stage's leads count as the stage they moved
+        to), then the settings' own `status_categories`. A label is not a definition: renaming a
+        stage changes no counter; changing a stage's category is a reason to rebuild."""
+        from leadrelay.store.pipeline import PipelineStore
+
         response = client().get_item(TableName=self.org_table, Key=to_item({"pk": "CONFIG", "sk": "ORG"}))
-        return definitions_for(from_item(response["Item"]) if "Item" in response else {}, timezone)
+        settings = dict(from_item(response["Item"])) if "Item" in response else {}
+        pipeline = PipelineStore(self.org_table, "").get()
+        categories = {stage.stage_id: pipeline.stage_of(stage.stage_id).category.value for stage in pipeline.stages}
+        settings["status_categories"] = {**categories, **dict(settings.get("status_categories") or {})}
+        return definitions_for(settings, timezone)
 
     def lead_scope(self, lead_id: str) -> dict[str, Any]:
         """Who may see a lead's events: its team, agent, source and status as the lead stands now."""

@@ -1,30 +1,24 @@
-"""The pipeline in the org table, how many leads each stage holds, and moving a lead between stages.
+"""The pipeline in the org table and how many leads people have put in each stage.
 
 Items: `CONFIG` / `PIPELINE` (the stages, with `version` as an optimistic lock) and
-`STAGECOUNT` / `<stage id>` (leads in the stage: one small partition, read whole). A lead's move
-is one transaction: the lead's `stage` (on condition of the version it was read at), both
-counters and the `lead.stage_changed` timeline entry, which names the stages by id and by the
-labels they had then, so a later rename never rewrites history.
+`STAGECOUNT` / `<stage id>` (leads whose status is that stage: one small partition, read whole).
+The counters change in the status change's own transaction (store/lifecycle.py, `count_move`);
+leads routing still holds (new, offered, assigned, unassigned) are not counted: they count as the
+entry stage, whichever it is. A retired stage keeps its own counter (its leads keep their status);
+`GET /pipeline` shows them under the stage they moved to.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from botocore.exceptions import ClientError
 
 from leadrelay.errors import Refused
-from leadrelay.ids import new_id
-from leadrelay.models import Lead, TimelineEvent
-from leadrelay.pipeline import Pipeline, Stage, default_pipeline
+from leadrelay.models.pipeline import ROUTING_STATUSES, Pipeline, default_pipeline
 from leadrelay.store.dynamo import client, from_item, query_all, to_item
-from leadrelay.store.leads import LEAD_SK, lead_pk, timeline_item
-from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
+from leadrelay.store.transactions import Transaction
 
 PIPELINE_KEY = {"pk": "CONFIG", "sk": "PIPELINE"}
 COUNTS_PK = "STAGECOUNT"
-STAGE_CHANGED = "lead.stage_changed"
 
 
 class PipelineStore:
@@ -62,27 +56,21 @@ class PipelineStore:
                           ExpressionAttributeValues=to_item({":pk": COUNTS_PK}))  # fmt: skip
         return {str(item["sk"]): int(item.get("leads", 0)) for item in items if int(item.get("leads", 0)) > 0}
 
-    def move(self, lead: Lead, previous: Stage | None, stage: Stage, by: str, now: datetime,
-             data: dict[str, Any]) -> TimelineEvent:  # fmt: skip
-        """Put `lead` (as read) in `stage`; refused with 409 if the lead changed meanwhile."""
-        txn = Transaction()
-        txn.update(self.leads_table, {"pk": lead_pk(lead.lead_id), "sk": LEAD_SK},
-                   "SET stage = :stage, version = version + :one", {":stage": stage.stage_id, ":one": 1,
-                   ":seen": lead.version}, condition="version = :seen")  # fmt: skip
-        txn.update(self.org_table, {"pk": COUNTS_PK, "sk": stage.stage_id}, "ADD leads :one", {":one": 1})
-        if previous is not None and previous.stage_id != stage.stage_id:
-            txn.update(self.org_table, {"pk": COUNTS_PK, "sk": previous.stage_id}, "ADD leads :minus", {":minus": -1})
-        event = TimelineEvent(
-            event_id=new_id(now), lead_id=lead.lead_id, at=now, kind=STAGE_CHANGED, actor=by,
-            summary=f"{previous.label if previous else 'no stage'} → {stage.label}",
-            data={"from": previous.stage_id if previous else None, "from_label": previous.label if previous else None,
-                  "to": stage.stage_id, "to_label": stage.label, "category": stage.category.value, **data},
-        )  # fmt: skip
-        txn.put(self.leads_table, timeline_item(event))
-        try:
-            run_transaction(txn.items)
-        except TransactionFailed as failed:
-            if failed.failed_conditions():
-                raise Refused("version_conflict", "the lead changed since you read it: read it again") from failed
-            raise
-        return event
+
+def count_move(txn: Transaction, org_table: str, before: str, after: str) -> None:
+    """Move one lead's count from status `before` to status `after` (in the change's transaction)."""
+    if before == after:
+        return
+    if after not in ROUTING_STATUSES:
+        txn.update(org_table, {"pk": COUNTS_PK, "sk": after}, "ADD leads :one", {":one": 1})
+    if before not in ROUTING_STATUSES:
+        txn.update(org_table, {"pk": COUNTS_PK, "sk": before}, "ADD leads :minus", {":minus": -1})
+
+
+def shown_in_use(pipeline: Pipeline, counts: dict[str, int]) -> dict[str, int]:
+    """Leads per stage as people see them: a retired stage's leads under the stage they moved to."""
+    shown: dict[str, int] = {}
+    for stage_id, count in counts.items():
+        target = pipeline.stage_of(stage_id).stage_id if pipeline.get(stage_id) is not None else stage_id
+        shown[target] = shown.get(target, 0) + count
+    return shown
