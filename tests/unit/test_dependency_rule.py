@@ -85,8 +85,6 @@ KNOWN_VIOLATIONS: set[tuple[str, str]] = {
     ("leadrelay.store.followup_changes", "leadrelay.followup.settings"),
     ("leadrelay.store.dashboard", "leadrelay.dashboard.aggregates"),
     ("leadrelay.store.followups", "leadrelay.followup.settings"),
-    ("leadrelay.store.pipeline", "leadrelay.pipeline"),  # pure stage models: models/ material too
-    ("leadrelay.store.search", "leadrelay.search"),  # pure search terms: models/ material too
 }
 
 # Private names (`_x`) imported from another module of the package: the shared thing should be

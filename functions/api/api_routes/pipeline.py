@@ -31,9 +31,7 @@ def _store() -> Any:
 def _view(pipeline: Pipeline, in_use: dict[str, int]) -> dict[str, Any]:
     """`in_use`: leads people put in each stage, a retired stage's under the stage they moved to
     (leads routing still holds count as the entry stage and are not in it)."""
-    from leadrelay.store.pipeline import shown_in_use
-
-    return {**pipeline.model_dump(mode="json"), "in_use": shown_in_use(pipeline, in_use)}
+    return {**pipeline.model_dump(mode="json"), "in_use": pipeline.shown_in_use(in_use)}
 
 
 @router.get("/pipeline", summary="The pipeline's stages and how many leads each holds", tags=["pipeline"])

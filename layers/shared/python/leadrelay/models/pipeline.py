@@ -125,6 +125,14 @@ class Pipeline(BaseModel):
         return [stage.stage_id for stage in self.stages if stage.stage_id == stage_id
                 or (stage.retired and self.stage_of(stage.stage_id).stage_id == stage_id)]  # fmt: skip
 
+    def shown_in_use(self, counts: dict[str, int]) -> dict[str, int]:
+        """Leads per stage as people see them: a retired stage's leads under the stage they moved to."""
+        shown: dict[str, int] = {}
+        for stage_id, count in counts.items():
+            target = self.stage_of(stage_id).stage_id if self.get(stage_id) is not None else stage_id
+            shown[target] = shown.get(target, 0) + count
+        return shown
+
 
 def make_stages(*rows: tuple[str, str, Category], won_needs_value: bool = True) -> list[Stage]:
     stages = []

@@ -66,11 +66,3 @@ def count_move(txn: Transaction, org_table: str, before: str, after: str) -> Non
     if before not in ROUTING_STATUSES:
         txn.update(org_table, {"pk": COUNTS_PK, "sk": before}, "ADD leads :minus", {":minus": -1})
 
-
-def shown_in_use(pipeline: Pipeline, counts: dict[str, int]) -> dict[str, int]:
-    """Leads per stage as people see them: a retired stage's leads under the stage they moved to."""
-    shown: dict[str, int] = {}
-    for stage_id, count in counts.items():
-        target = pipeline.stage_of(stage_id).stage_id if pipeline.get(stage_id) is not None else stage_id
-        shown[target] = shown.get(target, 0) + count
-    return shown

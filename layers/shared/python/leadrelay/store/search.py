@@ -14,7 +14,7 @@ from typing import Any
 
 from leadrelay.clock import iso
 from leadrelay.models import Lead
-from leadrelay.search import Query, SearchTerm, terms_for
+from leadrelay.models.search import Query, SearchTerm, terms_for
 from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item
 from leadrelay.store.leads import lead_from_item, lead_pk
 from leadrelay.store.transactions import Transaction
