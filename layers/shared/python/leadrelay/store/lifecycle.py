@@ -66,14 +66,14 @@ class LeadLifecycle:
         """The stage `change` moves a lead to, or a 422 naming what is wrong."""
         stage = pipeline.get(change.status)
         if stage is None or stage.retired or change.status in ROUTING_STATUSES:
-            allowed = ", ".join(s.stage_id for s in pipeline.active())
+            allowed = ", ".join(s.stage_id for s in pipeline.active() if s.stage_id not in ROUTING_STATUSES)
             if change.status in ROUTING_STATUSES:
                 message = f"status {change.status!r} is set by routing; use a pipeline stage: {allowed}"
             elif stage is not None:
                 moved = f" (its leads count as {stage.moved_to!r})" if stage.moved_to else ""
-                message = f"stage {change.status!r} is retired{moved}; use {allowed}"
+                message = f"status {change.status!r} is a retired stage{moved}; use {allowed}"
             else:
-                message = f"{change.status!r} is not a stage of the pipeline; use {allowed}"
+                message = f"status {change.status!r} is not a stage of the pipeline; use {allowed}"
             raise StatusRefused("invalid_status", message, 422)
         if "reason" in stage.required_fields and not (change.reason and change.reason.strip()):
             hint = ": it shows where leads leak" if stage.category is Category.LOST else ""
