@@ -20,6 +20,7 @@ from leadrelay.auth import Forbidden, Principal, Role
 from leadrelay.clock import get_clock, local_day
 from leadrelay.config import get_settings
 from leadrelay.dashboard.view import Window, build_dashboard, dashboard_csv_rows, trends
+from leadrelay.models.pipeline import Pipeline
 
 router = Router()
 
@@ -73,15 +74,15 @@ def dashboard_for(window: Window) -> dict[str, Any]:
     now = today()
     cells = store.lead_cells(window.first, window.last, window.team_id)
     followups = store.followup_cells(min(window.first, now), max(window.last, now))
-    answer = build_dashboard(cells, followups, window=window, today=now, definitions=wiring.dashboard_definitions(),
+    definitions, pipeline = store.definitions_and_pipeline(get_settings().org_timezone)
+    answer = build_dashboard(cells, followups, window=window, today=now, definitions=definitions,
                              agents=_team_agents(window.team_id))  # fmt: skip
-    return _pipeline_statuses(answer, window)
+    return _pipeline_statuses(answer, window, pipeline)
 
 
-def _pipeline_statuses(answer: dict[str, Any], window: Window) -> dict[str, Any]:
+def _pipeline_statuses(answer: dict[str, Any], window: Window, pipeline: Pipeline) -> dict[str, Any]:
     """`by_status` as the pipeline shows it now: a retired stage's leads under the stage they moved
     to, and `status_labels` (counters keep the stable ids, so a rename changes only the label)."""
-    pipeline = wiring.pipeline_store().get()
     by_status: dict[str, int] = {}
     for status, count in answer.get("by_status", {}).items():
         stage = pipeline.get(status)

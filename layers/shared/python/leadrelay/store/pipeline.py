@@ -10,6 +10,8 @@ entry stage, whichever it is. A retired stage keeps its own counter (its leads k
 
 from __future__ import annotations
 
+from typing import Any
+
 from botocore.exceptions import ClientError
 
 from leadrelay.errors import Refused
@@ -28,11 +30,7 @@ class PipelineStore:
 
     def get(self) -> Pipeline:
         item = client().get_item(TableName=self.org_table, Key=to_item(PIPELINE_KEY), ConsistentRead=True).get("Item")
-        if not item:
-            return default_pipeline()
-        values = from_item(item)
-        return Pipeline.model_validate({"version": values["version"], "preset": values.get("preset"),
-                                        "stages": values["stages"]})  # fmt: skip
+        return pipeline_from_item(from_item(item) if item else None)
 
     def put(self, pipeline: Pipeline, expected_version: int) -> Pipeline:
         """Store `pipeline` as the next version, if the stored one is still `expected_version`."""
@@ -57,6 +55,14 @@ class PipelineStore:
         return {str(item["sk"]): int(item.get("leads", 0)) for item in items if int(item.get("leads", 0)) > 0}
 
 
+def pipeline_from_item(values: dict[str, Any] | None) -> Pipeline:
+    """The stored pipeline item (plain values), or the default pipeline when there is none."""
+    if not values:
+        return default_pipeline()
+    return Pipeline.model_validate({"version": values["version"], "preset": values.get("preset"),
+                                    "stages": values["stages"]})  # fmt: skip
+
+
 def count_move(txn: Transaction, org_table: str, before: str, after: str) -> None:
     """Move one lead's count from status `before` to status `after` (in the change's transaction)."""
     if before == after:
@@ -65,4 +71,3 @@ def count_move(txn: Transaction, org_table: str, before: str, after: str) -> Non
         txn.update(org_table, {"pk": COUNTS_PK, "sk": after}, "ADD leads :one", {":one": 1})
     if before not in ROUTING_STATUSES:
         txn.update(org_table, {"pk": COUNTS_PK, "sk": before}, "ADD leads :minus", {":minus": -1})
-
