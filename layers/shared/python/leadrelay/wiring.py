@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from leadrelay.store.pipeline import PipelineStore
     from leadrelay.store.presence import PresenceStore
     from leadrelay.store.quarantine import QuarantineStore
-    from leadrelay.store.search import LeadSearch
+    from leadrelay.store.search import LeadSearch, SearchBackfill
     from leadrelay.store.users import UserStore
     from leadrelay.tick import FollowupTick
 
@@ -229,6 +229,12 @@ def lead_search() -> LeadSearch:
     from leadrelay.store.search import LeadSearch
 
     return LeadSearch(lead_repository().table)
+
+
+def search_backfill() -> SearchBackfill:
+    from leadrelay.store.search import SearchBackfill
+
+    return SearchBackfill(lead_repository().table)
 
 
 def pipeline_store() -> PipelineStore:
