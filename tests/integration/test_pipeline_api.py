@@ -101,6 +101,15 @@ def test_custom_stages_close_and_reopen_by_category(flow: Flow, demo: dict[str, 
     status, moved = _status(flow, lead, "site-visit-done")
     assert status == 200 and moved["lead"]["category"] == "open" and moved["lead"]["closed_at"] is None
     assert _open_leads(aws, agent) == held
+    # And moving it to another agent is routing's business: the sales stage stays
+    other = next(a for a in ("anjali", "rahul", "priya", "vikram", "sneha") if a != agent)
+    status, moved = flow.call("POST", f"/leads/{lead['lead_id']}/reassign",
+                              body={"agent_id": other, "reason": "cover for leave", "force": True})  # fmt: skip
+    assert status == 200, moved
+    assert (moved["lead"]["status"], moved["lead"]["assigned_agent_id"]) == ("site-visit-done", other)
+    status, moved = flow.call("POST", f"/leads/{lead['lead_id']}/reassign",
+                              body={"agent_id": agent, "reason": "back from leave", "force": True})  # fmt: skip
+    assert status == 200 and moved["lead"]["status"] == "site-visit-done", moved
     # Then the custom won stage refuses without its value, with a clear 422, and changes nothing
     status, refused = _status(flow, lead, "booked")
     assert status == 422 and refused == {"error": "value_required",
