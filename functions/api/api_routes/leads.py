@@ -29,6 +29,7 @@ from leadrelay.auth import Principal, Role
 from leadrelay.clock import iso
 from leadrelay.dashboard.aggregates import STAGES
 from leadrelay.models import Lead, LeadStatus
+from leadrelay.models.pipeline import ROUTING_STATUSES
 
 router = Router()
 
@@ -215,6 +216,9 @@ def _statuses(status: str | None) -> tuple[str, ...]:
         return ()
     pipeline = wiring.pipeline_store().get()
     if pipeline.get(status) is None:
+        if status not in ROUTING_STATUSES:
+            known = ", ".join([*(stage.stage_id for stage in pipeline.stages), "offered", "assigned", "unassigned"])
+            raise Unprocessable("invalid_request", f"status {status!r} is not a stage of the pipeline ({known})")
         return (status,)
     return tuple(dict.fromkeys([status, *pipeline.ids_counting_as(status)]))
 

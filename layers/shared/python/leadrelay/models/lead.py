@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 
 class LeadStatus(StrEnum):
@@ -188,6 +188,16 @@ class Lead(LeadInput):
     # The category (open, won, lost) of the stage `status` names, as it was when set; None on
     # leads routing still holds and on leads stored before statuses were data.
     category: str | None = None
+
+    @field_validator("status", mode="after")
+    @classmethod
+    def _built_in_word(cls, value: str) -> str:
+        """A built-in word stays a `LeadStatus` (so `is LeadStatus.WON` and `.value` keep working);
+        any other stage id is a plain string: compare statuses with `==`, print them with `str()`."""
+        try:
+            return LeadStatus(value)
+        except ValueError:
+            return value
 
     @property
     def closed_as(self) -> str | None:
