@@ -235,3 +235,22 @@ def test_a_pipeline_needs_an_open_a_won_and_a_lost_stage(flow: Flow) -> None:
                                                                    "category": "open", "order": 5}]}  # fmt: skip
     status, answer = flow.call("PUT", "/pipeline", body=routing_word)
     assert status == 422 and "routing" in answer["message"]
+
+
+def test_patch_moves_a_lead_with_its_fields_or_changes_nothing(flow: Flow, demo: dict[str, Any]) -> None:
+    # Given custom stages and a routed lead
+    _custom(flow)
+    lead = _lead(flow, demo, "9876500408")
+    path = f"/leads/{lead['lead_id']}"
+    # When a PATCH renames it and books it without the value: refused, and the name is not edited either
+    status, refused = flow.call("PATCH", path, body={"name": "Asha Verma", "status": "booked"})
+    assert status == 422 and refused["error"] == "value_required"
+    assert flow.get(path)[1]["name"] == "Asha"
+    # When it comes with the value: the fields and the stage both change
+    status, patched = flow.call("PATCH", path, body={"name": "Asha Verma", "status": "booked", "value": 450000})
+    assert status == 200, patched
+    assert patched["changed"] == ["name", "status"]
+    assert (patched["lead"]["name"], patched["lead"]["status"], patched["lead"]["category"]) == (
+        "Asha Verma", "booked", "won")  # fmt: skip
+    # And a value without a status is a validation error
+    assert flow.call("PATCH", path, body={"value": 5})[0] == 422
