@@ -254,3 +254,22 @@ def test_patch_moves_a_lead_with_its_fields_or_changes_nothing(flow: Flow, demo:
         "Asha Verma", "booked", "won")  # fmt: skip
     # And a value without a status is a validation error
     assert flow.call("PATCH", path, body={"value": 5})[0] == 422
+
+
+def test_a_custom_lost_lead_that_comes_back_is_reopened_and_leaves_its_stage(flow: Flow, demo: dict[str, Any]) -> None:
+    # Given a lead closed in the custom lost stage
+    _custom(flow)
+    lead = _lead(flow, demo, "9876500409")
+    _status(flow, lead, "not-interested", reason="budget too low")
+    assert flow.get("/pipeline")[1]["in_use"] == {"not-interested": 1}
+    # When the same person enquires again (the returning policy reopens lost leads)
+    get_clock().advance(minutes=5)  # type: ignore[attr-defined]
+    body = {"phone": "9876500409", "name": "Asha", "message": "still looking"}
+    status, answer = flow.post("website", body, demo["website"]["key"])
+    assert status == 202 and answer["lead_id"] == lead["lead_id"], answer
+    flow.run_router()
+    # Then it is open again, held by routing, and no longer counted in the lost stage
+    reopened = flow.get(f"/leads/{lead['lead_id']}")[1]
+    assert reopened["reopen_count"] == 1 and reopened["category"] == "open" and reopened["closed_at"] is None
+    assert reopened["status"] in ("assigned", "new") and reopened["stage"] == "new"
+    assert flow.get("/pipeline")[1]["in_use"] == {}

@@ -256,6 +256,11 @@ class LeadRepository:
         raw.outcome = "merged"
         self._raw_put(txn, lead_id, raw)
         self._timeline_put(txn, event)
+        if reopen is not None:  # the closed stage holds one lead fewer (routing's `new` is not counted)
+            from leadrelay.config import get_settings
+            from leadrelay.store.pipeline import count_move
+
+            count_move(txn, get_settings().org_table, reopen.closed_status, LeadStatus.NEW.value)
         return self._settle(txn, keys, StoreOutcome("merged", lead_id))
 
     def _settle(self, txn: Transaction, keys: list[DedupeKey], success: StoreOutcome) -> MergeResult:
