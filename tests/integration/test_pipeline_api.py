@@ -273,3 +273,25 @@ def test_a_custom_lost_lead_that_comes_back_is_reopened_and_leaves_its_stage(flo
     assert reopened["reopen_count"] == 1 and reopened["category"] == "open" and reopened["closed_at"] is None
     assert reopened["status"] in ("assigned", "new") and reopened["stage"] == "new"
     assert flow.get("/pipeline")[1]["in_use"] == {}
+
+
+def test_a_stage_holding_leads_from_before_the_stage_counters_still_asks_where_they_go(
+    flow: Flow, demo: dict[str, Any], aws: dict[str, str]
+) -> None:
+    # Given a lead qualified before stage counters existed: only the dashboard's counters know it
+    lead = _lead(flow, demo, "9876500410")
+    _status(flow, lead, "qualified")
+    flow.run_aggregates()
+    boto3.client("dynamodb").delete_item(TableName=aws["ORG_TABLE"],
+                                         Key={"pk": {"S": "STAGECOUNT"}, "sk": {"S": "qualified"}})  # fmt: skip
+    assert flow.get("/pipeline")[1]["in_use"] == {}
+    # When an admin retires the qualified stage without saying where its leads go: refused
+    pipeline = flow.get("/pipeline")[1]
+    stage = next(s for s in pipeline["stages"] if s["stage_id"] == "qualified")
+    stage["retired"] = True
+    status, answer = flow.call("PUT", "/pipeline", body=pipeline)
+    assert status == 409 and answer["error"] == "stage_in_use" and "1 leads" in answer["message"]
+    # And with a destination it is done: the lead shows as contacted
+    stage["moved_to"] = "contacted"
+    assert flow.call("PUT", "/pipeline", body=pipeline)[0] == 200
+    assert flow.get(f"/leads/{lead['lead_id']}")[1]["stage"] == "contacted"

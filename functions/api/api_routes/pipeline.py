@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api_routes.common import NotFound, api_error, lead_view, principal
 from leadrelay import wiring
 from leadrelay.auth import Role
+from leadrelay.clock import get_clock
 from leadrelay.errors import Refused
 from leadrelay.pipeline import PRESETS, Category, Pipeline, check_edit, from_preset
 
@@ -57,11 +58,37 @@ def put_pipeline(document: PipelineDocument) -> dict[str, Any]:
     try:
         if new.version != current.version:
             raise Refused("version_conflict", f"the pipeline is at version {current.version}, you edited {new.version}")
-        check_edit(current, new, in_use)
+        check_edit(current, new, in_use | _held_before_counters(current, new, in_use))
         stored = store.put(new, current.version)
     except Refused as refused:
         raise api_error(refused) from refused
     return _view(stored, in_use)
+
+
+def _held_before_counters(current: Pipeline, new: Pipeline, in_use: dict[str, int]) -> dict[str, int]:
+    """Leads a newly retired stage holds that its counter does not know: those set before the stage
+    counters existed (statuses were built in). The dashboard's counters count every lead by its
+    current status since the first: one Query per month of history, only when retiring a stage
+    whose counter says it is empty."""
+    from leadrelay.clock import local_day
+    from leadrelay.config import get_settings
+
+    retiring = [s.stage_id for s in new.stages if s.retired and not s.moved_to and not in_use.get(s.stage_id)
+                and not (current.get(s.stage_id) and current.get(s.stage_id).retired)]  # type: ignore[union-attr]  # fmt: skip
+    if not retiring:
+        return {}
+    oldest = _store().oldest_received()
+    if oldest is None:
+        return {}
+    zone = get_settings().org_timezone
+    cells = wiring.dashboard_store().lead_cells(local_day(oldest, zone), local_day(get_clock().now(), zone))
+    held: dict[str, int] = {}
+    for cell in cells:
+        for stage_id in retiring:
+            count = int(cell.get(f"s:{stage_id}") or 0)
+            if count > 0:
+                held[stage_id] = held.get(stage_id, 0) + count
+    return held
 
 
 @router.get("/pipeline/presets", summary="Industry pipelines to start from", tags=["pipeline"])

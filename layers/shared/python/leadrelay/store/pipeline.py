@@ -10,6 +10,7 @@ entry stage, whichever it is. A retired stage keeps its own counter (its leads k
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -17,6 +18,7 @@ from botocore.exceptions import ClientError
 from leadrelay.errors import Refused
 from leadrelay.models.pipeline import ROUTING_STATUSES, Pipeline, default_pipeline
 from leadrelay.store.dynamo import client, from_item, query_all, to_item
+from leadrelay.store.lists import LIST_LEADS
 from leadrelay.store.transactions import Transaction
 
 PIPELINE_KEY = {"pk": "CONFIG", "sk": "PIPELINE"}
@@ -48,6 +50,16 @@ class PipelineStore:
                 raise Refused("version_conflict", "the pipeline changed since you read it: read it again") from exc
             raise
         return stored
+
+    def oldest_received(self) -> datetime | None:
+        """When the organisation's oldest lead arrived (the by_received index, one item), or None."""
+        response = client().query(TableName=self.leads_table, IndexName="by_received",
+                                  KeyConditionExpression="list_pk = :lead", ScanIndexForward=True, Limit=1,
+                                  ExpressionAttributeValues=to_item({":lead": LIST_LEADS}))  # fmt: skip
+        items = response.get("Items", [])
+        if not items:
+            return None
+        return datetime.fromisoformat(str(from_item(items[0])["list_sk"]).split("#", 1)[0].replace("Z", "+00:00"))
 
     def in_use(self) -> dict[str, int]:
         items = query_all(TableName=self.org_table, KeyConditionExpression="pk = :pk",
