@@ -280,14 +280,14 @@ def patch_lead(lead_id: LeadId, patch: LeadPatch) -> LeadPatchAnswer:
     try:
         change = None
         if lifecycle is not None and patch.status is not None:
-            from leadrelay.store.lifecycle import StatusChange, StatusRefused
+            from api_routes.leads import status_change
 
             # Checked before anything is written: a refused status leaves the fields unedited too.
-            change = StatusChange(patch.status, who.username, patch.reason, patch.value)
+            change = status_change(patch.status, who.username, patch.reason, patch.value)
             pipeline = lifecycle.pipeline()
             lifecycle.resolve(change, pipeline)
             if lead.offer_id is not None:
-                raise StatusRefused("lead_offered", f"the lead is offered to {lead.offered_agent_id}; accept it first")
+                raise Refused("lead_offered", f"the lead is offered to {lead.offered_agent_id}; accept it first")
         changed = list(changes_of(lead, edit))
         updated, _ = edit_lead(repo.table, lead, edit, get_clock().now())
         if lifecycle is not None and change is not None:

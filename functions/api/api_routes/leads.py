@@ -318,6 +318,13 @@ def reassign(lead_id: LeadId, move: ReassignRequest) -> dict[str, Any]:
     return {"lead": lead_view(moved or lead), "decision": entry}
 
 
+def status_change(status: str, by: str, reason: str | None, value: Decimal | None) -> Any:
+    """A status change for the lifecycle (`PATCH /leads/{id}` sets a status too)."""
+    from leadrelay.store.lifecycle import StatusChange
+
+    return StatusChange(status, by, reason, value)
+
+
 class StatusRequest(BaseModel):
     """A lead's sales status: a stage of the organisation's pipeline (`GET /pipeline`). A stage's
     required fields must come with it (the default pipeline: `lost` needs a reason)."""
