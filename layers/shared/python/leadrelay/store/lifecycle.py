@@ -158,7 +158,8 @@ class LeadLifecycle:
             txn.update(self.org_table, {"pk": ROSTER, "sk": load_sk(agent)}, "ADD open_leads :one", {":one": 1})
         count_move(txn, self.org_table, lead.status, stage.stage_id)
         before = pipeline.stage_of(lead.status)
-        summary = f"{pipeline.label(lead.status)} → {stage.label} by {change.by}"
+        # The summary names the stage ids (stable); `data` carries the labels they had then.
+        summary = f"{lead.status} → {stage.stage_id} by {change.by}"
         if change.reason:
             summary += f": {change.reason.strip()}"
         event = TimelineEvent(
