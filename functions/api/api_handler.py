@@ -37,6 +37,7 @@ from api_routes import (
 from api_routes import fairness as fairness_routes
 from api_routes import offers as offer_routes
 from api_routes import privacy as privacy_routes
+from api_routes import search_index as search_index_routes
 from api_routes.agents import BadUntil
 from api_routes.body_limits import refuse_hostile_body
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
@@ -70,6 +71,7 @@ app.include_router(offer_routes.router)
 app.include_router(fairness_routes.router)
 app.include_router(dashboard.router)
 app.include_router(privacy_routes.router)
+app.include_router(search_index_routes.router)
 openapi_doc.install(app)
 wiring.prepare(wiring.lead_repository, wiring.org_repository)
 

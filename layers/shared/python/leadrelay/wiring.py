@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from leadrelay.store.pipeline import PipelineStore
     from leadrelay.store.presence import PresenceStore
     from leadrelay.store.quarantine import QuarantineStore
-    from leadrelay.store.search import LeadSearch
+    from leadrelay.store.search import LeadSearch, SearchBackfill
     from leadrelay.store.users import UserStore
     from leadrelay.tick import FollowupTick
 
@@ -230,7 +230,8 @@ def reassigner() -> Reassigner:
 def lead_lifecycle() -> LeadLifecycle:
     from leadrelay.store.lifecycle import LeadLifecycle
 
-    return LeadLifecycle(leads=lead_repository(), org_table=get_settings().org_table, clock=get_clock())
+    return LeadLifecycle(leads=lead_repository(), org_table=get_settings().org_table, clock=get_clock(),
+                         pipelines=pipeline_store())  # fmt: skip
 
 
 def quarantine_store() -> QuarantineStore:
@@ -243,6 +244,12 @@ def lead_search() -> LeadSearch:
     from leadrelay.store.search import LeadSearch
 
     return LeadSearch(lead_repository().table)
+
+
+def search_backfill() -> SearchBackfill:
+    from leadrelay.store.search import SearchBackfill
+
+    return SearchBackfill(lead_repository().table)
 
 
 def pipeline_store() -> PipelineStore:
