@@ -49,6 +49,7 @@ SHIPPED = (
     "clock.py",
     "config.py",
     "dashboard",
+    "dashboard_counts.py",
     "definitions.py",
     "errors.py",
     "events",

@@ -37,13 +37,13 @@ from api_routes import (
 from api_routes import fairness as fairness_routes
 from api_routes import offers as offer_routes
 from api_routes import privacy as privacy_routes
+from api_routes import search_index as search_index_routes
 from api_routes.agents import BadUntil
 from api_routes.body_limits import refuse_hostile_body
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
 from leadrelay import wiring
 from leadrelay.auth import Forbidden, Unauthorized
-from leadrelay.store.leads import TransactionFailed
-from leadrelay.store.transient import RETRY_AFTER_S, is_transient, unavailable_body
+from leadrelay.errors import RETRY_AFTER_S, TransactionFailed, unavailable_body
 
 logger = Logger(service="api")
 tracer = Tracer(service="api")
@@ -71,6 +71,7 @@ app.include_router(offer_routes.router)
 app.include_router(fairness_routes.router)
 app.include_router(dashboard.router)
 app.include_router(privacy_routes.router)
+app.include_router(search_index_routes.router)
 openapi_doc.install(app)
 wiring.prepare(wiring.lead_repository, wiring.org_repository)
 
@@ -134,7 +135,7 @@ def capture_refused(exc: lead_entry.CaptureRefused) -> Response:
 
 @app.exception_handler([ClientError, TransactionFailed, BotoCoreError])
 def store_unavailable(exc: Exception) -> Response:
-    if not is_transient(exc):  # a bug, not a passing failure: let it show as one
+    if not wiring.is_transient(exc):  # a bug, not a passing failure: let it show as one
         raise exc
     return Response(status_code=503, content_type="application/json", body=unavailable_body(),
                     headers={"Retry-After": str(RETRY_AFTER_S)})  # fmt: skip

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadrelay import wiring
 from leadrelay.capture import CaptureResult, WebhookRequest
-from leadrelay.store.transient import RETRY_AFTER_S, is_transient, unavailable_body
+from leadrelay.errors import RETRY_AFTER_S, unavailable_body
 
 logger = Logger(service="ingest")
 tracer = Tracer(service="ingest")
@@ -59,7 +59,7 @@ def receive(source_id: str) -> Response:
     try:
         result = wiring.capture_service().capture(_request(source_id))
     except Exception as error:
-        if not is_transient(error):
+        if not wiring.is_transient(error):
             raise
         # Throttled past every retry: nothing was written (one transaction); the resend is safe.
         result = CaptureResult(503, unavailable_body(), headers={"Retry-After": str(RETRY_AFTER_S)})

@@ -17,8 +17,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadrelay import wiring
 from leadrelay.clock import epoch_ms, get_clock
-from leadrelay.store.dynamo import from_item
-from leadrelay.store.leads import lead_from_item
 
 logger = Logger(service="route")
 tracer = Tracer(service="route")
@@ -32,7 +30,7 @@ def route_record(record: DynamoDBRecord) -> None:
     image = record.raw_event.get("dynamodb", {}).get("NewImage")
     if not image:
         return
-    lead = lead_from_item(from_item(image))
+    lead = wiring.lead_from_image(image)
     outcome = wiring.router().route(lead)
     decision = outcome.decision
     if decision is None:

@@ -46,6 +46,7 @@ API_ID = "Api"
 OBSERVABILITY_ID = "Observability"
 DOMAIN_EVENTS_ID = "DomainEvents"
 RULE_TARGET_DLQ_ID = "RuleTargetDlq"
+OFFER_TIMERS_ID = "OfferTimers"
 
 # Lambda functions: folder under functions/ and handler.
 INGEST_FUNCTION = ("ingest", "ingest_handler.handler")

@@ -235,3 +235,26 @@ class IdempotencyStore:
 # Creating POSTs of the REST API honour `Idempotency-Key` for 24 hours (an offline phone syncs
 # within a day; a key older than that is a new request).
 API_IDEMPOTENCY = IdempotencyStore(table=ORG_TABLE, partition_value="IDEMPOTENCY#api", expires_after_s=24 * 3600)
+
+
+@dataclass(frozen=True)
+class OfferTimers:
+    """Offer expiry exact to the second (docs/routing.md#offers): with an offer timeout below the
+    tick, or not a multiple of it, each offer gets a one-time EventBridge Scheduler schedule (in
+    the group named by `group_env`, `at(...)`, deleted after it fires) that invokes the followup
+    function with `{"task": task, …}` at the offer's expiry; the minute tick stays the safety net.
+    The local stack's ticker fires them on its clock."""
+
+    group_env: str = "OFFER_SCHEDULE_GROUP"
+    role_env: str = "OFFER_SCHEDULER_ROLE_ARN"
+    target_env: str = "OFFER_TARGET_ARN"
+    dlq_env: str = "OFFER_DLQ_ARN"
+    task: str = "expire_offer"
+    tick_seconds: int = 60
+    # The schedule's retry policy: a failed invoke is retried this often, for at most this long
+    # (then dead-lettered; the tick expires the offer anyway).
+    retry_attempts: int = 3
+    max_event_age_s: int = 300
+
+
+OFFER_TIMERS = OfferTimers()

@@ -82,7 +82,7 @@ def _exact(value: Decimal) -> Decimal:
         return value.quantize(_PLACES)
 
 
-def _share(weight: int) -> Decimal:
+def _share(weight: int | Decimal) -> Decimal:
     """Virtual time one lead takes at this weight."""
     return Decimal(1) / Decimal(weight)
 
@@ -102,7 +102,8 @@ def pick_weighted(pool_id: str, candidates: list[str], roster: Roster) -> Pick:
     from leave or one whose weight changed is owed at most one lead; nobody is reset.
     """
     now = roster.virtual_time.get(pool_id, Decimal(0))
-    weights = {agent_id: roster.agents[agent_id].weight for agent_id in candidates}
+    pool = roster.pools.get(pool_id)  # (performance weighting: the pool's weights are input)
+    weights = {a: pool.weight_of(roster.agents[a]) if pool else roster.agents[a].weight for a in candidates}
     step = _share(sum(weights.values()))
     finish = {
         agent_id: _exact(max(roster.rr(pool_id, agent_id).vtime, now - _share(weights[agent_id])))

@@ -97,14 +97,11 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def query_all(**kwargs: Any) -> list[dict[str, Any]]:
-    """Every item a Query returns, across pages, as plain dicts."""
-    items: list[dict[str, Any]] = []
-    while True:
-        response = client().query(**kwargs)
-        items.extend(from_item(item) for item in response.get("Items", []))
-        if "LastEvaluatedKey" not in response:
-            return items
-        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    """Every item a Query returns, across pages, as plain dicts: `store/paging.py` (the old
+    import path, still used by modules that have not moved to it)."""
+    from leadrelay.store.paging import query_all
+
+    return query_all(**kwargs)
 
 
 def encode_cursor(key: dict[str, Any] | None) -> str | None:
