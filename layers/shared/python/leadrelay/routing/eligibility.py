@@ -212,12 +212,12 @@ _AWAY_KEPT = 64
 
 
 class _PoolIndex:
-    """One pool's members as the screening reads them, valid while the pool lists the same ids."""
+    """One pool's members as the screening reads them, valid while the pool lists the same ids
+    (its own caps are read per decision)."""
 
-    __slots__ = ("_backlogs", "_caps", "_known", "ids", "members", "pool", "soft", "unknown")
+    __slots__ = ("_backlogs", "_caps", "_known", "ids", "members", "soft", "unknown")
 
     def __init__(self, pool: Pool, facts: dict[str, AgentFacts]) -> None:
-        self.pool = pool
         self.ids = list(pool.agent_ids)
         self.members = frozenset(self.ids)
         self.unknown = [agent_id for agent_id in self.ids if agent_id not in facts]
@@ -283,7 +283,7 @@ class RosterIndex:
 
     def pool(self, pool: Pool) -> _PoolIndex:
         held = self._pools.get(pool.pool_id)
-        if held is None or held.pool is not pool or held.ids != pool.agent_ids:
+        if held is None or held.ids != pool.agent_ids:
             held = self._pools[pool.pool_id] = _PoolIndex(pool, self.facts)
         return held
 
@@ -318,11 +318,7 @@ class RosterIndex:
         capped = [agent_id for agent_id, cap in held.caps(chain_cap) if today(agent_id, 0) >= cap]
         if capped:
             why.update(dict.fromkeys(capped, _CAPPED))
-        away = self.away(at)
-        if len(away) <= 2 * len(ids):
-            why.update(away)
-        else:
-            why.update({agent_id: reason for agent_id in ids if (reason := away.get(agent_id)) is not None})
+        why.update(self.away(at))  # every agent away, in the pool or not: only members are read
         if passed:
             why.update(dict.fromkeys(passed, _PASSED_ON_OFFER))
         if excluded:
