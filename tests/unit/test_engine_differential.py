@@ -236,7 +236,7 @@ def both(lead: Lead, chain: RuleChain, roster: Roster, counts: dict[str, int], n
     return fast, slow
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(chain=chains(), roster=rosters(), runs=st.lists(decisions(), min_size=1, max_size=4))
 def test_the_fast_engine_decides_exactly_as_the_reference(chain: RuleChain, roster: Roster, runs: list[Any]) -> None:
     # Given one chain and roster, kept between decisions as a warm router keeps them
@@ -247,7 +247,7 @@ def test_the_fast_engine_decides_exactly_as_the_reference(chain: RuleChain, rost
         assert fast == slow
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(chain=chains(), roster=rosters(), first=decisions(), replacement=agents("a0"), members=st.lists(
     st.sampled_from(AGENT_IDS), max_size=6))  # fmt: skip
 def test_a_changed_agent_or_pool_is_seen_by_the_next_decision(
@@ -266,7 +266,7 @@ def test_a_changed_agent_or_pool_is_seen_by_the_next_decision(
     assert fast == slow
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(cond=conditions, lead=leads(), minutes=st.integers(0, 7 * 24 * 60))
 def test_a_rule_the_index_leaves_out_never_holds(cond: dict[str, Any], lead: Lead, minutes: int) -> None:
     # Given one rule with any condition
