@@ -6,7 +6,7 @@ they are re-exported here, where they used to live.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -288,8 +288,9 @@ def guard(cond: Condition | None) -> list[Clause] | None:
     return None
 
 
-def _breadth(clause: Clause) -> tuple[int, int]:
-    return max((_NARROWS[atom[0]] for atom in clause), default=0), len(clause)
+def _breadth(clause: Iterable[Atom]) -> tuple[int, int]:
+    atoms = list(clause)
+    return max((_NARROWS[atom[0]] for atom in atoms), default=0), len(atoms)
 
 
 def _field_atom(cond: FieldCondition, *, negated: bool) -> Atom | None:
