@@ -88,3 +88,45 @@ def test_a_returning_owner_who_let_the_offer_pass_is_not_offered_it_again() -> N
         plan.rules[0].why
         == "reopened lead: previous owner owner let the offer of this lead pass; the rule chain decides"
     )
+
+
+def test_a_pool_that_gains_a_member_in_place_is_screened_with_them() -> None:
+    # Given a decision on a pool of one, with a pool cap and an offer timeout
+    r = roster(Agent(agent_id="a", name="A"), Agent(agent_id="b", name="B", daily_cap=1), max_open_leads=2)
+    r.pools["p"].agent_ids.remove("b")
+    r.pools["p"].offer_timeout_s = 60
+    assert decide(lead(), CHAIN, r, {}, MONDAY_NOON_IST, TZ).candidates == ["a"]
+    # When the pool's member list gains an agent in place
+    r.pools["p"].agent_ids.append("b")
+    plan = decide(lead(), CHAIN, r, {"b": 1}, MONDAY_NOON_IST, TZ)
+    # Then they are screened too (at their cap), and the plan carries the pool's backlog cap and
+    # offer timeout
+    assert plan.candidates == ["a"] and plan.skipped == {"b": "capped"}
+    assert plan.max_open_leads == 2 and plan.offer_timeout_s == 60
+
+
+def test_only_eligible_agents_at_their_soft_cap_are_demoted() -> None:
+    # Given soft caps of 1: one agent with no lead today, one with one, one with one but off shift
+    off = Shift(days=[0], start=time(20), end=time(21))
+    r = roster(Agent(agent_id="fresh", name="F", soft_cap=1), Agent(agent_id="full", name="U", soft_cap=1),
+               Agent(agent_id="away", name="W", soft_cap=1, shifts=[off]))  # fmt: skip
+    # When a lead is decided
+    plan = decide(lead(), CHAIN, r, {"full": 1, "away": 1}, MONDAY_NOON_IST, TZ)
+    # Then only the eligible agent at their soft cap is demoted
+    assert plan.demoted == ["full"] and plan.skipped == {"away": "off_shift"} and plan.agent_id == "fresh"
+
+
+def test_every_rule_walked_past_is_in_the_trace_in_order() -> None:
+    # Given a rule that may match by its city but fails on tags, then one for another city
+    chain = RuleChain.model_validate({"default_pool_id": "p", "rules": [
+        {"rule_id": "r0", "pool_id": "p", "when": {"all": [{"field": "city", "op": "eq", "value": "Pune"},
+                                                           {"field": "tags", "op": "exists", "value": True}]}},
+        {"rule_id": "r1", "pool_id": "p", "when": {"field": "city", "op": "eq", "value": "Delhi"}},
+        {"rule_id": "r2", "pool_id": "p", "when": {"field": "city", "op": "eq", "value": "Pune"}},
+    ]})  # fmt: skip
+    r = roster(Agent(agent_id="a", name="A"))
+    # When a Pune lead without tags is decided
+    plan = decide(lead(city="Pune", budget=5), chain, r, {}, MONDAY_NOON_IST, TZ)
+    # Then the third rule decides, and the trace lists the two before it, in order, as not matched
+    assert plan.rule_id == "r2"
+    assert [(t.rule_id, t.matched) for t in plan.rules] == [("r0", False), ("r1", False), ("r2", True)]
