@@ -21,7 +21,7 @@ PACKAGE_ROOT = REPO_ROOT / "layers" / "shared" / "python"
 
 # Each top-level part of the `leadrelay` package, by layer. A part may import its own layer and
 # the layers below it, never above.
-FOUNDATION = {"__init__", "models", "errors", "clock", "ids", "config", "definitions", "limits"}
+FOUNDATION = {"__init__", "models", "errors", "clock", "ids", "config", "definitions", "limits", "tracing"}
 STORE = {"store"}
 DOMAIN = {
     "auth", "capture", "sources", "pull", "routing", "followup", "dashboard", "reports", "tick", "events",
