@@ -57,6 +57,8 @@ def _float(value: float) -> Decimal | str:
 def _plain(value: Any) -> Any:
     """Python values DynamoDB can hold: datetimes as ISO strings, floats as Decimals, no Nones;
     numbers beyond DynamoDB's range as text."""
+    if type(value) is str:  # most values of an item: one check instead of eight (handler CPU per lead)
+        return value
     if isinstance(value, datetime):
         return iso(value)
     if isinstance(value, date | time):
