@@ -11,19 +11,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadrelay import wiring
+from leadrelay import tracing, wiring
 from leadrelay.config import get_settings
 from leadrelay.dashboard import consumer as dashboard
 from leadrelay.events import bus
 from leadrelay.events.forward import entries_for
 
 logger = Logger(service="events")
-tracer = Tracer(service="events")
+tracer = tracing.tracer("events")  # the X-Ray SDK only when tracing is on (leadrelay/tracing.py)
 metrics = Metrics(namespace="LeadRelay", service="events")
 # A bus outage fails every record of a batch: report them all (the mapping retries from the first)
 # rather than raise, which would bisect the batch for nothing.
