@@ -228,12 +228,21 @@ def run(leads: int, workers: int, fault_rate: float, kill_rate: float | None = N
                         answers.setdefault(body["phone"], answer.json()["lead_id"])
 
         started = time.monotonic()
+        reporter = threading.Thread(target=_report_progress, args=(stack, answers, leads, started, bus),
+                                    name="soak-progress", daemon=True)  # fmt: skip
+        reporter.start()
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(send, range(1, leads + 1)))
         sent_s = time.monotonic() - started
-        deadline = time.monotonic() + 120 + leads / 50
-        while not stack.drain(30) and time.monotonic() < deadline:
-            pass
+        # The stream functions may be far behind the senders: wait while they make progress, and
+        # give up (the invariants then say what was left undone) after two minutes without any.
+        progress, progress_at = None, time.monotonic()
+        while not stack.drain(30):
+            seen = tuple(tuple(vars(p.stats).values()) for p in (stack.poller, stack.event_poller) if p is not None)
+            if seen != progress:
+                progress, progress_at = seen, time.monotonic()
+            elif time.monotonic() - progress_at > 120:
+                break
         stack.drain(30)
         settle_s = time.monotonic() - started - sent_s
         bus.finish()
@@ -262,6 +271,28 @@ def run(leads: int, workers: int, fault_rate: float, kill_rate: float | None = N
         problems.append("every_timeline_entry_on_the_bus")
     report["problems"] = problems
     return report
+
+
+def _report_progress(stack: Any, answers: dict[str, str], leads: int, started: float, bus: BusConsumer) -> None:
+    """A line on stderr every minute: how far the senders, the router and the events function are."""
+    interval = float(os.environ.get("SOAK_PROGRESS_SECONDS") or 60)
+    while not bus.stop.wait(interval):
+        routed = stack.poller.stats.records_delivered if stack.poller else 0
+        forwarded = stack.event_poller.stats.records_delivered if stack.event_poller else 0
+        print(f"soak: {time.monotonic() - started:5.0f} s: {len(answers)}/{leads} leads accepted, {routed} routed, "
+              f"{forwarded} stream records through the events function, {sum(bus.seen.values())} events on the bus; "
+              f"CPU s: this process {_cpu_seconds()['stack_and_soak']:.0f}, moto {_moto_cpu_now(stack):.0f}",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+
+def _moto_cpu_now(stack: Any) -> float:
+    """The moto child's CPU seconds so far (Linux /proc), while it runs; 0 when unknown."""
+    process = getattr(getattr(stack, "_moto", None), "_process", None)
+    try:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (AttributeError, OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _cpu_seconds() -> dict[str, float]:
