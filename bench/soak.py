@@ -5,13 +5,17 @@ Faults, injected with botocore `before-call` hooks on the stack's own clients (t
 shapes, as in tests/integration/faults.py): DynamoDB throttling and TransactionConflict on every
 write and EventBridge refusing PutEvents (`SOAK_FAULT_RATE`, default 5 % of calls each). Webhook
 senders resend on 503 as providers do, and a tenth of the leads are sent twice (a provider retry).
+The route and events functions are killed in the middle of a batch (`SOAK_KILL_RATE`, default the
+fault rate, of their invocations of two records or more), as a Lambda timeout would.
 
 At the end: every lead decided (assigned or unassigned, never left pending), each with exactly one
-routing decision (none doubled), no agent over a hard cap, every day counter equal to a recount of
-the leads assigned that day, no record in the DLQ, and every timeline entry on the bus (by event id).
+routing decision (none doubled), no agent over a hard cap, every day counter, open-lead count and
+dashboard counter cell equal to a recount, no record in the DLQ, and every timeline entry on the
+bus (by event id).
 
 `SOAK_LEADS` (default 10,000) sets the load; `SOAK_WORKERS` the concurrent senders. Writes
-bench/results/soak-latest.json; exits 1 when an invariant fails.
+bench/results/soak-latest.json (or `SOAK_OUT`) with wall and CPU time; exits 1 when an invariant
+fails. docs/benchmarks.md has the 10,000-lead figures.
 """
 
 from __future__ import annotations
