@@ -6,6 +6,7 @@ in the on-failure queue) without holding up the others.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -23,6 +24,8 @@ tracer = tracing.tracer("route")  # the X-Ray SDK only when tracing is on (leadr
 metrics = Metrics(namespace="LeadRelay", service="route")
 wiring.prepare(wiring.router)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+# A batch of records with nothing to route (a lead routed meanwhile) adds no metric; that is normal.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
 @tracer.capture_method
