@@ -68,6 +68,7 @@ SHIPPED = (
     "sources",
     "store",
     "tick",
+    "tracing.py",
     "wiring.py",
 )
 # For laptops and CI only: the local stack (moto server, gateway, poller, ticker) and the CLI.

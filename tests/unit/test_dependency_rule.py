@@ -22,7 +22,7 @@ PACKAGE_ROOT = REPO_ROOT / "layers" / "shared" / "python"
 # Each top-level part of the `leadrelay` package, by layer. A part may import its own layer and
 # the layers below it, never above.
 FOUNDATION = {
-    "__init__", "models", "errors", "clock", "ids", "config", "definitions", "limits",
+    "__init__", "models", "errors", "clock", "ids", "config", "definitions", "limits", "tracing",
     "dashboard_counts",  # pure, what a lead counts as; outside models/ to keep pydantic off the events cold start
 }  # fmt: skip
 STORE = {"store"}
