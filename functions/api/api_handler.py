@@ -16,6 +16,7 @@ from api_routes import (
     agents,
     audit,
     dashboard,
+    exports,
     followup_settings,
     followups,
     gate,
@@ -71,6 +72,7 @@ app.include_router(offer_routes.router)
 app.include_router(fairness_routes.router)
 app.include_router(dashboard.router)
 app.include_router(privacy_routes.router)
+app.include_router(exports.router)
 openapi_doc.install(app)
 wiring.prepare(wiring.lead_repository, wiring.org_repository)
 

@@ -235,3 +235,29 @@ class IdempotencyStore:
 # Creating POSTs of the REST API honour `Idempotency-Key` for 24 hours (an offline phone syncs
 # within a day; a key older than that is a new request).
 API_IDEMPOTENCY = IdempotencyStore(table=ORG_TABLE, partition_value="IDEMPOTENCY#api", expires_after_s=24 * 3600)
+
+
+@dataclass(frozen=True)
+class ExportsBucket:
+    """Large CSV exports (`leadrelay.export_job`): the S3 bucket the export function writes and the
+    api function hands out presigned GETs for. Retention is DPDP's: the bucket's lifecycle deletes
+    a file `retention_days` after it was written, and the job's records expire with it (an erasure
+    request removes the files holding the person at once: docs/api.md#large-exports)."""
+
+    env_var: str = "EXPORTS_BUCKET"
+    function_env_var: str = "EXPORT_FUNCTION_NAME"
+    prefix: str = "exports/"
+    retention_days: int = 2
+    # Multipart uploads a crashed runner left unfinished are aborted (their parts deleted) after this.
+    abort_incomplete_upload_days: int = 1
+    # A presigned download URL works this long; each status read issues a new one.
+    url_expires_s: int = 900
+    # Above this many rows a selection is exported in the background (202): one answer of the api
+    # function stays under Lambda's 6 MB response limit (API Gateway's is 10 MB) at the measured
+    # worst-case row size, and well inside its 15 s timeout (docs/api.md#large-exports).
+    sync_max_rows: int = 5000
+
+
+EXPORTS = ExportsBucket()
+# The export function runs a job for up to 15 minutes, then hands over to a successor (export_job).
+FUNCTION_TIMEOUT_S["export"] = 900
