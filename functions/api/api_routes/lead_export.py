@@ -13,6 +13,7 @@ short-lived presigned URL once it is done.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -134,7 +135,7 @@ def _larger_than(who: Principal, filters: dict[str, Any], cursor: str, room: int
         cursor = next_cursor
 
 
-def _in_background(who: Principal, filters: dict[str, Any], date_format: str) -> Response[dict[str, Any]]:
+def _in_background(who: Principal, filters: dict[str, Any], date_format: str) -> Response[str]:
     """Queue the export job and start its runner: 202 with where to poll."""
     from leadrelay.export_job import new_job
     from leadrelay.ids import new_id
@@ -151,7 +152,7 @@ def _in_background(who: Principal, filters: dict[str, Any], date_format: str) ->
     except Exception:  # the job is queued: the first status read finds it stalled and launches it again
         logger.exception("could not launch the export runner", extra={"export_id": export_id})
     body = status_body(export_id)
-    return Response(status_code=202, content_type="application/json", body=body,
+    return Response(status_code=202, content_type="application/json", body=json.dumps(body),
                     headers={"Location": body["status_url"], "Retry-After": "2"})  # fmt: skip
 
 
