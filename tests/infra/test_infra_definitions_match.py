@@ -223,6 +223,22 @@ def test_function_timeouts_match_the_definition_the_local_stack_uses(synthesized
     assert deployed * 1000 - 1000 < local <= deployed * 1000
 
 
+def test_the_exports_bucket_and_its_function_match_the_definition(synthesized):
+    ((bucket_id, bucket),) = synthesized.resources("AWS::S3::Bucket").items()
+    (rule,) = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["Prefix"] == definitions.EXPORTS.prefix
+    assert rule["ExpirationInDays"] == definitions.EXPORTS.retention_days
+    assert (
+        rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
+        == definitions.EXPORTS.abort_incomplete_upload_days
+    )
+    export_id = _function_logical_id(synthesized, "export_handler.handler")
+    api = synthesized.raw["Resources"][_function_logical_id(synthesized, "api_handler.handler")]
+    variables = api["Properties"]["Environment"]["Variables"]
+    assert variables[definitions.EXPORTS.env_var] == {"Ref": bucket_id}
+    assert variables[definitions.EXPORTS.function_env_var] == {"Ref": export_id}
+
+
 # Every setting in `leadrelay.definitions`, and where it is checked against the other side. A new
 # setting fails the test below until it is classified here: shared with infra (and checked in this
 # file), or read by the code and the local stack alike with nothing to deploy.
@@ -242,6 +258,7 @@ CHECKED_AGAINST_THE_TEMPLATE = {
     "EVENT_SOURCE": "test_audit_rule_keeps_every_domain_event_in_a_log_group",
     "DLQ_ENV": "test_both_stream_readers_park_failed_records_in_the_one_stream_dlq",
     "EVENTS_DLQ_ENV": "test_both_stream_readers_park_failed_records_in_the_one_stream_dlq",
+    "EXPORTS": "test_the_exports_bucket_and_its_function_match_the_definition",
 }
 CODE_ONLY = {
     "EVENT_DETAIL_TYPES": "the events function's naming, the same code on both sides",
