@@ -261,3 +261,23 @@ def test_a_job_whose_runner_died_mid_file_is_relaunched_by_the_status_poll_and_r
     assert requests.get(view["url"], timeout=10).content.decode("utf-8") == expected
     listed = boto3.client("s3").list_objects_v2(Bucket="test-exports").get("Contents", [])
     assert len(listed) == 1
+
+
+def test_long_rows_make_a_first_answer_go_to_the_background_and_a_later_part_stop_early(
+    flow: Flow, demo: dict[str, Any], launched: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given leads with long Devanagari messages, and answers capped at 4 KB (4 MB in production)
+    from api_routes import lead_export
+
+    for n in range(6):
+        _lead(flow, demo, f"98765180{n:02d}", message="क" * 500)
+    headers = _export(flow, {"limit": "1"})[1]
+    monkeypatch.setattr(lead_export, "EXPORTS", dataclasses.replace(lead_export.EXPORTS, sync_max_bytes=4096))
+    monkeypatch.setattr(lead_export, "READ_PAGE", 1)
+    # When the whole list is asked for at once, it goes to the background
+    status, _, body = _export(flow, {"limit": "5000"})
+    assert status == 202 and launched == [json.loads(body)["export_id"]]
+    # And a later part of a paged export stops at the cap and says where to go on
+    status, headers, part = _export(flow, {"limit": "5000", "header": "false", "cursor": headers["X-Next-Cursor"]})
+    assert status == 200 and 0 < int(headers["X-Row-Count"]) < 5 and headers.get("X-Next-Cursor")
+    assert 4096 <= len(part.encode()) < 4096 + 2000

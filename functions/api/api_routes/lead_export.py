@@ -98,6 +98,10 @@ def export_leads(
         rows += len(page)
         if cursor is None:
             break
+        if len(body) * 3 >= EXPORTS.sync_max_bytes and len(body.encode("utf-8")) >= EXPORTS.sync_max_bytes:
+            if first_call:  # long rows: more than one answer may carry, so the background it is
+                return _in_background(who, filters, date_format)
+            break  # the rest follows X-Next-Cursor
     if first_call and _too_large(who, filters, rows, cursor):
         return _in_background(who, filters, date_format)
     record_access(who, "lead export", shown)

@@ -252,10 +252,15 @@ class ExportsBucket:
     abort_incomplete_upload_days: int = 1
     # A presigned download URL works this long; each status read issues a new one.
     url_expires_s: int = 900
-    # Above this many rows a selection is exported in the background (202): one answer of the api
-    # function stays under Lambda's 6 MB response limit (API Gateway's is 10 MB) at the measured
-    # worst-case row size, and well inside its 15 s timeout (docs/api.md#large-exports).
+    # Above this many rows a selection is exported in the background (202). Measured (docs/api.md#large-exports):
+    # a typical row is ~340 bytes, so 5,000 rows are ~1.7 MB, and formatting them took 350 ms of one
+    # CPU here (~2.5 s at the api function's 256 MB, plus 25 index reads): well inside its 15 s
+    # timeout and API Gateway's 29 s, and under Lambda's 6 MB response limit (API Gateway's is 10 MB).
     sync_max_rows: int = 5000
+    # Rows can be long (a 2,000-character Devanagari message makes a 6.5 KB row): one answer also
+    # stops at this many bytes (checked after each page of at most 200 rows, so it stays under 6 MB),
+    # and a first answer that reaches it turns into a background export.
+    sync_max_bytes: int = 4 * 1024 * 1024
 
 
 EXPORTS = ExportsBucket()
