@@ -250,7 +250,7 @@ def test_a_job_whose_runner_died_mid_file_is_relaunched_by_the_status_poll_and_r
         run_jobs(launched)
     _, view = _status(flow, export_id)
     assert view["status"] == "running" and view["url"] is None and 0 < view["rows"] < 12
-    # When the lease lapses and the creator polls the status
+    # When the job has sat idle past the grace and the creator polls the status
     get_clock().advance(minutes=20)  # type: ignore[attr-defined]
     _status(flow, export_id)
     # Then the poll launched a runner again, which resumes and finishes the one file

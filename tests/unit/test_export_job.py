@@ -30,8 +30,8 @@ class Row:
     lead_id: str
 
 
-class Crash(Exception):
-    """The runner's process dies here."""
+class Crash(BaseException):
+    """The runner's process dies here (nothing in it runs after: not even an `except Exception`)."""
 
 
 @dataclass
@@ -221,6 +221,28 @@ def test_a_runner_that_dies_mid_upload_is_resumed_from_the_last_part_and_no_row_
     done = world.runner(part_bytes=2048).run(job.export_id)
     # Then the one file holds every row exactly once
     assert done is not None and done.status is ExportStatus.DONE and done.rows == 1000
+    assert world.file(world.records.jobs[job.export_id]) == IDS
+
+
+def test_a_runner_that_hits_an_error_gives_the_job_back_so_a_retry_resumes_it_at_once() -> None:
+    # Given S3 refusing the runner's second part (an error it survives, unlike a crash)
+    world = World(IDS)
+    job = world.queue()
+    real_put = world.files.put_part
+
+    def refusing(key: str, upload_id: str, number: int, body: bytes) -> str:
+        if number == 2:
+            raise RuntimeError("SlowDown")
+        return real_put(key, upload_id, number, body)
+
+    world.files.put_part = refusing  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        world.runner(part_bytes=2048).run(job.export_id)
+    # Then the job is released, not leased for 16 minutes
+    assert world.records.jobs[job.export_id].lease_until is None
+    # And Lambda's retry, moments later, resumes it to the end
+    world.files.put_part = real_put  # type: ignore[method-assign]
+    assert world.runner(part_bytes=2048).run(job.export_id).status is ExportStatus.DONE  # type: ignore[union-attr]
     assert world.file(world.records.jobs[job.export_id]) == IDS
 
 

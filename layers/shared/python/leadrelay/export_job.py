@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -108,6 +109,12 @@ class ExportRunner:
             return self._run(job, runner)
         except LostLease:
             return job
+        except Exception:
+            # An error the runner survived (S3 or DynamoDB refusing): give the job back at once, so
+            # Lambda's retry of this invocation resumes it instead of waiting for the lease to lapse.
+            with suppress(Exception):
+                self.records.release(job, runner)
+            raise
 
     def _run(self, job: ExportJob, runner: str) -> ExportJob:
         who = self.principal_of(job)
