@@ -21,7 +21,11 @@ QUEUE_STATUSES = (LeadStatus.NEW, LeadStatus.UNASSIGNED)
 
 
 class LeadLists(Protocol):
-    def list_leads(self, **filters: Any) -> tuple[list[Lead], str | None]: ...
+    def list_leads(
+        self, *, agent_id: str | None = None, team_id: str | None = None, status: str | None = None,
+        source_id: str | None = None, cursor: str | None = None, limit: int = 50, tag: str | None = None,
+        received_from: datetime | None = None, received_to: datetime | None = None,
+    ) -> tuple[list[Lead], str | None]: ...  # fmt: skip
 
 
 class Agents(Protocol):

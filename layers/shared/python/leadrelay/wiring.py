@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from leadrelay.clock import get_clock
 from leadrelay.config import get_settings, reset_settings
@@ -288,7 +288,7 @@ def export_runner(time_left_s: Callable[[], float]) -> ExportRunner:
                             search=lead_search, **selection_arguments(dict(query)))  # fmt: skip
 
     def to_csv(leads: list, with_header: bool, query: dict[str, object]) -> str:  # type: ignore[type-arg]
-        date_format = "indian" if query.get("date_format") == "indian" else "iso"
+        date_format: Literal["iso", "indian"] = "indian" if query.get("date_format") == "indian" else "iso"
         return (export.header() if with_header else "") + export.rows(leads, date_format, settings.org_timezone)
 
     def log_access(who: Principal, job: ExportJob, part: int, lead_ids: list[str]) -> None:

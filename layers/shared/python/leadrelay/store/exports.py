@@ -316,6 +316,6 @@ def launch(export_id: str, function_name: str) -> None:
         return
     if not function_name:
         raise RuntimeError("no export function is configured (EXPORT_FUNCTION_NAME)")
-    lambda_client = botocore.session.get_session().create_client("lambda")
+    lambda_client: Any = botocore.session.get_session().create_client("lambda")
     lambda_client.invoke(FunctionName=function_name, InvocationType="Event",
                          Payload=json.dumps({"export_id": export_id}).encode())  # fmt: skip
