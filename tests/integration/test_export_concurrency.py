@@ -9,8 +9,8 @@ Then exactly one claims it, the file holds every row once, and no second object 
 from __future__ import annotations
 
 import csv
-import json
 import io
+import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
