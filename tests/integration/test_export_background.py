@@ -162,7 +162,7 @@ def test_a_managers_background_export_holds_only_their_team_like_their_synchrono
     assert status == 200 and view["status"] == "done"
     rows = list(csv.DictReader(io.StringIO(requests.get(view["url"], timeout=10).text.removeprefix("\ufeff"))))
     admin_rows = list(csv.DictReader(io.StringIO(_sync_csv(flow).removeprefix("\ufeff"))))
-    assert len(rows) < len(admin_rows)
+    assert 0 < len(rows) < len(admin_rows)
     assert all(row["assigned_team_id"] == "ncr" for row in rows)
     assert {r["lead_id"] for r in admin_rows if r["assigned_team_id"] == "ncr"} == {r["lead_id"] for r in rows}
     assert requests.get(view["url"], timeout=10).text == _sync_csv(flow, "manager", **MAYA)
@@ -281,3 +281,25 @@ def test_long_rows_make_a_first_answer_go_to_the_background_and_a_later_part_sto
     status, headers, part = _export(flow, {"limit": "5000", "header": "false", "cursor": headers["X-Next-Cursor"]})
     assert status == 200 and 0 < int(headers["X-Row-Count"]) < 5 and headers.get("X-Next-Cursor")
     assert 4096 <= len(part.encode()) < 4096 + 2000
+
+
+def test_the_scope_is_decided_again_when_the_job_runs(flow: Flow, demo: dict[str, Any], launched: list[str]) -> None:
+    # Given the NCR manager queues a background export
+    _team_leads(flow, demo)
+    assert _sync_csv(flow, "manager", **MAYA).count("\r\n") > 1  # NCR has leads
+    sub = claims("manager", **MAYA)["sub"]
+    moved = json.loads(_export(flow, {"async": "true"}, "manager", **MAYA)[2])["export_id"]
+    disabled = json.loads(_export(flow, {"async": "true"}, "manager", **MAYA)[2])["export_id"]
+    # When, before the jobs run, she is moved to another team
+    from leadrelay import wiring
+
+    wiring.user_store().update(sub, {"team_id": "no-such-team"})
+    run_jobs([moved])
+    # Then her export holds that team's leads (none), not NCR's
+    view = _status(flow, moved, "manager", **MAYA)[1]
+    assert view["status"] == "done" and view["rows"] == 0
+    # And when she is removed before a job runs, it fails and writes no file
+    wiring.user_store().update(sub, {"status": "removed"})
+    run_jobs([disabled])
+    view = _status(flow, disabled)[1]  # (an admin reads it: she can no longer sign in)
+    assert view["status"] == "failed" and "no longer an active user" in view["error"] and view["url"] is None
