@@ -120,9 +120,13 @@ def run_export(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO =
             rows = export_all(api_url, token, query, out, progress)
         else:
             partial = target.with_name(target.name + ".part")
-            with partial.open("w", encoding="utf-8", newline="") as file:
-                rows = export_all(api_url, token, query, file, progress)
-            partial.replace(target)  # a failed export never leaves a half file under the real name
+            try:
+                with partial.open("w", encoding="utf-8", newline="") as file:
+                    rows = export_all(api_url, token, query, file, progress)
+            except BaseException:
+                partial.unlink(missing_ok=True)  # a failed export leaves no half file behind
+                raise
+            partial.replace(target)
     except SimulateError as exc:
         print(f"leadrelay export: {exc}", file=err)
         return 2
