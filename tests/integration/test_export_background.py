@@ -197,6 +197,7 @@ def test_a_file_past_retention_is_expired_and_gives_no_url(
     get_clock().advance(days=2, minutes=1)  # type: ignore[attr-defined]
     status, view = _status(flow, export_id)
     assert status == 200 and view["status"] == "expired" and view["url"] is None
+    assert "retention" in view["error"]
 
 
 def test_erasing_a_person_deletes_the_exports_that_hold_them_and_only_those(

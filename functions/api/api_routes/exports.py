@@ -81,9 +81,15 @@ def get_export(export_id: ExportId) -> ExportView:
         audit_read(who, "lead export download link", count=job.rows)
     return ExportView(
         export_id=job.export_id, status=status, rows=job.rows, url=url, expires_at=expires_at,
-        error=job.error if status is not ExportStatus.DONE else None, created_at=iso(job.created_at),
+        error=_why(job.error, status), created_at=iso(job.created_at),
         finished_at=iso(job.finished_at) if job.finished_at else None,
     )  # fmt: skip
+
+
+def _why(error: str | None, status: ExportStatus) -> str | None:
+    if status is ExportStatus.EXPIRED and error is None:
+        return f"the file was deleted {EXPORTS.retention_days} days after it was written (retention)"
+    return error if status is not ExportStatus.DONE else None
 
 
 def status_body(export_id: str) -> dict[str, Any]:
