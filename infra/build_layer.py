@@ -49,6 +49,7 @@ SHIPPED = (
     "clock.py",
     "config.py",
     "dashboard",
+    "dashboard_counts.py",
     "definitions.py",
     "errors.py",
     "events",
@@ -69,6 +70,7 @@ SHIPPED = (
     "sources",
     "store",
     "tick",
+    "tracing.py",
     "wiring.py",
 )
 # For laptops and CI only: the local stack (moto server, gateway, poller, ticker) and the CLI.

@@ -11,32 +11,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from leadrelay import tracing, wiring
 from leadrelay.config import get_settings
 from leadrelay.dashboard import consumer as dashboard
 from leadrelay.events import bus
 from leadrelay.events.forward import entries_for
-from leadrelay.store.dashboard import DashboardStore
-from leadrelay.store.dynamo import from_item
 
 logger = Logger(service="events")
-tracer = Tracer(service="events")
-metrics = Metrics(namespace="LeadRelay", service="events")
+tracer = tracing.tracer("events")  # the X-Ray SDK only when tracing is on (leadrelay/tracing.py)
 # A bus outage fails every record of a batch: report them all (the mapping retries from the first)
 # rather than raise, which would bisect the batch for nothing.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-
-
-def _dashboard_store() -> DashboardStore:
-    settings = get_settings()
-    return DashboardStore(settings.org_table, settings.leads_table)
-
-
-dashboard_definitions = dashboard.CachedDefinitions(lambda: _dashboard_store().definitions(get_settings().org_timezone))
+# The dashboard's store comes from `wiring`, which loads no store until asked: this function's cold
+# start pays for the dashboard's store only (not the leads' repository and its pydantic models).
+dashboard_definitions = dashboard.CachedDefinitions(wiring.dashboard_definitions)
 
 
 def is_domain_event(raw: dict[str, Any]) -> bool:
@@ -55,18 +48,34 @@ def forward_record(record: DynamoDBRecord) -> None:
     # record retried for the bus's sake is not counted twice. Counted first: a bus outage retries both.
     # (No metric per record: each metric name is a paid custom metric past CloudWatch's 10 free
     # ones, and the dashboard's own counters show what moved: docs/deploy.md#what-it-costs.)
-    dashboard.handle_record(record.raw_event, _dashboard_store(), dashboard_definitions)
+    dashboard.handle_record(record.raw_event, wiring.dashboard_store(), dashboard_definitions)
     if not is_domain_event(record.raw_event):
         return
     image = record.raw_event.get("dynamodb", {}).get("NewImage")
     if not image:
         return
-    entries = entries_for(from_item(image), get_settings().event_bus_name)
-    bus.put(entries)  # (no metric of its own: each custom metric is billed; failures reach the DLQ alarm)
+    item = wiring.item_from_image(image)
+    entries = entries_for(item, get_settings().event_bus_name)
+    # No metric of its own (each custom metric is billed; failures reach the DLQ alarm), so no
+    # `log_metrics` either: it would warn "No application metrics to publish" on every call.
+    bus.put(entries)
+    set_offer_timer(item)
+
+
+def set_offer_timer(entry: dict[str, Any]) -> None:
+    """A `lead.offered` entry whose timeout the minute tick cannot keep exactly gets its own
+    one-time timer (docs/routing.md#offers), here off the routing path; setting it twice is a no-op."""
+    from leadrelay.routing.offer_timer import timer_for
+
+    timer = timer_for(entry)
+    if timer is None:
+        return
+    timers = wiring.offer_timers()
+    if timers is not None:  # (none configured: the tick alone expires offers)
+        timers.set(timer)
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=forward_record, processor=processor, context=context)

@@ -13,15 +13,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadrelay import wiring
+from leadrelay import tracing, wiring
 from leadrelay.clock import get_clock, iso
+from leadrelay.definitions import OFFER_TIMERS
 
 logger = Logger(service="followup")
-tracer = Tracer(service="followup")
+tracer = tracing.tracer("followup")  # the X-Ray SDK only when tracing is on (leadrelay/tracing.py)
 metrics = Metrics(namespace="LeadRelay", service="followup")
 wiring.prepare(wiring.lead_repository, wiring.org_repository)
 
@@ -34,7 +35,18 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = detail.get("task") if isinstance(detail, dict) else None
     if task == "pull":
         return _pull_sources(lambda: context.get_remaining_time_in_millis() / 1000)
+    if task == OFFER_TIMERS.task:  # one offer's own timer (docs/routing.md#offers)
+        return _expire_offer(detail)  # type: ignore[arg-type]
     return _tick(event)
+
+
+def _expire_offer(detail: dict[str, Any]) -> dict[str, Any]:
+    """Expire the offer its timer names, if still open and due; a no-op otherwise (idempotent)."""
+    report = wiring.offer_desk().expire_one(str(detail.get("agent_id", "")), str(detail.get("offer_id", "")))
+    result = {"task": OFFER_TIMERS.task, "offer_id": detail.get("offer_id"), "expired": report.expired,
+              "already_settled": report.already_settled, "checked_out": report.checked_out}  # fmt: skip
+    logger.info("offer timer", extra=result)
+    return result
 
 
 def _tick(event: dict[str, Any]) -> dict[str, Any]:

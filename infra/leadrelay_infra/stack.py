@@ -19,6 +19,7 @@ from leadrelay_infra.constructs.followup import Followup
 from leadrelay_infra.constructs.ingest import Ingest
 from leadrelay_infra.constructs.layer import SharedLayer
 from leadrelay_infra.constructs.observability import Observability
+from leadrelay_infra.constructs.offer_timers import OfferTimers
 from leadrelay_infra.constructs.routing import Routing
 from leadrelay_infra.constructs.rule_targets import RuleTargetDlq
 from leadrelay_infra.permissions import grant_tables
@@ -73,6 +74,12 @@ class LeadRelayStack(cdk.Stack):
         self.exports.connect_api(self.api.function, self.api.handler.role)
         # Every EventBridge rule target in the stack (schedules, audit, later ones) dead-letters here.
         self.rule_target_dlq = RuleTargetDlq(self, c.RULE_TARGET_DLQ_ID, config=config)
+        # Offers finer than the minute tick: one-time schedules the events function sets (their
+        # undeliverable invocations dead-letter in the same queue, which the DLQ alarm watches).
+        self.offer_timers = OfferTimers(
+            self, c.OFFER_TIMERS_ID, target=self.followup.function, dlq=self.rule_target_dlq.queue
+        )
+        self.offer_timers.allow(self.domain_events.function)
 
         for construct in (self.ingest, self.routing, self.followup, self.api):
             self.data.acknowledge_grants(construct.handler.role)

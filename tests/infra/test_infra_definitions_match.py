@@ -239,6 +239,21 @@ def test_the_exports_bucket_and_its_function_match_the_definition(synthesized):
     assert variables[definitions.EXPORTS.function_env_var] == {"Ref": export_id}
 
 
+def test_the_events_function_gets_the_offer_timer_settings_under_the_defined_env_vars(synthesized):
+    # Given the events function (it sets the one-time offer schedules) and the offer schedule group
+    events_id = _function_logical_id(synthesized, "events_handler.handler")
+    env = synthesized.raw["Resources"][events_id]["Properties"]["Environment"]["Variables"]
+    timers = definitions.OFFER_TIMERS
+    [(group_id, group)] = synthesized.resources("AWS::Scheduler::ScheduleGroup").items()
+    # Then each setting is under the env var the code and the local stack read it from
+    assert env[timers.group_env] == group["Properties"]["Name"] and group_id.startswith("OfferTimers")
+    assert env[timers.target_env] == {
+        "Fn::GetAtt": [_function_logical_id(synthesized, "followup_handler.handler"), "Arn"]
+    }
+    assert "Fn::GetAtt" in env[timers.role_env] and "Fn::GetAtt" in env[timers.dlq_env]
+    assert group["Properties"]["Name"].endswith("-offers")
+
+
 # Every setting in `leadrelay.definitions`, and where it is checked against the other side. A new
 # setting fails the test below until it is classified here: shared with infra (and checked in this
 # file), or read by the code and the local stack alike with nothing to deploy.
@@ -259,6 +274,7 @@ CHECKED_AGAINST_THE_TEMPLATE = {
     "DLQ_ENV": "test_both_stream_readers_park_failed_records_in_the_one_stream_dlq",
     "EVENTS_DLQ_ENV": "test_both_stream_readers_park_failed_records_in_the_one_stream_dlq",
     "EXPORTS": "test_the_exports_bucket_and_its_function_match_the_definition",
+    "OFFER_TIMERS": "test_the_events_function_gets_the_offer_timer_settings_under_the_defined_env_vars",
 }
 CODE_ONLY = {
     "EVENT_DETAIL_TYPES": "the events function's naming, the same code on both sides",

@@ -18,7 +18,7 @@ def _line(leads: int) -> float:
 
 def test_large_exports_are_a_line_of_the_bill_that_grows_with_the_leads_exported():
     # Given the model's assumptions match the deployed settings
-    assert cost.EXPORT_RETENTION_DAYS == EXPORTS.retention_days
+    assert EXPORTS.retention_days == cost.EXPORT_RETENTION_DAYS
     # When 3,000 and 300,000 leads a month are exported every working day
     small, large = _line(3_000), _line(300_000)
     # Then the line is there, small at the default volume, and grows about linearly

@@ -135,6 +135,7 @@ ACCESS: dict[str, Rule] = {
     "GET /dashboard/csv": Rule(STAFF),
     "GET /dashboard/trends": Rule(STAFF),
     "POST /dashboard/rebuild": Rule(ADMIN),
+    "POST /search/reindex": Rule(ADMIN),
     "GET /activity": Rule(EVERYONE),
 }
 

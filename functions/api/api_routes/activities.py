@@ -16,10 +16,9 @@ from leadrelay import wiring
 from leadrelay.auth import Principal
 from leadrelay.clock import iso
 from leadrelay.errors import Refused
-from leadrelay.followup.settings import ActivityType, Outcome
 from leadrelay.models import Lead
-from leadrelay.models.followup import Activity, Followup
-from leadrelay.store.activities import ActivityInput, Logged
+from leadrelay.models.followup import Activity, ActivityInput, Followup, Logged
+from leadrelay.models.followup_settings import ActivityType, Outcome
 
 router = Router()
 

@@ -206,9 +206,20 @@ def set_availability(agent_id: AgentId, change: AvailabilityChange) -> dict[str,
             raise BadUntil()
         if until <= get_clock().now():
             raise BadUntil("until must be in the future")
-    updated = repo.set_availability(agent_id, change.status.value, until)
-    if updated is None:
-        raise NotFound(f"there is no agent {agent_id!r}")
+    # With its fairness-ledger entry (the ledger's eligible minutes count leave and breaks), on
+    # condition that the status is still the one read: read again if it moved meanwhile.
+    now = get_clock().now()
+    day = local_day(now, get_settings().org_timezone)
+    presence = wiring.presence_store()
+    for _ in range(5):
+        updated = presence.set_availability(agent, change.status, until, now, day, who.username)
+        if updated is not None:
+            break
+        agent = repo.get_agent(agent_id)
+        if agent is None:
+            raise NotFound(f"there is no agent {agent_id!r}")
+    else:
+        raise Conflict("availability_changed", "the agent's availability changed meanwhile; try again")
     return agent_view(updated, _today_counts().get(agent_id, 0))
 
 

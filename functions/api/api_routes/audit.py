@@ -16,7 +16,7 @@ from api_routes.common import BadRequest, principal, record_access
 from leadrelay import wiring
 from leadrelay.auth import Role
 from leadrelay.clock import get_clock, iso, parse_iso
-from leadrelay.store.access_log import MAX_DAYS
+from leadrelay.models.access import MAX_DAYS
 
 router = Router()
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from api_routes.common import principal
 from leadrelay import wiring
 from leadrelay.auth import Role
-from leadrelay.followup.settings import FollowupSettings
+from leadrelay.models.followup_settings import FollowupSettings
 
 router = Router()
 

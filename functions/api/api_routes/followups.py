@@ -21,8 +21,8 @@ from leadrelay.clock import get_clock
 from leadrelay.config import get_settings
 from leadrelay.errors import Refused
 from leadrelay.followup.nurture import may_nurture
-from leadrelay.followup.settings import ActivityType
 from leadrelay.models.followup import Followup, FollowupStatus
+from leadrelay.models.followup_settings import ActivityType
 
 router = Router()
 

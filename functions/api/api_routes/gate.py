@@ -107,7 +107,7 @@ def write_reads(who: Principal) -> None:
     """One access-log item for every read this request made."""
     from leadrelay import wiring
     from leadrelay.clock import get_clock
-    from leadrelay.store.access_log import AccessEntry
+    from leadrelay.models.access import AccessEntry
 
     whats = [what for what, _ in who.reads]
     lead_ids = [lead_id for _, ids in who.reads for lead_id in ids]

@@ -25,11 +25,12 @@ from api_routes.idempotency import idempotent
 from leadrelay import wiring
 from leadrelay.auth import Principal, Role
 from leadrelay.clock import iso
-from leadrelay.dashboard.aggregates import STAGES
-from leadrelay.models import Lead, LeadStatus
+from leadrelay.dashboard_counts import STAGES
+from leadrelay.models import Lead
 
 router = Router()
 
+STATUS_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,47}$"
 DashboardStage = StrEnum("DashboardStage", {stage: stage for stage in STAGES})  # type: ignore[misc]
 
 LeadId = Annotated[str, Path(min_length=1, max_length=64, description="The lead's id")]
@@ -110,7 +111,15 @@ def get_timeline(lead_id: LeadId) -> dict[str, Any]:
     responses=views.ok(views.LeadPage),
 )
 def list_leads(
-    status: Annotated[LeadStatus | None, Query(description="Only leads in this status")] = None,
+    status: Annotated[
+        str | None,
+        Query(
+            pattern=STATUS_PATTERN,
+            description="Only leads in this status: a pipeline "
+            "stage id (with the retired stages moved into it), or new/offered/"
+            "assigned/unassigned",
+        ),
+    ] = None,
     source_id: Annotated[str | None, Query(max_length=64)] = None,
     agent_id: Annotated[str | None, Query(max_length=64)] = None,
     cursor: Annotated[str | None, Query(max_length=2048, description="`next` from the previous page")] = None,
@@ -128,20 +137,21 @@ def list_leads(
         from api_routes.dashboard import list_counted
 
         return list_counted(who, received_from=received_from, received_to=received_to, team_id=team_id,
-                            agent_id=agent_id, source_id=source_id, status=status.value if status else None,
+                            agent_id=agent_id, source_id=source_id, status=status,
                             stage=stage.value if stage else None, cursor=cursor, limit=limit)  # fmt: skip
     leads, next_cursor = select_leads(who, status=status, source_id=source_id, agent_id=agent_id, cursor=cursor,
                                       limit=limit, q=q, team_id=team_id, tag=tag, received_from=received_from,
                                       received_to=received_to)  # fmt: skip
     audit_read(who, "lead search" if q else "lead list", count=len(leads))
     record_access(who, "lead search" if q else "lead list", [lead.lead_id for lead in leads])
-    return {"items": [lead_view(lead) for lead in leads], "next": next_cursor}
+    pipeline = wiring.pipeline_store().get()
+    return {"items": [lead_view(lead, pipeline) for lead in leads], "next": next_cursor}
 
 
 def select_leads(
     who: Principal,
     *,
-    status: LeadStatus | None,
+    status: str | None,
     source_id: str | None,
     agent_id: str | None,
     cursor: str | None,
@@ -163,6 +173,7 @@ def select_leads(
             who, status=status, source_id=source_id, agent_id=agent_id, cursor=cursor, limit=limit, q=q,
             team_id=team_id, tag=tag, received_from=received_from, received_to=received_to,
             leads=wiring.lead_repository(), agents=wiring.org_repository(), search=wiring.lead_search,
+            pipeline=lambda: wiring.pipeline_store().get(),
         )  # fmt: skip
     except Refused as refused:
         if refused.status == 400:
@@ -178,7 +189,10 @@ class ReassignRequest(BaseModel):
     agent_id: str | None = Field(default=None, min_length=1, max_length=64)
     pool_id: str | None = Field(default=None, min_length=1, max_length=64)
     reason: str = Field(min_length=3, max_length=500, description="why; shown in the timeline and the audit trail")
-    force: bool = Field(default=False, description="assign even over a hard cap, or to an agent on leave/unavailable")
+    force: bool = Field(
+        default=False,
+        description="assign even over a hard cap, or to an agent on leave/unavailable; past a backlog cap: admins only",
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> ReassignRequest:
@@ -212,6 +226,7 @@ def reassign(lead_id: LeadId, move: ReassignRequest) -> dict[str, Any]:
         force=move.force,
         by=who.username,
         team_scope=(who.team_id or "-") if who.role is Role.MANAGER else None,
+        force_backlog=who.role is Role.ADMIN,  # only an admin forces past a backlog cap
     )
     try:
         decision = reassigner.reassign(lead, request)
@@ -224,21 +239,36 @@ def reassign(lead_id: LeadId, move: ReassignRequest) -> dict[str, Any]:
     return {"lead": lead_view(moved or lead), "decision": entry}
 
 
+def status_change(status: str, by: str, reason: str | None, value: Decimal | None) -> Any:
+    """A status change for the lifecycle (`PATCH /leads/{id}` sets a status too)."""
+    from leadrelay.models.lifecycle import StatusChange
+
+    return StatusChange(status, by, reason, value)
+
+
 class StatusRequest(BaseModel):
-    """A lead's working status. `lost` needs a reason (it shows where leads leak)."""
+    """A lead's sales status: a stage of the organisation's pipeline (`GET /pipeline`). A stage's
+    required fields must come with it (the default pipeline: `lost` needs a reason)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    status: LeadStatus = Field(description="contacted, qualified, won or lost")
+    status: str = Field(
+        min_length=1,
+        max_length=48,
+        pattern=STATUS_PATTERN,
+        description="a stage id of the pipeline: contacted, qualified, won or lost by default",
+    )
     reason: str | None = Field(default=None, max_length=500, description="why; required for lost")
     value: Decimal | None = Field(default=None, ge=0, le=10**12, decimal_places=2, description="won: deal value, ₹")
 
 
-@router.put("/leads/<lead_id>/status", summary="Mark a lead contacted, qualified, won or lost", tags=["leads"])
+@router.put("/leads/<lead_id>/status", summary="Move a lead to a pipeline stage (default: contacted, qualified, "
+            "won, lost)", tags=["leads"])  # fmt: skip
 def set_status(lead_id: LeadId, body: StatusRequest) -> dict[str, Any]:
     """Agents on their own leads, managers on their team's, admins on all. Setting the status the
     lead already has changes nothing (`changed: false`), so an offline phone may replay it."""
-    from leadrelay.store.lifecycle import StatusChange, StatusRefused
+    from leadrelay.errors import StatusRefused
+    from leadrelay.models.lifecycle import StatusChange
 
     who = principal(router)
     lead = wiring.lead_repository().get(lead_id, consistent=True)

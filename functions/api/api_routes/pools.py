@@ -11,10 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api_routes import views
 from api_routes.agents import ID_PATTERN
-from api_routes.common import Conflict, NotFound, Unprocessable, principal
+from api_routes.common import Conflict, NotFound, Unprocessable, api_error, principal
 from leadrelay import wiring
 from leadrelay.auth import Role
+from leadrelay.errors import Refused
 from leadrelay.models import Pool, Strategy, Team
+from leadrelay.models.agent import PerformanceWeighting
 
 router = Router()
 _READ_ONLY_ID = "read-only (as GET shows it): must match the path"
@@ -40,6 +42,9 @@ class PoolBody(BaseModel):
     )
     max_open_leads: int | None = Field(default=None, ge=0, description="backlog cap for members without their own")
     accrued_turns: bool = Field(default=False, description="give back missed turns gradually (bounded)")
+    performance_weighting: PerformanceWeighting | None = Field(
+        default=None, description="shift weights by contact/conversion rates; needs a back-test run's backtest_id"
+    )
     pool_id: str | None = Field(default=None, max_length=64, description=_READ_ONLY_ID)
 
 
@@ -72,6 +77,15 @@ def put_pool(pool_id: PoolId, body: PoolBody) -> dict[str, Any]:
     if body.team_id is not None and body.team_id not in roster.teams:
         raise Unprocessable("unknown_team", f"there is no team {body.team_id!r}")
     pool = Pool(pool_id=pool_id, **body.model_dump(exclude={"pool_id"}))
+    if pool.performance_weighting is not None:  # only as a back-test run proved it
+        from leadrelay.routing.performance import enable
+
+        setting = pool.performance_weighting
+        run = wiring.backtest_runs().get(setting.backtest_id) if setting.backtest_id else None
+        try:
+            pool = enable(pool, roster.pools.get(pool_id), run)
+        except Refused as refused:
+            raise api_error(refused) from refused
     wiring.org_repository().put_pool(pool)
     return pool.model_dump(mode="json")
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api_routes import views
 from api_routes.common import Conflict, NotFound, Unprocessable, principal
@@ -18,10 +18,11 @@ from leadrelay import wiring
 from leadrelay.auth import Role
 from leadrelay.clock import get_clock, iso, local_day
 from leadrelay.config import get_settings
+from leadrelay.errors import RuleChainConflict
 from leadrelay.models import Attribution, Lead
+from leadrelay.models.agent import PerformanceWeighting
 from leadrelay.routing.engine import Plan, decide
 from leadrelay.routing.rules import RuleChain, RuleChainSpec, unknown_pools
-from leadrelay.store.org import RuleChainConflict
 
 router = Router()
 
@@ -59,11 +60,24 @@ class BacktestRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    draft: RuleChainDocument = Field(description="a rule chain, e.g. the document GET /routing/rules returns, edited")
+    draft: RuleChainDocument | None = Field(
+        default=None,
+        description="a rule chain, e.g. GET /routing/rules's document, edited (none: the live one)",
+    )
     days: int = Field(default=30, ge=1, le=90, description="replay the leads received in this many days up to now")
     limit: int = Field(
         default=5000, ge=1, le=10000, description="at most this many leads, the newest; the report says if it cut"
     )
+    performance_weighting: dict[str, PerformanceWeighting] | None = Field(
+        default=None,
+        description="admin: pool id → performance weighting to replay in the draft; its backtest_id enables it",
+    )
+
+    @model_validator(mode="after")
+    def _something_to_replay(self) -> BacktestRequest:
+        if self.draft is None and not self.performance_weighting:
+            raise ValueError("give a draft (a rule chain), or performance_weighting to replay beside the live chain")
+        return self
 
 
 class SimulatedLead(BaseModel):
@@ -287,7 +301,11 @@ def backtest_draft(body: BacktestRequest) -> dict[str, Any]:
     now = get_clock().now()
     timezone = get_settings().org_timezone
     state = _scoped(wiring.org_repository().load_routing_state(), who)
-    draft = _chain_of(body.draft, set(state.roster.pools), version=0)
+    draft = _chain_of(body.draft, set(state.roster.pools), version=0) if body.draft is not None else state.chain
+    draft_roster, rates = None, {}
+    if body.performance_weighting:
+        who.require(Role.ADMIN)  # a run that can enable weighting replays every lead
+        draft_roster, rates = _weighted_roster(state.roster, body.performance_weighting, now, timezone)
     since = now - timedelta(days=body.days)
     if who.role is Role.ADMIN:
         leads, truncated = recent_leads(since, body.limit)
@@ -295,11 +313,53 @@ def backtest_draft(body: BacktestRequest) -> dict[str, Any]:
         leads, truncated = recent_leads(since, body.limit, team_id=who.team_id)
     else:
         leads, truncated = [], False
-    report = backtest(leads, state.chain, draft, state.roster, now=now, timezone=timezone).report()
+    report = backtest(
+        leads, state.chain, draft, state.roster, now=now, timezone=timezone, draft_roster=draft_roster
+    ).report()
     names = {agent.agent_id: agent.name for agent in state.roster.agents.values()}
     report["window"].update(days=body.days, since=iso(since), until=iso(now), limit=body.limit, truncated=truncated)
     report["agent_names"] = {agent_id: names.get(agent_id) for agent_id in sorted(report["live"]["agents"])}
+    if draft_roster is not None and body.performance_weighting:
+        from leadrelay.ids import new_id
+        from leadrelay.routing.performance import proof
+
+        live = {a: row["assigned"] for a, row in report["live"]["agents"].items()}
+        drafted = {a: row["assigned"] for a, row in report["draft"]["agents"].items()}
+        proofs = {pool_id: proof(draft_roster.pools[pool_id], live, drafted, rates[pool_id])
+                  for pool_id in body.performance_weighting}  # fmt: skip
+        run_id = new_id(now)
+        wiring.backtest_runs().save(run_id, now, who.username, proofs)
+        report["backtest_id"], report["performance_weighting"] = run_id, proofs
     return report
+
+
+def _weighted_roster(roster: Any, wanted: dict[str, PerformanceWeighting], now: datetime, timezone: str) -> Any:
+    """The roster with performance weighting on in the `wanted` pools, each with the weights their
+    members' dashboard counters give now (per pool: the rates over its `days`), and those rates."""
+    import dataclasses
+
+    from leadrelay.models import Strategy
+    from leadrelay.routing.performance import WeightingRefused, rates_from_cells, weighted_pool
+
+    longest = max(setting.days for setting in wanted.values())
+    today = local_day(now, timezone)
+    cells = wiring.dashboard_store().lead_cells(local_day(now - timedelta(days=longest), timezone), today)
+    pools, rates = dict(roster.pools), {}
+    for pool_id, setting in wanted.items():
+        pool = pools.get(pool_id)
+        if pool is None:
+            raise Unprocessable("unknown_pool", f"there is no pool {pool_id!r}")
+        if pool.strategy is not Strategy.WEIGHTED_ROUND_ROBIN:
+            raise Unprocessable("weighting_needs_weighted_round_robin",
+                                f"pool {pool_id!r} is {pool.strategy.value}: performance weighting shifts the weights "
+                                "of a weighted_round_robin pool")  # fmt: skip
+        first = local_day(now - timedelta(days=setting.days), timezone).isoformat()
+        rates[pool_id] = rates_from_cells(cell for cell in cells if str(cell.get("day", "")) >= first)
+        try:
+            pools[pool_id] = weighted_pool(pool, roster, rates[pool_id], setting.model_copy(update={"weights": {}}))
+        except WeightingRefused as refused:
+            raise Unprocessable("min_share_too_large", str(refused)) from refused
+    return dataclasses.replace(roster, pools=pools), rates
 
 
 @router.get(

@@ -9,6 +9,7 @@ follow-up was replaced) or `rejected` (the item is not valid, or names a lead th
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -20,10 +21,8 @@ from leadrelay import wiring
 from leadrelay.auth import Principal
 from leadrelay.clock import get_clock, iso
 from leadrelay.errors import Refused
-from leadrelay.models import Lead, LeadStatus
+from leadrelay.models import Lead
 from leadrelay.models.followup import FollowupStatus
-from leadrelay.store.dynamo import client, if_condition_holds, to_item
-from leadrelay.store.followups import client_key
 
 router = Router()
 
@@ -49,8 +48,9 @@ class SyncRequest(BaseModel):
 class StatusData(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    status: LeadStatus
+    status: str = Field(min_length=1, max_length=48, description="a stage id of the pipeline")
     reason: str | None = Field(default=None, max_length=500)
+    value: Decimal | None = Field(default=None, ge=0, le=10**12, decimal_places=2)
 
 
 class FollowupDoneData(BaseModel):
@@ -81,11 +81,8 @@ def _lead(who: Principal, lead_id: str) -> Lead:
 
 def _mark(item: SyncItem, who: Principal) -> bool:
     """Record that a non-activity item was applied; False if it was already."""
-    marker = {**client_key(item.lead_id, item.client_id), "op": item.op, "by": who.username, "at": get_clock().now()}
-    table = wiring.lead_repository().table
-    done = if_condition_holds(client().put_item, TableName=table, Item=to_item(marker),
-                              ConditionExpression="attribute_not_exists(pk)")  # fmt: skip
-    return done is not None
+    return wiring.followup_store().mark_applied(item.lead_id, item.client_id, item.op, who.username,
+                                                get_clock().now())  # fmt: skip
 
 
 def _apply(who: Principal, item: SyncItem) -> dict[str, Any]:
@@ -117,22 +114,20 @@ def _apply(who: Principal, item: SyncItem) -> dict[str, Any]:
 
 
 def _status(who: Principal, item: SyncItem, lead: Lead) -> dict[str, Any]:
-    from leadrelay.store.lifecycle import StatusChange
+    from leadrelay.models.lifecycle import StatusChange
 
     try:
         data = StatusData.model_validate(item.data)
     except ValidationError as exc:
         raise _Outcome("rejected", "; ".join(e["msg"] for e in exc.errors()[:3])) from exc
     at = _utc(item.at)
-    if lead.status is not data.status and lead.closed_at is not None and at is not None and lead.closed_at > at:
+    if lead.status != data.status and lead.closed_at is not None and at is not None and lead.closed_at > at:
         # Someone closed the lead after the phone's change was made: the later word stands.
-        raise _Outcome(
-            "conflict", f"the lead was marked {lead.status.value} at {iso(lead.closed_at)}, after this change"
-        )
+        raise _Outcome("conflict", f"the lead was marked {lead.status} at {iso(lead.closed_at)}, after this change")
     lifecycle = wiring.lead_lifecycle()
-    _, changed = lifecycle.change(lead, StatusChange(data.status, who.username, data.reason))
+    _, changed = lifecycle.change(lead, StatusChange(data.status, who.username, data.reason, data.value))
     _mark(item, who)
-    return _result(item, "applied", f"status {data.status.value}" + ("" if changed else " (it already was)"))
+    return _result(item, "applied", f"status {data.status}" + ("" if changed else " (it already was)"))
 
 
 def _followup_done(who: Principal, item: SyncItem, lead: Lead) -> dict[str, Any]:

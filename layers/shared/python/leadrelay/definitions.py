@@ -266,3 +266,26 @@ class ExportsBucket:
 EXPORTS = ExportsBucket()
 # The export function runs a job for up to 15 minutes, then hands over to a successor (export_job).
 FUNCTION_TIMEOUT_S["export"] = 900
+
+
+@dataclass(frozen=True)
+class OfferTimers:
+    """Offer expiry exact to the second (docs/routing.md#offers): with an offer timeout below the
+    tick, or not a multiple of it, each offer gets a one-time EventBridge Scheduler schedule (in
+    the group named by `group_env`, `at(...)`, deleted after it fires) that invokes the followup
+    function with `{"task": task, …}` at the offer's expiry; the minute tick stays the safety net.
+    The local stack's ticker fires them on its clock."""
+
+    group_env: str = "OFFER_SCHEDULE_GROUP"
+    role_env: str = "OFFER_SCHEDULER_ROLE_ARN"
+    target_env: str = "OFFER_TARGET_ARN"
+    dlq_env: str = "OFFER_DLQ_ARN"
+    task: str = "expire_offer"
+    tick_seconds: int = 60
+    # The schedule's retry policy: a failed invoke is retried this often, for at most this long
+    # (then dead-lettered; the tick expires the offer anyway).
+    retry_attempts: int = 3
+    max_event_age_s: int = 300
+
+
+OFFER_TIMERS = OfferTimers()

@@ -185,16 +185,14 @@ QUERY_FIELDS = ("status", "source_id", "agent_id", "team_id", "tag", "received_f
 
 
 def selection_arguments(query: dict[str, Any]) -> dict[str, Any]:
-    """The stored query as `lead_selection.select_leads` keyword arguments (times and status parsed)."""
+    """The stored query as `lead_selection.select_leads` keyword arguments (times parsed; the status
+    stays the stage id it was, resolved against the pipeline when the job runs)."""
     from leadrelay.clock import parse_iso
-    from leadrelay.models import LeadStatus
 
     arguments: dict[str, Any] = {name: query.get(name) for name in QUERY_FIELDS}
     for name in ("received_from", "received_to"):
         if arguments[name] is not None:
             arguments[name] = parse_iso(arguments[name])
-    if arguments["status"] is not None:
-        arguments["status"] = LeadStatus(arguments["status"])
     return arguments
 
 

@@ -2,7 +2,8 @@
 scope, one page at a time. `GET /leads`, `GET /leads/export` and the background export job
 (`leadrelay.export_job`) all read through `select_leads`, so the three can never disagree.
 
-Pure domain over ports: the lead list, the org (to check a named agent) and the search are passed in.
+Pure domain over ports: the lead list, the org (to check a named agent), the search and the pipeline
+(which stages a status stands for) are passed in.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 from leadrelay.auth import Principal, Role
 from leadrelay.errors import Refused
 from leadrelay.models import Agent, Lead, LeadStatus
+from leadrelay.models.pipeline import ROUTING_STATUSES, Pipeline
 
 # New and unassigned leads belong to no team yet: a manager's `?status=new|unassigned` shows that queue.
 QUEUE_STATUSES = (LeadStatus.NEW, LeadStatus.UNASSIGNED)
@@ -22,7 +24,7 @@ QUEUE_STATUSES = (LeadStatus.NEW, LeadStatus.UNASSIGNED)
 
 class LeadLists(Protocol):
     def list_leads(
-        self, *, agent_id: str | None = None, team_id: str | None = None, status: str | None = None,
+        self, *, agent_id: str | None = None, team_id: str | None = None, status: str | list[str] | None = None,
         source_id: str | None = None, cursor: str | None = None, limit: int = 50, tag: str | None = None,
         received_from: datetime | None = None, received_to: datetime | None = None,
     ) -> tuple[list[Lead], str | None]: ...  # fmt: skip
@@ -37,6 +39,8 @@ class LeadFilters:
     """The list filters, as a test on one lead (search reads candidates by term, then filters)."""
 
     status: str | None = None
+    # `status` and the retired stages whose leads count as it (`statuses_for`).
+    statuses: tuple[str, ...] = ()
     source_id: str | None = None
     agent_id: str | None = None
     team_id: str | None = None
@@ -46,7 +50,7 @@ class LeadFilters:
 
     def accepts(self, lead: Lead) -> bool:
         return (
-            (self.status is None or lead.status.value == self.status)
+            (self.status is None or lead.status in (self.statuses or (self.status,)))
             and (self.source_id is None or lead.source_id == self.source_id)
             and (self.agent_id is None or lead.assigned_agent_id == self.agent_id)
             and (self.team_id is None or lead.assigned_team_id == self.team_id)
@@ -59,7 +63,7 @@ class LeadFilters:
 def select_leads(
     who: Principal,
     *,
-    status: LeadStatus | None,
+    status: str | None,
     source_id: str | None,
     agent_id: str | None,
     cursor: str | None,
@@ -72,6 +76,7 @@ def select_leads(
     leads: LeadLists,
     agents: Agents,
     search: Callable[[], Any],
+    pipeline: Callable[[], Pipeline],
 ) -> tuple[list[Lead], str | None]:
     """One page of the leads `who` may see that pass the list filters (or the search `q`), and the
     cursor of the next page. Refuses (`Refused`) with 404 out of scope, 422 a bad query or time,
@@ -93,7 +98,8 @@ def select_leads(
                 raise Refused("not_found", f"there is no agent {agent_id!r} you can see", 404)
         elif status not in QUEUE_STATUSES:
             team_id = who.team_id or "-"
-    filters = LeadFilters(status=status.value if status else None, source_id=source_id, agent_id=agent_id,
+    statuses = statuses_for(status, pipeline)
+    filters = LeadFilters(status=status, statuses=statuses, source_id=source_id, agent_id=agent_id,
                           team_id=team_id, tag=tag, received_from=received_from, received_to=received_to)  # fmt: skip
     try:
         if q is not None:
@@ -102,7 +108,7 @@ def select_leads(
             found, next_cursor = leads.list_leads(
                 agent_id=agent_id,
                 team_id=team_id if agent_id is None else None,
-                status=filters.status,
+                status=list(statuses) if statuses else None,
                 source_id=source_id,
                 cursor=cursor,
                 limit=limit,
@@ -113,6 +119,19 @@ def select_leads(
     except ValueError as exc:
         raise Refused("invalid_cursor", str(exc), 400) from exc
     return [lead for lead in found if who.can_see_lead(lead) and filters.accepts(lead)], next_cursor
+
+
+def statuses_for(status: str | None, pipeline: Callable[[], Pipeline]) -> tuple[str, ...]:
+    """What `status=` matches: the status itself and every retired stage whose leads now count as it."""
+    if status is None:
+        return ()
+    stages = pipeline()
+    if stages.get(status) is None:
+        if status not in ROUTING_STATUSES:
+            known = ", ".join([*(stage.stage_id for stage in stages.stages), "offered", "assigned", "unassigned"])
+            raise Refused("invalid_request", f"status {status!r} is not a stage of the pipeline ({known})", 422)
+        return (status,)
+    return tuple(dict.fromkeys([status, *stages.ids_counting_as(status)]))
 
 
 def _search(

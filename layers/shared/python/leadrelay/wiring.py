@@ -1,8 +1,12 @@
 """Builds the domain's services from the environment, once per process (Lambda container or the
 local stack). `reset()` forgets them when the environment changes (tests, a new local stack).
 
-Each function imports only what it uses: the router never loads the capture path (phone
-parsing, source adapters) and ingest never loads the routing engine, which keeps cold starts short.
+Each function imports only what it uses, and importing this module loads no store: the router
+never loads the capture path (phone parsing, source adapters), ingest never loads the routing
+engine, and the events function loads only the dashboard's store, which keeps cold starts short.
+
+Handlers and API routes take everything of the store's from here (services, and the few item
+readers and error checks at the end), never from `leadrelay.store` itself.
 """
 
 from __future__ import annotations
@@ -14,13 +18,16 @@ from typing import TYPE_CHECKING, Literal
 
 from leadrelay.clock import get_clock
 from leadrelay.config import get_settings, reset_settings
-from leadrelay.store.leads import LeadRepository
-from leadrelay.store.org import OrgRepository
 
 if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import Any
+
     from leadrelay.capture import CaptureService
-    from leadrelay.dashboard.aggregates import Definitions
+    from leadrelay.dashboard_counts import Definitions
     from leadrelay.export_job import ExportRunner
+    from leadrelay.models import Lead, TimelineEvent
+    from leadrelay.models.lead_edit import LeadEdit
     from leadrelay.routing.offers import OfferDesk
     from leadrelay.routing.reassign import Reassigner
     from leadrelay.routing.router import Router
@@ -28,27 +35,35 @@ if TYPE_CHECKING:
     from leadrelay.store.access_log import AccessLog
     from leadrelay.store.activities import ActivityLog
     from leadrelay.store.assignments import AssignmentStore
+    from leadrelay.store.backtests import BacktestRuns
     from leadrelay.store.dashboard import DashboardStore
     from leadrelay.store.directory import UserDirectory
     from leadrelay.store.exports import ExportFiles, ExportRecords
     from leadrelay.store.followups import FollowupStore
+    from leadrelay.store.leads import LeadRepository
     from leadrelay.store.lifecycle import LeadLifecycle
+    from leadrelay.store.offer_timers import SchedulerTimers
     from leadrelay.store.offers import OfferStore
+    from leadrelay.store.org import OrgRepository
     from leadrelay.store.pipeline import PipelineStore
     from leadrelay.store.presence import PresenceStore
     from leadrelay.store.quarantine import QuarantineStore
-    from leadrelay.store.search import LeadSearch
+    from leadrelay.store.search import LeadSearch, SearchBackfill
     from leadrelay.store.users import UserStore
     from leadrelay.tick import FollowupTick
 
 
 @lru_cache(maxsize=1)
 def lead_repository() -> LeadRepository:
+    from leadrelay.store.leads import LeadRepository
+
     return LeadRepository(get_settings().leads_table)
 
 
 @lru_cache(maxsize=1)
 def org_repository() -> OrgRepository:
+    from leadrelay.store.org import OrgRepository
+
     return OrgRepository(get_settings().org_table)
 
 
@@ -220,7 +235,8 @@ def reassigner() -> Reassigner:
 def lead_lifecycle() -> LeadLifecycle:
     from leadrelay.store.lifecycle import LeadLifecycle
 
-    return LeadLifecycle(leads=lead_repository(), org_table=get_settings().org_table, clock=get_clock())
+    return LeadLifecycle(leads=lead_repository(), org_table=get_settings().org_table, clock=get_clock(),
+                         pipelines=pipeline_store())  # fmt: skip
 
 
 def quarantine_store() -> QuarantineStore:
@@ -233,6 +249,12 @@ def lead_search() -> LeadSearch:
     from leadrelay.store.search import LeadSearch
 
     return LeadSearch(lead_repository().table)
+
+
+def search_backfill() -> SearchBackfill:
+    from leadrelay.store.search import SearchBackfill
+
+    return SearchBackfill(lead_repository().table)
 
 
 def pipeline_store() -> PipelineStore:
@@ -285,7 +307,8 @@ def export_runner(time_left_s: Callable[[], float]) -> ExportRunner:
 
     def select(who: Principal, query: dict[str, object], cursor: str | None, limit: int) -> tuple[list, str | None]:  # type: ignore[type-arg]
         return select_leads(who, cursor=cursor, limit=limit, leads=lead_repository(), agents=org_repository(),
-                            search=lead_search, **selection_arguments(dict(query)))  # fmt: skip
+                            search=lead_search, pipeline=lambda: pipeline_store().get(),
+                            **selection_arguments(dict(query)))  # fmt: skip
 
     def to_csv(leads: list, with_header: bool, query: dict[str, object]) -> str:  # type: ignore[type-arg]
         date_format: Literal["iso", "indian"] = "indian" if query.get("date_format") == "indian" else "iso"
@@ -305,3 +328,53 @@ def export_runner(time_left_s: Callable[[], float]) -> ExportRunner:
         log_access=log_access, now=lambda: get_clock().now(), time_left_s=time_left_s, relaunch=launch_export,
         part_bytes=export_job.PART_BYTES,
     )  # fmt: skip
+
+
+def backtest_runs() -> BacktestRuns:
+    """Back-test runs kept so a change they proved can be enabled (performance weighting)."""
+    from leadrelay.store.backtests import BacktestRuns
+
+    return BacktestRuns(get_settings().org_table)
+
+
+def offer_timers() -> SchedulerTimers | None:
+    """The one-time offer timers (EventBridge Scheduler), or None where none are configured."""
+    from leadrelay.store.offer_timers import SchedulerTimers
+
+    return SchedulerTimers.from_environment()
+
+
+# -- what handlers read or check of the store's without importing it (issue #8: handlers see wiring) --
+
+
+def is_transient(error: BaseException) -> bool:
+    """A storage failure that goes away by itself (answered 503 with `errors.RETRY_AFTER_S`)."""
+    from leadrelay.store.transient import is_transient
+
+    return is_transient(error)
+
+
+def item_from_image(image: dict[str, Any]) -> dict[str, Any]:
+    """A stream record's image (attribute-value JSON) as a plain dict."""
+    from leadrelay.store.dynamo import from_item
+
+    return from_item(image)
+
+
+def lead_from_item(values: dict[str, Any]) -> Lead:
+    """The lead in a lead item read as a plain dict (index keys dropped)."""
+    from leadrelay.store.leads import lead_from_item
+
+    return lead_from_item(values)
+
+
+def lead_from_image(image: dict[str, Any]) -> Lead:
+    """The lead in a stream record's image of a lead item."""
+    return lead_from_item(item_from_image(image))
+
+
+def edit_lead(lead: Lead, edit: LeadEdit, now: datetime) -> tuple[Lead, list[TimelineEvent]]:
+    """Apply a person's edit to the lead as read, with its history (`store/lead_edits.py`)."""
+    from leadrelay.store.lead_edits import edit_lead
+
+    return edit_lead(lead_repository().table, lead, edit, now)

@@ -11,11 +11,12 @@ from leadrelay.clock import epoch_ms
 from leadrelay.config import Settings
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, LeadInput, RoutingState, Source, TimelineEvent, TimelineKind
+from leadrelay.models.capture import DedupeKey, LeadAsRead, MergeResult, StoreOutcome
 from leadrelay.models.contact import language_from_script, normalize_state
 from leadrelay.models.lead import Consent
 from leadrelay.models.webhook import WebhookRequest
 from leadrelay.sources.secrets import SECRET_PARAMS
-from leadrelay.store.leads import DedupeKey, LeadAsRead, LeadRepository, MergeResult, StoreOutcome
+from leadrelay.store.leads import LeadRepository
 from leadrelay.store.org import OrgRepository
 from leadrelay.store.raw import RawRequest
 

@@ -1,4 +1,5 @@
-"""Pending fetches: leads a provider announced by id only (Meta), fetched again when due."""
+"""Pending fetches: leads a provider announced by id only (Meta), fetched again when due through
+their adapter's `fetch_pending` (the provider's API is the adapter's business, not capture's)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from leadrelay.capture.identity import enrich, store_lead
 from leadrelay.models.webhook import WebhookRequest
-from leadrelay.sources import PayloadError
+from leadrelay.sources import FetchNotReady, PayloadError, adapter_for
 from leadrelay.store.raw import RawRequest
 
 if TYPE_CHECKING:
@@ -15,9 +16,6 @@ if TYPE_CHECKING:
 
 def retry_pending_fetches(service: CaptureService, now: Any = None, limit: int = 25) -> dict[str, int]:
     """Fetch parked leads whose retry is due (the followup schedule calls this every minute)."""
-    from leadrelay.sources.graph import GraphError
-    from leadrelay.sources.meta import fetch
-
     store = service.quarantine_store
     now = now or service.clock.now()
     counts = {"fetched": 0, "still_pending": 0, "refused": 0}
@@ -29,9 +27,12 @@ def retry_pending_fetches(service: CaptureService, now: Any = None, limit: int =
             counts["still_pending"] += 1
             continue
         notice = dict(item.get("notice") or {})
+        adapter = adapter_for(source.kind)
         try:
-            lead_input = fetch(str(item["external_id"]), notice, source, attempts=1)
-        except GraphError as exc:
+            if adapter is None:
+                raise PayloadError("unsupported_source", f"source kind {source.kind.value!r} has no adapter")
+            lead_input = adapter.fetch_pending(str(item["external_id"]), notice, source)
+        except FetchNotReady as exc:
             store.reschedule(item["pk"], attempts, str(exc), now)
             counts["still_pending"] += 1
             continue

@@ -6,8 +6,9 @@ from typing import Any
 
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, LeadInput, Source, TimelineEvent, TimelineKind
+from leadrelay.models.capture import DedupeKey, MergeResult, Reopen, StoreOutcome
 from leadrelay.models.lead import Touch
-from leadrelay.store.leads import DedupeKey, LeadRepository, MergeResult, Reopen, StoreOutcome
+from leadrelay.store.leads import LeadRepository
 from leadrelay.store.org import OrgRepository
 from leadrelay.store.raw import RawRequest
 
@@ -37,8 +38,8 @@ def merge_touchpoint(
         data["message"] = lead_input.message
     if closed is not None:
         policy = org.get_org_settings().returning
-        status = closed.status.value
-        if policy.reopens(closed.status):
+        status = closed.status
+        if policy.reopens(closed.closed_as):
             previous = closed.assigned_agent_id if policy.to_previous_agent else None
             reopen = Reopen(closed.version, status, closed.closed_at, previous)
             summary += f"; the {status} lead is reopened"

@@ -18,10 +18,11 @@ from leadrelay.clock import Clock
 from leadrelay.config import Settings
 from leadrelay.ids import new_id
 from leadrelay.models import LeadInput, Source, TimelineEvent, TimelineKind
+from leadrelay.models.capture import DedupeKey, StoreOutcome
 from leadrelay.models.webhook import MANUAL_SOURCE_ID, CaptureResult, WebhookRequest, error
 from leadrelay.sources import Notice, PayloadError, PendingFetch, Receipt, adapter_for
 from leadrelay.sources.secrets import mask_body
-from leadrelay.store.leads import DedupeKey, LeadRepository, StoreOutcome
+from leadrelay.store.leads import LeadRepository
 from leadrelay.store.org import OrgRepository
 from leadrelay.store.quarantine import QuarantineStore
 from leadrelay.store.raw import RawRequest

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from leadrelay.dashboard.aggregates import Definitions
+from leadrelay.dashboard_counts import Definitions
 from leadrelay.store.dashboard import FEED_SKIPPED_KINDS, DashboardStore
 from leadrelay.store.dynamo import from_item
 

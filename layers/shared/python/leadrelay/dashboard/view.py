@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from leadrelay.dashboard.aggregates import (
+from leadrelay.dashboard_counts import (
     ASSIGN_MS_EDGES,
     FIELDS,
     FIRST_CONTACT_MIN_EDGES,
@@ -300,7 +300,7 @@ AD_FIELDS = ("platform", "campaign_id", "campaign_name")  # as leadrelay.reports
 def attribution(cells: Iterable[Cell], *, window: Window, kinds: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Leads by first-touch source (the lead's own) and last-touch source (the person's latest
     arrival), and by their campaigns, with outcomes; journeys that came back through another source."""
-    from leadrelay.dashboard.aggregates import CAMPAIGN_SEPARATOR
+    from leadrelay.dashboard_counts import CAMPAIGN_SEPARATOR
 
     first: dict[tuple[str, ...], dict[str, int]] = {}
     groups: dict[str, dict[tuple[str, ...], dict[str, int]]] = {"lt": {}, "fc": {}, "lc": {}, "fa": {}, "la": {}}

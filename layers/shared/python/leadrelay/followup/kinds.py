@@ -1,18 +1,20 @@
-"""Timeline kinds the follow-up work writes (each timeline entry is a domain event on the bus)."""
+"""The timeline kinds of follow-up work: `leadrelay.models.followup_kinds`, beside the types the stores persist
+(a store may not import the domain). This old import path only re-exports (issue #8)."""
 
-ACTIVITY_LOGGED = "activity.logged"
-FOLLOWUP_SCHEDULED = "followup.scheduled"
-FOLLOWUP_DUE = "followup.due"
-FOLLOWUP_MISSED = "followup.missed"
-FOLLOWUP_DONE = "followup.done"
-FOLLOWUP_CANCELLED = "followup.cancelled"
-FOLLOWUP_MOVED = "followup.moved"
-SLA_BREACHED = "lead.sla_breached"
-# The first-contact SLA runs out soon (a per-source warning, docs/routing.md#per-source-sla-clocks).
-SLA_WARNING = "lead.sla_warning"
-REASSIGNED = "lead.reassigned"
-ASSIGNED = "lead.assigned"
-STATUS_CHANGED = "lead.status_changed"
-NURTURE_STARTED = "nurture.started"
-NURTURE_STEP = "nurture.step"
-NURTURE_STOPPED = "nurture.stopped"
+from leadrelay.models.followup_kinds import (  # noqa: F401
+    ACTIVITY_LOGGED,
+    ASSIGNED,
+    FOLLOWUP_CANCELLED,
+    FOLLOWUP_DONE,
+    FOLLOWUP_DUE,
+    FOLLOWUP_MISSED,
+    FOLLOWUP_MOVED,
+    FOLLOWUP_SCHEDULED,
+    NURTURE_STARTED,
+    NURTURE_STEP,
+    NURTURE_STOPPED,
+    REASSIGNED,
+    SLA_BREACHED,
+    SLA_WARNING,
+    STATUS_CHANGED,
+)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from leadrelay.followup.settings import ActivityType, Cadence
 from leadrelay.models import Lead
+from leadrelay.models.followup_settings import ActivityType, Cadence
 
 
 def may_nurture(lead: Lead) -> str | None:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from leadrelay.followup.settings import SlaSettings
-from leadrelay.followup.shifts import add_working_minutes
 from leadrelay.models import Agent, RoutingDecision
+from leadrelay.models.followup_settings import SlaSettings
+from leadrelay.models.working_time import add_working_minutes
 
 SLA_TRIGGER = "sla"
 

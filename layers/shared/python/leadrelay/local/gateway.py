@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from leadrelay.clock import Clock, epoch_ms, iso
 from leadrelay.local.aws import ACCOUNT_ID
 from leadrelay.local.cognito import TokenVerifier, Unauthorized, authorizer_claims, groups_of
+from leadrelay.local.proxy import header, is_binary_media_type, json_answer, proxy_answer
 
 log = logging.getLogger("leadrelay.local.gateway")
 
@@ -154,21 +155,21 @@ class Gateway:
             if path_parameters is not None:
                 break
         else:
-            return (*_json(403, {"error": "not_found", "message": "Missing Authentication Token"}), None)
+            return (*json_answer(403, {"error": "not_found", "message": "Missing Authentication Token"}), None)
         claims = None
         if route.authorized:
             try:
                 claims = self._verify(headers)
             except Unauthorized as refused:
-                return (*_json(401, {"error": "unauthorized", "message": str(refused)}), route.function)
+                return (*json_answer(401, {"error": "unauthorized", "message": str(refused)}), route.function)
         event = self.proxy_event(route, method, path, split.query, headers, body, peer, path_parameters, claims)
         try:
             response = self.invoke(route.function, event)
-            return (*_proxy_response(response, event["requestContext"]["requestId"]), route.function)
+            return (*proxy_answer(response, event["requestContext"]["requestId"]), route.function)
         except Exception as error:
             log.exception("%s handler failed on %s %s", route.function, method, path)
             return (
-                *_json(
+                *json_answer(
                     502,
                     {"error": "internal_error", "message": f"the {route.function} function failed: {error}"},
                 ),
@@ -178,7 +179,7 @@ class Gateway:
     def _verify(self, headers: list[tuple[str, str]]) -> dict[str, Any]:
         if self.verifier is None:
             raise Unauthorized("no authorizer configured")
-        return self.verifier.verify(_header(headers, "authorization"))
+        return self.verifier.verify(header(headers, "authorization"))
 
     def proxy_event(
         self,
@@ -234,10 +235,10 @@ class Gateway:
             "requestTime": now.astimezone(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "requestTimeEpoch": epoch_ms(now),
             "protocol": "HTTP/1.1",
-            "domainName": _header(headers, "host") or f"127.0.0.1:{self.port}",
+            "domainName": header(headers, "host") or f"127.0.0.1:{self.port}",
             "identity": {
                 "sourceIp": peer,
-                "userAgent": _header(headers, "user-agent"),
+                "userAgent": header(headers, "user-agent"),
                 "accountId": None,
                 "apiKey": None,
                 "caller": None,
@@ -271,30 +272,32 @@ class Gateway:
     def _clock_endpoint(self, method: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, list, bytes]:
         control = self.clock_control
         if control is None:
-            return _json(404, {"error": "not_found", "message": "this gateway has no local clock"})
+            return json_answer(404, {"error": "not_found", "message": "this gateway has no local clock"})
         if method in ("GET", "HEAD"):
-            return _json(200, {"now": iso(control.now())})
+            return json_answer(200, {"now": iso(control.now())})
         if method != "POST":
-            return _json(405, {"error": "method_not_allowed", "message": "use GET or POST on /_local/clock"})
+            return json_answer(405, {"error": "method_not_allowed", "message": "use GET or POST on /_local/clock"})
         try:
             claims = self._verify(headers)
         except Unauthorized as refused:
-            return _json(401, {"error": "unauthorized", "message": str(refused)})
+            return json_answer(401, {"error": "unauthorized", "message": str(refused)})
         if "admin" not in groups_of(claims):
-            return _json(403, {"error": "forbidden", "message": "only an admin may move the local clock"})
+            return json_answer(403, {"error": "forbidden", "message": "only an admin may move the local clock"})
         try:
             payload = json.loads(body or b"null")
         except ValueError:
-            return _json(400, {"error": "invalid_json", "message": "the body must be JSON"})
+            return json_answer(400, {"error": "invalid_json", "message": "the body must be JSON"})
         if not isinstance(payload, dict) or "advance_minutes" not in payload:
-            return _json(422, {"error": "invalid_request", "message": 'expected {"advance_minutes": <minutes, >= 0>}'})
+            return json_answer(
+                422, {"error": "invalid_request", "message": 'expected {"advance_minutes": <minutes, >= 0>}'}
+            )
         minutes = payload["advance_minutes"]
         if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not math.isfinite(minutes):
-            return _json(422, {"error": "invalid_request", "message": "advance_minutes must be a number"})
+            return json_answer(422, {"error": "invalid_request", "message": "advance_minutes must be a number"})
         if minutes < 0:
-            return _json(422, {"error": "invalid_request", "message": "the clock only moves forward"})
+            return json_answer(422, {"error": "invalid_request", "message": "the clock only moves forward"})
         if minutes > MAX_ADVANCE_MINUTES:
-            return _json(
+            return json_answer(
                 422,
                 {
                     "error": "invalid_request",
@@ -302,54 +305,12 @@ class Gateway:
                 },
             )
         now = control.advance(timedelta(minutes=minutes))
-        return _json(200, {"now": iso(now)})
+        return json_answer(200, {"now": iso(now)})
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # bursts of webhooks from the benchmark
-
-
-def _header(headers: list[tuple[str, str]], name: str) -> str | None:
-    for key, value in reversed(headers):
-        if key.lower() == name:
-            return value
-    return None
-
-
-def _json(status: int, payload: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
-    return status, [("Content-Type", "application/json")], json.dumps(payload).encode()
-
-
-def _proxy_response(response: Any, request_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
-    """What API Gateway sends back for a Lambda proxy response (502 when it is malformed)."""
-    if not isinstance(response, dict) or not isinstance(response.get("statusCode"), int):
-        log.error("handler returned something that is not a proxy response: %r", response)
-        return _json(502, {"error": "internal_error", "message": "malformed Lambda proxy response"})
-    merged: dict[str, list[str]] = {}
-    for name, values in (response.get("multiValueHeaders") or {}).items():
-        merged[name.lower()] = [str(value) for value in (values if isinstance(values, list) else [values])]
-        merged.setdefault(f"__name__{name.lower()}", [name])
-    for name, value in (response.get("headers") or {}).items():
-        merged[name.lower()] = [str(value)]
-        merged[f"__name__{name.lower()}"] = [name]
-    headers: list[tuple[str, str]] = []
-    for key, values in merged.items():
-        if key.startswith("__name__") or key in ("content-length", "transfer-encoding", "connection"):
-            continue
-        headers.extend((merged[f"__name__{key}"][0], value) for value in values)
-    if "content-type" not in merged:
-        headers.append(("Content-Type", "application/json"))
-    headers.append(("x-amzn-RequestId", request_id))
-    body = response.get("body") or ""
-    if response.get("isBase64Encoded"):
-        try:
-            payload = base64.b64decode(body)
-        except ValueError:
-            return _json(502, {"error": "internal_error", "message": "body is not valid base64"})
-    else:
-        payload = str(body).encode("utf-8")
-    return response["statusCode"], headers, payload
 
 
 def _make_handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
@@ -367,7 +328,7 @@ def _make_handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             try:
                 body = self._read_body()
                 if body is None:
-                    status, headers, payload = _json(
+                    status, headers, payload = json_answer(
                         413,
                         {"error": "payload_too_large", "message": "Request Too Long: the limit is 10 MB"},
                     )
@@ -443,13 +404,3 @@ def _make_handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             self.close_connection = True
 
     return _Handler
-
-
-def is_binary_media_type(headers: dict[str, list[str]]) -> bool:
-    """Whether API Gateway would base64-encode this body: its Content-Type is one of
-    `definitions.BINARY_MEDIA_TYPES` (the deployed REST API's binaryMediaTypes)."""
-    from leadrelay.definitions import BINARY_MEDIA_TYPES
-
-    values = next((v for k, v in headers.items() if k.lower() == "content-type"), [])
-    content_type = (values[0] if values else "").split(";")[0].strip().lower()
-    return content_type in BINARY_MEDIA_TYPES

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import importlib
-import importlib.util
 import json
 import logging
 import os
-import sys
 import threading
 import time
 from collections import Counter
@@ -30,9 +27,12 @@ from leadrelay import definitions
 from leadrelay.clock import OffsetClock
 from leadrelay.local.aws import LocalResources, MotoServer, client, create_resources, patched_environ
 from leadrelay.local.cognito import LocalUsers, TokenVerifier, UserPool, create_user_pool
+from leadrelay.local.containers import RESOLVER_LOCK, ContainerPool, Handler, drop_disabled_metrics, load_handler
 from leadrelay.local.context import LocalLambdaContext
 from leadrelay.local.gateway import Gateway, RequestLog
 from leadrelay.local.graph_standin import GRAPH_PATH, GRAPH_VERSION, GraphStandIn
+from leadrelay.local.offer_timers import LocalOfferTimers
+from leadrelay.local.offer_timers import create_group as create_offer_timer_group
 from leadrelay.local.poller import BatchResult, StreamPoller
 from leadrelay.local.seed import Seed, SeedUser
 from leadrelay.local.ticker import Ticker
@@ -40,7 +40,7 @@ from leadrelay.store.exports import set_local_launcher
 
 log = logging.getLogger("leadrelay.local")
 
-Handler = Callable[[dict[str, Any], Any], Any]
+__all__ = ["RESOLVER_LOCK", "ContainerPool", "LocalStack", "StateDirBusy", "default_functions_dir", "load_handler"]
 SeedFunction = Callable[[bool], Seed]
 
 FUNCTIONS = ("ingest", "route", "followup", "api", "events", "export")
@@ -57,82 +57,6 @@ def default_functions_dir() -> Path:
     import leadrelay
 
     return Path(leadrelay.__file__).resolve().parents[4] / "functions"
-
-
-# How many copies of a function may run at once. Lambda gives each concurrent request its own
-# container, and handlers keep per-invocation state in globals: the batch processor its records
-# (per module, so the router runs in several copies), and Powertools' REST resolvers the current
-# event — on the `BaseRouter` class itself, shared by every resolver in the process. So ingest and
-# api, both resolvers, take turns on one lock; on AWS each container is its own process anyway.
-MAX_CONTAINERS = {"ingest": 1, "route": 4, "api": 1, "followup": 1, "events": 1, "export": 2}
-RESOLVER_LOCK = threading.Lock()
-SHARED_LOCKS = {"ingest": RESOLVER_LOCK, "api": RESOLVER_LOCK}
-
-
-class ContainerPool:
-    """Runs a handler the way Lambda does: each concurrent call in its own copy of the module."""
-
-    def __init__(self, folder: Path, name: str, size: int, shared_lock: Any = None) -> None:
-        self.folder = folder
-        self.name = name
-        self.size = size
-        self.shared_lock = shared_lock
-        self._free: list[Any] = [importlib.import_module(f"{name}_handler")]
-        self._made = 1
-        self._lock = threading.Condition()
-
-    def _new_container(self) -> Any:
-        module_name = f"{self.name}_handler__container{self._made}"
-        spec = importlib.util.spec_from_file_location(module_name, self.folder / f"{self.name}_handler.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    def _checkout(self) -> Any:
-        with self._lock:
-            while not self._free:
-                if self._made < self.size:
-                    self._made += 1
-                    break
-                self._lock.wait()
-            else:
-                return self._free.pop()
-        return self._new_container()
-
-    def __call__(self, event: dict[str, Any], context: Any) -> Any:
-        module = self._checkout()
-        try:
-            if self.shared_lock is None:
-                return module.handler(event, context)
-            with self.shared_lock:
-                return module.handler(event, context)
-        finally:
-            with self._lock:
-                self._free.append(module)
-                self._lock.notify()
-
-
-def load_handler(functions_dir: Path, name: str) -> Handler:
-    """`functions/<name>/<name>_handler.py:handler`, imported as Lambda would (its folder on the
-    path), behind a pool of containers so concurrent requests never share a module's globals."""
-    folder = str(functions_dir / name)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    return ContainerPool(functions_dir / name, name, MAX_CONTAINERS.get(name, 1), SHARED_LOCKS.get(name))
-
-
-def _drop_disabled_metrics() -> None:
-    """With POWERTOOLS_METRICS_DISABLED, Powertools neither prints nor clears the metrics a handler
-    adds: they pile up in one set shared by every `Metrics` in the process, and the 100th value of a
-    metric prints the whole set as an EMF blob anyway. On Lambda the set is flushed after every
-    call; here, with metrics off, it is dropped after every call instead."""
-    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
-
-    if is_metrics_disabled():
-        from aws_lambda_powertools import Metrics
-
-        Metrics().clear_metrics()
 
 
 class StateDirBusy(RuntimeError):
@@ -270,6 +194,8 @@ class LocalStack:
             **self.resources.env(),
             "USER_POOL_ID": self.pool.pool_id,
             "USER_POOL_CLIENT_ID": self.pool.client_id,
+            # offer timers finer than the tick: a schedule group on moto, fired by the ticker
+            **create_offer_timer_group(client("scheduler", endpoint), client("sqs", endpoint)),
         }
         self._environ = patched_environ(env, remove=("AWS_PROFILE", "AWS_SESSION_TOKEN"))
         self._environ.__enter__()
@@ -307,10 +233,14 @@ class LocalStack:
             idle_sleep_s=self._poll_idle_seconds,
             retry_delay_s=self._retry_delay_seconds,
         )
+        self.offer_timers = LocalOfferTimers(
+            client("scheduler", endpoint), lambda event: self.invoke("followup", event)
+        )
         self.ticker = Ticker(
             clock=self.clock,
             invoke=self._tick,
             check_every_s=self._ticker_check_seconds,
+            timers=self.offer_timers.due,
         )
         self.gateway = Gateway(
             invoke=self.invoke,
@@ -422,7 +352,7 @@ class LocalStack:
             error = raised
             raise
         finally:
-            _drop_disabled_metrics()
+            drop_disabled_metrics()
             for listener in self._invoke_listeners:
                 try:
                     listener(function, started, time.monotonic() - started, error)

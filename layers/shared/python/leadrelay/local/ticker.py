@@ -59,12 +59,15 @@ class Ticker:
         schedules: tuple[definitions.Schedule, ...] = definitions.SCHEDULES,
         check_every_s: float = 1.0,
         max_ticks_per_advance: int = MAX_TICKS_PER_ADVANCE,
+        timers: Callable[[datetime], list[tuple[datetime, Callable[[], Any]]]] | None = None,
     ) -> None:
         self._clock = clock
         self._invoke = invoke
         self._schedules = schedules
         self._check_every_s = check_every_s
         self._max_ticks = max_ticks_per_advance
+        # One-time timers (offer expiry, local/offer_timers.py): `timers(until)` lists those due.
+        self._timers = timers
         now = clock.now()
         # The first tick of each schedule is the first boundary after the stack starts.
         self._last_fired = {s.name: _boundary_at_or_before(now, s.rate_minutes) for s in schedules}
@@ -129,7 +132,11 @@ class Ticker:
 
     def _fire_until(self, until: datetime, *, move_clock: bool) -> int:
         fired = 0
+        if self._timers is not None:
+            fired += self._fire_timers(min(until, self._clock.now()))
         for at, schedule in self._due(until):
+            if move_clock and self._timers is not None:  # one-time timers due before this tick first
+                fired += self._fire_timers(at, move_clock=True)
             if move_clock:
                 behind = at - self._clock.now()
                 if behind > timedelta(0):
@@ -143,4 +150,26 @@ class Ticker:
                 # EventBridge would retry the async invoke; the next tick picks up the same due work.
                 self.ticks_failed += 1
                 log.exception("ticker: %s at %s failed", schedule.name, at.isoformat())
+        if move_clock and self._timers is not None:
+            fired += self._fire_timers(until, move_clock=True)
         return fired
+
+    def _fire_timers(self, until: datetime, *, move_clock: bool = False) -> int:
+        """Fire the one-time timers due by `until`, oldest first, each at its own time."""
+        assert self._timers is not None
+        try:
+            due = sorted(self._timers(until), key=lambda item: item[0])
+        except Exception:
+            log.exception("ticker: looking for due timers failed")
+            return 0
+        for at, fire in due:
+            if move_clock:
+                behind = at - self._clock.now()
+                if behind > timedelta(0):
+                    self._clock.advance(behind)
+            try:
+                fire()
+            except Exception:
+                self.ticks_failed += 1
+                log.exception("ticker: a timer due at %s failed", at.isoformat())
+        return len(due)

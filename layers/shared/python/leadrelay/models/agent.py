@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -103,6 +104,25 @@ class Strategy(StrEnum):
     STICKY_OWNER = "sticky_owner"
 
 
+class PerformanceWeighting(BaseModel):
+    """A weighted pool's shift of shares by each agent's recent contact and conversion rates,
+    above a guaranteed minimum share per agent (docs/routing.md#performance-weighting). Enabled
+    only with the id of a back-test run that showed the change (`backtest_id`); `weights` are the
+    ones that run computed and replayed, copied from it (read-only)."""
+
+    days: int = Field(default=30, ge=7, le=90, description="look back this many days of dashboard counters")
+    min_share: float = Field(gt=0, le=0.5, description="every member's guaranteed share of the pool's leads")
+    contact_weight: float = Field(default=1.0, ge=0, le=5, description="how much the contact rate shifts a share")
+    conversion_weight: float = Field(default=1.0, ge=0, le=5, description="how much the conversion rate shifts")
+    backtest_id: str | None = Field(default=None, max_length=64, description="the back-test run that proved it")
+    weights: dict[str, Decimal] = Field(default_factory=dict, description="read-only: per agent, percent")
+
+    def settings(self) -> dict[str, float | int]:
+        """What a back-test run must have replayed for this setting to be enabled."""
+        return {"days": self.days, "min_share": self.min_share, "contact_weight": self.contact_weight,
+                "conversion_weight": self.conversion_weight}  # fmt: skip
+
+
 class Pool(BaseModel):
     """A set of agents a rule distributes over, with a strategy."""
 
@@ -119,6 +139,16 @@ class Pool(BaseModel):
     max_open_leads: int | None = Field(default=None, ge=0)
     # Accrued turns: see routing/accrual.py (off by default).
     accrued_turns: bool = False
+    # Performance weighting (weighted round-robin only; off by default).
+    performance_weighting: PerformanceWeighting | None = None
+
+    def weight_of(self, agent: Agent) -> Decimal | int:
+        """The agent's weight in this pool: the performance weight when the pool has them."""
+        weighting = self.performance_weighting
+        if weighting is not None and weighting.weights:
+            # A member the back-test did not see gets the smallest share until the next one.
+            return weighting.weights.get(agent.agent_id, min(weighting.weights.values()))
+        return agent.weight
 
     @model_validator(mode="after")
     def _unique_members(self) -> Pool:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from leadrelay.followup.settings import ActivityType, Outcome
+from leadrelay.models.followup_settings import ActivityType, Outcome
+from leadrelay.models.lead import Lead
 
 
 class Activity(BaseModel):
@@ -56,3 +58,28 @@ class Followup(BaseModel):
     done_by_activity_id: str | None = None
     cancelled_reason: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass
+class ActivityInput:
+    """An activity as a person logs it (`store/activities.py` `ActivityLog.log`)."""
+
+    type: ActivityType
+    direction: str = "outbound"
+    duration_s: int | None = None
+    outcome: Outcome | None = None
+    callback_at: datetime | None = None
+    note: str | None = None
+    recording_url: str | None = None
+    at: datetime | None = None
+    client_id: str | None = None
+
+
+@dataclass
+class Logged:
+    """What logging wrote (or, `duplicate`, what an earlier request with the same `client_id` wrote)."""
+
+    activity: Activity
+    lead: Lead
+    followup: Followup | None
+    duplicate: bool = False

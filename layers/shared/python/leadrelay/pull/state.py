@@ -23,7 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from leadrelay.clock import epoch_ms, iso, parse_iso
-from leadrelay.store.dynamo import client, from_item, if_condition_holds, query_all, to_item, to_value
+from leadrelay.store.dynamo import client, from_item, if_condition_holds, to_item, to_value
+from leadrelay.store.paging import query_all
 
 POLL = "POLL"
 

@@ -234,12 +234,21 @@ def replay(leads: Iterable[Lead], chain: RuleChain, roster: Roster, *, now: date
 
 
 def backtest(
-    leads: Iterable[Lead], live: RuleChain, draft: RuleChain, roster: Roster, *, now: datetime, timezone: str
+    leads: Iterable[Lead],
+    live: RuleChain,
+    draft: RuleChain,
+    roster: Roster,
+    *,
+    now: datetime,
+    timezone: str,
+    draft_roster: Roster | None = None,
 ) -> Backtest:
-    """Replay the same leads through the live and the draft chain, each from the same clean slate."""
+    """Replay the same leads through the live and the draft chain, each from the same clean slate.
+    `draft_roster` (default: `roster`) is the draft's people and pools, e.g. a pool with
+    performance weighting on (routing/performance.py)."""
     ordered = sorted(leads, key=lambda lead: lead.received_at)
     return Backtest(
         live=replay(ordered, live, roster, now=now, timezone=timezone),
-        draft=replay(ordered, draft, roster, now=now, timezone=timezone),
+        draft=replay(ordered, draft, draft_roster or roster, now=now, timezone=timezone),
         timezone=timezone,
     )

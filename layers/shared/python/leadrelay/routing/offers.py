@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from leadrelay.clock import Clock, iso, local_day
 from leadrelay.errors import Refused
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, RoutingDecision, TimelineEvent, TimelineKind
-from leadrelay.store.leads import LeadRepository
-from leadrelay.store.offers import ACCEPTED_TRIGGER, Offer, OfferStore, Pass, Settled
-from leadrelay.store.org import OrgRepository
+from leadrelay.models.offer import ACCEPTED_TRIGGER, Offer, Pass, Settled
+from leadrelay.routing.ports import LeadReader, OfferBook, RosterReader
 
 DECLINED_TRIGGER = "offer_declined"
 EXPIRED_TRIGGER = "offer_expired"
@@ -53,9 +53,9 @@ class OfferDesk:
     def __init__(
         self,
         *,
-        leads: LeadRepository,
-        org: OrgRepository,
-        offers: OfferStore,
+        leads: LeadReader,
+        org: RosterReader,
+        offers: OfferBook,
         clock: Clock,
         timezone: str,
         sla_queue: str,
@@ -130,31 +130,48 @@ class OfferDesk:
             return report
         pools = self.org.load_roster().pools
         for offer in due:
-            lead = self.leads.get(offer.lead_id, consistent=True)
-            if lead is None or lead.offer_id != offer.offer_id:
-                report.already_settled += 1
-                continue
-            pool = pools.get(offer.pool_id) if offer.pool_id else None
-            limit_k = pool.checkout_after_expiries if pool else None
-            for _ in range(self.max_attempts):
-                streak = self.offers.expiry_streak(offer.agent_id)
-                check_out = None
-                if limit_k is not None and streak + 1 >= limit_k:
-                    check_out = (f"checked out automatically: let {streak + 1} offers expire in a row "
-                                 f"(pool {offer.pool_id} checks out after {limit_k})")  # fmt: skip
-                reason = f"offer {offer.offer_id} to {offer.agent_id} expired at {iso(offer.expires_at)} unanswered"
-                settled = self._pass(offer, lead, "expired", EXPIRED_TRIGGER, reason, check_out, streak)
-                if settled is Settled.DONE:
-                    report.expired += 1
-                    report.lead_ids.append(offer.lead_id)
-                    if check_out is not None:
-                        report.checked_out.append(offer.agent_id)
-                        self.org.roster_moved()
-                    break
-                if settled is Settled.OFFER_CLOSED:
-                    report.already_settled += 1
-                    break
+            self._expire(offer, pools, report)
         return report
+
+    def expire_one(self, agent_id: str, offer_id: str) -> ExpiryReport:
+        """The offer's own timer fired (routing/offer_timer.py): expire it if it is still open and
+        its time is up. Idempotent: accepted, declined or expired meanwhile (the tick, a timer
+        delivered twice) is a no-op, and a timer early by the clocks' skew leaves it to the tick."""
+        report = ExpiryReport()
+        offer = self.offers.get(agent_id, offer_id)
+        if offer is None:
+            report.already_settled += 1
+            return report
+        if self.clock.now() < offer.expires_at:
+            return report
+        self._expire(offer, self.org.load_roster().pools, report)
+        return report
+
+    def _expire(self, offer: Offer, pools: dict[str, Any], report: ExpiryReport) -> None:
+        lead = self.leads.get(offer.lead_id, consistent=True)
+        if lead is None or lead.offer_id != offer.offer_id:
+            report.already_settled += 1
+            return
+        pool = pools.get(offer.pool_id) if offer.pool_id else None
+        limit_k = pool.checkout_after_expiries if pool else None
+        for _ in range(self.max_attempts):
+            streak = self.offers.expiry_streak(offer.agent_id)
+            check_out = None
+            if limit_k is not None and streak + 1 >= limit_k:
+                check_out = (f"checked out automatically: let {streak + 1} offers expire in a row "
+                             f"(pool {offer.pool_id} checks out after {limit_k})")  # fmt: skip
+            reason = f"offer {offer.offer_id} to {offer.agent_id} expired at {iso(offer.expires_at)} unanswered"
+            settled = self._pass(offer, lead, "expired", EXPIRED_TRIGGER, reason, check_out, streak)
+            if settled is Settled.DONE:
+                report.expired += 1
+                report.lead_ids.append(offer.lead_id)
+                if check_out is not None:
+                    report.checked_out.append(offer.agent_id)
+                    self.org.roster_moved()
+                return
+            if settled is Settled.OFFER_CLOSED:
+                report.already_settled += 1
+                return
 
     def _pass(
         self, offer: Offer, lead: Lead, kind: str, trigger: str, reason: str, check_out: str | None, streak: int

@@ -5,9 +5,11 @@ as a routing decision with `trigger: "manual"` (so overrides are counted apart f
 routing), and everything is written in one transaction conditional on the lead's version.
 
 Caps: a manager's pick may exceed a soft cap (it only demotes in automatic routing) but not the
-hard daily cap, unless `force` is set. A banned agent never gets a lead; an agent on leave or
-unavailable only with `force`. An agent on a break or off shift may be picked: the lead waits
-for them.
+hard daily cap, unless `force` is set. Nor the agent's backlog cap (`max_open_leads`, their own or
+the strictest default of their pools): only an admin's `force` passes it, and the trail says so.
+Both caps hold under the same conditional writes as automatic routing. A banned agent never
+gets a lead; an agent on leave or unavailable only with `force`. An agent on a break or off shift
+may be picked: the lead waits for them.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from leadrelay.clock import Clock, local_day
 from leadrelay.errors import Refused
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, RoutingDecision, SkipReason, TimelineEvent, TimelineKind
-from leadrelay.routing.eligibility import hard_cap, is_demoted, skip_reason
+from leadrelay.models.roster import Assignment, CommitResult, Roster
+from leadrelay.routing.eligibility import backlog_cap, hard_cap, is_demoted, skip_reason
 from leadrelay.routing.engine import Plan, decide
+from leadrelay.routing.ports import ReassignmentWriter, RoutingStateReader
 from leadrelay.routing.rules import Rule, RuleChain
-from leadrelay.store.assignments import Assignment, AssignmentStore, CommitResult
-from leadrelay.store.org import OrgRepository
 
 NEEDS_FORCE = frozenset({SkipReason.ON_LEAVE, SkipReason.UNAVAILABLE, SkipReason.CAPPED})
 
@@ -43,14 +45,26 @@ class Reassignment:
     by: str = "system"
     # A manager may move leads only to agents of this team (None: anywhere).
     team_scope: str | None = None
+    # Whether `force` may also pass the agent's backlog cap (an admin's move; a manager's may not).
+    force_backlog: bool = True
+
+
+def agent_backlog_cap(roster: Roster, agent_id: str) -> int | None:
+    """The backlog cap of `agent_id` outside any one pool: their own `max_open_leads`, else the
+    strictest default of the pools they are in (None: no cap)."""
+    agent = roster.agents[agent_id]
+    defaults = [
+        p.max_open_leads for p in roster.pools.values() if agent_id in p.agent_ids and p.max_open_leads is not None
+    ]
+    return backlog_cap(agent.max_open_leads, min(defaults) if defaults else None)
 
 
 class Reassigner:
     def __init__(
         self,
         *,
-        org: OrgRepository,
-        assignments: AssignmentStore,
+        org: RoutingStateReader,
+        assignments: ReassignmentWriter,
         clock: Clock,
         timezone: str,
     ) -> None:
@@ -119,6 +133,19 @@ class Reassigner:
         if move.team_scope is not None and agent.team_id != move.team_scope:
             raise ReassignRefused("forbidden", f"{agent_id} is not in your team", 403)
         cap = None if move.force else hard_cap(agent, chain.daily_cap_per_agent)
+        backlog = plan.max_open_leads if plan is not None else agent_backlog_cap(roster, agent_id)
+        load = roster.load(agent_id)
+        if backlog is not None and load >= backlog:  # (a pool's strategy never picks such an agent)
+            if not move.force:
+                raise ReassignRefused("backlog_full", f"{agent_id} already holds {load} open leads, their backlog cap "
+                                      f"is {backlog}; an admin may send \"force\": true to assign anyway")  # fmt: skip
+            if not move.force_backlog:
+                raise ReassignRefused("backlog_full", f"{agent_id} already holds {load} open leads, their backlog "
+                                      f"cap is {backlog}; only an admin can force past a backlog cap", 403)  # fmt: skip
+            reason += f" (forced past the backlog cap: {load} open, cap {backlog})"
+        # On commit the cap holds too (another router may fill the backlog meanwhile), except for
+        # an admin's forced move to one agent.
+        held = None if move.force and move.force_backlog and plan is None else backlog
         before = {a: counts.get(a, 0) for a in candidates}
         decision = RoutingDecision(
             decision_id=new_id(now), lead_id=lead.lead_id, at=now, rule_chain_version=chain.version,
@@ -134,7 +161,7 @@ class Reassigner:
             data={"from_agent_id": previous, "agent_id": agent_id, "pool_id": pool_id, "reason": move.reason,
                   "forced": move.force, "team_id": agent.team_id, "source_id": lead.source_id, "trigger": "manual"},
         )  # fmt: skip
-        assignment = Assignment(agent_id, pool_id, agent.team_id, cap)
+        assignment = Assignment(agent_id, pool_id, agent.team_id, cap, max_open_leads=held)
         if plan is not None:  # the pool's strategy picked: its state moves as in automatic routing
             assignment.vtime, assignment.pool_vtime = plan.vtime, plan.pool_vtime
             assignment.load_seen = plan.load_seen
@@ -144,6 +171,12 @@ class Reassigner:
         if result is CommitResult.LEAD_CHANGED:
             raise ReassignRefused("lead_changed", "the lead changed while it was being moved; reload and try again")
         if result is CommitResult.STATE_CHANGED:
+            if held is not None and plan is None:  # say so when the backlog filled up meanwhile (a pool
+                # move is tried again instead: its strategy picks among those still under their caps)
+                now_load = self.org.load_routing_state(day).roster.load(agent_id)
+                if now_load >= held:
+                    raise ReassignRefused("backlog_full", f"{agent_id} reached their backlog cap ({held} open leads) "
+                                          "meanwhile; an admin may send \"force\": true to assign anyway")  # fmt: skip
             raise ReassignRefused(
                 "state_changed", f"{agent_id}'s load changed meanwhile (a cap may now be reached); try again"
             )

@@ -68,6 +68,11 @@ def pick_round_robin(pool_id: str, candidates: list[str], demoted: set[str], ros
     back from leave gets the next lead once and then rotates: no catch-up flood, no reset.
     """
     stamps = roster.round_robin.get
+    if not demoted:
+        # The earliest stamp, the first in pool order among equals: a list and its index, not a
+        # tuple per candidate (a default pool may have a thousand).
+        last = [stamps((pool_id, agent_id), NEVER_ASSIGNED).last_assigned_ms for agent_id in candidates]
+        return candidates[last.index(min(last))]
     # (demoted, stamp, position in the pool, id): positions are unique, so ids never compare.
     return min(
         (agent_id in demoted, stamps((pool_id, agent_id), NEVER_ASSIGNED).last_assigned_ms, index, agent_id)
@@ -82,7 +87,7 @@ def _exact(value: Decimal) -> Decimal:
         return value.quantize(_PLACES)
 
 
-def _share(weight: int) -> Decimal:
+def _share(weight: int | Decimal) -> Decimal:
     """Virtual time one lead takes at this weight."""
     return Decimal(1) / Decimal(weight)
 
@@ -102,7 +107,8 @@ def pick_weighted(pool_id: str, candidates: list[str], roster: Roster) -> Pick:
     from leave or one whose weight changed is owed at most one lead; nobody is reset.
     """
     now = roster.virtual_time.get(pool_id, Decimal(0))
-    weights = {agent_id: roster.agents[agent_id].weight for agent_id in candidates}
+    pool = roster.pools.get(pool_id)  # (performance weighting: the pool's weights are input)
+    weights = {a: pool.weight_of(roster.agents[a]) if pool else roster.agents[a].weight for a in candidates}
     step = _share(sum(weights.values()))
     finish = {
         agent_id: _exact(max(roster.rr(pool_id, agent_id).vtime, now - _share(weights[agent_id])))

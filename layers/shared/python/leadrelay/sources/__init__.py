@@ -10,6 +10,9 @@ An adapter answers four questions about a request (see `SourceAdapter`):
   Something a provider says that is not a lead (a WhatsApp delivery status, a Razorpay event we do
   not take) is a `Notice`: kept raw with the reason, acknowledged, never an error.
 - `respond`: what does the provider expect to hear back, once every lead is stored?
+- `fetch_pending`: for providers that announce leads by id only (Meta), fetch a parked lead now;
+  `FetchNotReady` while the provider cannot give it. Capture retries parked leads through this
+  alone, knowing nothing of any provider's API.
 
 The package face only re-exports: `base.py` (the adapter interface and what it returns),
 `answers.py` (provider answers), `credentials.py` (provider secrets), `registry.py` (kind → adapter);
@@ -19,7 +22,16 @@ one module per provider beside them.
 from __future__ import annotations
 
 from leadrelay.sources.answers import AUTH_CODES, provider_answer, signed_provider_answer
-from leadrelay.sources.base import BaseAdapter, Notice, ParsedItem, PayloadError, PendingFetch, Receipt, SourceAdapter
+from leadrelay.sources.base import (
+    BaseAdapter,
+    FetchNotReady,
+    Notice,
+    ParsedItem,
+    PayloadError,
+    PendingFetch,
+    Receipt,
+    SourceAdapter,
+)
 from leadrelay.sources.credentials import same_secret, secret
 from leadrelay.sources.registry import SUPPORTED_KINDS, adapter_for
 
@@ -27,6 +39,7 @@ __all__ = [
     "AUTH_CODES",
     "SUPPORTED_KINDS",
     "BaseAdapter",
+    "FetchNotReady",
     "Notice",
     "ParsedItem",
     "PayloadError",

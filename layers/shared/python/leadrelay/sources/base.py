@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from leadrelay.models import LeadInput, Source
 
 if TYPE_CHECKING:
+    from leadrelay.models.capture import StoreOutcome
     from leadrelay.models.webhook import CaptureResult, WebhookRequest
-    from leadrelay.store.leads import StoreOutcome
 
 
 class PayloadError(ValueError):
@@ -20,6 +20,11 @@ class PayloadError(ValueError):
         super().__init__(message)
         self.code = code
         self.status = status
+
+
+class FetchNotReady(Exception):
+    """A lead the provider announced by id only cannot be fetched yet (its API is down or slow, or
+    the source lacks what the fetch needs): it stays parked and is fetched again later."""
 
 
 @dataclass
@@ -88,6 +93,8 @@ class SourceAdapter(Protocol):
 
     def respond(self, receipt: Receipt, source: Source) -> CaptureResult: ...
 
+    def fetch_pending(self, external_id: str, notice: dict[str, Any], source: Source) -> LeadInput: ...
+
 
 class BaseAdapter:
     """Defaults: no handshake, nothing beyond the source key to verify, the generic answer
@@ -112,6 +119,12 @@ class BaseAdapter:
 
     def parse_request(self, request: WebhookRequest, payload: dict[str, Any], source: Source) -> list[ParsedItem]:
         return self.parse(payload, source)
+
+    def fetch_pending(self, external_id: str, notice: dict[str, Any], source: Source) -> LeadInput:
+        """A lead this provider announced by id only (a `PendingFetch` it parked), fetched now;
+        `FetchNotReady` while the provider cannot give it, `PayloadError` when it never will.
+        Only providers that announce leads by id (Meta) fetch; the others never park one."""
+        raise PayloadError("not_fetchable", f"{source.kind.value} sources do not announce leads by id")
 
     def respond(self, receipt: Receipt, source: Source) -> CaptureResult:
         from leadrelay.models.webhook import CaptureResult

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from leadrelay.sources.base import FetchNotReady
+
 DEFAULT_GRAPH_URL = "https://graph.facebook.com/v25.0"
 # Every documented field of a lead (Graph API reference: User Lead Gen Info) that carries its data,
 # time or attribution: without naming them, Graph returns only id, created_time and field_data.
@@ -24,7 +26,7 @@ LEAD_FIELDS = (
 )
 
 
-class GraphError(Exception):
+class GraphError(FetchNotReady):
     """The lead could not be fetched; `retryable` says whether asking again later may help."""
 
     def __init__(self, message: str, retryable: bool = True) -> None:

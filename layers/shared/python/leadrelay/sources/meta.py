@@ -259,3 +259,8 @@ class MetaLeadAdsAdapter(MetaWebhookAdapter):
             except PayloadError as exc:
                 items.append(PayloadError(exc.code, f"lead {leadgen_id}: {exc}", exc.status))
         return items
+
+    def fetch_pending(self, external_id: str, notice: dict[str, Any], source: Source) -> LeadInput:
+        """A parked lead, fetched from the Graph API: one try per call (the schedule that calls
+        again is the retry); `GraphError` (a `FetchNotReady`) while Graph cannot give it."""
+        return fetch(external_id, notice, source, attempts=1)

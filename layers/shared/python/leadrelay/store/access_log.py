@@ -10,54 +10,37 @@ path that updates or deletes an entry; TTL ages them out). Read back day by day.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadrelay.clock import iso
-from leadrelay.store.dynamo import client, if_condition_holds, query_all, to_item
-
-MAX_DAYS = 31
+from leadrelay.models.access import AccessEntry
+from leadrelay.store.dynamo import client, if_condition_holds, to_item
+from leadrelay.store.paging import query_all
 
 
 def day_pk(moment: datetime) -> str:
     return f"ACCESS#{moment.astimezone(UTC).date().isoformat()}"
 
 
-@dataclass
-class AccessEntry:
-    """One request's reads."""
-
-    at: datetime
-    request_id: str
-    user_id: str
-    username: str
-    role: str
-    team_id: str | None
-    route: str
-    what: str
-    lead_ids: list[str] = field(default_factory=list)
-    source_ip: str | None = None
-    user_agent: str | None = None
-
-    def item(self, retention_days: int) -> dict[str, Any]:
-        expires = self.at + timedelta(days=retention_days)
-        return {
-            "pk": day_pk(self.at),
-            "sk": f"{iso(self.at)}#{self.request_id}",
-            "at": iso(self.at),
-            "request_id": self.request_id,
-            "user_id": self.user_id,
-            "username": self.username,
-            "role": self.role,
-            "team_id": self.team_id,
-            "route": self.route,
-            "what": self.what,
-            "lead_ids": sorted(set(self.lead_ids)),
-            "source_ip": self.source_ip,
-            "user_agent": (self.user_agent or "")[:300] or None,
-            "expires_at": int(expires.timestamp()),
-        }
+def entry_item(entry: AccessEntry, retention_days: int) -> dict[str, Any]:
+    expires = entry.at + timedelta(days=retention_days)
+    return {
+        "pk": day_pk(entry.at),
+        "sk": f"{iso(entry.at)}#{entry.request_id}",
+        "at": iso(entry.at),
+        "request_id": entry.request_id,
+        "user_id": entry.user_id,
+        "username": entry.username,
+        "role": entry.role,
+        "team_id": entry.team_id,
+        "route": entry.route,
+        "what": entry.what,
+        "lead_ids": sorted(set(entry.lead_ids)),
+        "source_ip": entry.source_ip,
+        "user_agent": (entry.user_agent or "")[:300] or None,
+        "expires_at": int(expires.timestamp()),
+    }
 
 
 class AccessLog:
@@ -72,7 +55,7 @@ class AccessLog:
         if_condition_holds(
             client().put_item,
             TableName=self.table,
-            Item=to_item(entry.item(self.retention_days)),
+            Item=to_item(entry_item(entry, self.retention_days)),
             ConditionExpression="attribute_not_exists(pk)",
         )
 

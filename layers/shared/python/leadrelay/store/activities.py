@@ -10,49 +10,31 @@ an offline phone replaying its queue logs nothing twice).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from leadrelay.clock import iso
+from leadrelay.config import get_settings
 from leadrelay.errors import Refused
-from leadrelay.followup import kinds
-from leadrelay.followup.rules import FollowupPlan, is_connection, is_contact, plan_followup
-from leadrelay.followup.settings import ActivityType, FollowupSettings, Outcome
 from leadrelay.ids import new_id
 from leadrelay.models import Agent, Lead, LeadStatus, RoutingState, TimelineEvent
-from leadrelay.models.followup import Activity, Followup, FollowupStatus
-from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item
+from leadrelay.models import followup_kinds as kinds
+from leadrelay.models.followup import Activity, ActivityInput, Followup, FollowupStatus, Logged
+from leadrelay.models.followup_rules import FollowupPlan, is_connection, is_contact, plan_followup
+from leadrelay.models.followup_settings import FollowupSettings
+from leadrelay.models.pipeline import Stage
+from leadrelay.store import paging
+from leadrelay.store.dynamo import client, decode_cursor, from_item, to_item
 from leadrelay.store.followup_changes import FollowupChanges, lead_event
 from leadrelay.store.followups import client_key, close_followup, followup_item
 from leadrelay.store.leads import LEAD_SK, lead_pk, timeline_item
+from leadrelay.store.pipeline import PipelineStore, count_move
 from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
 
 # An offline log may be older than now; a time ahead of the server by more than this is refused.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 # Statuses a first contact moves on to `contacted` (later ones are the agent's to set).
 _BEFORE_CONTACT = frozenset({LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.UNASSIGNED})
-
-
-@dataclass
-class ActivityInput:
-    type: ActivityType
-    direction: str = "outbound"
-    duration_s: int | None = None
-    outcome: Outcome | None = None
-    callback_at: datetime | None = None
-    note: str | None = None
-    recording_url: str | None = None
-    at: datetime | None = None
-    client_id: str | None = None
-
-
-@dataclass
-class Logged:
-    activity: Activity
-    lead: Lead
-    followup: Followup | None
-    duplicate: bool = False
 
 
 def activity_sk(activity: Activity) -> str:
@@ -180,22 +162,27 @@ class ActivityLog(FollowupChanges):
             if lead.first_contacted_at is None and lead.assigned_agent_id and lead.routing_state is RoutingState.DONE:
                 # The first-contact SLA clock stops: the lead leaves the SLA queues.
                 removes += ["due_pk", "due_at"]
-            if lead.status in _BEFORE_CONTACT and lead.assigned_agent_id:
+            contact = self._contact_stage() if lead.status in _BEFORE_CONTACT and lead.assigned_agent_id else None
+            if contact is not None:
+                # The pipeline's first-contact stage (`contacted` in the default one), by its stable id.
                 names["#status"] = "status"
-                sets.append("#status = :contacted")
-                values[":contacted"] = LeadStatus.CONTACTED.value
+                sets += ["#status = :contacted", "category = :open"]
+                values.update({":contacted": contact.stage_id, ":open": contact.category.value})
+                count_move(txn, get_settings().org_table, lead.status, contact.stage_id)
                 events.append(
                     lead_event(
                         lead.lead_id,
                         activity.at,
                         kinds.STATUS_CHANGED,
                         activity.by,
-                        f"{lead.status.value} → contacted by {activity.by}",
+                        f"{lead.status} → {contact.stage_id} by {activity.by}",
                         {
-                            "from": lead.status.value,
-                            "to": LeadStatus.CONTACTED.value,
+                            "from": lead.status,
+                            "to": contact.stage_id,
                             "reason": "first contact",
                             "agent_id": lead.assigned_agent_id,
+                            "to_label": contact.label,
+                            "category": contact.category.value,
                         },
                     )
                 )
@@ -240,6 +227,9 @@ class ActivityLog(FollowupChanges):
             txn.put(self.table, timeline_item(event))
         return txn, followup
 
+    def _contact_stage(self) -> Stage | None:
+        return PipelineStore(get_settings().org_table, self.table).get().contact_stage()
+
     def _replayed(self, lead_id: str, client_id: str) -> Logged | None:
         marker = self.followups.client_record(lead_id, client_id)
         if marker is None:
@@ -274,11 +264,8 @@ class ActivityLog(FollowupChanges):
             "Limit": limit,
         }
         start = decode_cursor(cursor)
-        if start:
-            if start.get("pk") != {"S": lead_pk(lead_id)}:
-                raise ValueError("cursor is not one this API issued")
-            kwargs["ExclusiveStartKey"] = start
-        response = client().query(**kwargs)
-        items = [from_item(item) for item in response.get("Items", [])]
+        if start and start.get("pk") != {"S": lead_pk(lead_id)}:
+            raise ValueError("cursor is not one this API issued")
+        items, next_cursor = paging.one_page(kwargs, start)
         found = [Activity.model_validate({k: v for k, v in item.items() if k not in ("pk", "sk")}) for item in items]
-        return found, encode_cursor(response.get("LastEvaluatedKey"))
+        return found, next_cursor

@@ -23,10 +23,10 @@ import binascii
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadrelay.clock import iso
-from leadrelay.dashboard.aggregates import (
+from leadrelay.dashboard_counts import (
     Contribution,
     Definitions,
     Marker,
@@ -36,7 +36,13 @@ from leadrelay.dashboard.aggregates import (
     plan,
     sequence_key,
 )
-from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, query_all, to_item, to_value
+from leadrelay.errors import TransactionFailed
+from leadrelay.store import paging
+from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item, to_value
+from leadrelay.store.transactions import run_transaction
+
+if TYPE_CHECKING:  # (loaded when the pipeline is read, not with the events function's hot path)
+    from leadrelay.models.pipeline import Pipeline
 
 # Kept apart from store.leads (and the pydantic models it loads): the events function counts with
 # this module on its hot path, and its cold start stays as small as forwarding needs.
@@ -52,6 +58,8 @@ FEED_SKIPPED_KINDS = frozenset({"lead.duplicate", "lead.provider_notice"})
 
 Kinds = {"lead": lead_contribution, "followup": followup_contribution}
 
+_LIST_KEYS = ("pk", "sk", "list_pk", "list_sk")  # a `by_received` cursor: the table's and the index's keys
+
 
 def definitions_for(settings: Mapping[str, Any], timezone: str) -> Definitions:
     """The dashboard's definitions from the organisation's settings item (`CONFIG`/`ORG`): days in
@@ -61,32 +69,6 @@ def definitions_for(settings: Mapping[str, Any], timezone: str) -> Definitions:
     sla = settings.get("first_contact_sla_minutes")
     return Definitions(timezone=timezone, sla_minutes=int(sla) if sla else 90,
                        categories={str(k): str(v) for k, v in dict(categories).items()})  # fmt: skip
-
-
-class _Conflict(Exception):
-    """The item's marker changed since it was read (another consumer counted it meanwhile)."""
-
-
-def _transact(items: list[dict[str, Any]], attempts: int = 8) -> None:
-    """TransactWriteItems; a failed condition on item 0 (the marker) is a `_Conflict`; pure write
-    conflicts (TransactionConflict, no failed condition) are retried with backoff."""
-    import time
-
-    from botocore.exceptions import ClientError
-
-    for attempt in range(attempts):
-        try:
-            client().transact_write_items(TransactItems=items)
-            return
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            codes = [reason.get("Code") for reason in exc.response.get("CancellationReasons") or []]
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise _Conflict() from exc
-            if "TransactionConflict" not in codes or "ConditionalCheckFailed" in codes or attempt == attempts - 1:
-                raise
-            time.sleep(0.005 * (2**attempt))
 
 
 def _marker(item: Mapping[str, Any]) -> Marker:
@@ -165,16 +147,40 @@ class DashboardStore:
                     "ExpressionAttributeValues": {k: to_value(v) for k, v in exprs.items()},
                 }})  # fmt: skip
             try:
-                _transact(items)
-            except _Conflict:
-                continue  # another consumer moved this item's marker: read it again
+                run_transaction(items, attempts=8)  # pure write conflicts are retried there
+            except TransactionFailed as failed:
+                if 0 in failed.failed_conditions():
+                    continue  # another consumer moved this item's marker: read it again
+                raise
             return Applied(outcome, len(moves))
         raise RuntimeError(f"the {kind} {item_id} kept changing under the dashboard consumer; retry the record")
 
     def definitions(self, timezone: str) -> Definitions:
-        """The dashboard's definitions as the organisation's settings say now (one GetItem)."""
-        response = client().get_item(TableName=self.org_table, Key=to_item({"pk": "CONFIG", "sk": "ORG"}))
-        return definitions_for(from_item(response["Item"]) if "Item" in response else {}, timezone)
+        return self.definitions_and_pipeline(timezone)[0]
+
+    def definitions_and_pipeline(self, timezone: str) -> tuple[Definitions, Pipeline]:
+        """The dashboard's definitions as the organisation's settings and pipeline say now (one
+        BatchGetItem), and the pipeline: every stage's category (a retired stage's leads count as
+        the stage they moved to), then the settings' own `status_categories`. A label is not a
+        definition: renaming a stage changes no counter; changing a category is a reason to rebuild."""
+        from leadrelay.store.pipeline import PIPELINE_KEY, pipeline_from_item
+
+        org_key = {"pk": "CONFIG", "sk": "ORG"}
+        found: dict[str, dict[str, Any]] = {}
+        request = {self.org_table: {"Keys": [to_item(org_key), to_item(PIPELINE_KEY)], "ConsistentRead": True}}
+        for _ in range(5):
+            response = client().batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self.org_table, []):
+                values = dict(from_item(item))
+                found[str(values["sk"])] = values
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        settings = found.get("ORG", {})
+        pipeline = pipeline_from_item(found.get(PIPELINE_KEY["sk"]))
+        categories = {stage.stage_id: pipeline.stage_of(stage.stage_id).category.value for stage in pipeline.stages}
+        settings["status_categories"] = {**categories, **dict(settings.get("status_categories") or {})}
+        return definitions_for(settings, timezone), pipeline
 
     def lead_scope(self, lead_id: str) -> dict[str, Any]:
         """Who may see a lead's events: its team, agent, source and status as the lead stands now."""
@@ -191,7 +197,7 @@ class DashboardStore:
     def _cells(self, prefix: str, first: date, last: date) -> list[dict[str, Any]]:
         cells: list[dict[str, Any]] = []
         for month in months_between(first, last):
-            cells += query_all(
+            cells += paging.query_all(
                 TableName=self.org_table,
                 KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
                 ExpressionAttributeValues=to_item(
@@ -223,17 +229,8 @@ class DashboardStore:
         kwargs: dict[str, Any] = {"TableName": self.leads_table, "IndexName": "by_received",
                                   "KeyConditionExpression": condition,
                                   "ExpressionAttributeValues": to_item(values), "Limit": page_size}  # fmt: skip
-        start = decode_cursor(cursor)
-        while True:
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            response = client().query(**kwargs)
-            for raw in response.get("Items", []):
-                item = from_item(raw)
-                yield item, encode_cursor(to_item({k: item[k] for k in ("pk", "sk", "list_pk", "list_sk")}))
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                return
+        for item in paging.items(kwargs, decode_cursor(cursor)):
+            yield item, encode_cursor(to_item({k: item[k] for k in _LIST_KEYS}))
 
     def rebuild(
         self,
@@ -270,27 +267,8 @@ class DashboardStore:
                                   ":end": iso(end) if end else "9"}  # fmt: skip
         kwargs: dict[str, Any] = {"TableName": self.leads_table, "IndexName": "by_received",
                                   "KeyConditionExpression": "list_pk = :list AND list_sk BETWEEN :start AND :end",
-                                  "ExpressionAttributeValues": to_item(values), "ScanIndexForward": False,
-                                  "Limit": 200}  # fmt: skip
-        start_key = decode_cursor(cursor)
-        found: list[dict[str, Any]] = []
-        while True:
-            if start_key:
-                kwargs["ExclusiveStartKey"] = start_key
-            response = client().query(**kwargs)
-            items = response.get("Items", [])
-            for position, raw in enumerate(items):
-                item = from_item(raw)
-                if not keep(item):
-                    continue
-                found.append(item)
-                if len(found) == limit:
-                    if position == len(items) - 1 and "LastEvaluatedKey" not in response:
-                        return found, None
-                    return found, encode_cursor(to_item({k: item[k] for k in ("pk", "sk", "list_pk", "list_sk")}))
-            start_key = response.get("LastEvaluatedKey")
-            if not start_key:
-                return found, None
+                                  "ExpressionAttributeValues": to_item(values), "ScanIndexForward": False}  # fmt: skip
+        return paging.fill_page(kwargs, limit=limit, cursor=cursor, cursor_keys=_LIST_KEYS, keep=keep, batch=200)
 
     # -- the activity feed ---------------------------------------------------------------------
 

@@ -13,12 +13,12 @@ from typing import Any
 
 from leadrelay.clock import Clock, iso
 from leadrelay.errors import Refused
-from leadrelay.followup import kinds
-from leadrelay.followup.rules import FollowupPlan, working_time
-from leadrelay.followup.settings import ActivityType, FollowupSettings
 from leadrelay.ids import new_id
 from leadrelay.models import Agent, Lead, TimelineEvent
+from leadrelay.models import followup_kinds as kinds
 from leadrelay.models.followup import Followup, FollowupStatus
+from leadrelay.models.followup_rules import FollowupPlan, working_time
+from leadrelay.models.followup_settings import ActivityType, FollowupSettings
 from leadrelay.store.followups import FollowupStore, close_followup, followup_item
 from leadrelay.store.leads import LEAD_SK, LeadRepository, lead_pk, timeline_item
 from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction

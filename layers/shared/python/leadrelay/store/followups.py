@@ -26,9 +26,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from leadrelay.clock import iso
-from leadrelay.followup.settings import FollowupSettings
 from leadrelay.models.followup import Followup, FollowupStatus
-from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item
+from leadrelay.models.followup_settings import FollowupSettings
+from leadrelay.store import paging
+from leadrelay.store.dynamo import client, from_item, if_condition_holds, to_item
 from leadrelay.store.leads import lead_pk
 from leadrelay.store.transactions import Transaction
 
@@ -182,6 +183,14 @@ class FollowupStore:
         )
         return from_item(item) if item else None
 
+    def mark_applied(self, lead_id: str, client_id: str, op: str, by: str, at: datetime) -> bool:
+        """Record that an offline-sync item (`client_id`) was applied to the lead; False if it
+        already was (the marker is never overwritten)."""
+        marker = {**client_key(lead_id, client_id), "op": op, "by": by, "at": at}
+        done = if_condition_holds(client().put_item, TableName=self.leads_table, Item=to_item(marker),
+                                  ConditionExpression="attribute_not_exists(pk)")  # fmt: skip
+        return done is not None
+
     def nurture(self, lead_id: str) -> dict[str, Any] | None:
         item = (
             client()
@@ -201,10 +210,7 @@ class FollowupStore:
             "ExpressionAttributeValues": to_item({":queue": queue, ":until": iso(until)}),
             "Limit": limit,
         }
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        response = client().query(**kwargs)
-        return [from_item(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
+        return paging.read_page(kwargs, start)
 
     def list(
         self,
@@ -248,24 +254,12 @@ class FollowupStore:
             kwargs["ExpressionAttributeNames"] = {"#status": "status"}
             values[":status"] = status.value
         kwargs["ExpressionAttributeValues"] = to_item(values)
-        start = decode_cursor(cursor)
-        found: list[Followup] = []
-        while True:
-            kwargs["Limit"] = max(limit * 2, 20) if status is not None else limit - len(found)
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            response = client().query(**kwargs)
-            items = response.get("Items", [])
-            for position, raw in enumerate(items):
-                item = from_item(raw)
-                if high and item["list_sk"] >= high:
-                    continue
-                found.append(followup_from_item(item))
-                if len(found) == limit:
-                    if position == len(items) - 1 and "LastEvaluatedKey" not in response:
-                        return FollowupPage(found, None)
-                    last = {k: item[k] for k in ("pk", "sk", key_name, "list_sk")}
-                    return FollowupPage(found, encode_cursor(to_item(last)))
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                return FollowupPage(found, None)
+        items, next_cursor = paging.fill_page(
+            kwargs,
+            limit=limit,
+            cursor=cursor,
+            cursor_keys=("pk", "sk", key_name, "list_sk"),
+            keep=(lambda item: item["list_sk"] < high) if high else None,
+            batch=max(limit * 2, 20) if status is not None else None,
+        )
+        return FollowupPage([followup_from_item(item) for item in items], next_cursor)

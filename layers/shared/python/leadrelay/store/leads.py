@@ -11,96 +11,33 @@ Item layout (pk / sk):
 
 Beside them, each family with its own repository: quarantined and ignored requests and pending
 fetches (`store/quarantine.py`), the override register (`store/overrides.py`). The transaction
-helper is `store/transactions.py`; list keys and the paging of `by_received` are `store/lists.py`;
-the raw request copy is `store/raw.py`.
+helper is `store/transactions.py`; list keys of `by_received` are `store/lists.py`; reading a
+query page by page is `store/paging.py`; the raw request copy is `store/raw.py`. What capture
+asks of this repository and what it answers (dedupe keys, outcomes) are `models/capture.py`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from leadrelay.clock import epoch_ms, iso
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, LeadStatus, RoutingDecision, RoutingState, TimelineEvent
-from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, query_all, to_item
-from leadrelay.store.lists import (  # noqa: F401  (old import paths: these lived here)
-    LIST_IGNORED,
-    LIST_LEADS,
-    LIST_OVERRIDES,
-    LIST_QUARANTINE,
-    list_sk,
-)
-from leadrelay.store.overrides import OverrideRegister, override_item  # noqa: F401  (old import path)
+from leadrelay.models.capture import DedupeKey, LeadAsRead, MergeResult, Reopen, StoreOutcome
+from leadrelay.store import paging
+from leadrelay.store.dynamo import client, from_item, to_item
+from leadrelay.store.lists import LIST_IGNORED, LIST_LEADS, LIST_QUARANTINE, list_sk  # noqa: F401  (old paths)
+from leadrelay.store.overrides import OverrideRegister
 from leadrelay.store.quarantine import QuarantineStore
 from leadrelay.store.raw import RawRequest, raw_sk
 from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
-
-_Txn = Transaction  # the old private name, for code written before `store/transactions.py`
 
 LEAD_SK = "LEAD"
 
 
 def lead_pk(lead_id: str) -> str:
     return f"LEAD#{lead_id}"
-
-
-@dataclass(frozen=True)
-class DedupeKey:
-    """One identity of a lead. `window` is how long a match counts; None means forever."""
-
-    kind: Literal["EXT", "BODY", "PHONE", "EMAIL", "WAUSER"]
-    value: str
-    window: timedelta | None
-
-    @property
-    def pk(self) -> str:
-        return f"DEDUPE#{self.kind}#{self.value}"
-
-    @property
-    def is_retry_key(self) -> bool:
-        """A match on a provider id or an identical body is the same request again."""
-        return self.kind in ("EXT", "BODY")
-
-
-@dataclass
-class StoreOutcome:
-    """What happened to a captured lead: `created`, `merged` (touchpoint) or `duplicate`."""
-
-    outcome: Literal["created", "merged", "duplicate"]
-    lead_id: str
-    matched_on: str | None = None
-    # A touchpoint that reopened a closed lead, and the agent it is offered to first.
-    reopened: bool = False
-    return_to_agent_id: str | None = None
-
-
-@dataclass
-class LeadAsRead:
-    """A merge whose guard on the lead failed: the lead as it stands (closed, or just reopened)."""
-
-    lead: Lead
-
-
-@dataclass
-class Reopen:
-    """Reopen a closed lead as part of a touchpoint: it owes the router a decision again, offered
-    first to `return_to_agent_id` (its previous owner) when the policy says so."""
-
-    version: int
-    closed_status: str
-    closed_at: datetime | None
-    return_to_agent_id: str | None
-
-
-MergeResult = StoreOutcome | tuple[DedupeKey, str] | LeadAsRead
-
-
-@dataclass
-class Page:
-    items: list[dict[str, Any]]
-    next: str | None = None
 
 
 def lead_to_item(lead: Lead) -> dict[str, Any]:
@@ -241,9 +178,10 @@ class LeadRepository:
                 removes.append("return_to_agent_id")
             # Open again with nobody: the router assigns it (the team keeps seeing it meanwhile).
             removes += ["closed_at", "close_reason", "assigned_agent_id", "agent_pk", "assigned_at"]
+            removes.append("category")  # routing holds it again: the entry stage
         elif guard_open:
             names["#status"] = "status"
-            condition += " AND NOT #status IN (:won, :lost)"
+            condition += " AND NOT #status IN (:won, :lost) AND NOT category IN (:won, :lost)"
             values.update({":won": LeadStatus.WON.value, ":lost": LeadStatus.LOST.value})
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         txn.update(self.table, {"pk": lead_pk(lead_id), "sk": LEAD_SK}, expression, values, condition,
@@ -255,6 +193,11 @@ class LeadRepository:
         raw.outcome = "merged"
         self._raw_put(txn, lead_id, raw)
         self._timeline_put(txn, event)
+        if reopen is not None:  # the closed stage holds one lead fewer (routing's `new` is not counted)
+            from leadrelay.config import get_settings
+            from leadrelay.store.pipeline import count_move
+
+            count_move(txn, get_settings().org_table, reopen.closed_status, LeadStatus.NEW.value)
         return self._settle(txn, keys, StoreOutcome("merged", lead_id))
 
     def _settle(self, txn: Transaction, keys: list[DedupeKey], success: StoreOutcome) -> MergeResult:
@@ -340,7 +283,7 @@ class LeadRepository:
         return lead_from_item(from_item(item)) if item else None
 
     def _children(self, lead_id: str, prefix: str) -> list[dict[str, Any]]:
-        return query_all(
+        return paging.query_all(
             TableName=self.table,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
             ExpressionAttributeValues=to_item({":pk": lead_pk(lead_id), ":prefix": prefix}),
@@ -362,20 +305,14 @@ class LeadRepository:
 
     def count_due(self, queue: str, now: datetime) -> int:
         """How many items in a due-work queue (sparse index) are due at `now`."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": "by_due",
-            "KeyConditionExpression": "due_pk = :queue AND due_at <= :now",
-            "ExpressionAttributeValues": to_item({":queue": queue, ":now": iso(now)}),
-            "Select": "COUNT",
-        }
-        total = 0
-        while True:
-            response = client().query(**kwargs)
-            total += int(response.get("Count", 0))
-            if "LastEvaluatedKey" not in response:
-                return total
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return paging.count(
+            {
+                "TableName": self.table,
+                "IndexName": "by_due",
+                "KeyConditionExpression": "due_pk = :queue AND due_at <= :now",
+                "ExpressionAttributeValues": to_item({":queue": queue, ":now": iso(now)}),
+            }
+        )
 
     def overrides_since(self, since: datetime, most: int = 5000, team_id: str | None = None) -> list[dict[str, Any]]:
         """Manual reassignments from `since` on, newest first (at most `most`; only moves to
@@ -386,32 +323,28 @@ class LeadRepository:
         """Leads received in [since, until), oldest first, at most `most` of them; and whether
         `most` cut the window short. One range query of `by_received`: its cost grows with the
         leads in the window, not with all leads stored."""
-        kwargs: dict[str, Any] = {
+        request = {
             "TableName": self.table,
             "IndexName": "by_received",
             "KeyConditionExpression": "list_pk = :list AND list_sk BETWEEN :since AND :until",
             "ExpressionAttributeValues": to_item({":list": LIST_LEADS, ":since": iso(since), ":until": iso(until)}),
         }
         leads: list[Lead] = []
-        while True:
-            response = client().query(**kwargs)
-            for item in response.get("Items", []):
-                lead = lead_from_item(from_item(item))
-                if lead.received_at >= until:
-                    continue
-                if len(leads) == most:
-                    return leads, True
-                leads.append(lead)
-            if "LastEvaluatedKey" not in response:
-                return leads, False
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        for item in paging.items(request):
+            lead = lead_from_item(item)
+            if lead.received_at >= until:
+                continue
+            if len(leads) == most:
+                return leads, True
+            leads.append(lead)
+        return leads, False
 
     def list_leads(
         self,
         *,
         agent_id: str | None = None,
         team_id: str | None = None,
-        status: str | None = None,
+        status: str | list[str] | None = None,
         source_id: str | None = None,
         cursor: str | None = None,
         limit: int = 50,
@@ -429,8 +362,10 @@ class LeadRepository:
             index, key_name, key_value = "by_received", "list_pk", LIST_LEADS
         filters, values, names = [], {":key": key_value}, {}
         if status:
-            filters.append("#status = :status")
-            values[":status"] = status
+            # One status, or several (a stage and the retired stages whose leads count as it).
+            statuses = [status] if isinstance(status, str) else status
+            filters.append("#status IN (" + ", ".join(f":status{i}" for i in range(len(statuses))) + ")")
+            values.update({f":status{i}": one for i, one in enumerate(statuses)})
             names["#status"] = "status"
         if source_id:
             filters.append("source_id = :source_id")
@@ -455,26 +390,12 @@ class LeadRepository:
             kwargs["ExpressionAttributeNames"] = names
         if filters:
             kwargs["FilterExpression"] = " AND ".join(filters)
-        start = decode_cursor(cursor)
-        leads: list[Lead] = []
-        # A filter can leave a page short: keep reading until the page is full or the index ends.
-        while True:
-            kwargs["Limit"] = max(limit - len(leads), 1) if not filters else max(limit * 2, 20)
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            response = client().query(**kwargs)
-            items = response.get("Items", [])
-            for position, item in enumerate(items):
-                leads.append(lead_from_item(from_item(item)))
-                if len(leads) == limit:
-                    if position == len(items) - 1 and "LastEvaluatedKey" not in response:
-                        return leads, None  # the index ended exactly here: no empty last page
-                    last = from_item(item)
-                    next_key = {k: last[k] for k in ("pk", "sk", key_name, "list_sk")}
-                    return leads, encode_cursor(to_item(next_key))
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                return leads, None
+        # A filter can leave a read short: read more at a time, until the page is full or the index ends.
+        batch = max(limit * 2, 20) if filters else None
+        items, next_cursor = paging.fill_page(
+            kwargs, limit=limit, cursor=cursor, cursor_keys=("pk", "sk", key_name, "list_sk"), batch=batch
+        )
+        return [lead_from_item(item) for item in items], next_cursor
 
 
 def timeline_item(event: TimelineEvent) -> dict[str, Any]:

@@ -17,14 +17,13 @@ each other settle it exactly once), and the offer item still exists.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from leadrelay.clock import iso
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, LeadStatus, RoutingDecision, RoutingState, TimelineEvent
+from leadrelay.models.offer import ACCEPTED_TRIGGER, Offer, Pass, Settled  # noqa: F401  (their old import path)
 from leadrelay.models.roster import OfferTerms, new_offer  # noqa: F401  (new_offer: the old import path)
 from leadrelay.store.dynamo import client, from_item, query_all, to_item
 from leadrelay.store.leads import LEAD_SK, decision_item, lead_pk, timeline_item
@@ -37,37 +36,6 @@ if TYPE_CHECKING:
 OFFER_QUEUE = "OFFER"
 # How long ledger entries are kept (the fairness report looks back at most this far).
 LEDGER_DAYS = 400
-ACCEPTED_TRIGGER = "offer_accepted"
-
-
-@dataclass(frozen=True)
-class Offer:
-    """An open offer as stored."""
-
-    offer_id: str
-    lead_id: str
-    agent_id: str
-    pool_id: str | None
-    team_id: str | None
-    rule_id: str | None
-    offered_at: datetime
-    expires_at: datetime
-    day: date
-    decision_id: str
-    chain_version: int = 0
-
-    def view(self) -> dict[str, Any]:
-        """CONTRACT.md "Offers and presence": what GET /offers shows."""
-        return {"offer_id": self.offer_id, "lead_id": self.lead_id, "agent_id": self.agent_id,
-                "expires_at": iso(self.expires_at)}  # fmt: skip
-
-
-class Settled(Enum):
-    DONE = "done"
-    # The lead no longer holds this offer: accepted, declined or expired by someone else first.
-    OFFER_CLOSED = "offer_closed"
-    # The expiry streak moved under us (another expiry of the same agent): read it and try again.
-    STREAK_MOVED = "streak_moved"
 
 
 def offers_pk(agent_id: str) -> str:
@@ -124,15 +92,6 @@ def _offer(values: dict[str, Any]) -> Offer:
         day=date.fromisoformat(values["day"]), decision_id=values["decision_id"],
         chain_version=int(values.get("chain_version", 0)),
     )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Pass:
-    """An offer passing on: declined or expired, and whether the agent is checked out for it."""
-
-    kind: str  # "declined" | "expired"
-    streak_seen: int
-    check_out_reason: str | None = None
 
 
 class OfferStore:

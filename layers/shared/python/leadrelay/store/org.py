@@ -28,11 +28,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from leadrelay.errors import RuleChainConflict
 from leadrelay.models import Agent, Pool, Source, Team
 from leadrelay.models.roster import Roster, RoundRobinState, RoutingState
 from leadrelay.models.rules import RuleChain
 from leadrelay.models.settings import OrgSettings, ReturningPolicy
-from leadrelay.store.dynamo import client, from_item, if_condition_holds, query_all, to_item, to_value
+from leadrelay.store.dynamo import client, from_item, if_condition_holds, to_item, to_value
+from leadrelay.store.paging import query_all
 from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
 
 ROSTER = "ROSTER"
@@ -431,10 +433,6 @@ class OrgRepository:
             ExpressionAttributeValues=to_item({":pk": CONFIG, ":prefix": "RULES#v"}),
         )
         return [_chain(item) for item in items]
-
-
-class RuleChainConflict(Exception):
-    """The rule chain changed since the caller read it."""
 
 
 def rules_version_sk(version: int) -> str:

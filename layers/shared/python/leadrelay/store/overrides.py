@@ -7,11 +7,13 @@ Item layout (pk / sk): `OVERRIDE#<decision id>` / `OVERRIDE`, on the `by_receive
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from leadrelay.clock import iso
 from leadrelay.models import RoutingDecision
-from leadrelay.store.dynamo import client, from_item, to_item
+from leadrelay.store import paging
+from leadrelay.store.dynamo import to_item
 from leadrelay.store.lists import LIST_OVERRIDES, list_sk
 
 
@@ -42,7 +44,6 @@ class OverrideRegister:
     def since(self, since: datetime, most: int = 5000, team_id: str | None = None) -> list[dict[str, Any]]:
         """Manual reassignments from `since` on, newest first (at most `most`); with `team_id`,
         only moves to that team (filtered before the cut, so other teams cannot crowd it)."""
-        items: list[dict[str, Any]] = []
         values = {":list": LIST_OVERRIDES, ":since": iso(since)}
         kwargs: dict[str, Any] = {
             "TableName": self.table,
@@ -54,10 +55,4 @@ class OverrideRegister:
             values[":team"] = team_id
             kwargs["FilterExpression"] = "team_id = :team"
         kwargs["ExpressionAttributeValues"] = to_item(values)
-        while len(items) < most:
-            response = client().query(**kwargs)
-            items.extend(from_item(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                break
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return items[:most]
+        return list(islice(paging.items(kwargs), most))

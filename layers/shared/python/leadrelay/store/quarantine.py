@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from leadrelay.clock import iso
-from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item, to_value
+from leadrelay.store import paging
+from leadrelay.store.dynamo import client, decode_cursor, from_item, to_item, to_value
 from leadrelay.store.lists import LIST_IGNORED, LIST_QUARANTINE, list_sk
 from leadrelay.store.raw import RawRequest
 
@@ -98,13 +99,7 @@ class QuarantineStore:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        start = decode_cursor(cursor)
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        response = client().query(**kwargs)
-        items = [from_item(item) for item in response.get("Items", [])]
-        last = response.get("LastEvaluatedKey")
-        return items, encode_cursor(last) if last else None
+        return paging.one_page(kwargs, decode_cursor(cursor))
 
     def mark_replayed(self, request_id: str, outcome: str, lead_ids: list[str], at: datetime) -> None:
         """Record a replay's result on the quarantined copy (which stays, as the audit trail)."""

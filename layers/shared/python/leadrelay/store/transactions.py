@@ -14,7 +14,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from leadrelay.errors import TransactionFailed
 from leadrelay.store.dynamo import client, to_item, to_value
+
+__all__ = ["Transaction", "TransactionFailed", "run_transaction"]
 
 
 @dataclass
@@ -53,21 +56,6 @@ class Transaction:
             update["ConditionExpression"] = condition
             update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         self.items.append({"Update": update})
-
-
-class TransactionFailed(Exception):
-    """A transaction was cancelled; `reasons` line up with its items."""
-
-    def __init__(self, reasons: list[dict[str, Any]]) -> None:
-        super().__init__(", ".join(r.get("Code", "None") for r in reasons))
-        self.reasons = reasons
-
-    def failed_conditions(self) -> list[int]:
-        return [i for i, r in enumerate(self.reasons) if r.get("Code") == "ConditionalCheckFailed"]
-
-    @property
-    def conflicted(self) -> bool:
-        return any(r.get("Code") == "TransactionConflict" for r in self.reasons)
 
 
 def run_transaction(items: list[dict[str, Any]], attempts: int = 4) -> None:

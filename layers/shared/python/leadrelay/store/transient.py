@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
-from leadrelay.store.leads import TransactionFailed
+from leadrelay.errors import RETRY_AFTER_S, TransactionFailed, unavailable_body
+
+__all__ = ["RETRY_AFTER_S", "TRANSIENT_CODES", "is_transient", "unavailable_body"]
 
 TRANSIENT_CODES = frozenset(
     {
@@ -16,8 +18,6 @@ TRANSIENT_CODES = frozenset(
         "InternalFailure", "ServiceUnavailable", "ServiceUnavailableException", "LimitExceededException",
     }
 )  # fmt: skip
-# Seconds a sender is asked to wait before sending again.
-RETRY_AFTER_S = 5
 
 
 def is_transient(error: BaseException) -> bool:
@@ -34,10 +34,3 @@ def is_transient(error: BaseException) -> bool:
             )
         return code in TRANSIENT_CODES
     return isinstance(error, ConnectionError | HTTPClientError)
-
-
-def unavailable_body() -> dict[str, str]:
-    return {
-        "error": "temporarily_unavailable",
-        "message": f"the lead store is busy; nothing was kept, send the same request again in {RETRY_AFTER_S} s",
-    }

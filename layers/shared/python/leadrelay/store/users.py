@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from leadrelay.models.user import User, UserStatus
-from leadrelay.store.dynamo import client, from_item, if_condition_holds, query_all, to_item, to_value
+from leadrelay.store.dynamo import client, from_item, if_condition_holds, to_item, to_value
+from leadrelay.store.paging import query_all
 
 USERS = "USERS"
 

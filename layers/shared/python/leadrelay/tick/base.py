@@ -237,6 +237,7 @@ class TickBase:
             vtime=plan.vtime,
             pool_vtime=plan.pool_vtime,
             load_seen=plan.load_seen,
+            max_open_leads=plan.max_open_leads,  # the backlog cap holds on commit, as in routing
         )
         return self.assignments.reassign(
             lead,

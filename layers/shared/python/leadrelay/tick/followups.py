@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from leadrelay.clock import iso, parse_iso
-from leadrelay.followup import kinds
-from leadrelay.followup.settings import FollowupSettings
+from leadrelay.models import followup_kinds as kinds
 from leadrelay.models.followup import FollowupStatus
+from leadrelay.models.followup_settings import FollowupSettings
 from leadrelay.store.followups import Q_FOLLOWUP_DUE, Q_FOLLOWUP_MISS, followup_key
 from leadrelay.store.transactions import Transaction
 from leadrelay.tick.base import TickBase, TickReport

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from leadrelay.clock import iso, parse_iso
-from leadrelay.followup import kinds
 from leadrelay.followup.nurture import may_nurture, next_allowed_step, step_due
-from leadrelay.followup.rules import working_time
-from leadrelay.followup.settings import FollowupSettings
 from leadrelay.models import Lead, LeadStatus
+from leadrelay.models import followup_kinds as kinds
+from leadrelay.models.followup_rules import working_time
+from leadrelay.models.followup_settings import FollowupSettings
 from leadrelay.store.dynamo import client, if_condition_holds, to_item, to_value
 from leadrelay.store.followups import Q_LOST, Q_NURTURE, nurture_key
 from leadrelay.store.transactions import Transaction
@@ -70,7 +70,7 @@ class NurtureSteps(TickBase):
             if lead is None:
                 continue
             cadence = settings.nurture.cadences.get(item.get("cadence_id", ""))
-            stop = may_nurture(lead) or ("the lead was won" if lead.status is LeadStatus.WON else None)
+            stop = may_nurture(lead) or ("the lead was won" if lead.closed_as == LeadStatus.WON else None)
             if cadence is None:
                 stop = f"cadence {item.get('cadence_id')!r} no longer exists"
             started = parse_iso(item["started_at"]) if isinstance(item["started_at"], str) else item["started_at"]
@@ -136,7 +136,7 @@ class NurtureSteps(TickBase):
             lead = self._lead(item)
             if lead is None:
                 continue
-            if lead.status is not LeadStatus.LOST or may_nurture(lead) is not None:
+            if lead.closed_as != LeadStatus.LOST or may_nurture(lead) is not None:
                 # Reopened, won since, or no consent: nothing to re-surface.
                 if_condition_holds(
                     client().delete_item,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from leadrelay.clock import local_day
-from leadrelay.followup import kinds
-from leadrelay.followup.settings import FollowupSettings
 from leadrelay.models import Lead, LeadStatus, RoutingState
+from leadrelay.models import followup_kinds as kinds
+from leadrelay.models.followup_settings import FollowupSettings
 from leadrelay.routing.engine import decide
 from leadrelay.store.assignments import CommitResult
 from leadrelay.store.dynamo import client, if_condition_holds, to_item, to_value
@@ -28,7 +28,7 @@ class QueueSteps(TickBase):
         state = self.org.load_routing_state(day)
         for item in items:
             lead = self._lead(item)
-            if lead is None or lead.status is not LeadStatus.UNASSIGNED or lead.routing_state is not RoutingState.DONE:
+            if lead is None or lead.status != LeadStatus.UNASSIGNED or lead.routing_state is not RoutingState.DONE:
                 continue
             plan = decide(lead, state.chain, state.roster, state.counts_today, now, self.timezone)
             if plan.agent_id is None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import cast
 
-from leadrelay.followup.settings import FollowupSettings
+from leadrelay.models.followup_settings import FollowupSettings
 from leadrelay.tick.base import Lazy, TickReport, logger
 from leadrelay.tick.followups import FollowupSteps
 from leadrelay.tick.queue import QueueSteps

@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from leadrelay.clock import iso, local_day, parse_iso
-from leadrelay.followup import kinds
-from leadrelay.followup.settings import FollowupSettings
 from leadrelay.followup.sla import SLA_TRIGGER, History, history, plan_breach, sla_deadline, sla_minutes, sla_warning_at
 from leadrelay.models import Lead, RoutingState
+from leadrelay.models import followup_kinds as kinds
+from leadrelay.models.followup_settings import FollowupSettings
 from leadrelay.routing.engine import Plan, decide
 from leadrelay.routing.rules import Rule, RuleChain
 from leadrelay.store.assignments import CommitResult

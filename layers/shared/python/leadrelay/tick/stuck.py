@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from leadrelay.clock import parse_iso
-from leadrelay.followup.settings import FollowupSettings
 from leadrelay.models import RoutingState
+from leadrelay.models.followup_settings import FollowupSettings
 from leadrelay.store.followups import Q_ROUTING
 from leadrelay.tick.base import TickBase, TickReport, logger
 

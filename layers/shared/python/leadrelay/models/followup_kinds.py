@@ -1,0 +1,18 @@
+"""Timeline kinds the follow-up work writes (each timeline entry is a domain event on the bus)."""
+
+ACTIVITY_LOGGED = "activity.logged"
+FOLLOWUP_SCHEDULED = "followup.scheduled"
+FOLLOWUP_DUE = "followup.due"
+FOLLOWUP_MISSED = "followup.missed"
+FOLLOWUP_DONE = "followup.done"
+FOLLOWUP_CANCELLED = "followup.cancelled"
+FOLLOWUP_MOVED = "followup.moved"
+SLA_BREACHED = "lead.sla_breached"
+# The first-contact SLA runs out soon (a per-source warning, docs/routing.md#per-source-sla-clocks).
+SLA_WARNING = "lead.sla_warning"
+REASSIGNED = "lead.reassigned"
+ASSIGNED = "lead.assigned"
+STATUS_CHANGED = "lead.status_changed"
+NURTURE_STARTED = "nurture.started"
+NURTURE_STEP = "nurture.step"
+NURTURE_STOPPED = "nurture.stopped"
