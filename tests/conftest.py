@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-for function in ("ingest", "route", "followup", "api", "events"):
+for function in ("ingest", "route", "followup", "api", "events", "export"):
     path = str(ROOT / "functions" / function)
     if path not in sys.path:
         sys.path.insert(0, path)

@@ -16,6 +16,7 @@ from api_routes import (
     agents,
     audit,
     dashboard,
+    exports,
     followup_settings,
     followups,
     gate,
@@ -72,6 +73,7 @@ app.include_router(fairness_routes.router)
 app.include_router(dashboard.router)
 app.include_router(privacy_routes.router)
 app.include_router(search_index_routes.router)
+app.include_router(exports.router)
 openapi_doc.install(app)
 wiring.prepare(wiring.lead_repository, wiring.org_repository)
 

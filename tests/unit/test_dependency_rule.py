@@ -29,6 +29,7 @@ STORE = {"store"}
 DOMAIN = {
     "auth", "capture", "sources", "pull", "routing", "followup", "dashboard", "reports", "tick", "events",
     "export", "people", "pipeline", "search", "privacy",
+    "lead_selection", "export_job",
 }  # fmt: skip
 COMPOSITION = {"wiring"}  # binds stores to the domain; only handlers and the local stack use it
 BESIDE = {"local", "cli", "users_cli"}  # the laptop: may import anything, imported by nothing in the product

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -16,7 +15,6 @@ from api_routes import views
 from api_routes.common import (
     BadRequest,
     NotFound,
-    Unprocessable,
     api_error,
     audit_read,
     lead_view,
@@ -28,12 +26,10 @@ from leadrelay import wiring
 from leadrelay.auth import Principal, Role
 from leadrelay.clock import iso
 from leadrelay.dashboard_counts import STAGES
-from leadrelay.models import Lead, LeadStatus
-from leadrelay.models.pipeline import ROUTING_STATUSES
+from leadrelay.models import Lead
 
 router = Router()
 
-QUEUE_STATUSES = (LeadStatus.NEW, LeadStatus.UNASSIGNED)
 STATUS_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,47}$"
 DashboardStage = StrEnum("DashboardStage", {stage: stage for stage in STAGES})  # type: ignore[misc]
 
@@ -167,101 +163,22 @@ def select_leads(
     received_to: datetime | None,
 ) -> tuple[list[Lead], str | None]:
     """One page of the leads `who` may see that pass the list filters (or the search `q`), and the
-    cursor of the next page (GET /leads, and the CSV export)."""
-    for name, moment in (("received_from", received_from), ("received_to", received_to)):
-        if moment is not None and moment.tzinfo is None:
-            raise Unprocessable("invalid_request", f"{name} needs a time zone, e.g. 2026-11-23T00:00:00+05:30")
-    if who.role is Role.AGENT:
-        if agent_id and agent_id != who.agent_id:
-            raise NotFound("agents see only their own leads")
-        agent_id = who.agent_id or "-"
-    elif who.role is Role.MANAGER:
-        if team_id and team_id != who.team_id:
-            raise NotFound("managers see only their own team's leads")
-        if agent_id is not None:
-            # Another team's agent: not even a page cursor (it names their newest lead) is shown.
-            agent = wiring.org_repository().get_agent(agent_id)
-            if agent is None or not who.can_see_agent(agent):
-                raise NotFound(f"there is no agent {agent_id!r} you can see")
-        elif status not in QUEUE_STATUSES:
-            # A manager's list is their team's leads; new and unassigned leads belong to no team
-            # yet, so `?status=new` or `?status=unassigned` shows that queue instead.
-            team_id = who.team_id or "-"
-    statuses = _statuses(status)
-    filters = LeadFilters(status=status, statuses=statuses, source_id=source_id, agent_id=agent_id,
-                          team_id=team_id, tag=tag, received_from=received_from, received_to=received_to)  # fmt: skip
-    try:
-        if q is not None:
-            leads, next_cursor = _search(who, q, filters, cursor, limit)
-        else:
-            leads, next_cursor = wiring.lead_repository().list_leads(
-                agent_id=agent_id,
-                team_id=team_id if agent_id is None else None,
-                status=list(statuses) if statuses else None,
-                source_id=source_id,
-                cursor=cursor,
-                limit=limit,
-                tag=tag,
-                received_from=received_from,
-                received_to=received_to,
-            )
-    except ValueError as exc:
-        raise BadRequest("invalid_cursor", str(exc)) from exc
-    return [lead for lead in leads if who.can_see_lead(lead) and filters.accepts(lead)], next_cursor
-
-
-def _statuses(status: str | None) -> tuple[str, ...]:
-    """What `status=` matches: the status itself and every retired stage whose leads now count as it."""
-    if status is None:
-        return ()
-    pipeline = wiring.pipeline_store().get()
-    if pipeline.get(status) is None:
-        if status not in ROUTING_STATUSES:
-            known = ", ".join([*(stage.stage_id for stage in pipeline.stages), "offered", "assigned", "unassigned"])
-            raise Unprocessable("invalid_request", f"status {status!r} is not a stage of the pipeline ({known})")
-        return (status,)
-    return tuple(dict.fromkeys([status, *pipeline.ids_counting_as(status)]))
-
-
-@dataclass(frozen=True)
-class LeadFilters:
-    """The list filters, as a test on one lead (search reads candidates by term, then filters)."""
-
-    status: str | None = None
-    # `status` and the retired stages whose leads count as it (leads.py `_statuses`).
-    statuses: tuple[str, ...] = ()
-    source_id: str | None = None
-    agent_id: str | None = None
-    team_id: str | None = None
-    tag: str | None = None
-    received_from: datetime | None = None
-    received_to: datetime | None = None
-
-    def accepts(self, lead: Lead) -> bool:
-        return (
-            (self.status is None or lead.status in (self.statuses or (self.status,)))
-            and (self.source_id is None or lead.source_id == self.source_id)
-            and (self.agent_id is None or lead.assigned_agent_id == self.agent_id)
-            and (self.team_id is None or lead.assigned_team_id == self.team_id)
-            and (self.tag is None or self.tag in lead.tags)
-            and (self.received_from is None or lead.received_at >= self.received_from)
-            and (self.received_to is None or lead.received_at < self.received_to)
-        )
-
-
-def _search(
-    who: Principal, q: str, filters: LeadFilters, cursor: str | None, limit: int
-) -> tuple[list[Lead], str | None]:
-    from leadrelay.search import QueryError, parse_query
+    cursor of the next page (GET /leads, the CSV export; `leadrelay.lead_selection`, which the
+    background export job reads through too)."""
+    from leadrelay.errors import Refused
+    from leadrelay.lead_selection import select_leads as select
 
     try:
-        query = parse_query(q)
-    except QueryError as exc:
-        raise Unprocessable("invalid_query", str(exc)) from exc
-    page = wiring.lead_search().find(
-        query, lambda lead: who.can_see_lead(lead) and filters.accepts(lead), cursor=cursor, limit=limit
-    )
-    return page.leads, page.next
+        return select(
+            who, status=status, source_id=source_id, agent_id=agent_id, cursor=cursor, limit=limit, q=q,
+            team_id=team_id, tag=tag, received_from=received_from, received_to=received_to,
+            leads=wiring.lead_repository(), agents=wiring.org_repository(), search=wiring.lead_search,
+            pipeline=lambda: wiring.pipeline_store().get(),
+        )  # fmt: skip
+    except Refused as refused:
+        if refused.status == 400:
+            raise BadRequest(refused.code, str(refused)) from refused
+        raise api_error(refused) from refused
 
 
 class ReassignRequest(BaseModel):

@@ -189,8 +189,9 @@ def _add_export(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     parser = subparsers.add_parser(
         "export",
         help="the leads of a running stack as one CSV file (UTF-8 with BOM), with the list filters",
-        description="GET /leads/export part by part into one file that `leadrelay import` reads back. "
-        "Exit 0: written; 2: nothing written.",
+        description="GET /leads/export part by part into one file that `leadrelay import` reads back; a large "
+        "export the API runs in the background (202) is polled with the progress bar, then downloaded from its "
+        "presigned URL. Exit 0: written; 2: nothing written.",
     )
     parser.add_argument("--out", "-o", help="the CSV file to write (default: standard output)")
     for name in ("status", "source_id", "agent_id", "team_id", "tag", "received_from", "received_to"):
