@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from leadrelay.clock import get_clock
+from tests.helpers import LambdaContext, api_event, claims
 from tests.integration.flow import Flow
 
 DAY = {"from": "2026-11-23", "to": "2026-11-23"}  # the manual clock's day in Kolkata
@@ -295,3 +296,18 @@ def test_a_stage_holding_leads_from_before_the_stage_counters_still_asks_where_t
     stage["moved_to"] = "contacted"
     assert flow.call("PUT", "/pipeline", body=pipeline)[0] == 200
     assert flow.get(f"/leads/{lead['lead_id']}")[1]["stage"] == "contacted"
+
+
+def test_the_csv_export_filters_by_a_custom_stage_as_the_list_does(flow: Flow, demo: dict[str, Any]) -> None:
+    # Given a custom open stage holding one of two leads
+    _custom(flow)
+    visited, other = _lead(flow, demo, "9876500301"), _lead(flow, demo, "9876500302")
+    assert _status(flow, visited, "site-visit-done")[0] == 200
+    # When the list and the CSV export are asked for that stage
+    listed = flow.get("/leads", query={"status": "site-visit-done"})[1]
+    event = api_event("GET", "/leads/export", query={"status": "site-visit-done"}, claims=claims("admin"))
+    response = flow.api(event, LambdaContext())
+    status, exported = response["statusCode"], response["body"]
+    # Then both hold that lead alone
+    assert [lead["lead_id"] for lead in listed["items"]] == [visited["lead_id"]]
+    assert status == 200 and visited["lead_id"] in exported and other["lead_id"] not in exported

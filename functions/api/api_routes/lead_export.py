@@ -24,13 +24,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from api_routes.common import Unprocessable, audit_read, principal, record_access
 from api_routes.exports import status_body
-from api_routes.leads import select_leads
+from api_routes.leads import STATUS_PATTERN, select_leads
 from leadrelay import wiring
 from leadrelay.auth import Principal
 from leadrelay.clock import get_clock, iso
 from leadrelay.config import get_settings
 from leadrelay.definitions import EXPORTS
-from leadrelay.models import LeadStatus
 
 router = Router()
 logger = Logger(service="api")
@@ -60,7 +59,13 @@ READ_PAGE = 200
     },
 )  # fmt: skip
 def export_leads(
-    status: Annotated[LeadStatus | None, Query(description="Only leads in this status")] = None,
+    status: Annotated[
+        str | None,
+        Query(
+            pattern=STATUS_PATTERN,
+            description="Only leads in this status: a pipeline stage id, or new/offered/assigned/unassigned",
+        ),
+    ] = None,
     source_id: Annotated[str | None, Query(max_length=64)] = None,
     agent_id: Annotated[str | None, Query(max_length=64)] = None,
     team_id: Annotated[str | None, Query(max_length=64)] = None,
