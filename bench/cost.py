@@ -127,7 +127,9 @@ def facts_from_template(template: dict[str, Any], stage: str) -> TemplateFacts:
             body = json.dumps(props.get("DashboardBody", ""))
             facts.dashboard_metrics += body.count('\\"metrics\\"') or 1
         elif kind == "AWS::CloudWatch::Alarm":
-            facts.alarm_metrics += max(1, len(props.get("Metrics", [])) or 1)
+            # Billed per metric: its one metric, or each metric a metric-math alarm reads (the
+            # expression entries themselves are not metrics)
+            facts.alarm_metrics += max(1, sum(1 for entry in props.get("Metrics", []) if "MetricStat" in entry))
         elif kind == "AWS::Scheduler::Schedule":
             facts.schedule_invocations_per_month += _rate_per_month(props.get("ScheduleExpression", ""))
         elif kind == "AWS::Events::Rule" and props.get("ScheduleExpression"):
