@@ -26,8 +26,9 @@ $(LOCAL_STAMP): pyproject.toml
 run: $(LOCAL_STAMP)
 	$(VENV)/bin/leadrelay local --demo --port $${LEADRELAY_PORT:-3000} --state-dir $${LEADRELAY_STATE_DIR:-.leadrelay}
 
+# Two workers (TEST_WORKERS=0 runs in one process): see tests/conftest.py for what stays together.
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $${TEST_WORKERS:-2} --dist loadgroup
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not infra and not e2e"

@@ -55,6 +55,13 @@ PRICES = {  # USD
     "alarm_metric_month": (0.10, "[list] CloudWatch standard-resolution alarm, per metric"),
     "dashboard_month": (3.00, "[list] CloudWatch dashboard"),
     "sns_email_per_100k": (2.00, "[list] SNS email notifications (alarms only: negligible)"),
+    "s3_storage_gb_month": (0.025, "[fig] S3 Standard storage, Mumbai"),
+    "s3_put_per_1k": (0.005, "[fig] S3 PUT/POST (multipart create, part, complete), Mumbai"),
+    "s3_get_per_1k": (0.0004, "[fig] S3 GET/HEAD, Mumbai"),
+    "transfer_out_gb": (
+        0.1093,
+        "[fig] data transfer out to the internet, Mumbai (first 100 GB/month free, not counted)",
+    ),
 }
 FREE = {"custom_metrics": 10, "alarm_metrics": 10, "dashboards": 3, "log_gb": 5.0, "scheduler_invocations": 14_000_000}
 
@@ -76,6 +83,14 @@ LAMBDA_REPORT_LOG_BYTES = 350  # START, END and REPORT lines per invocation
 API_READS_PER_AGENT_DAY = 150  # the app's own calls: lists, lead views, activity posts
 STORED_BYTES_PER_LEAD = 8_000  # lead, raw request, touchpoint, timeline, decision, counters
 MONTHS_KEPT = 12
+# Large exports (the export function and the exports bucket, definitions.EXPORTS): a manager or
+# admin exports the month's leads about once a working day; each is priced as a background export
+# even when it is small enough for the synchronous answer (an upper bound).
+EXPORTS_PER_MONTH = 22
+EXPORT_ROW_BYTES = 341  # measured: a typical lead's CSV row (docs/api.md#large-exports)
+EXPORT_CPU_MS_PER_ROW = 0.07  # measured: 5,000 rows formatted in 350 ms of one CPU
+EXPORT_READ_UNITS_PER_ROW = 0.5  # an index query reads a ~2 KB lead for half a read unit
+EXPORT_RETENTION_DAYS = 2  # definitions.EXPORTS.retention_days
 
 
 @dataclass
@@ -112,7 +127,9 @@ def facts_from_template(template: dict[str, Any], stage: str) -> TemplateFacts:
             body = json.dumps(props.get("DashboardBody", ""))
             facts.dashboard_metrics += body.count('\\"metrics\\"') or 1
         elif kind == "AWS::CloudWatch::Alarm":
-            facts.alarm_metrics += max(1, len(props.get("Metrics", [])) or 1)
+            # Billed per metric: its one metric, or each metric a metric-math alarm reads (the
+            # expression entries themselves are not metrics)
+            facts.alarm_metrics += max(1, sum(1 for entry in props.get("Metrics", []) if "MetricStat" in entry))
         elif kind == "AWS::Scheduler::Schedule":
             facts.schedule_invocations_per_month += _rate_per_month(props.get("ScheduleExpression", ""))
         elif kind == "AWS::Events::Rule" and props.get("ScheduleExpression"):
@@ -292,6 +309,25 @@ def monthly(
     lines["KMS (customer-managed key)"] = (
         facts.kms_keys * price["kms_key_month"] + kms_requests * price["kms_per_10k_requests"] / 1e4
     )
+    rows = leads  # each export: the month's leads
+    export_bytes = rows * EXPORT_ROW_BYTES
+    export_mb = memory.get("export", 512)
+    reads = rows / 200  # index pages of 200 rows
+    parts = max(1, export_bytes // (5 * 1024 * 1024) + 1)
+    export_gb_s = (
+        EXPORTS_PER_MONTH * billed_ms(rows * EXPORT_CPU_MS_PER_ROW, reads + parts, export_mb) / 1000 * export_mb / 1024
+    )
+    lines["Large exports (export λ, S3, transfer)"] = (
+        EXPORTS_PER_MONTH
+        * (
+            (parts + 2) * price["s3_put_per_1k"] / 1e3  # create, parts, complete
+            + 3 * price["s3_get_per_1k"] / 1e3  # the download and a status read or two
+            + export_bytes / 1e9 * (price["s3_storage_gb_month"] * EXPORT_RETENTION_DAYS / DAYS_PER_MONTH)
+            + export_bytes / 1e9 * price["transfer_out_gb"]
+            + rows * EXPORT_READ_UNITS_PER_ROW * price["ddb_read_per_million"] / 1e6
+        )
+        + export_gb_s * price["lambda_gb_second"]
+    )
     total = sum(lines.values())
     return {"agents": agents, "leads": leads, "lines_usd": {k: round(v, 4) for k, v in lines.items()},
             "total_usd": round(total, 2), "total_inr": round(total * INR_PER_USD)}  # fmt: skip
@@ -309,7 +345,9 @@ def model(
     facts = facts_from_template(template if template is not None else synthesize(stage, context), stage)
     per_lead, source = per_lead if per_lead is not None else per_lead_from_bench()
     metrics = custom_metrics()
-    memory = {name: mb for name, mb in facts.functions.items() if name in ("ingest", "route", "followup", "api")}
+    memory = {
+        name: mb for name, mb in facts.functions.items() if name in ("ingest", "route", "followup", "api", "export")
+    }
     return {
         "stage": stage,
         "inr_per_usd": INR_PER_USD,

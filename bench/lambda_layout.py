@@ -7,9 +7,9 @@ What Lambda does on a cold start, reproduced on this machine:
 - the layer as `infra/build_layer.py` builds it: the shipped list, bytecode compiled by 3.13
   with unchecked hashes; native wheels for this machine's CPU instead of arm64 (the pure-Python
   files, nearly all of the import time, are the same);
-- the environment the CDK gives the functions, Tracer on (`LAMBDA_TASK_ROOT` set, as deployed:
-  the X-Ray SDK then builds no sampler clients at import) — and once more with tracing off, to
-  price the X-Ray SDK;
+- the environment the CDK gives the functions (`LAMBDA_TASK_ROOT` set; by default
+  `POWERTOOLS_TRACE_DISABLED=true`, so the Tracer loads no X-Ray SDK: leadrelay/tracing.py) — and
+  once more with the X-Ray SDK on (`-c xray_sdk=true`), to price it;
 - bytecode writing off (Lambda's /opt and /var/task are read-only).
 
 Each handler is imported in a fresh interpreter, then invoked twice with two events of its kind
@@ -60,7 +60,7 @@ for event in json.load(open(events_path)):
     calls.append({"ms": ms, "cpu_ms": cpu_ms, "answer": said})
 result = {"import_ms": (wall1 - wall0) * 1000, "import_cpu_ms": (cpu1 - cpu0) * 1000, "calls": calls,
           "modules_at_import": len(imported), "loaded_on_first_call": sorted(set(sys.modules) - imported)[:40],
-          "xray_loaded": "aws_xray_sdk" in imported, "boto3_loaded": "boto3" in imported,
+          "xray_loaded": "aws_xray_sdk.core" in imported, "boto3_loaded": "boto3" in imported,
           "version": "%d.%d" % sys.version_info[:2]}
 print("RESULT " + json.dumps(result))
 """
@@ -101,7 +101,7 @@ def build(out: Path) -> dict[str, Path]:
     return {"layer": layer / "python", "runtime": runtime, "python": Path(build_layer.runtime_python())}
 
 
-def function_env(name: str, backend: dict[str, str], *, traced: bool) -> dict[str, str]:
+def function_env(name: str, backend: dict[str, str], *, traced: bool = False) -> dict[str, str]:
     """The environment a deployed function has (infra/leadrelay_infra/constructs/function.py)."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -197,13 +197,13 @@ def _events(backend_env: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     ]  # fmt: skip
     tick = {"version": "0", "id": "tick", "detail-type": "Scheduled Event", "source": "aws.scheduler",
             "time": "2026-03-11T09:00:00Z", "detail": {"task": "tick"}}  # fmt: skip
-    return {"ingest": hooks, "route": streams[:2], "route_untraced": streams[2:],
+    return {"ingest": hooks, "route": streams[:2], "route_xray_sdk": streams[2:],
             "followup": [tick, dict(tick, id="tick2")], "api": reads[:2]}  # fmt: skip
 
 
 def measure(runs: int = 3, functions: tuple[str, ...] = FUNCTIONS) -> dict[str, Any]:
-    """Per handler: import (median of `runs` fresh interpreters), first call over warm, with the
-    Tracer as deployed; and the import with tracing off, the X-Ray SDK's share."""
+    """Per handler: import (median of `runs` fresh interpreters), first call over warm, as deployed
+    by default (X-Ray SDK off); and the same with the X-Ray SDK on (`-c xray_sdk=true`), its price."""
     from leadrelay.local.aws import MotoServer, create_resources
 
     results: dict[str, Any] = {}
@@ -221,31 +221,32 @@ def measure(runs: int = 3, functions: tuple[str, ...] = FUNCTIONS) -> dict[str, 
                 # Each run gets fresh events of its own (a routed lead is not routed twice).
                 path, path_off = Path(work) / f"{name}.json", Path(work) / f"{name}-off.json"
                 path.write_text(json.dumps(events[name]))
-                path_off.write_text(json.dumps(events.get(f"{name}_untraced", events[name])))
-                traced = [run_once(paths, name, path, function_env(name, backend, traced=True)) for _ in range(runs)]
-                untraced = [
-                    run_once(paths, name, path_off, function_env(name, backend, traced=False)) for _ in range(runs)
-                ]
-                first = traced[0]["calls"]
+                path_off.write_text(json.dumps(events.get(f"{name}_xray_sdk", events[name])))
+                deployed = [run_once(paths, name, path, function_env(name, backend)) for _ in range(runs)]
+                xray = [run_once(paths, name, path_off, function_env(name, backend, traced=True)) for _ in range(runs)]
+                first = deployed[0]["calls"]
                 results[name] = {
-                    "import_ms": round(statistics.median(r["import_ms"] for r in traced), 1),
-                    "import_cpu_ms": round(statistics.median(r["import_cpu_ms"] for r in traced), 1),
-                    "import_runs_ms": [round(r["import_ms"], 1) for r in traced],
-                    "import_ms_tracing_off": round(statistics.median(r["import_ms"] for r in untraced), 1),
-                    "import_cpu_ms_tracing_off": round(statistics.median(r["import_cpu_ms"] for r in untraced), 1),
+                    "import_ms": round(statistics.median(r["import_ms"] for r in deployed), 1),
+                    "import_cpu_ms": round(statistics.median(r["import_cpu_ms"] for r in deployed), 1),
+                    "import_runs_ms": [round(r["import_ms"], 1) for r in deployed],
+                    "import_cpu_runs_ms": [round(r["import_cpu_ms"], 1) for r in deployed],
+                    "import_ms_xray_sdk": round(statistics.median(r["import_ms"] for r in xray), 1),
+                    "import_cpu_ms_xray_sdk": round(statistics.median(r["import_cpu_ms"] for r in xray), 1),
                     "first_call_ms": round(first[0]["ms"], 1),
                     "warm_call_ms": round(first[1]["ms"], 1),
                     "first_over_warm_ms": round(first[0]["ms"] - first[1]["ms"], 1),
                     "first_over_warm_cpu_ms": round(first[0]["cpu_ms"] - first[1]["cpu_ms"], 1),
                     # The first run's calls only: later runs see leads already routed.
                     "warm_call_cpu_ms": round(first[1]["cpu_ms"], 2),
-                    "warm_call_cpu_ms_tracing_off": round(untraced[0]["calls"][1]["cpu_ms"], 2),
-                    "first_call_cpu_ms_tracing_off": round(untraced[0]["calls"][0]["cpu_ms"], 2),
+                    "warm_call_cpu_ms_xray_sdk": round(xray[0]["calls"][1]["cpu_ms"], 2),
+                    "first_call_cpu_ms_xray_sdk": round(xray[0]["calls"][0]["cpu_ms"], 2),
+                    "xray_sdk_loaded": xray[0]["xray_loaded"],
                     "answers": [c["answer"] for c in first],
-                    "loaded_on_first_call": traced[0]["loaded_on_first_call"],
-                    "modules_at_import": traced[0]["modules_at_import"],
-                    "boto3_imported": traced[0]["boto3_loaded"],
-                    "python": traced[0]["version"],
+                    "loaded_on_first_call": deployed[0]["loaded_on_first_call"],
+                    "modules_at_import": deployed[0]["modules_at_import"],
+                    "boto3_imported": deployed[0]["boto3_loaded"],
+                    "xray_sdk_imported": deployed[0]["xray_loaded"],
+                    "python": deployed[0]["version"],
                 }
         finally:
             server.stop()

@@ -54,8 +54,10 @@ SHIPPED = (
     "errors.py",
     "events",
     "export.py",
+    "export_job.py",
     "followup",
     "ids.py",
+    "lead_selection.py",
     "limits.py",
     "models",
     "people.py",
@@ -68,6 +70,7 @@ SHIPPED = (
     "sources",
     "store",
     "tick",
+    "tracing.py",
     "wiring.py",
 )
 # For laptops and CI only: the local stack (moto server, gateway, poller, ticker) and the CLI.

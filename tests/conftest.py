@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-for function in ("ingest", "route", "followup", "api", "events"):
+for function in ("ingest", "route", "followup", "api", "events", "export"):
     path = str(ROOT / "functions" / function)
     if path not in sys.path:
         sys.path.insert(0, path)
@@ -66,3 +66,13 @@ def aws(monkeypatch: pytest.MonkeyPatch, clock: object) -> Iterator[dict[str, st
         boto3.client("events").create_event_bus(Name="test-bus")
         yield names
     wiring.reset()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test` runs on two xdist workers (`--dist loadgroup`): the end-to-end tests share one
+    local stack and the infra tests one synthesized app, so each family stays on one worker (a
+    second worker would start a second stack or synthesize the app again)."""
+    for item in items:
+        for family in ("e2e", "infra"):
+            if item.get_closest_marker(family) is not None:
+                item.add_marker(pytest.mark.xdist_group(family))

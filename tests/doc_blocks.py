@@ -23,6 +23,10 @@ The convention (docs/local-stack.md, "Docs that run"):
   ignored.
 - A ```json output block that parses is compared as JSON: key order is free, a `"...": "trimmed"`
   entry lets the actual object have more keys, and a trailing `"..."` item more list items.
+
+A shell block that cannot run on the local stack (a deploy to AWS, a sign-in to a real Cognito) is
+marked `<!-- not-runnable: <why> -->` instead; `unmarked_blocks` lists the shell blocks that are
+neither, which tests/unit/test_docs_agree.py refuses.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 MARKER = "<!-- doc-test -->"
+NOT_RUNNABLE = re.compile(r"^<!-- not-runnable: (?P<why>\S.*?) -->$")
 RUNNABLE = frozenset({"bash", "sh", "shell", "console"})
 ELLIPSIS = "…"
 TRIMMED_KEY = "..."
@@ -103,6 +108,27 @@ def marked_blocks(path: Path) -> list[DocBlock]:
         blocks.append(DocBlock(path, start + 1, command, expected, expected_lang))
         index = after
     return blocks
+
+
+def unmarked_blocks(path: Path) -> list[int]:
+    """The 1-based lines of the shell blocks in `path` marked neither `<!-- doc-test -->` nor
+    `<!-- not-runnable: <why> -->` (a not-runnable marker without a reason does not count)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    unmarked: list[int] = []
+    previous = ""
+    index = 0
+    while index < len(lines):
+        if not _FENCE.match(lines[index]):
+            if lines[index].strip():
+                previous = lines[index].strip()
+            index += 1
+            continue
+        lang, _, after = _read_fence(lines, index)  # type: ignore[misc]
+        if lang in RUNNABLE and previous != MARKER and not NOT_RUNNABLE.match(previous):
+            unmarked.append(index + 1)
+        previous = "```"
+        index = after
+    return unmarked
 
 
 # -- comparing -----------------------------------------------------------------------------------

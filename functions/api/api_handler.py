@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -16,6 +16,7 @@ from api_routes import (
     agents,
     audit,
     dashboard,
+    exports,
     followup_settings,
     followups,
     gate,
@@ -37,15 +38,16 @@ from api_routes import (
 from api_routes import fairness as fairness_routes
 from api_routes import offers as offer_routes
 from api_routes import privacy as privacy_routes
+from api_routes import search_index as search_index_routes
 from api_routes.agents import BadUntil
 from api_routes.body_limits import refuse_hostile_body
 from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
-from leadrelay import wiring
+from leadrelay import tracing, wiring
 from leadrelay.auth import Forbidden, Unauthorized
 from leadrelay.errors import RETRY_AFTER_S, TransactionFailed, unavailable_body
 
 logger = Logger(service="api")
-tracer = Tracer(service="api")
+tracer = tracing.tracer("api")  # the X-Ray SDK only when tracing is on (leadrelay/tracing.py)
 metrics = Metrics(namespace="LeadRelay", service="api")
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -70,6 +72,8 @@ app.include_router(offer_routes.router)
 app.include_router(fairness_routes.router)
 app.include_router(dashboard.router)
 app.include_router(privacy_routes.router)
+app.include_router(search_index_routes.router)
+app.include_router(exports.router)
 openapi_doc.install(app)
 wiring.prepare(wiring.lead_repository, wiring.org_repository)
 

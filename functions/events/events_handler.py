@@ -11,20 +11,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadrelay import wiring
+from leadrelay import tracing, wiring
 from leadrelay.config import get_settings
 from leadrelay.dashboard import consumer as dashboard
 from leadrelay.events import bus
 from leadrelay.events.forward import entries_for
 
 logger = Logger(service="events")
-tracer = Tracer(service="events")
-metrics = Metrics(namespace="LeadRelay", service="events")
+tracer = tracing.tracer("events")  # the X-Ray SDK only when tracing is on (leadrelay/tracing.py)
 # A bus outage fails every record of a batch: report them all (the mapping retries from the first)
 # rather than raise, which would bisect the batch for nothing.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
@@ -57,7 +56,9 @@ def forward_record(record: DynamoDBRecord) -> None:
         return
     item = wiring.item_from_image(image)
     entries = entries_for(item, get_settings().event_bus_name)
-    bus.put(entries)  # (no metric of its own: each custom metric is billed; failures reach the DLQ alarm)
+    # No metric of its own (each custom metric is billed; failures reach the DLQ alarm), so no
+    # `log_metrics` either: it would warn "No application metrics to publish" on every call.
+    bus.put(entries)
     set_offer_timer(item)
 
 
@@ -76,6 +77,5 @@ def set_offer_timer(entry: dict[str, Any]) -> None:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=forward_record, processor=processor, context=context)

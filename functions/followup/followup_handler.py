@@ -13,16 +13,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadrelay import wiring
+from leadrelay import tracing, wiring
 from leadrelay.clock import get_clock, iso
 from leadrelay.definitions import OFFER_TIMERS
 
 logger = Logger(service="followup")
-tracer = Tracer(service="followup")
+tracer = tracing.tracer("followup")  # the X-Ray SDK only when tracing is on (leadrelay/tracing.py)
 metrics = Metrics(namespace="LeadRelay", service="followup")
 wiring.prepare(wiring.lead_repository, wiring.org_repository)
 

@@ -6,17 +6,17 @@ import base64
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadrelay import wiring
+from leadrelay import tracing, wiring
 from leadrelay.capture import CaptureResult, WebhookRequest
 from leadrelay.errors import RETRY_AFTER_S, unavailable_body
 
 logger = Logger(service="ingest")
-tracer = Tracer(service="ingest")
+tracer = tracing.tracer("ingest")  # the X-Ray SDK only when tracing is on (leadrelay/tracing.py)
 metrics = Metrics(namespace="LeadRelay", service="ingest")
 wiring.prepare(wiring.capture_service)
 app = APIGatewayRestResolver()

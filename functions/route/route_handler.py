@@ -6,23 +6,26 @@ in the on-failure queue) without holding up the others.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadrelay import wiring
+from leadrelay import tracing, wiring
 from leadrelay.clock import epoch_ms, get_clock
 
 logger = Logger(service="route")
-tracer = Tracer(service="route")
+tracer = tracing.tracer("route")  # the X-Ray SDK only when tracing is on (leadrelay/tracing.py)
 metrics = Metrics(namespace="LeadRelay", service="route")
 wiring.prepare(wiring.router)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+# A batch of records with nothing to route (a lead routed meanwhile) adds no metric; that is normal.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
 @tracer.capture_method

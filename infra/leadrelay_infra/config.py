@@ -47,6 +47,10 @@ class StageConfig:
     waf_rate_limit_per_5_min: int = 1000
     # How long access-log entries (who read which lead) are kept, in days.
     access_log_retention_days: int = 365
+    # The X-Ray SDK in the functions (a subsegment per DynamoDB call): `-c xray_sdk=true`. Off by
+    # default: it costs ~30-40 ms of every cold start's CPU and ~0.5-1.6 ms per lead
+    # (leadrelay/tracing.py); Lambda's active tracing (each invocation's segment) stays on.
+    xray_sdk: bool = False
 
     @property
     def allows_all_origins(self) -> bool:
@@ -72,6 +76,7 @@ class StageConfig:
         waf = _switch(node.try_get_context("waf"), default=False)
         retention_raw = node.try_get_context("access_log_retention_days")
         extra: dict[str, Any] = {"refresh_token_days": refresh_days, "waf_enabled": waf}
+        extra["xray_sdk"] = _switch(node.try_get_context("xray_sdk"), default=False)
         if retention_raw:
             extra["access_log_retention_days"] = int(retention_raw)
         if stage in PROD_STAGES:

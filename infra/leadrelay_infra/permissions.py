@@ -29,6 +29,9 @@ TABLE_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     # dashboard's counters and feed: it reads a lead's owner, writes the org table (the feed in
     # batches of 25).
     "events": {LEADS: READ, ORG: READ + WRITE + ("dynamodb:BatchWriteItem",)},
+    # Reads the selection (a search's matches in one BatchGetItem) and the exporter's user record;
+    # writes its job record, the lead-id index and the access log.
+    "export": {LEADS: (*READ, "dynamodb:BatchGetItem"), ORG: READ + WRITE},
 }
 
 

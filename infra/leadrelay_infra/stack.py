@@ -14,6 +14,7 @@ from leadrelay_infra.constructs.auth import Auth
 from leadrelay_infra.constructs.bus import EventBus
 from leadrelay_infra.constructs.data import DataKey, DataTables
 from leadrelay_infra.constructs.domain_events import DomainEvents
+from leadrelay_infra.constructs.exports import Exports
 from leadrelay_infra.constructs.followup import Followup
 from leadrelay_infra.constructs.ingest import Ingest
 from leadrelay_infra.constructs.layer import SharedLayer
@@ -68,6 +69,9 @@ class LeadRelayStack(cdk.Stack):
             self, c.DOMAIN_EVENTS_ID, config=config, layer=layer, data=self.data, bus=self.bus.bus,
             environment=environment, dlq=self.routing.dlq,
         )  # fmt: skip
+        # Large CSV exports: the bucket and the export function the api invokes asynchronously.
+        self.exports = Exports(self, c.EXPORTS_ID, config=config, layer=layer, data=self.data, environment=environment)
+        self.exports.connect_api(self.api.function, self.api.handler.role)
         # Every EventBridge rule target in the stack (schedules, audit, later ones) dead-letters here.
         self.rule_target_dlq = RuleTargetDlq(self, c.RULE_TARGET_DLQ_ID, config=config)
         # Offers finer than the minute tick: one-time schedules the events function sets (their
@@ -90,6 +94,7 @@ class LeadRelayStack(cdk.Stack):
             "followup": self.followup.function,
             "api": self.api.function,
             "events": self.domain_events.function,
+            "export": self.exports.function,
         }
         self.observability = Observability(
             self,

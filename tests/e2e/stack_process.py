@@ -54,6 +54,7 @@ def start_stack(
     extra_args: Sequence[str] = (),
     env: dict[str, str] | None = None,
     wait: bool = True,
+    start_timeout_s: float = START_TIMEOUT_S,
 ) -> StackProcess:
     """`leadrelay local --demo --port 0 --state-dir <state_dir> [--start-at …]`; with `wait`, returns
     once local.json is there (the stack's "ready")."""
@@ -70,13 +71,13 @@ def start_stack(
         )
     stack = StackProcess(process, state_dir, log_path)
     if wait:
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + start_timeout_s
         while not (state_dir / "local.json").exists():
             if process.poll() is not None:
                 raise AssertionError(f"leadrelay local exited with {process.returncode}:\n{stack.log()[-3000:]}")
             if time.monotonic() > deadline:
                 stack.stop()
-                raise AssertionError(f"local.json did not appear within {START_TIMEOUT_S} s:\n{stack.log()[-3000:]}")
+                raise AssertionError(f"local.json did not appear within {start_timeout_s} s:\n{stack.log()[-3000:]}")
             time.sleep(0.1)
     return stack
 

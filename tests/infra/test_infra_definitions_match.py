@@ -223,6 +223,22 @@ def test_function_timeouts_match_the_definition_the_local_stack_uses(synthesized
     assert deployed * 1000 - 1000 < local <= deployed * 1000
 
 
+def test_the_exports_bucket_and_its_function_match_the_definition(synthesized):
+    ((bucket_id, bucket),) = synthesized.resources("AWS::S3::Bucket").items()
+    (rule,) = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["Prefix"] == definitions.EXPORTS.prefix
+    assert rule["ExpirationInDays"] == definitions.EXPORTS.retention_days
+    assert (
+        rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
+        == definitions.EXPORTS.abort_incomplete_upload_days
+    )
+    export_id = _function_logical_id(synthesized, "export_handler.handler")
+    api = synthesized.raw["Resources"][_function_logical_id(synthesized, "api_handler.handler")]
+    variables = api["Properties"]["Environment"]["Variables"]
+    assert variables[definitions.EXPORTS.env_var] == {"Ref": bucket_id}
+    assert variables[definitions.EXPORTS.function_env_var] == {"Ref": export_id}
+
+
 def test_the_events_function_gets_the_offer_timer_settings_under_the_defined_env_vars(synthesized):
     # Given the events function (it sets the one-time offer schedules) and the offer schedule group
     events_id = _function_logical_id(synthesized, "events_handler.handler")
@@ -257,6 +273,7 @@ CHECKED_AGAINST_THE_TEMPLATE = {
     "EVENT_SOURCE": "test_audit_rule_keeps_every_domain_event_in_a_log_group",
     "DLQ_ENV": "test_both_stream_readers_park_failed_records_in_the_one_stream_dlq",
     "EVENTS_DLQ_ENV": "test_both_stream_readers_park_failed_records_in_the_one_stream_dlq",
+    "EXPORTS": "test_the_exports_bucket_and_its_function_match_the_definition",
     "OFFER_TIMERS": "test_the_events_function_gets_the_offer_timer_settings_under_the_defined_env_vars",
 }
 CODE_ONLY = {

@@ -98,6 +98,8 @@ def test_function_is_arm64_python313_traced_with_the_shared_layer(synthesized, n
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "LeadRelay"
     assert variables["LOG_LEVEL"]
     assert variables["STAGE"] == "dev"
+    # The X-Ray SDK is off unless `-c xray_sdk=true` (its cold-start cost, leadrelay/tracing.py).
+    assert variables["POWERTOOLS_TRACE_DISABLED"] == "true"
     assert variables["ORG_TIMEZONE"] == "Asia/Kolkata"
     # Its log group has a retention (no never-expiring logs, no LogRetention custom resource).
     log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]

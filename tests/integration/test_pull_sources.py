@@ -504,6 +504,47 @@ def test_housing_refusing_the_hash_is_an_auth_failure(
     assert state("housing").last_result["failure"] == "auth"
 
 
+# -- hostile answers -------------------------------------------------------------------------------
+
+PULL_SOURCES = {
+    "indiamart": (SourceKind.INDIAMART, {"glusr_crm_key": KEY}, "/v2/"),
+    "magicbricks": (SourceKind.MAGICBRICKS, {"api_key": "MB-KEY-777"}, "/download.json"),
+    "housing": (SourceKind.HOUSING, {"api_key": "HSG-API-KEY", "profile_id": "4242"}, "/api/v0/get-builder-leads"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PULL_SOURCES))
+def test_a_provider_answer_nested_past_the_webhook_limit_is_a_recorded_failure_not_a_crash(
+    name: str,
+    poller: SourcePoller,
+    provider: FakeProvider,
+    aws: dict[str, str],
+) -> None:
+    # Given a provider whose answer nests 100,000 levels deep (Python's JSON decoder would recurse
+    # until it crashed), the depth limit webhooks have (limits.MAX_BODY_DEPTH)
+    kind, settings, path = PULL_SOURCES[name]
+    add_source(kind, name, pull_url=f"{provider.url}{path}", **settings)
+    provider.answers((200, "application/json", b"[" * 100_000 + b"]" * 100_000))
+    # When the source is polled
+    (outcome,) = poller.poll_all()
+    # Then the poll is a failure on record (the tick goes on), and nothing is stored as a lead
+    assert outcome.status == "failed", outcome
+    assert state(name).last_result["failure"] == "invalid_answer" and state(name).failures == 1
+    assert lead_ids(aws) == []
+
+
+def test_a_provider_answer_is_read_as_a_webhook_body_is(provider: FakeProvider) -> None:
+    from leadrelay import limits
+    from leadrelay.pull.http import HttpAnswer
+
+    # NaN/Infinity are no value, a number past a float is its text, nesting past the limit refused
+    assert HttpAnswer(200, b'{"a": NaN, "b": [Infinity], "c": 1e400}', "application/json").json() == {
+        "a": None, "b": [None], "c": "1e400",
+    }  # fmt: skip
+    with pytest.raises(limits.TooDeep):
+        HttpAnswer(200, b"{" * 70 + b"}" * 70, "application/json").json()
+
+
 # -- the same records pushed ----------------------------------------------------------------------
 
 

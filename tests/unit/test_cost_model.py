@@ -77,3 +77,16 @@ def test_names_from_a_table_of_literal_names_count_as_those_names(tmp_path):
     found = cost.custom_metrics((tmp_path / "functions",))
     assert found["metrics"] == ["followup/FollowupsDue", "followup/FollowupsMissed"]
     assert found["names_built_from_values"] == []
+
+
+def test_a_metric_math_alarm_is_billed_for_the_metrics_it_reads_not_its_expression():
+    # Given an alarm on "dlq0 + dlq1" (two metrics and the expression entry)
+    math = {"Metrics": [
+        {"Id": "expr", "Expression": "dlq0 + dlq1", "ReturnData": True},
+        {"Id": "dlq0", "MetricStat": {"Metric": {"MetricName": "ApproximateNumberOfMessagesVisible"}}},
+        {"Id": "dlq1", "MetricStat": {"Metric": {"MetricName": "ApproximateNumberOfMessagesVisible"}}},
+    ]}  # fmt: skip
+    # When the template's facts are read
+    facts = cost.facts_from_template(template(("AWS::CloudWatch::Alarm", math)), "dev")
+    # Then it counts as two alarm metrics, as CloudWatch bills it
+    assert facts.alarm_metrics == 2

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.doc_blocks import marked_blocks, mask, output_matches, text_matches
+from tests.doc_blocks import marked_blocks, mask, output_matches, text_matches, unmarked_blocks
 
 DOC = """# A doc
 
@@ -110,3 +110,20 @@ def test_json_is_compared_as_json_with_trimmed_objects_and_lists() -> None:
 def test_a_block_with_no_output_block_must_print_nothing() -> None:
     assert output_matches(None, "", "\n")
     assert not output_matches(None, "", "bash: jq: command not found")
+
+
+def test_a_shell_block_is_unmarked_unless_it_runs_or_says_why_it_cannot(tmp_path: Path) -> None:
+    # Given a doc with a runnable block, a not-runnable one with its reason, one whose marker gives
+    # no reason, an unmarked one, and a non-shell block
+    doc = tmp_path / "doc.md"
+    doc.write_text(
+        "<!-- doc-test -->\n```bash\necho hi\n```\n```\nhi\n```\n\n"
+        "<!-- not-runnable: deploys to AWS -->\n```bash\nnpx aws-cdk@2 deploy\n```\n\n"
+        "<!-- not-runnable:  -->\n```bash\nleadrelay login\n```\n\n"
+        "Words.\n\n```sh\nmake run\n```\n\n"
+        "```json\n{}\n```\n"
+    )
+    # When the unmarked shell blocks are listed
+    unmarked = unmarked_blocks(doc)
+    # Then the one without a reason and the unmarked one are, by their opening line
+    assert unmarked == [15, 21]

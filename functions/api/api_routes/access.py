@@ -12,6 +12,7 @@ which the handler scopes to the caller (a lead or agent outside their scope is a
 - `user`    a person (`{user_id}`): manager their team's agents, admin all
 - `self`    the caller themself (reachable before MFA enrolment)
 - `public`  no identity at all (API documentation)
+- `export`  a background export (`{export_id}`): its creator, or an admin
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ ACCESS: dict[str, Rule] = {
     "POST /leads": Rule(EVERYONE),
     # scoped like GET /leads (agent: own; manager: team; admin: all)
     "GET /leads/export": Rule(EVERYONE),
+    "GET /exports/{export_id}": Rule(EVERYONE, "export"),
     "PATCH /leads/{lead_id}": Rule(EVERYONE, "lead"),
     "PUT /leads/{lead_id}/stage": Rule(EVERYONE, "lead"),
     "POST /leads/{lead_id}/consent": Rule(EVERYONE, "lead"),
@@ -133,6 +135,7 @@ ACCESS: dict[str, Rule] = {
     "GET /dashboard/csv": Rule(STAFF),
     "GET /dashboard/trends": Rule(STAFF),
     "POST /dashboard/rebuild": Rule(ADMIN),
+    "POST /search/reindex": Rule(ADMIN),
     "GET /activity": Rule(EVERYONE),
 }
 

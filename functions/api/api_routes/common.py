@@ -13,6 +13,7 @@ from leadrelay.clock import get_clock, iso
 from leadrelay.errors import Refused
 from leadrelay.models import Agent, Lead
 from leadrelay.models.lead import Touch
+from leadrelay.models.pipeline import Pipeline
 
 logger = Logger(service="api")
 
@@ -81,14 +82,22 @@ def _time(value: Any) -> str | None:
     return iso(value) if value is not None else None
 
 
-def lead_view(lead: Lead) -> dict[str, Any]:
-    """The lead as the API shows it (CONTRACT.md: Leads). Times are ISO-8601 UTC with ms."""
+def lead_view(lead: Lead, pipeline: Pipeline | None = None) -> dict[str, Any]:
+    """The lead as the API shows it (CONTRACT.md: Leads). Times are ISO-8601 UTC with ms.
+    `status` is what is stored (a stage id, or routing's word while nobody worked the lead);
+    `stage`, `stage_label` and `category` are the pipeline stage it counts as now (a retired
+    stage's leads show as the stage they moved to). Pass `pipeline` when showing many leads."""
+    if pipeline is None:
+        from leadrelay import wiring
+
+        pipeline = wiring.pipeline_store().get()
+    stage = pipeline.stage_of(lead.status)
     return _json(
         {
             "lead_id": lead.lead_id,
             "source_id": lead.source_id,
             "source_kind": lead.source_kind,
-            "status": lead.status.value,
+            "status": lead.status,
             "name": lead.name,
             "phone": lead.phone,
             "phone_type": lead.phone_type,
@@ -129,7 +138,9 @@ def lead_view(lead: Lead) -> dict[str, Any]:
             "reopen_count": lead.reopen_count,
             "return_to_agent_id": lead.return_to_agent_id,
             "version": lead.version,
-            "stage": lead.stage,
+            "stage": stage.stage_id,
+            "stage_label": stage.label,
+            "category": stage.category.value,
             "first_connected_at": _time(lead.first_connected_at),
             "last_activity_at": _time(lead.last_activity_at),
             "open_followup_id": lead.open_followup_id,

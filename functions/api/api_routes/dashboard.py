@@ -20,6 +20,7 @@ from leadrelay.auth import Forbidden, Principal, Role
 from leadrelay.clock import get_clock, local_day
 from leadrelay.config import get_settings
 from leadrelay.dashboard.view import Window, build_dashboard, dashboard_csv_rows, trends
+from leadrelay.models.pipeline import Pipeline
 
 router = Router()
 
@@ -73,8 +74,26 @@ def dashboard_for(window: Window) -> dict[str, Any]:
     now = today()
     cells = store.lead_cells(window.first, window.last, window.team_id)
     followups = store.followup_cells(min(window.first, now), max(window.last, now))
-    return build_dashboard(cells, followups, window=window, today=now, definitions=wiring.dashboard_definitions(),
-                           agents=_team_agents(window.team_id))  # fmt: skip
+    definitions, pipeline = store.definitions_and_pipeline(get_settings().org_timezone)
+    answer = build_dashboard(cells, followups, window=window, today=now, definitions=definitions,
+                             agents=_team_agents(window.team_id))  # fmt: skip
+    return _pipeline_statuses(answer, window, pipeline)
+
+
+def _pipeline_statuses(answer: dict[str, Any], window: Window, pipeline: Pipeline) -> dict[str, Any]:
+    """`by_status` as the pipeline shows it now: a retired stage's leads under the stage they moved
+    to, and `status_labels` (counters keep the stable ids, so a rename changes only the label)."""
+    by_status: dict[str, int] = {}
+    for status, count in answer.get("by_status", {}).items():
+        stage = pipeline.get(status)
+        shown = pipeline.stage_of(status).stage_id if stage is not None and stage.retired else status
+        by_status[shown] = by_status.get(shown, 0) + count
+    answer["by_status"] = by_status
+    answer["status_labels"] = {status: pipeline.label(status) for status in by_status}
+    if isinstance(answer.get("links"), dict):
+        answer["links"]["by_status"] = {status: window.lead_link(status=status, stage="received")
+                                        for status in by_status}  # fmt: skip
+    return answer
 
 
 @router.get(
@@ -231,13 +250,16 @@ def list_counted(
             raise Unprocessable("invalid_request", f"{name} needs a time zone, e.g. 2026-11-23T00:00:00+05:30")
     start, end = received_from, received_to
     definitions = wiring.dashboard_definitions()
+    pipeline = wiring.pipeline_store().get()
+    # A stage's number counts the retired stages whose leads moved to it too.
+    statuses = set(pipeline.ids_counting_as(status)) | {status} if status is not None else None
 
     def keep(item: dict[str, Any]) -> bool:
         if not (
             (team_id is None or (item.get("assigned_team_id") or "-") == team_id)
             and (agent_id is None or (item.get("assigned_agent_id") or "-") == agent_id)
             and (source_id is None or item.get("source_id") == source_id)
-            and (status is None or item.get("status") == status)
+            and (statuses is None or item.get("status") in statuses)
         ):
             return False
         if stage is None:
@@ -252,4 +274,4 @@ def list_counted(
     leads = [lead for lead in (wiring.lead_from_item(item) for item in items) if who.can_see_lead(lead)]
     audit_read(who, "lead list", count=len(leads))
     record_access(who, "lead list", [lead.lead_id for lead in leads])
-    return {"items": [lead_view(lead) for lead in leads], "next": next_cursor}
+    return {"items": [lead_view(lead, pipeline) for lead in leads], "next": next_cursor}

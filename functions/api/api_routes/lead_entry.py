@@ -182,12 +182,29 @@ class LeadPatch(BaseModel):
         default_factory=dict, max_length=50, description="set custom fields; null removes one"
     )
     note: str | None = Field(default=None, min_length=1, max_length=2000, description="a note on the timeline")
+    status: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=48,
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,47}$",
+        description="move the lead to this pipeline stage, as PUT /leads/{id}/status does",
+    )
+    value: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=10**12,
+        decimal_places=2,
+        description="with `status`: the deal value in rupees (won stages)",
+    )
+    reason: str | None = Field(default=None, max_length=500, description="with `status`: why (lost stages)")
     version: int | None = Field(default=None, ge=1, description="the lead's `version` as you read it; 409 if it moved")
 
     @model_validator(mode="after")
     def _consistent(self) -> LeadPatch:
         if self.tags is not None and (self.add_tags or self.remove_tags):
             raise ValueError("give either tags (the whole list) or add_tags/remove_tags")
+        if self.status is None and (self.value is not None or self.reason is not None):
+            raise ValueError("value and reason go with status")
         clash = sorted(set(self.custom) & _RESERVED)
         if clash:
             raise ValueError(f"custom fields may not be named {', '.join(clash)} (they are lead fields)")
@@ -259,9 +276,23 @@ def patch_lead(lead_id: LeadId, patch: LeadPatch) -> LeadPatchAnswer:
         tags = [t for t in dict.fromkeys([*lead.tags, *patch.add_tags]) if t not in set(patch.remove_tags)]
     edit = LeadEdit(by=who.username, fields=_normalised_fields(patch), tags=tags, custom=dict(patch.custom),
                     note=patch.note)  # fmt: skip
+    lifecycle = wiring.lead_lifecycle() if patch.status is not None else None
     try:
+        change = None
+        if lifecycle is not None and patch.status is not None:
+            from api_routes.leads import status_change
+
+            # Checked before anything is written: a refused status leaves the fields unedited too.
+            change = status_change(patch.status, who.username, patch.reason, patch.value)
+            pipeline = lifecycle.pipeline()
+            lifecycle.resolve(change, pipeline)
+            if lead.offer_id is not None:
+                raise Refused("lead_offered", f"the lead is offered to {lead.offered_agent_id}; accept it first")
         changed = list(changes_of(lead, edit))
         updated, _ = wiring.edit_lead(lead, edit, get_clock().now())
+        if lifecycle is not None and change is not None:
+            updated, moved = lifecycle.change(updated, change, pipeline=pipeline)
+            changed += ["status"] if moved else []
     except Refused as refused:
         raise api_error(refused) from refused
     return LeadPatchAnswer(lead=lead_view(updated), changed=changed + (["note"] if patch.note else []))

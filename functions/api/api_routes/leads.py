@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -16,7 +15,6 @@ from api_routes import views
 from api_routes.common import (
     BadRequest,
     NotFound,
-    Unprocessable,
     api_error,
     audit_read,
     lead_view,
@@ -28,11 +26,11 @@ from leadrelay import wiring
 from leadrelay.auth import Principal, Role
 from leadrelay.clock import iso
 from leadrelay.dashboard_counts import STAGES
-from leadrelay.models import Lead, LeadStatus
+from leadrelay.models import Lead
 
 router = Router()
 
-QUEUE_STATUSES = (LeadStatus.NEW, LeadStatus.UNASSIGNED)
+STATUS_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,47}$"
 DashboardStage = StrEnum("DashboardStage", {stage: stage for stage in STAGES})  # type: ignore[misc]
 
 LeadId = Annotated[str, Path(min_length=1, max_length=64, description="The lead's id")]
@@ -113,7 +111,15 @@ def get_timeline(lead_id: LeadId) -> dict[str, Any]:
     responses=views.ok(views.LeadPage),
 )
 def list_leads(
-    status: Annotated[LeadStatus | None, Query(description="Only leads in this status")] = None,
+    status: Annotated[
+        str | None,
+        Query(
+            pattern=STATUS_PATTERN,
+            description="Only leads in this status: a pipeline "
+            "stage id (with the retired stages moved into it), or new/offered/"
+            "assigned/unassigned",
+        ),
+    ] = None,
     source_id: Annotated[str | None, Query(max_length=64)] = None,
     agent_id: Annotated[str | None, Query(max_length=64)] = None,
     cursor: Annotated[str | None, Query(max_length=2048, description="`next` from the previous page")] = None,
@@ -131,20 +137,21 @@ def list_leads(
         from api_routes.dashboard import list_counted
 
         return list_counted(who, received_from=received_from, received_to=received_to, team_id=team_id,
-                            agent_id=agent_id, source_id=source_id, status=status.value if status else None,
+                            agent_id=agent_id, source_id=source_id, status=status,
                             stage=stage.value if stage else None, cursor=cursor, limit=limit)  # fmt: skip
     leads, next_cursor = select_leads(who, status=status, source_id=source_id, agent_id=agent_id, cursor=cursor,
                                       limit=limit, q=q, team_id=team_id, tag=tag, received_from=received_from,
                                       received_to=received_to)  # fmt: skip
     audit_read(who, "lead search" if q else "lead list", count=len(leads))
     record_access(who, "lead search" if q else "lead list", [lead.lead_id for lead in leads])
-    return {"items": [lead_view(lead) for lead in leads], "next": next_cursor}
+    pipeline = wiring.pipeline_store().get()
+    return {"items": [lead_view(lead, pipeline) for lead in leads], "next": next_cursor}
 
 
 def select_leads(
     who: Principal,
     *,
-    status: LeadStatus | None,
+    status: str | None,
     source_id: str | None,
     agent_id: str | None,
     cursor: str | None,
@@ -156,85 +163,22 @@ def select_leads(
     received_to: datetime | None,
 ) -> tuple[list[Lead], str | None]:
     """One page of the leads `who` may see that pass the list filters (or the search `q`), and the
-    cursor of the next page (GET /leads, and the CSV export)."""
-    for name, moment in (("received_from", received_from), ("received_to", received_to)):
-        if moment is not None and moment.tzinfo is None:
-            raise Unprocessable("invalid_request", f"{name} needs a time zone, e.g. 2026-11-23T00:00:00+05:30")
-    if who.role is Role.AGENT:
-        if agent_id and agent_id != who.agent_id:
-            raise NotFound("agents see only their own leads")
-        agent_id = who.agent_id or "-"
-    elif who.role is Role.MANAGER:
-        if team_id and team_id != who.team_id:
-            raise NotFound("managers see only their own team's leads")
-        if agent_id is not None:
-            # Another team's agent: not even a page cursor (it names their newest lead) is shown.
-            agent = wiring.org_repository().get_agent(agent_id)
-            if agent is None or not who.can_see_agent(agent):
-                raise NotFound(f"there is no agent {agent_id!r} you can see")
-        elif status not in QUEUE_STATUSES:
-            # A manager's list is their team's leads; new and unassigned leads belong to no team
-            # yet, so `?status=new` or `?status=unassigned` shows that queue instead.
-            team_id = who.team_id or "-"
-    filters = LeadFilters(status=status.value if status else None, source_id=source_id, agent_id=agent_id,
-                          team_id=team_id, tag=tag, received_from=received_from, received_to=received_to)  # fmt: skip
-    try:
-        if q is not None:
-            leads, next_cursor = _search(who, q, filters, cursor, limit)
-        else:
-            leads, next_cursor = wiring.lead_repository().list_leads(
-                agent_id=agent_id,
-                team_id=team_id if agent_id is None else None,
-                status=filters.status,
-                source_id=source_id,
-                cursor=cursor,
-                limit=limit,
-                tag=tag,
-                received_from=received_from,
-                received_to=received_to,
-            )
-    except ValueError as exc:
-        raise BadRequest("invalid_cursor", str(exc)) from exc
-    return [lead for lead in leads if who.can_see_lead(lead) and filters.accepts(lead)], next_cursor
-
-
-@dataclass(frozen=True)
-class LeadFilters:
-    """The list filters, as a test on one lead (search reads candidates by term, then filters)."""
-
-    status: str | None = None
-    source_id: str | None = None
-    agent_id: str | None = None
-    team_id: str | None = None
-    tag: str | None = None
-    received_from: datetime | None = None
-    received_to: datetime | None = None
-
-    def accepts(self, lead: Lead) -> bool:
-        return (
-            (self.status is None or lead.status.value == self.status)
-            and (self.source_id is None or lead.source_id == self.source_id)
-            and (self.agent_id is None or lead.assigned_agent_id == self.agent_id)
-            and (self.team_id is None or lead.assigned_team_id == self.team_id)
-            and (self.tag is None or self.tag in lead.tags)
-            and (self.received_from is None or lead.received_at >= self.received_from)
-            and (self.received_to is None or lead.received_at < self.received_to)
-        )
-
-
-def _search(
-    who: Principal, q: str, filters: LeadFilters, cursor: str | None, limit: int
-) -> tuple[list[Lead], str | None]:
-    from leadrelay.search import QueryError, parse_query
+    cursor of the next page (GET /leads, the CSV export; `leadrelay.lead_selection`, which the
+    background export job reads through too)."""
+    from leadrelay.errors import Refused
+    from leadrelay.lead_selection import select_leads as select
 
     try:
-        query = parse_query(q)
-    except QueryError as exc:
-        raise Unprocessable("invalid_query", str(exc)) from exc
-    page = wiring.lead_search().find(
-        query, lambda lead: who.can_see_lead(lead) and filters.accepts(lead), cursor=cursor, limit=limit
-    )
-    return page.leads, page.next
+        return select(
+            who, status=status, source_id=source_id, agent_id=agent_id, cursor=cursor, limit=limit, q=q,
+            team_id=team_id, tag=tag, received_from=received_from, received_to=received_to,
+            leads=wiring.lead_repository(), agents=wiring.org_repository(), search=wiring.lead_search,
+            pipeline=lambda: wiring.pipeline_store().get(),
+        )  # fmt: skip
+    except Refused as refused:
+        if refused.status == 400:
+            raise BadRequest(refused.code, str(refused)) from refused
+        raise api_error(refused) from refused
 
 
 class ReassignRequest(BaseModel):
@@ -295,17 +239,31 @@ def reassign(lead_id: LeadId, move: ReassignRequest) -> dict[str, Any]:
     return {"lead": lead_view(moved or lead), "decision": entry}
 
 
+def status_change(status: str, by: str, reason: str | None, value: Decimal | None) -> Any:
+    """A status change for the lifecycle (`PATCH /leads/{id}` sets a status too)."""
+    from leadrelay.models.lifecycle import StatusChange
+
+    return StatusChange(status, by, reason, value)
+
+
 class StatusRequest(BaseModel):
-    """A lead's working status. `lost` needs a reason (it shows where leads leak)."""
+    """A lead's sales status: a stage of the organisation's pipeline (`GET /pipeline`). A stage's
+    required fields must come with it (the default pipeline: `lost` needs a reason)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    status: LeadStatus = Field(description="contacted, qualified, won or lost")
+    status: str = Field(
+        min_length=1,
+        max_length=48,
+        pattern=STATUS_PATTERN,
+        description="a stage id of the pipeline: contacted, qualified, won or lost by default",
+    )
     reason: str | None = Field(default=None, max_length=500, description="why; required for lost")
     value: Decimal | None = Field(default=None, ge=0, le=10**12, decimal_places=2, description="won: deal value, ₹")
 
 
-@router.put("/leads/<lead_id>/status", summary="Mark a lead contacted, qualified, won or lost", tags=["leads"])
+@router.put("/leads/<lead_id>/status", summary="Move a lead to a pipeline stage (default: contacted, qualified, "
+            "won, lost)", tags=["leads"])  # fmt: skip
 def set_status(lead_id: LeadId, body: StatusRequest) -> dict[str, Any]:
     """Agents on their own leads, managers on their team's, admins on all. Setting the status the
     lead already has changes nothing (`changed: false`), so an offline phone may replay it."""

@@ -39,6 +39,9 @@ def erase(body: PersonRequest) -> dict[str, Any]:
     who = principal(router)
     who.require(Role.ADMIN)
     result = PrivacyStore(wiring.lead_repository()).erase(_person(body), by=who.username, now=get_clock().now())
+    removed_exports = _remove_exports(result)
+    if removed_exports:
+        result["removed"]["export"] = len(removed_exports)
     audit_read(who, "privacy erasure", count=len(result["lead_ids"]))
     return result
 
@@ -76,3 +79,21 @@ def withdraw(lead_id: Annotated[str, Path(min_length=1, max_length=64)], body: C
     except PrivacyRefused as refused:
         raise api_error(refused) from refused
     return {"lead_id": lead_id, "consent": False, "ledger": _json(store.consent_ledger(lead_id))}
+
+
+def _remove_exports(result: dict[str, Any]) -> list[str]:
+    """Stored CSV exports are copies too: delete every file that holds one of the erased leads
+    (and stop unfinished exports), per each export's lead-id index (leadrelay.export_job)."""
+    from datetime import timedelta
+
+    from leadrelay.definitions import EXPORTS
+    from leadrelay.export_job import remove_exports_holding
+
+    if not result.get("lead_ids"):
+        return []
+    now = get_clock().now()
+    return remove_exports_holding(
+        list(result["lead_ids"]), records=wiring.export_records(), files=wiring.export_files(),
+        since=now - timedelta(days=EXPORTS.retention_days + 1),
+        reason=f"removed by erasure request {result.get('erasure_id')}: it held a person's data",
+    )  # fmt: skip

@@ -9,6 +9,7 @@ follow-up was replaced) or `rejected` (the item is not valid, or names a lead th
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -20,7 +21,7 @@ from leadrelay import wiring
 from leadrelay.auth import Principal
 from leadrelay.clock import get_clock, iso
 from leadrelay.errors import Refused
-from leadrelay.models import Lead, LeadStatus
+from leadrelay.models import Lead
 from leadrelay.models.followup import FollowupStatus
 
 router = Router()
@@ -47,8 +48,9 @@ class SyncRequest(BaseModel):
 class StatusData(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    status: LeadStatus
+    status: str = Field(min_length=1, max_length=48, description="a stage id of the pipeline")
     reason: str | None = Field(default=None, max_length=500)
+    value: Decimal | None = Field(default=None, ge=0, le=10**12, decimal_places=2)
 
 
 class FollowupDoneData(BaseModel):
@@ -119,15 +121,13 @@ def _status(who: Principal, item: SyncItem, lead: Lead) -> dict[str, Any]:
     except ValidationError as exc:
         raise _Outcome("rejected", "; ".join(e["msg"] for e in exc.errors()[:3])) from exc
     at = _utc(item.at)
-    if lead.status is not data.status and lead.closed_at is not None and at is not None and lead.closed_at > at:
+    if lead.status != data.status and lead.closed_at is not None and at is not None and lead.closed_at > at:
         # Someone closed the lead after the phone's change was made: the later word stands.
-        raise _Outcome(
-            "conflict", f"the lead was marked {lead.status.value} at {iso(lead.closed_at)}, after this change"
-        )
+        raise _Outcome("conflict", f"the lead was marked {lead.status} at {iso(lead.closed_at)}, after this change")
     lifecycle = wiring.lead_lifecycle()
-    _, changed = lifecycle.change(lead, StatusChange(data.status, who.username, data.reason))
+    _, changed = lifecycle.change(lead, StatusChange(data.status, who.username, data.reason, data.value))
     _mark(item, who)
-    return _result(item, "applied", f"status {data.status.value}" + ("" if changed else " (it already was)"))
+    return _result(item, "applied", f"status {data.status}" + ("" if changed else " (it already was)"))
 
 
 def _followup_done(who: Principal, item: SyncItem, lead: Lead) -> dict[str, Any]:

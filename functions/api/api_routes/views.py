@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 _LEAD_EXAMPLE: dict[str, Any] = {
     "lead_id": "01M847B8Z914VCACZZTYWAXZWN", "source_id": "website", "source_kind": "generic", "status": "assigned",
+    "stage": "new", "stage_label": "New", "category": "open",
     "name": "Ravi Kumar", "phone": "+919876543210", "phone_type": "mobile", "email": "ravi.kumar@example.com",
     "city": "Noida", "state": "Uttar Pradesh", "state_code": "UP", "pincode": "201301", "language": "hi",
     "product": "2BHK Sector 150", "budget": 7500000, "message": None, "external_id": None, "consent": None,
@@ -43,7 +44,13 @@ class LeadView(_Open):
     lead_id: str
     source_id: str
     source_kind: str
-    status: str
+    status: str = Field(
+        description="a stage id of the pipeline, or routing's new/offered/assigned/unassigned "
+        "while nobody worked the lead"
+    )
+    stage: str | None = Field(default=None, description="the pipeline stage the lead counts as now")
+    stage_label: str | None = None
+    category: str | None = Field(default=None, description="open, won or lost")
     name: str | None = None
     phone: str | None = Field(default=None, description="E.164, e.g. +919876543210")
     phone_type: str | None = None

@@ -66,6 +66,8 @@ class LeadRelayFunction(Construct):
                 # Lead data is PII: keep events and responses out of logs and X-Ray metadata.
                 "POWERTOOLS_LOGGER_LOG_EVENT": "false",
                 "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+                # The X-Ray SDK only with `-c xray_sdk=true` (leadrelay/tracing.py: cold-start cost).
+                "POWERTOOLS_TRACE_DISABLED": "false" if config.xray_sdk else "true",
                 **environment,
             },
         )

@@ -189,8 +189,9 @@ def _add_export(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     parser = subparsers.add_parser(
         "export",
         help="the leads of a running stack as one CSV file (UTF-8 with BOM), with the list filters",
-        description="GET /leads/export part by part into one file that `leadrelay import` reads back. "
-        "Exit 0: written; 2: nothing written.",
+        description="GET /leads/export part by part into one file that `leadrelay import` reads back; a large "
+        "export the API runs in the background (202) is polled with the progress bar, then downloaded from its "
+        "presigned URL. Exit 0: written; 2: nothing written.",
     )
     parser.add_argument("--out", "-o", help="the CSV file to write (default: standard output)")
     for name in ("status", "source_id", "agent_id", "team_id", "tag", "received_from", "received_to"):
@@ -269,6 +270,26 @@ def _run_dashboard_rebuild(args: argparse.Namespace) -> int:
     return run_rebuild(args)
 
 
+def _add_search(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("search", help="the search index, on a running stack or a signed-in deployment")
+    commands = parser.add_subparsers(dest="search_command", metavar="<search command>", required=True)
+    reindex = commands.add_parser(
+        "reindex",
+        help="give leads stored before the search index existed their search items (one-off, idempotent)",
+        description="POST /search/reindex until every lead is read; writes only the items a lead lacks, "
+        "safe while leads arrive, and to repeat.",
+    )
+    reindex.add_argument("--batch", type=int, default=500, help="leads per call (default 500, at most 5000)")
+    _add_state_dir(reindex)
+    reindex.set_defaults(run=_run_search_reindex)
+
+
+def _run_search_reindex(args: argparse.Namespace) -> int:
+    from leadrelay.local.search_cli import run_reindex
+
+    return run_reindex(args)
+
+
 # Each entry adds one subcommand to the parser; later work appends (route simulate, quarantine…).
 def _add_users(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from leadrelay.users_cli import add_arguments
@@ -285,6 +306,7 @@ _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [  # type: ig
     _add_export,
     _add_login,
     _add_report,
+    _add_search,
 ]
 
 

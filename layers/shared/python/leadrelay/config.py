@@ -41,6 +41,10 @@ class Settings(BaseModel):
     raw_retention_days: int = Field(default=90, alias="RAW_RETENTION_DAYS", ge=1)
     closed_lead_retention_days: int = Field(default=0, alias="CLOSED_LEAD_RETENTION_DAYS", ge=0)
 
+    # Large exports (definitions.EXPORTS): the bucket, and the function that writes its files.
+    exports_bucket: str = Field(default="", alias="EXPORTS_BUCKET")
+    export_function_name: str = Field(default="", alias="EXPORT_FUNCTION_NAME")
+
     model_config = {"populate_by_name": True}
 
 

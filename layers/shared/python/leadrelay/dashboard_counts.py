@@ -85,6 +85,12 @@ class LeadFacts:
     # The ad platform's campaign (platform, campaign id, campaign name) when the provider sent one.
     first_ad: tuple[str, str, str] | None = None
     last_ad: tuple[str, str, str] | None = None
+    # The category (open, won, lost) the lead's stage had when its status was set (the item's own
+    # `category`); None falls back to the definitions (a lead stored before statuses were data).
+    category: str | None = None
+
+    def category_in(self, definitions: Definitions) -> str:
+        return self.category or definitions.category(self.status)
 
 
 def _time(value: Any) -> datetime | None:
@@ -132,6 +138,7 @@ def lead_facts(item: Mapping[str, Any]) -> LeadFacts | None:
         team_id=str(item.get("assigned_team_id") or NONE),
         agent_id=str(item.get("assigned_agent_id") or NONE),
         status=str(item.get("status") or "new"),
+        category=str(item["category"]) if item.get("category") in CATEGORIES else None,
         received_at=received_at,
         assigned_at=_time(item.get("assigned_at")),
         first_contacted_at=_time(item.get("first_contacted_at")),
@@ -177,7 +184,7 @@ def bucket(value: float, edges: tuple[int, ...]) -> int:
 
 def in_stage(facts: LeadFacts, stage: str, definitions: Definitions) -> bool:
     """Whether the lead counts in `stage` (the same answer the counters and `GET /leads` give)."""
-    category = definitions.category(facts.status)
+    category = facts.category_in(definitions)
     if stage == "received":
         return True
     if stage == "assigned":
@@ -203,7 +210,7 @@ def lead_counts(facts: LeadFacts, definitions: Definitions) -> dict[str, int]:
     counts[f"s:{facts.status}"] = 1
     if counts.get("won"):
         counts["won_value"] = facts.value_paise
-    outcome = {"won": "won", "lost": "lost"}.get(definitions.category(facts.status))
+    outcome = {"won": "won", "lost": "lost"}.get(facts.category_in(definitions))
     for prefix, key in (("lt", facts.last_source_id), ("fc", CAMPAIGN_SEPARATOR.join(facts.first_campaign)),
                         ("lc", CAMPAIGN_SEPARATOR.join(facts.last_campaign))):  # fmt: skip
         counts[f"{prefix}:{key}"] = 1

@@ -238,6 +238,37 @@ API_IDEMPOTENCY = IdempotencyStore(table=ORG_TABLE, partition_value="IDEMPOTENCY
 
 
 @dataclass(frozen=True)
+class ExportsBucket:
+    """Large CSV exports (`leadrelay.export_job`): the S3 bucket the export function writes and the
+    api function hands out presigned GETs for. Retention is DPDP's: the bucket's lifecycle deletes
+    a file `retention_days` after it was written, and the job's records expire with it (an erasure
+    request removes the files holding the person at once: docs/api.md#large-exports)."""
+
+    env_var: str = "EXPORTS_BUCKET"
+    function_env_var: str = "EXPORT_FUNCTION_NAME"
+    prefix: str = "exports/"
+    retention_days: int = 2
+    # Multipart uploads a crashed runner left unfinished are aborted (their parts deleted) after this.
+    abort_incomplete_upload_days: int = 1
+    # A presigned download URL works this long; each status read issues a new one.
+    url_expires_s: int = 900
+    # Above this many rows a selection is exported in the background (202). Measured (docs/api.md#large-exports):
+    # a typical row is ~340 bytes, so 5,000 rows are ~1.7 MB, and formatting them took 350 ms of one
+    # CPU here (~2.5 s at the api function's 256 MB, plus 25 index reads): well inside its 15 s
+    # timeout and API Gateway's 29 s, and under Lambda's 6 MB response limit (API Gateway's is 10 MB).
+    sync_max_rows: int = 5000
+    # Rows can be long (a 2,000-character Devanagari message makes a 6.5 KB row): one answer also
+    # stops at this many bytes (checked after each page of at most 200 rows, so it stays under 6 MB),
+    # and a first answer that reaches it turns into a background export.
+    sync_max_bytes: int = 4 * 1024 * 1024
+
+
+EXPORTS = ExportsBucket()
+# The export function runs a job for up to 15 minutes, then hands over to a successor (export_job).
+FUNCTION_TIMEOUT_S["export"] = 900
+
+
+@dataclass(frozen=True)
 class OfferTimers:
     """Offer expiry exact to the second (docs/routing.md#offers): with an offer timeout below the
     tick, or not a multiple of it, each offer gets a one-time EventBridge Scheduler schedule (in

@@ -47,7 +47,7 @@ def _cell(lead: Lead, column: str, date_format: DateFormat, timezone: str) -> st
     if column in _TIME_COLUMNS:
         return _time(getattr(lead, column), date_format, timezone)
     if column == "status":
-        return lead.status.value
+        return str(lead.status)
     if column == "tags":
         return ", ".join(lead.tags)
     if column.startswith("utm_"):

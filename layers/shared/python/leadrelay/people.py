@@ -18,7 +18,8 @@ from leadrelay.errors import Refused
 from leadrelay.models import AgentStatus, Lead, LeadStatus
 from leadrelay.models.user import User, UserStatus
 
-OPEN_STATUSES = frozenset({LeadStatus.ASSIGNED, LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.NEW})
+# An agent holds every lead of theirs in an open pipeline stage, except one offered or let go.
+NOT_HELD = frozenset({LeadStatus.OFFERED, LeadStatus.UNASSIGNED})
 
 
 class Directory(Protocol):
@@ -103,7 +104,7 @@ class People:
         cursor = None
         while True:
             page, cursor = self.leads.list_leads(agent_id=agent_id, cursor=cursor, limit=200)
-            leads.extend(lead for lead in page if lead.status in OPEN_STATUSES)
+            leads.extend(lead for lead in page if not lead.is_closed and lead.status not in NOT_HELD)
             if cursor is None:
                 return leads
 

@@ -30,9 +30,9 @@ class _Tally:
 
     def add(self, lead: Lead) -> None:
         self.leads += 1
-        if lead.status is LeadStatus.WON:
+        if lead.closed_as == LeadStatus.WON:
             self.won += 1
-        elif lead.status is LeadStatus.LOST:
+        elif lead.closed_as == LeadStatus.LOST:
             self.lost += 1
         else:
             self.open += 1

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from leadrelay.clock import get_clock
 from leadrelay.config import get_settings, reset_settings
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from leadrelay.capture import CaptureService
     from leadrelay.dashboard_counts import Definitions
+    from leadrelay.export_job import ExportRunner
     from leadrelay.models import Lead, TimelineEvent
     from leadrelay.models.lead_edit import LeadEdit
     from leadrelay.routing.offers import OfferDesk
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from leadrelay.store.backtests import BacktestRuns
     from leadrelay.store.dashboard import DashboardStore
     from leadrelay.store.directory import UserDirectory
+    from leadrelay.store.exports import ExportFiles, ExportRecords
     from leadrelay.store.followups import FollowupStore
     from leadrelay.store.leads import LeadRepository
     from leadrelay.store.lifecycle import LeadLifecycle
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
     from leadrelay.store.pipeline import PipelineStore
     from leadrelay.store.presence import PresenceStore
     from leadrelay.store.quarantine import QuarantineStore
-    from leadrelay.store.search import LeadSearch
+    from leadrelay.store.search import LeadSearch, SearchBackfill
     from leadrelay.store.users import UserStore
     from leadrelay.tick import FollowupTick
 
@@ -205,6 +207,9 @@ def reset() -> None:
     directory.reset_client()
     users.forget_cached()
     events_client.cache_clear()
+    from leadrelay.store.exports import s3_client
+
+    s3_client.cache_clear()
     for cached in (lead_repository, org_repository, roster_snapshots):
         cached.cache_clear()
 
@@ -230,7 +235,8 @@ def reassigner() -> Reassigner:
 def lead_lifecycle() -> LeadLifecycle:
     from leadrelay.store.lifecycle import LeadLifecycle
 
-    return LeadLifecycle(leads=lead_repository(), org_table=get_settings().org_table, clock=get_clock())
+    return LeadLifecycle(leads=lead_repository(), org_table=get_settings().org_table, clock=get_clock(),
+                         pipelines=pipeline_store())  # fmt: skip
 
 
 def quarantine_store() -> QuarantineStore:
@@ -245,11 +251,83 @@ def lead_search() -> LeadSearch:
     return LeadSearch(lead_repository().table)
 
 
+def search_backfill() -> SearchBackfill:
+    from leadrelay.store.search import SearchBackfill
+
+    return SearchBackfill(lead_repository().table)
+
+
 def pipeline_store() -> PipelineStore:
     from leadrelay.store.pipeline import PipelineStore
 
     settings = get_settings()
     return PipelineStore(settings.org_table, settings.leads_table)
+
+
+def export_records() -> ExportRecords:
+    """Background exports' job records (org table)."""
+    from leadrelay.store.exports import ExportRecords
+
+    return ExportRecords(get_settings().org_table)
+
+
+def export_files() -> ExportFiles:
+    """The exports bucket."""
+    from leadrelay.store.exports import ExportFiles
+
+    return ExportFiles(get_settings().exports_bucket)
+
+
+def launch_export(export_id: str) -> None:
+    """Start a runner for the export (the export function, asynchronously)."""
+    from leadrelay.store.exports import launch
+
+    launch(export_id, get_settings().export_function_name)
+
+
+def export_runner(time_left_s: Callable[[], float]) -> ExportRunner:
+    """The background export runner, bound to the stores, the identity records and the access log."""
+    from leadrelay import export, export_job
+    from leadrelay.auth import Principal, RequestInfo, Role
+    from leadrelay.export_job import ExportRunner, selection_arguments
+    from leadrelay.lead_selection import select_leads
+    from leadrelay.models.export_job import IDS_PER_ITEM, ExportJob
+    from leadrelay.store.access_log import AccessEntry
+
+    settings = get_settings()
+
+    def principal_of(job: ExportJob) -> Principal | None:
+        # The record as it is now, not as the request saw it: a moved or removed person's scope applies.
+        user = user_store().get(job.user_id)
+        if user is None or not user.active or user.role not in {role.value for role in Role}:
+            return None
+        request = RequestInfo(request_id=f"export-{job.export_id}", route=f"export job {job.export_id}")
+        return Principal(username=user.username, role=Role(user.role), agent_id=user.agent_id,
+                         team_id=user.team_id, user_id=user.user_id, request=request)  # fmt: skip
+
+    def select(who: Principal, query: dict[str, object], cursor: str | None, limit: int) -> tuple[list, str | None]:  # type: ignore[type-arg]
+        return select_leads(who, cursor=cursor, limit=limit, leads=lead_repository(), agents=org_repository(),
+                            search=lead_search, pipeline=lambda: pipeline_store().get(),
+                            **selection_arguments(dict(query)))  # fmt: skip
+
+    def to_csv(leads: list, with_header: bool, query: dict[str, object]) -> str:  # type: ignore[type-arg]
+        date_format: Literal["iso", "indian"] = "indian" if query.get("date_format") == "indian" else "iso"
+        return (export.header() if with_header else "") + export.rows(leads, date_format, settings.org_timezone)
+
+    def log_access(who: Principal, job: ExportJob, part: int, lead_ids: list[str]) -> None:
+        for chunk, start in enumerate(range(0, len(lead_ids), IDS_PER_ITEM)):
+            access_log().append(AccessEntry(
+                at=get_clock().now(), request_id=f"export-{job.export_id}-part{part}-{chunk}",
+                user_id=who.user_id or who.username, username=who.username, role=who.role.value,
+                team_id=who.team_id, route=f"export job {job.export_id}", what="lead export (background)",
+                lead_ids=lead_ids[start : start + IDS_PER_ITEM],
+            ))  # fmt: skip
+
+    return ExportRunner(
+        records=export_records(), files=export_files(), select=select, principal_of=principal_of, to_csv=to_csv,
+        log_access=log_access, now=lambda: get_clock().now(), time_left_s=time_left_s, relaunch=launch_export,
+        part_bytes=export_job.PART_BYTES,
+    )  # fmt: skip
 
 
 def backtest_runs() -> BacktestRuns:

@@ -38,8 +38,8 @@ def merge_touchpoint(
         data["message"] = lead_input.message
     if closed is not None:
         policy = org.get_org_settings().returning
-        status = closed.status.value
-        if policy.reopens(closed.status):
+        status = closed.status
+        if policy.reopens(closed.closed_as):
             previous = closed.assigned_agent_id if policy.to_previous_agent else None
             reopen = Reopen(closed.version, status, closed.closed_at, previous)
             summary += f"; the {status} lead is reopened"

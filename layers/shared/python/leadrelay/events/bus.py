@@ -13,11 +13,14 @@ class EventNotDelivered(Exception):
 @lru_cache(maxsize=1)
 def events_client() -> Any:
     """Short timeouts and few retries: the stream retries a record whose event did not leave, so
-    a slow bus costs a retry of the batch, never a stuck function."""
-    import boto3
+    a slow bus costs a retry of the batch, never a stuck function.
+
+    botocore's client factory, as `store.dynamo.client` uses: importing boto3 would load s3transfer
+    on the events function's cold start for nothing (honours AWS_ENDPOINT_URL for the local stack)."""
+    import botocore.session
     from botocore.config import Config
 
-    return boto3.client(
+    return botocore.session.get_session().create_client(
         "events",
         config=Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"}),
     )

@@ -29,6 +29,7 @@ LOCAL_TABLE_NAMES = {
 }
 LOCAL_BUS_NAME = "leadrelay-local"
 LOCAL_DLQ_NAME = "leadrelay-local-route-dlq"
+LOCAL_EXPORTS_BUCKET = "leadrelay-local-exports"
 # Every event that reaches the local bus is copied here (as infra's audit rule keeps them in a log
 # group), so a developer or a test can see what left: `leadrelay` → SQS → receive_message.
 LOCAL_EVENTS_QUEUE_NAME = "leadrelay-local-bus-events"
@@ -238,6 +239,8 @@ class LocalResources:
     events_dlq_url: str = ""
     # The queue every event on the local bus is copied to.
     bus_events_queue_url: str = ""
+    # Large CSV exports (definitions.EXPORTS); presigned URLs point at the moto server.
+    exports_bucket: str = ""
 
     def env(self) -> dict[str, str]:
         return {
@@ -246,6 +249,7 @@ class LocalResources:
             definitions.EVENT_BUS_ENV: self.event_bus_name,
             definitions.DLQ_ENV: self.dlq_url,
             definitions.EVENTS_DLQ_ENV: self.events_dlq_url,
+            definitions.EXPORTS.env_var: self.exports_bucket,
         }
 
 
@@ -273,8 +277,10 @@ def create_resources(endpoint: str) -> LocalResources:
     events.put_targets(
         Rule=LOCAL_EVENTS_RULE_NAME, EventBusName=LOCAL_BUS_NAME, Targets=[{"Id": "queue", "Arn": queue_arn}]
     )
+    exports_bucket = create_exports_bucket(client("s3", endpoint))
     return LocalResources(
         endpoint=endpoint,
+        exports_bucket=exports_bucket,
         tables=dict(LOCAL_TABLE_NAMES),
         leads_stream_arn=stream_arn,
         event_bus_name=LOCAL_BUS_NAME,
@@ -282,6 +288,26 @@ def create_resources(endpoint: str) -> LocalResources:
         events_dlq_url=events_dlq_url,
         bus_events_queue_url=bus_events_url,
     )
+
+
+def create_exports_bucket(s3: Any, name: str = LOCAL_EXPORTS_BUCKET) -> str:
+    """The exports bucket with the deployed lifecycle (expiry after the retention, abandoned
+    multipart uploads aborted), emptied: a fresh stack holds no earlier stack's files."""
+    with suppress(s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
+        for item in page.get("Contents", []):
+            s3.delete_object(Bucket=name, Key=item["Key"])
+    exports = definitions.EXPORTS
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=name,
+        LifecycleConfiguration={"Rules": [{
+            "ID": "dpdp-retention", "Status": "Enabled", "Filter": {"Prefix": exports.prefix},
+            "Expiration": {"Days": exports.retention_days},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": exports.abort_incomplete_upload_days},
+        }]},
+    )  # fmt: skip
+    return name
 
 
 def _empty_queue(sqs: Any, name: str) -> str:

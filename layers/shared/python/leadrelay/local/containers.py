@@ -18,7 +18,7 @@ Handler = Callable[[dict[str, Any], Any], Any]
 # (per module, so the router runs in several copies), and Powertools' REST resolvers the current
 # event — on the `BaseRouter` class itself, shared by every resolver in the process. So ingest and
 # api, both resolvers, take turns on one lock; on AWS each container is its own process anyway.
-MAX_CONTAINERS = {"ingest": 1, "route": 4, "api": 1, "followup": 1, "events": 1}
+MAX_CONTAINERS = {"ingest": 1, "route": 4, "api": 1, "followup": 1, "events": 1, "export": 2}
 RESOLVER_LOCK = threading.Lock()
 SHARED_LOCKS = {"ingest": RESOLVER_LOCK, "api": RESOLVER_LOCK}
 

@@ -36,13 +36,14 @@ from leadrelay.local.offer_timers import create_group as create_offer_timer_grou
 from leadrelay.local.poller import BatchResult, StreamPoller
 from leadrelay.local.seed import Seed, SeedUser
 from leadrelay.local.ticker import Ticker
+from leadrelay.store.exports import set_local_launcher
 
 log = logging.getLogger("leadrelay.local")
 
 __all__ = ["RESOLVER_LOCK", "ContainerPool", "LocalStack", "StateDirBusy", "default_functions_dir", "load_handler"]
 SeedFunction = Callable[[bool], Seed]
 
-FUNCTIONS = ("ingest", "route", "followup", "api", "events")
+FUNCTIONS = ("ingest", "route", "followup", "api", "events", "export")
 # moto's ID tokens live one hour; re-issue them well before.
 TOKEN_REFRESH_SECONDS = 45 * 60
 DRAIN_TIMEOUT_SECONDS = 10.0
@@ -207,6 +208,9 @@ class LocalStack:
         for name in FUNCTIONS:
             self.handlers[name] = self._handler_overrides.get(name) or load_handler(self._functions_dir, name)
 
+        # The api function invokes the export function asynchronously, as Lambda's Event invoke would.
+        set_local_launcher(self._launch_export)
+
         self.poller = StreamPoller(
             streams_client=client("dynamodbstreams", endpoint),
             stream_arn=self.resources.leads_stream_arn,
@@ -277,6 +281,7 @@ class LocalStack:
             path.unlink(missing_ok=True)
             self._lock_file.close()  # releases the lock
             self._lock_file = None
+        set_local_launcher(None)
         if self._environ is not None:
             self._environ.__exit__(None, None, None)
             self._environ = None
@@ -315,6 +320,18 @@ class LocalStack:
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         """Invoke a handler as Lambda would (fresh context); exceptions propagate."""
         return self._call(function, event, LocalLambdaContext(f"leadrelay-local-{function}"))
+
+    def _launch_export(self, export_id: str) -> None:
+        """An asynchronous invoke of the export function: a thread; a failure is logged (the job's
+        status poll launches a stalled job again, as on AWS after Lambda's retries)."""
+
+        def run() -> None:
+            try:
+                self.invoke("export", {"export_id": export_id})
+            except Exception:
+                log.exception("the export function failed on %s", export_id)
+
+        threading.Thread(target=run, name=f"leadrelay-export-{export_id}", daemon=True).start()
 
     def _tick(self, schedule: Any, event: dict[str, Any]) -> Any:
         result = self.invoke("followup", event)

@@ -7,10 +7,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 
 class LeadStatus(StrEnum):
+    """The built-in words. A lead's `status` is a stage id of its organisation's pipeline
+    (models/pipeline.py; the default pipeline is new, contacted, qualified, won, lost), or one of
+    routing's words (new, offered, assigned, unassigned: who holds a lead nobody worked yet)."""
+
     NEW = "new"
     ASSIGNED = "assigned"
     # Offered to an agent who has not accepted yet (a pool with `offer_timeout_s`).
@@ -138,7 +142,8 @@ class Lead(LeadInput):
     lead_id: str
     source_id: str
     source_kind: str
-    status: LeadStatus = LeadStatus.NEW
+    # A stage id of the organisation's pipeline, or routing's word while nobody worked the lead.
+    status: str = LeadStatus.NEW.value
     routing_state: RoutingState = RoutingState.PENDING
     received_at: datetime
     assigned_agent_id: str | None = None
@@ -180,8 +185,30 @@ class Lead(LeadInput):
     offer_expires_at: datetime | None = None
     offer_passed_by: list[str] = Field(default_factory=list)
 
+    # The category (open, won, lost) of the stage `status` names, as it was when set; None on
+    # leads routing still holds and on leads stored before statuses were data.
+    category: str | None = None
+
+    @field_validator("status", mode="after")
+    @classmethod
+    def _built_in_word(cls, value: str) -> str:
+        """A built-in word stays a `LeadStatus` (so `is LeadStatus.WON` and `.value` keep working);
+        any other stage id is a plain string: compare statuses with `==`, print them with `str()`."""
+        try:
+            return LeadStatus(value)
+        except ValueError:
+            return value
+
+    @property
+    def closed_as(self) -> str | None:
+        """won or lost (the category of a closed lead's stage); None while the lead is open."""
+        category = self.category if self.category is not None else self.status
+        return category if category in CLOSED_STATUSES else None
+
     @property
     def is_closed(self) -> bool:
+        if self.category is not None:
+            return self.category in CLOSED_STATUSES
         return self.status in CLOSED_STATUSES
 
     def first_touch(self) -> Touch:

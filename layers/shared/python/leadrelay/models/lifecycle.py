@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from leadrelay.models.lead import LeadStatus
-
 
 @dataclass
 class StatusChange:
-    status: LeadStatus
+    # A stage id of the pipeline (routing's words new/offered/assigned/unassigned are refused).
+    status: str
     by: str
     reason: str | None = None
     # Won: the deal's value in rupees (the dashboard's revenue by source and agent).

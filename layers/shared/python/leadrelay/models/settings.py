@@ -22,8 +22,9 @@ class ReturningPolicy(BaseModel):
     # on shift, under their cap); otherwise the rule chain routes it as it would a new lead.
     to_previous_agent: bool = True
 
-    def reopens(self, status: LeadStatus) -> bool:
-        return (status is LeadStatus.LOST and self.reopen_lost) or (status is LeadStatus.WON and self.reopen_won)
+    def reopens(self, closed_as: str | None) -> bool:
+        """`closed_as`: won or lost, the category of the closed lead's stage (Lead.closed_as)."""
+        return (closed_as == LeadStatus.LOST and self.reopen_lost) or (closed_as == LeadStatus.WON and self.reopen_won)
 
 
 class OrgSettings(BaseModel):

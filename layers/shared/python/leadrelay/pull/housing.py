@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -85,8 +84,8 @@ class HousingPuller:
         if answer.status >= 500:
             raise PullFailure("unavailable", str(answer.status), f"Housing answered HTTP {answer.status}", url=masked)
         try:
-            body: Any = json.loads(answer.body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            body: Any = answer.json()
+        except ValueError:  # not UTF-8, not JSON, or nested past the limit
             body = None
         error = _error_of(body)
         if answer.status >= 400:

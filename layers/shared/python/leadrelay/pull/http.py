@@ -11,8 +11,10 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from leadrelay import limits
 from leadrelay.pull import MASK, PullFailure
 
 # A week of IndiaMART enquiries for a busy seller is a few MB; anything far beyond is not an answer.
@@ -24,6 +26,14 @@ class HttpAnswer:
     status: int
     body: bytes
     content_type: str
+
+    def json(self) -> Any:
+        """The answer's JSON as a webhook's body is read (`leadrelay.limits.loads`): nesting past
+        `limits.MAX_BODY_DEPTH` refused before parsing (a few thousand `[` would crash the decoder),
+        `NaN`/`Infinity` as no value, overflowing numbers and values nested past the stored depth
+        as text. Raises `ValueError` (`limits.TooDeep`, `json.JSONDecodeError`, `UnicodeDecodeError`)
+        for anything else; the size was capped when it was read (`MAX_ANSWER_BYTES`)."""
+        return limits.loads(self.body)
 
 
 def masked_url(url: str, secret_params: tuple[str, ...]) -> str:

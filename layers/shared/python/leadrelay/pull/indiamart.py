@@ -15,7 +15,6 @@ settings of `leadrelay.pull.policy_from_settings`.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -75,8 +74,8 @@ class IndiaMartPuller:
         masked = masked_url(url, (KEY_SETTING,))
         answer = call("GET", url, masked=masked, timeout_s=self.policy(source).timeout_s)
         try:
-            body = json.loads(answer.body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            body = answer.json()
+        except ValueError:  # not UTF-8, not JSON, or nested past the limit
             body = None
         if not isinstance(body, dict):
             kind = "unavailable" if answer.status >= 500 else _FAILURES.get(answer.status, "invalid_answer")

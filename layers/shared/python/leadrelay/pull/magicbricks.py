@@ -14,7 +14,6 @@ MagicBricks gives you one: the documented URL is plain http, so the key travels 
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from typing import Any
@@ -80,8 +79,8 @@ class MagicBricksPuller:
             text = found.group(1).decode("utf-8", "replace").strip() if found else ""
             raise _failure(scrub(text, (key,)), masked)
         try:
-            body: Any = json.loads(answer.body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            body: Any = answer.json()
+        except ValueError:  # not UTF-8, not JSON, or nested past the limit
             kind = "auth" if answer.status in (401, 403) else "invalid_answer"
             raise PullFailure(kind, str(answer.status), f"MagicBricks answered HTTP {answer.status} without JSON",
                               url=masked) from None  # fmt: skip

@@ -11,23 +11,16 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from leadrelay.models import Lead, RuleTrace, SkipReason, Strategy
+from leadrelay.models import Lead, RuleTrace, Strategy
 from leadrelay.routing.accrual import away, extra_turn, owed_after
-from leadrelay.routing.eligibility import backlog_cap, facts_for, hard_cap, moment, reason_for, skip_reason
+from leadrelay.routing.eligibility import backlog_cap, hard_cap, moment, roster_index, skip_reason
 from leadrelay.routing.roster import Roster
-from leadrelay.routing.rules import Rule, RuleChain, evaluate, holds
+from leadrelay.routing.rules import ChainIndex, Rule, RuleChain, evaluate, holds
 from leadrelay.routing.strategies import Pick, pick, pick_round_robin
 
 __all__ = ["DEFAULT_RULE_ID", "RETURNING_RULE_ID", "Plan", "decide", "pick_round_robin"]
 
 DEFAULT_RULE_ID = "default"
-_UNKNOWN_AGENT = SkipReason.UNKNOWN_AGENT.value
-_ALREADY_HAD_LEAD = SkipReason.ALREADY_HAD_LEAD.value
-_TERRITORY = SkipReason.TERRITORY.value
-_PASSED_ON_OFFER = SkipReason.PASSED_ON_OFFER.value
-_BACKLOG_FULL = SkipReason.BACKLOG_FULL.value
-# The reasons' plain values, looked up rather than read through the enum's descriptor per agent.
-_REASON_VALUES = {reason: reason.value for reason in SkipReason}
 # The step before the rule chain for a reopened lead: back to its previous owner when eligible.
 RETURNING_RULE_ID = "returning_owner"
 
@@ -121,11 +114,30 @@ def _with_accrued_turns(
     return Pick(chosen.agent_id, chosen.strategy, reason), Accrued(missed_now, winner_owed, took_extra)
 
 
+# Each chain's index while it is in use (a warm router keeps its chain between leads), by id, with
+# the chain and what it was built from: rebuilt when a rule or the default pool changes.
+_CHAINS: dict[int, tuple[RuleChain, list[Rule], str | None, ChainIndex]] = {}
+_CHAINS_KEPT = 16
+
+
 def _rules_in_order(chain: RuleChain) -> list[Rule]:
     rules = list(chain.rules)
     if chain.default_pool_id:
         rules.append(Rule(rule_id=DEFAULT_RULE_ID, name="default pool", pool_id=chain.default_pool_id))
     return rules
+
+
+def chain_index(chain: RuleChain) -> ChainIndex:
+    """The chain's rules in order, the default pool's last, indexed by the fields they test;
+    built once per chain (version) and kept while the chain holds the same rules."""
+    held = _CHAINS.get(id(chain))
+    if held is not None and held[0] is chain and held[1] == chain.rules and held[2] == chain.default_pool_id:
+        return held[3]
+    if len(_CHAINS) >= _CHAINS_KEPT:
+        _CHAINS.clear()
+    index = ChainIndex(_rules_in_order(chain))
+    _CHAINS[id(chain)] = (chain, list(chain.rules), chain.default_pool_id, index)
+    return index
 
 
 def _back_to_owner(
@@ -182,7 +194,8 @@ def decide(
     city = lead.city.strip().casefold() if lead.city and lead.city.strip() else None
     traces: list[RuleTrace | Rule] = []
     walked = (lead, local_now)
-    prepared, agents = roster.prepared_facts().get, roster.agents.get
+    index = chain_index(chain)
+    rules = index.rules
     # Never offered again to an agent who declined it or let the offer expire.
     passed = frozenset(lead.offer_passed_by)
     owner = lead.return_to_agent_id
@@ -192,7 +205,15 @@ def decide(
             return back
         traces.append(back)
     last_skipped: dict[str, str] = {}
-    for rule in _rules_in_order(chain):
+    screen = roster_index(roster).screen
+    walked_to = 0
+    # Only the rules whose condition may hold are evaluated; the others are walked past, in
+    # order, as rules that did not match (explained on demand, like every rule that did not).
+    for position in index.candidates(lead, local_now):
+        if position > walked_to:
+            traces.extend(rules[walked_to:position])
+        walked_to = position + 1
+        rule = rules[position]
         if rule.when is None:
             why = "matches every lead"
         elif not holds(rule.when, lead, local_now):
@@ -210,39 +231,17 @@ def decide(
                 continue
             why = f"pool {rule.pool_id!r} does not exist"
             return Plan(None, rule.rule_id, rule.pool_id, None, why, steps=traces, walked_for=walked)
-        candidates: list[str] = []
-        skipped: dict[str, str] = {}
-        demoted: set[str] = set()
-        require_language = rule.require_language
-        territory = city if rule.require_territory else None
-        for agent_id in pool.agent_ids:
-            facts = prepared(agent_id)
-            if facts is None or facts.agent is not agents(agent_id):
-                facts = facts_for(roster, agent_id)  # first use, or the agent changed
-            if facts is None:
-                skipped[agent_id] = _UNKNOWN_AGENT
-                continue
-            if agent_id in exclude_agents:
-                skipped[agent_id] = _ALREADY_HAD_LEAD
-                continue
-            if agent_id in passed:
-                skipped[agent_id] = _PASSED_ON_OFFER
-                continue
-            today = counts_today.get(agent_id, 0)
-            reason = reason_for(facts, at, today, require_language, language, chain_cap)
-            if reason is not None:
-                skipped[agent_id] = _REASON_VALUES[reason]
-                continue
-            backlog = backlog_cap(facts.max_open_leads, pool.max_open_leads)
-            if backlog is not None and roster.load(agent_id) >= backlog:
-                skipped[agent_id] = _BACKLOG_FULL
-                continue
-            if territory is not None and territory not in facts.territories:
-                skipped[agent_id] = _TERRITORY
-                continue
-            candidates.append(agent_id)
-            if facts.soft_cap is not None and today >= facts.soft_cap:
-                demoted.add(agent_id)
+        candidates, skipped, demoted = screen(
+            roster,
+            pool,
+            at,
+            counts_today,
+            chain_cap,
+            language if rule.require_language and language else None,
+            city if rule.require_territory else None,
+            exclude_agents,
+            passed,
+        )
         strategy = rule.strategy or pool.strategy
         if candidates:
             chosen = pick(strategy, pool.pool_id, candidates, demoted, roster, lead, skipped)
@@ -286,5 +285,6 @@ def decide(
             steps=traces,
             walked_for=walked,
         )
+    traces.extend(rules[walked_to:])
     why = "no rule matched and there is no default pool" if not last_skipped else "nobody eligible"
     return Plan(None, None, None, None, why, skipped=last_skipped, steps=traces, walked_for=walked)

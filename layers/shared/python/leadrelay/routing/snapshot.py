@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING
 
 from leadrelay.clock import epoch_ms
 from leadrelay.models import Lead
-from leadrelay.models.lead import CLOSED_STATUSES
 from leadrelay.routing.ports import RoutingStateReader
 from leadrelay.routing.roster import next_round_robin_stamp
 
@@ -109,7 +108,7 @@ class RosterSnapshots:
                 if pool_vtime > roster.virtual_time.get(pool_id, Decimal(0)):
                     roster.virtual_time[pool_id] = pool_vtime
             roster.round_robin[(pool_id, agent_id)] = moved
-        previous = lead.assigned_agent_id if lead.status not in CLOSED_STATUSES else None
+        previous = lead.assigned_agent_id if not lead.is_closed else None
         if previous != agent_id:
             roster.open_leads[agent_id] = roster.open_leads.get(agent_id, 0) + 1
             if previous is not None:

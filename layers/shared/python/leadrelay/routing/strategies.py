@@ -68,6 +68,11 @@ def pick_round_robin(pool_id: str, candidates: list[str], demoted: set[str], ros
     back from leave gets the next lead once and then rotates: no catch-up flood, no reset.
     """
     stamps = roster.round_robin.get
+    if not demoted:
+        # The earliest stamp, the first in pool order among equals: a list and its index, not a
+        # tuple per candidate (a default pool may have a thousand).
+        last = [stamps((pool_id, agent_id), NEVER_ASSIGNED).last_assigned_ms for agent_id in candidates]
+        return candidates[last.index(min(last))]
     # (demoted, stamp, position in the pool, id): positions are unique, so ids never compare.
     return min(
         (agent_id in demoted, stamps((pool_id, agent_id), NEVER_ASSIGNED).last_assigned_ms, index, agent_id)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from leadrelay.clock import iso
+from leadrelay.config import get_settings
 from leadrelay.errors import Refused
 from leadrelay.ids import new_id
 from leadrelay.models import Agent, Lead, LeadStatus, RoutingState, TimelineEvent
@@ -21,11 +22,13 @@ from leadrelay.models import followup_kinds as kinds
 from leadrelay.models.followup import Activity, ActivityInput, Followup, FollowupStatus, Logged
 from leadrelay.models.followup_rules import FollowupPlan, is_connection, is_contact, plan_followup
 from leadrelay.models.followup_settings import FollowupSettings
+from leadrelay.models.pipeline import Stage
 from leadrelay.store import paging
 from leadrelay.store.dynamo import client, decode_cursor, from_item, to_item
 from leadrelay.store.followup_changes import FollowupChanges, lead_event
 from leadrelay.store.followups import client_key, close_followup, followup_item
 from leadrelay.store.leads import LEAD_SK, lead_pk, timeline_item
+from leadrelay.store.pipeline import PipelineStore, count_move
 from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
 
 # An offline log may be older than now; a time ahead of the server by more than this is refused.
@@ -159,22 +162,27 @@ class ActivityLog(FollowupChanges):
             if lead.first_contacted_at is None and lead.assigned_agent_id and lead.routing_state is RoutingState.DONE:
                 # The first-contact SLA clock stops: the lead leaves the SLA queues.
                 removes += ["due_pk", "due_at"]
-            if lead.status in _BEFORE_CONTACT and lead.assigned_agent_id:
+            contact = self._contact_stage() if lead.status in _BEFORE_CONTACT and lead.assigned_agent_id else None
+            if contact is not None:
+                # The pipeline's first-contact stage (`contacted` in the default one), by its stable id.
                 names["#status"] = "status"
-                sets.append("#status = :contacted")
-                values[":contacted"] = LeadStatus.CONTACTED.value
+                sets += ["#status = :contacted", "category = :open"]
+                values.update({":contacted": contact.stage_id, ":open": contact.category.value})
+                count_move(txn, get_settings().org_table, lead.status, contact.stage_id)
                 events.append(
                     lead_event(
                         lead.lead_id,
                         activity.at,
                         kinds.STATUS_CHANGED,
                         activity.by,
-                        f"{lead.status.value} → contacted by {activity.by}",
+                        f"{lead.status} → {contact.stage_id} by {activity.by}",
                         {
-                            "from": lead.status.value,
-                            "to": LeadStatus.CONTACTED.value,
+                            "from": lead.status,
+                            "to": contact.stage_id,
                             "reason": "first contact",
                             "agent_id": lead.assigned_agent_id,
+                            "to_label": contact.label,
+                            "category": contact.category.value,
                         },
                     )
                 )
@@ -218,6 +226,9 @@ class ActivityLog(FollowupChanges):
         for event in events:
             txn.put(self.table, timeline_item(event))
         return txn, followup
+
+    def _contact_stage(self) -> Stage | None:
+        return PipelineStore(get_settings().org_table, self.table).get().contact_stage()
 
     def _replayed(self, lead_id: str, client_id: str) -> Logged | None:
         marker = self.followups.client_record(lead_id, client_id)

@@ -9,6 +9,7 @@ from datetime import date
 from leadrelay.clock import epoch_ms
 from leadrelay.models import Lead, LeadStatus, RoutingDecision, RoutingState, TimelineEvent
 from leadrelay.models.lead import CLOSED_STATUSES
+from leadrelay.models.pipeline import ROUTING_STATUSES
 from leadrelay.models.roster import Assignment, CommitResult, Roster, next_round_robin_stamp
 from leadrelay.store.leads import (
     LEAD_SK,
@@ -148,7 +149,9 @@ class AssignmentStore:
             "SET #status = :status, routing_state = :done, version = version + :one, "
             "assigned_agent_id = :agent, agent_pk = :agent, assigned_at = :now"
         )
-        values: dict[str, object] = {":status": LeadStatus.ASSIGNED.value, ":done": RoutingState.DONE.value,
+        # Routing's word only while nobody worked the lead: a lead in a sales stage keeps it.
+        status = LeadStatus.ASSIGNED.value if lead.status in ROUTING_STATUSES else lead.status
+        values: dict[str, object] = {":status": status, ":done": RoutingState.DONE.value,
                                      ":one": 1, ":agent": assignment.agent_id, ":now": decision.at,
                                      ":version": lead.version}  # fmt: skip
         removes = ["due_pk", "due_at"]
@@ -242,7 +245,7 @@ class AssignmentStore:
     def _move_load(self, txn: Transaction, lead: Lead, assignment: Assignment) -> None:
         """The lead is open with the new agent now, and no longer with its previous one (if it was
         open with them). A lead returning to the agent who has it open changes nobody's load."""
-        previous = lead.assigned_agent_id if lead.status not in CLOSED else None
+        previous = lead.assigned_agent_id if not lead.is_closed else None
         if previous == assignment.agent_id:
             return
         values: dict[str, object] = {":one": 1}

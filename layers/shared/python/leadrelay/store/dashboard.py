@@ -23,7 +23,7 @@ import binascii
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadrelay.clock import iso
 from leadrelay.dashboard_counts import (
@@ -40,6 +40,9 @@ from leadrelay.errors import TransactionFailed
 from leadrelay.store import paging
 from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item, to_value
 from leadrelay.store.transactions import run_transaction
+
+if TYPE_CHECKING:  # (loaded when the pipeline is read, not with the events function's hot path)
+    from leadrelay.models.pipeline import Pipeline
 
 # Kept apart from store.leads (and the pydantic models it loads): the events function counts with
 # this module on its hot path, and its cold start stays as small as forwarding needs.
@@ -153,9 +156,31 @@ class DashboardStore:
         raise RuntimeError(f"the {kind} {item_id} kept changing under the dashboard consumer; retry the record")
 
     def definitions(self, timezone: str) -> Definitions:
-        """The dashboard's definitions as the organisation's settings say now (one GetItem)."""
-        response = client().get_item(TableName=self.org_table, Key=to_item({"pk": "CONFIG", "sk": "ORG"}))
-        return definitions_for(from_item(response["Item"]) if "Item" in response else {}, timezone)
+        return self.definitions_and_pipeline(timezone)[0]
+
+    def definitions_and_pipeline(self, timezone: str) -> tuple[Definitions, Pipeline]:
+        """The dashboard's definitions as the organisation's settings and pipeline say now (one
+        BatchGetItem), and the pipeline: every stage's category (a retired stage's leads count as
+        the stage they moved to), then the settings' own `status_categories`. A label is not a
+        definition: renaming a stage changes no counter; changing a category is a reason to rebuild."""
+        from leadrelay.store.pipeline import PIPELINE_KEY, pipeline_from_item
+
+        org_key = {"pk": "CONFIG", "sk": "ORG"}
+        found: dict[str, dict[str, Any]] = {}
+        request = {self.org_table: {"Keys": [to_item(org_key), to_item(PIPELINE_KEY)], "ConsistentRead": True}}
+        for _ in range(5):
+            response = client().batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self.org_table, []):
+                values = dict(from_item(item))
+                found[str(values["sk"])] = values
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        settings = found.get("ORG", {})
+        pipeline = pipeline_from_item(found.get(PIPELINE_KEY["sk"]))
+        categories = {stage.stage_id: pipeline.stage_of(stage.stage_id).category.value for stage in pipeline.stages}
+        settings["status_categories"] = {**categories, **dict(settings.get("status_categories") or {})}
+        return definitions_for(settings, timezone), pipeline
 
     def lead_scope(self, lead_id: str) -> dict[str, Any]:
         """Who may see a lead's events: its team, agent, source and status as the lead stands now."""

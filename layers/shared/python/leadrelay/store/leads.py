@@ -178,9 +178,10 @@ class LeadRepository:
                 removes.append("return_to_agent_id")
             # Open again with nobody: the router assigns it (the team keeps seeing it meanwhile).
             removes += ["closed_at", "close_reason", "assigned_agent_id", "agent_pk", "assigned_at"]
+            removes.append("category")  # routing holds it again: the entry stage
         elif guard_open:
             names["#status"] = "status"
-            condition += " AND NOT #status IN (:won, :lost)"
+            condition += " AND NOT #status IN (:won, :lost) AND NOT category IN (:won, :lost)"
             values.update({":won": LeadStatus.WON.value, ":lost": LeadStatus.LOST.value})
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         txn.update(self.table, {"pk": lead_pk(lead_id), "sk": LEAD_SK}, expression, values, condition,
@@ -192,6 +193,11 @@ class LeadRepository:
         raw.outcome = "merged"
         self._raw_put(txn, lead_id, raw)
         self._timeline_put(txn, event)
+        if reopen is not None:  # the closed stage holds one lead fewer (routing's `new` is not counted)
+            from leadrelay.config import get_settings
+            from leadrelay.store.pipeline import count_move
+
+            count_move(txn, get_settings().org_table, reopen.closed_status, LeadStatus.NEW.value)
         return self._settle(txn, keys, StoreOutcome("merged", lead_id))
 
     def _settle(self, txn: Transaction, keys: list[DedupeKey], success: StoreOutcome) -> MergeResult:
@@ -338,7 +344,7 @@ class LeadRepository:
         *,
         agent_id: str | None = None,
         team_id: str | None = None,
-        status: str | None = None,
+        status: str | list[str] | None = None,
         source_id: str | None = None,
         cursor: str | None = None,
         limit: int = 50,
@@ -356,8 +362,10 @@ class LeadRepository:
             index, key_name, key_value = "by_received", "list_pk", LIST_LEADS
         filters, values, names = [], {":key": key_value}, {}
         if status:
-            filters.append("#status = :status")
-            values[":status"] = status
+            # One status, or several (a stage and the retired stages whose leads count as it).
+            statuses = [status] if isinstance(status, str) else status
+            filters.append("#status IN (" + ", ".join(f":status{i}" for i in range(len(statuses))) + ")")
+            values.update({f":status{i}": one for i, one in enumerate(statuses)})
             names["#status"] = "status"
         if source_id:
             filters.append("source_id = :source_id")

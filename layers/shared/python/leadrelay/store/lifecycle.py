@@ -1,23 +1,27 @@
-"""A lead's working status: contacted, qualified, won, lost — and back.
+"""A lead's sales status: any stage of the organisation's pipeline — and back.
 
-Closing a lead (won or lost) takes it off its agent's open leads, so least-loaded stops counting
-it; reopening it by hand puts it back. The lead, the load counter and the timeline entry change in
-one transaction, on condition that the lead has not changed since it was read. Setting the status
+The stage's category decides what happens: a won or lost stage closes the lead (off its agent's
+open leads, so least-loaded stops counting it; a lost lead is re-surfaced later into the long-tail
+cadence); an open stage reopens a closed lead (back on its agent's open leads). A stage's
+required fields (a value, a reason) are refused with 422 when missing. The lead, the load counter,
+the stage counters and the timeline entry (stage ids and the labels they had then, so a later
+rename never rewrites history) change in one transaction, The lead, the load counter and the timeline entry on
+condition that the lead has not changed since it was read. Setting the status
 a lead already has changes nothing and succeeds (an offline phone replaying its queue).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from leadrelay.clock import Clock
 from leadrelay.config import get_settings
 from leadrelay.errors import StatusRefused
 from leadrelay.ids import new_id
-from leadrelay.models import Lead, LeadStatus, RoutingState, TimelineEvent, TimelineKind
-from leadrelay.models.lead import CLOSED_STATUSES
+from leadrelay.models import Lead, RoutingState, TimelineEvent, TimelineKind
 from leadrelay.models.lifecycle import StatusChange
+from leadrelay.models.pipeline import ROUTING_STATUSES, Category, Pipeline, Stage, default_pipeline
 from leadrelay.store.assignments import release_open_lead
 from leadrelay.store.leads import (
     LEAD_SK,
@@ -26,35 +30,58 @@ from leadrelay.store.leads import (
     timeline_item,
 )
 from leadrelay.store.org import ROSTER, load_sk
+from leadrelay.store.pipeline import count_move
 from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
 
-# What a person may set; `new`, `assigned` and `unassigned` belong to routing.
-SETTABLE = (LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.WON, LeadStatus.LOST)
+
+class PipelineReader(Protocol):
+    def get(self) -> Pipeline: ...
 
 
 class LeadLifecycle:
-    def __init__(self, *, leads: LeadRepository, org_table: str, clock: Clock) -> None:
+    def __init__(self, *, leads: LeadRepository, org_table: str, clock: Clock,
+                 pipelines: PipelineReader | None = None) -> None:  # fmt: skip
         self.leads = leads
         self.org_table = org_table
         self.clock = clock
+        # Where the organisation's pipeline comes from (store/pipeline.py); None: the default one.
+        self.pipelines = pipelines
 
-    def change(self, lead: Lead, change: StatusChange, attempts: int = 3) -> tuple[Lead, bool]:
-        """Set the lead's status; returns the lead as it now stands and whether anything changed."""
-        if change.status not in SETTABLE:
-            allowed = ", ".join(s.value for s in SETTABLE)
-            message = f"status {change.status.value!r} is set by routing; use {allowed}"
+    def resolve(self, change: StatusChange, pipeline: Pipeline) -> Stage:
+        """The stage `change` moves a lead to, or a 422 naming what is wrong."""
+        stage = pipeline.get(change.status)
+        if stage is None or stage.retired or change.status in ROUTING_STATUSES:
+            allowed = ", ".join(s.stage_id for s in pipeline.active() if s.stage_id not in ROUTING_STATUSES)
+            if change.status in ROUTING_STATUSES:
+                message = f"status {change.status!r} is set by routing; use a pipeline stage: {allowed}"
+            elif stage is not None:
+                moved = f" (its leads count as {stage.moved_to!r})" if stage.moved_to else ""
+                message = f"status {change.status!r} is a retired stage{moved}; use {allowed}"
+            else:
+                message = f"status {change.status!r} is not a stage of the pipeline; use {allowed}"
             raise StatusRefused("invalid_status", message, 422)
-        if change.status is LeadStatus.LOST and not (change.reason and change.reason.strip()):
-            raise StatusRefused("reason_required", "say why the lead was lost (reason): it shows where leads leak", 422)
+        if "reason" in stage.required_fields and not (change.reason and change.reason.strip()):
+            hint = ": it shows where leads leak" if stage.category is Category.LOST else ""
+            raise StatusRefused("reason_required", f"{stage.label} needs a reason (say why){hint}", 422)
+        if "value" in stage.required_fields and change.value is None:
+            raise StatusRefused("value_required", f"{stage.label} needs the deal value in rupees (value)", 422)
+        return stage
+
+    def change(self, lead: Lead, change: StatusChange, attempts: int = 3,
+               pipeline: Pipeline | None = None) -> tuple[Lead, bool]:  # fmt: skip
+        """Set the lead's status (a stage of `pipeline`, the organisation's when not given); returns
+        the lead as it now stands and whether anything changed."""
+        pipeline = pipeline or self.pipeline()
+        stage = self.resolve(change, pipeline)
         if lead.offer_id is not None:  # nobody owns it yet: the offered agent accepts first
             raise StatusRefused("lead_offered", f"the lead is offered to {lead.offered_agent_id}; accept it first")
         for _ in range(attempts):
-            if lead.status is change.status:
+            if lead.status == stage.stage_id:
                 return lead, False
             # Never before the lead's last assignment: hosts' clocks can disagree by a few ms.
             now = max(self.clock.now(), (lead.assigned_at or lead.received_at) + timedelta(milliseconds=1))
             try:
-                run_transaction(self._transaction(lead, change, now).items)
+                run_transaction(self._transaction(lead, change, stage, pipeline, now).items)
             except TransactionFailed as failed:
                 if 0 not in failed.failed_conditions():
                     raise
@@ -66,12 +93,19 @@ class LeadLifecycle:
             return self.leads.get(lead.lead_id, consistent=True) or lead, True
         raise StatusRefused("lead_changed", "the lead kept changing while its status was set; try again")
 
-    def _transaction(self, lead: Lead, change: StatusChange, now: datetime) -> Transaction:
-        closing = change.status in CLOSED_STATUSES
+    def pipeline(self) -> Pipeline:
+        if self.pipelines is None:
+            return default_pipeline()
+        return self.pipelines.get()
+
+    def _transaction(self, lead: Lead, change: StatusChange, stage: Stage, pipeline: Pipeline,
+                     now: datetime) -> Transaction:  # fmt: skip
+        closing = stage.closes
         was_closed = lead.is_closed
-        sets = ["#status = :status", "version = version + :one"]
+        sets = ["#status = :status", "category = :category", "version = version + :one"]
         removes: list[str] = []
-        values: dict[str, Any] = {":status": change.status.value, ":one": 1, ":version": lead.version}
+        values: dict[str, Any] = {":status": stage.stage_id, ":category": stage.category.value, ":one": 1,
+                                  ":version": lead.version}  # fmt: skip
         if closing:
             sets += ["closed_at = :now", "routing_state = :done"]
             values.update({":now": now, ":done": RoutingState.DONE.value})
@@ -88,10 +122,11 @@ class LeadLifecycle:
                 removes.append("close_reason")
         elif was_closed:
             removes += ["closed_at", "close_reason", "expires_at"]
-        if change.status is LeadStatus.WON and change.value is not None:
+        if stage.category is Category.WON and change.value is not None:
             sets.append("#value = :value")
             values[":value"] = change.value
-        if change.status is LeadStatus.CONTACTED and lead.first_contacted_at is None:
+        contact = pipeline.contact_stage()
+        if contact is not None and stage.stage_id == contact.stage_id and lead.first_contacted_at is None:
             sets.append("first_contacted_at = :now")
             values[":now"] = now
         txn = Transaction()
@@ -106,17 +141,21 @@ class LeadLifecycle:
             release_open_lead(txn, self.org_table, agent)
         elif agent and was_closed and not closing:
             txn.update(self.org_table, {"pk": ROSTER, "sk": load_sk(agent)}, "ADD open_leads :one", {":one": 1})
-        summary = f"{lead.status.value} → {change.status.value} by {change.by}"
+        count_move(txn, self.org_table, lead.status, stage.stage_id)
+        before = pipeline.stage_of(lead.status)
+        # The summary names the stage ids (stable); `data` carries the labels they had then.
+        summary = f"{lead.status} → {stage.stage_id} by {change.by}"
         if change.reason:
             summary += f": {change.reason.strip()}"
         event = TimelineEvent(
             event_id=new_id(now), lead_id=lead.lead_id, at=now, kind=TimelineKind.STATUS_CHANGED.value,
             actor=change.by, summary=summary,
-            data={"from": lead.status.value, "to": change.status.value, "reason": change.reason,
-                  "agent_id": agent, "team_id": lead.assigned_team_id},
+            data={"from": lead.status, "to": stage.stage_id, "reason": change.reason,
+                  "agent_id": agent, "team_id": lead.assigned_team_id, "from_label": before.label,
+                  "to_label": stage.label, "category": stage.category.value, "value": change.value},
         )  # fmt: skip
         txn.put(self.leads.table, timeline_item(event))
-        if change.status is LeadStatus.LOST:
+        if stage.category is Category.LOST:
             # Not forgotten: the followup tick re-surfaces it into a long-tail cadence later.
             from leadrelay.store.followups import lost_item
 

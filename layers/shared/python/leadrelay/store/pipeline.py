@@ -1,10 +1,11 @@
-"""The pipeline in the org table, how many leads each stage holds, and moving a lead between stages.
+"""The pipeline in the org table and how many leads people have put in each stage.
 
 Items: `CONFIG` / `PIPELINE` (the stages, with `version` as an optimistic lock) and
-`STAGECOUNT` / `<stage id>` (leads in the stage: one small partition, read whole). A lead's move
-is one transaction: the lead's `stage` (on condition of the version it was read at), both
-counters and the `lead.stage_changed` timeline entry, which names the stages by id and by the
-labels they had then, so a later rename never rewrites history.
+`STAGECOUNT` / `<stage id>` (leads whose status is that stage: one small partition, read whole).
+The counters change in the status change's own transaction (store/lifecycle.py, `count_move`);
+leads routing still holds (new, offered, assigned, unassigned) are not counted: they count as the
+entry stage, whichever it is. A retired stage keeps its own counter (its leads keep their status);
+`GET /pipeline` shows them under the stage they moved to.
 """
 
 from __future__ import annotations
@@ -15,16 +16,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from leadrelay.errors import Refused
-from leadrelay.ids import new_id
-from leadrelay.models import Lead, TimelineEvent
-from leadrelay.pipeline import Pipeline, Stage, default_pipeline
+from leadrelay.models.pipeline import ROUTING_STATUSES, Pipeline, default_pipeline
 from leadrelay.store.dynamo import client, from_item, query_all, to_item
-from leadrelay.store.leads import LEAD_SK, lead_pk, timeline_item
-from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
+from leadrelay.store.lists import LIST_LEADS
+from leadrelay.store.transactions import Transaction
 
 PIPELINE_KEY = {"pk": "CONFIG", "sk": "PIPELINE"}
 COUNTS_PK = "STAGECOUNT"
-STAGE_CHANGED = "lead.stage_changed"
 
 
 class PipelineStore:
@@ -34,11 +32,7 @@ class PipelineStore:
 
     def get(self) -> Pipeline:
         item = client().get_item(TableName=self.org_table, Key=to_item(PIPELINE_KEY), ConsistentRead=True).get("Item")
-        if not item:
-            return default_pipeline()
-        values = from_item(item)
-        return Pipeline.model_validate({"version": values["version"], "preset": values.get("preset"),
-                                        "stages": values["stages"]})  # fmt: skip
+        return pipeline_from_item(from_item(item) if item else None)
 
     def put(self, pipeline: Pipeline, expected_version: int) -> Pipeline:
         """Store `pipeline` as the next version, if the stored one is still `expected_version`."""
@@ -57,32 +51,35 @@ class PipelineStore:
             raise
         return stored
 
+    def oldest_received(self) -> datetime | None:
+        """When the organisation's oldest lead arrived (the by_received index, one item), or None."""
+        response = client().query(TableName=self.leads_table, IndexName="by_received",
+                                  KeyConditionExpression="list_pk = :lead", ScanIndexForward=True, Limit=1,
+                                  ExpressionAttributeValues=to_item({":lead": LIST_LEADS}))  # fmt: skip
+        items = response.get("Items", [])
+        if not items:
+            return None
+        return datetime.fromisoformat(str(from_item(items[0])["list_sk"]).split("#", 1)[0].replace("Z", "+00:00"))
+
     def in_use(self) -> dict[str, int]:
         items = query_all(TableName=self.org_table, KeyConditionExpression="pk = :pk",
                           ExpressionAttributeValues=to_item({":pk": COUNTS_PK}))  # fmt: skip
         return {str(item["sk"]): int(item.get("leads", 0)) for item in items if int(item.get("leads", 0)) > 0}
 
-    def move(self, lead: Lead, previous: Stage | None, stage: Stage, by: str, now: datetime,
-             data: dict[str, Any]) -> TimelineEvent:  # fmt: skip
-        """Put `lead` (as read) in `stage`; refused with 409 if the lead changed meanwhile."""
-        txn = Transaction()
-        txn.update(self.leads_table, {"pk": lead_pk(lead.lead_id), "sk": LEAD_SK},
-                   "SET stage = :stage, version = version + :one", {":stage": stage.stage_id, ":one": 1,
-                   ":seen": lead.version}, condition="version = :seen")  # fmt: skip
-        txn.update(self.org_table, {"pk": COUNTS_PK, "sk": stage.stage_id}, "ADD leads :one", {":one": 1})
-        if previous is not None and previous.stage_id != stage.stage_id:
-            txn.update(self.org_table, {"pk": COUNTS_PK, "sk": previous.stage_id}, "ADD leads :minus", {":minus": -1})
-        event = TimelineEvent(
-            event_id=new_id(now), lead_id=lead.lead_id, at=now, kind=STAGE_CHANGED, actor=by,
-            summary=f"{previous.label if previous else 'no stage'} → {stage.label}",
-            data={"from": previous.stage_id if previous else None, "from_label": previous.label if previous else None,
-                  "to": stage.stage_id, "to_label": stage.label, "category": stage.category.value, **data},
-        )  # fmt: skip
-        txn.put(self.leads_table, timeline_item(event))
-        try:
-            run_transaction(txn.items)
-        except TransactionFailed as failed:
-            if failed.failed_conditions():
-                raise Refused("version_conflict", "the lead changed since you read it: read it again") from failed
-            raise
-        return event
+
+def pipeline_from_item(values: dict[str, Any] | None) -> Pipeline:
+    """The stored pipeline item (plain values), or the default pipeline when there is none."""
+    if not values:
+        return default_pipeline()
+    return Pipeline.model_validate({"version": values["version"], "preset": values.get("preset"),
+                                    "stages": values["stages"]})  # fmt: skip
+
+
+def count_move(txn: Transaction, org_table: str, before: str, after: str) -> None:
+    """Move one lead's count from status `before` to status `after` (in the change's transaction)."""
+    if before == after:
+        return
+    if after not in ROUTING_STATUSES:
+        txn.update(org_table, {"pk": COUNTS_PK, "sk": after}, "ADD leads :one", {":one": 1})
+    if before not in ROUTING_STATUSES:
+        txn.update(org_table, {"pk": COUNTS_PK, "sk": before}, "ADD leads :minus", {":minus": -1})

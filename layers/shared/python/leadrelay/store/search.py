@@ -4,7 +4,8 @@ Item layout: `LEAD#<id>` / `SEARCH#<kind>#<value>` with `search_pk` (the term's 
 `search_sk` (names: `<word>#<received_at>#<id>`; phones and emails: `<received_at>#<id>`), so a
 phone or email query reads its own partition newest first and a name prefix reads a
 `begins_with` range of its two-letter partition. The items are written in the lead's own
-transaction (capture, edits), so a lead is findable from the moment it exists.
+transaction (capture, edits), so a lead is findable from the moment it exists. Leads stored before
+the index existed get theirs from the one-off backfill (`SearchBackfill`, `leadrelay search reindex`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from typing import Any
 
 from leadrelay.clock import iso
 from leadrelay.models import Lead
-from leadrelay.search import Query, SearchTerm, terms_for
+from leadrelay.models.search import Query, SearchTerm, terms_for
 from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item
-from leadrelay.store.leads import lead_from_item, lead_pk
-from leadrelay.store.transactions import Transaction
+from leadrelay.store.leads import LEAD_SK, lead_from_item, lead_pk
+from leadrelay.store.lists import LIST_LEADS
+from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
 
 INDEX = "by_search"
 SEARCH_PREFIX = "SEARCH#"
@@ -125,3 +127,98 @@ class LeadSearch:
                 if not request:
                     break
         return leads
+
+
+@dataclass
+class Reindexed:
+    """One bounded slice of the search backfill: leads read, leads that got items, items written,
+    leads skipped because they changed meanwhile (their own write indexed them), and `next`: the
+    cursor to continue from (None: every lead was read)."""
+
+    leads: int = 0
+    indexed: int = 0
+    items: int = 0
+    changed: int = 0
+    next: str | None = None
+
+
+class SearchBackfill:
+    """Writes the search items that leads stored before the index existed lack (a maintenance job).
+
+    It reads every lead through the `by_received` index (list_pk "LEAD", oldest first) — no Scan,
+    but every lead: run it once, by hand, in bounded slices (`max_leads`, `keep_going`) with a
+    resumable cursor. For each page it reads which of the leads' term items exist (BatchGetItem of
+    keys only) and, for a lead that lacks some, puts the missing ones in one transaction on
+    condition that the lead is still the version read and that each item is still absent. So it is
+    idempotent, never rewrites an item a lead already has, and never resurrects a term an edit
+    removed meanwhile (the lead's version moved: it is skipped, its edit wrote its own terms)."""
+
+    PAGE = 50
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    def run(self, cursor: str | None = None, max_leads: int = 500, keep_going: Any = lambda: True) -> Reindexed:
+        done = Reindexed()
+        kwargs: dict[str, Any] = {
+            "TableName": self.table, "IndexName": "by_received", "KeyConditionExpression": "list_pk = :lead",
+            "ExpressionAttributeValues": to_item({":lead": LIST_LEADS}), "ScanIndexForward": True,
+        }  # fmt: skip
+        start = decode_cursor(cursor)
+        while True:
+            kwargs["Limit"] = min(self.PAGE, max_leads - done.leads)
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            response = client().query(**kwargs)
+            leads = [lead_from_item(from_item(item)) for item in response.get("Items", [])]
+            self._index(leads, done)
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return done
+            if done.leads >= max_leads or not keep_going():
+                done.next = encode_cursor(start)
+                return done
+
+    def _index(self, leads: list[Lead], done: Reindexed) -> None:
+        wanted = {lead.lead_id: term_items(lead) for lead in leads}
+        present = self._present([(item["pk"], item["sk"]) for items in wanted.values() for item in items])
+        for lead in leads:
+            done.leads += 1
+            missing = [item for item in wanted[lead.lead_id] if (item["pk"], item["sk"]) not in present]
+            if not missing:
+                continue
+            txn = Transaction()
+            txn.items.append({"ConditionCheck": {
+                "TableName": self.table, "Key": to_item({"pk": lead_pk(lead.lead_id), "sk": LEAD_SK}),
+                "ConditionExpression": "version = :version",
+                "ExpressionAttributeValues": to_item({":version": lead.version}),
+            }})  # fmt: skip
+            for item in missing:
+                txn.put(self.table, item, "attribute_not_exists(pk)")
+            try:
+                run_transaction(txn.items)
+            except TransactionFailed:
+                done.changed += 1
+                continue
+            done.indexed += 1
+            done.items += len(missing)
+
+    def _present(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these items exist (BatchGetItem of the keys only, 100 at a time)."""
+        found: set[tuple[str, str]] = set()
+        unique = list(dict.fromkeys(keys))
+        for first in range(0, len(unique), 100):
+            chunk = [to_item({"pk": pk, "sk": sk}) for pk, sk in unique[first : first + 100]]
+            request: dict[str, Any] = {self.table: {"Keys": chunk, "ProjectionExpression": "pk, sk",
+                                                    "ConsistentRead": True}}  # fmt: skip
+            for _ in range(8):
+                response = client().batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table, []):
+                    values = from_item(item)
+                    found.add((str(values["pk"]), str(values["sk"])))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise RuntimeError("the search backfill could not read which items exist; run it again")
+        return found

@@ -70,7 +70,7 @@ class NurtureSteps(TickBase):
             if lead is None:
                 continue
             cadence = settings.nurture.cadences.get(item.get("cadence_id", ""))
-            stop = may_nurture(lead) or ("the lead was won" if lead.status is LeadStatus.WON else None)
+            stop = may_nurture(lead) or ("the lead was won" if lead.closed_as == LeadStatus.WON else None)
             if cadence is None:
                 stop = f"cadence {item.get('cadence_id')!r} no longer exists"
             started = parse_iso(item["started_at"]) if isinstance(item["started_at"], str) else item["started_at"]
@@ -136,7 +136,7 @@ class NurtureSteps(TickBase):
             lead = self._lead(item)
             if lead is None:
                 continue
-            if lead.status is not LeadStatus.LOST or may_nurture(lead) is not None:
+            if lead.closed_as != LeadStatus.LOST or may_nurture(lead) is not None:
                 # Reopened, won since, or no consent: nothing to re-surface.
                 if_condition_holds(
                     client().delete_item,

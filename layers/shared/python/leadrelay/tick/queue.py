@@ -28,7 +28,7 @@ class QueueSteps(TickBase):
         state = self.org.load_routing_state(day)
         for item in items:
             lead = self._lead(item)
-            if lead is None or lead.status is not LeadStatus.UNASSIGNED or lead.routing_state is not RoutingState.DONE:
+            if lead is None or lead.status != LeadStatus.UNASSIGNED or lead.routing_state is not RoutingState.DONE:
                 continue
             plan = decide(lead, state.chain, state.roster, state.counts_today, now, self.timezone)
             if plan.agent_id is None:
