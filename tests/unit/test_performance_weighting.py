@@ -3,6 +3,7 @@ above a guaranteed minimum share per agent, enabled only as a back-test run prov
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -58,7 +59,8 @@ def pools(draw: Any) -> tuple[dict[str, int], dict[str, Rates], PerformanceWeigh
     weights = {f"a{i}": draw(st.integers(1, 10)) for i in range(n)}
     rates = {a: draw(rates_st) for a in weights}
     min_share = draw(st.floats(0.01, 1 / n))
-    setting = PerformanceWeighting(min_share=round(min_share, 4) or 0.01, contact_weight=draw(st.floats(0, 5)),
+    # Rounded down to the 4 places a setting keeps: rounding 1/7 up to 0.1429 would ask for more than all
+    setting = PerformanceWeighting(min_share=math.floor(min_share * 10_000) / 10_000 or 0.01, contact_weight=draw(st.floats(0, 5)),
                                    conversion_weight=draw(st.floats(0, 5)))  # fmt: skip
     return weights, rates, setting
 
