@@ -69,3 +69,23 @@ class RecordingHandler:
         if self._respond is not None:
             return self._respond(event)
         return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "{}"}
+
+
+def own_tables(server: MotoServer, monkeypatch: pytest.MonkeyPatch, prefix: str) -> dict[str, str]:
+    """Tables (from the shared definitions) and a bus name of the test's own on the shared moto
+    server, the environment pointed at them, the system clock and fresh wiring: {env var: name}."""
+    from leadrelay import wiring
+    from leadrelay.clock import SystemClock, set_clock
+    from leadrelay.local.aws import base_env
+
+    suffix = uuid.uuid4().hex[:8]
+    names = {"LEADS_TABLE": f"{prefix}-leads-{suffix}", "ORG_TABLE": f"{prefix}-org-{suffix}",
+             "EVENT_BUS_NAME": f"{prefix}-bus-{suffix}"}  # fmt: skip
+    for key, value in {**base_env(server.endpoint), **names}.items():
+        monkeypatch.setenv(key, value)
+    set_clock(SystemClock())
+    wiring.reset()
+    ddb = client("dynamodb", server.endpoint)
+    for table in definitions.TABLES:
+        create_table(ddb, table, names[table.env_var])
+    return names

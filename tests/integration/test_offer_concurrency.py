@@ -14,20 +14,18 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 
-from leadrelay import definitions, wiring
-from leadrelay.clock import SystemClock, local_day, set_clock
+from leadrelay import wiring
+from leadrelay.clock import SystemClock, local_day
 from leadrelay.errors import Refused
-from leadrelay.local.aws import base_env, create_table
 from leadrelay.models import Agent, LeadStatus, Pool, Source, Strategy
 from leadrelay.models.source import hash_key
 from leadrelay.routing.offers import OfferDesk
 from leadrelay.routing.router import RoutingContention
 from leadrelay.routing.rules import RuleChain
 from leadrelay.store.assignments import SLA_CLOCK_QUEUE
-from tests.integration.local_fixtures import moto_server  # noqa: F401 (fixture)
+from tests.integration.local_fixtures import moto_server, own_tables  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.concurrency
 
@@ -47,15 +45,7 @@ class LaterClock:
 
 @pytest.fixture
 def org(moto_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:  # noqa: F811
-    suffix = uuid.uuid4().hex[:8]
-    names = {"LEADS_TABLE": f"o-leads-{suffix}", "ORG_TABLE": f"o-org-{suffix}", "EVENT_BUS_NAME": f"o-bus-{suffix}"}
-    for key, value in {**base_env(moto_server.endpoint), **names}.items():
-        monkeypatch.setenv(key, value)
-    set_clock(SystemClock())
-    wiring.reset()
-    ddb = boto3.client("dynamodb")
-    for table in definitions.TABLES:
-        create_table(ddb, table, names[table.env_var])
+    names = own_tables(moto_server, monkeypatch, "o")
     repo = wiring.org_repository()
     for agent_id in AGENTS:
         repo.put_agent(Agent(agent_id=agent_id, name=agent_id, daily_cap=DAILY_CAP.get(agent_id),

@@ -5,7 +5,6 @@ routing trail records."""
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,9 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from leadrelay import definitions, wiring
-from leadrelay.clock import SystemClock, set_clock
-from leadrelay.local.aws import base_env, create_table
+from leadrelay import wiring
 from leadrelay.models import Agent, Pool, Source, Strategy
 from leadrelay.models.source import hash_key
 from leadrelay.routing.reassign import Reassignment, ReassignRefused
@@ -25,7 +22,7 @@ from leadrelay.routing.rules import RuleChain
 from leadrelay.store.org import ROSTER, load_sk
 from tests.integration.flow import Flow
 from tests.integration.followup_helpers import routed_lead, tick
-from tests.integration.local_fixtures import moto_server  # noqa: F401 (fixture)
+from tests.integration.local_fixtures import moto_server, own_tables  # noqa: F401 (fixture)
 
 THREADS = 16
 
@@ -130,15 +127,7 @@ def test_sla_redistribution_holds_the_backlog_cap_when_another_router_fills_it_m
 
 @pytest.fixture
 def org(moto_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:  # noqa: F811
-    suffix = uuid.uuid4().hex[:8]
-    names = {"LEADS_TABLE": f"r-leads-{suffix}", "ORG_TABLE": f"r-org-{suffix}", "EVENT_BUS_NAME": f"r-bus-{suffix}"}
-    for key, value in {**base_env(moto_server.endpoint), **names}.items():
-        monkeypatch.setenv(key, value)
-    set_clock(SystemClock())
-    wiring.reset()
-    ddb = boto3.client("dynamodb")
-    for table in definitions.TABLES:
-        create_table(ddb, table, names[table.env_var])
+    names = own_tables(moto_server, monkeypatch, "r")
     repo = wiring.org_repository()
     for agent_id, cap in {"owner": None, "b1": 3, "b2": None, "b3": None}.items():
         repo.put_agent(Agent(agent_id=agent_id, name=agent_id, max_open_leads=cap))
