@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from leadrelay import wiring
+from leadrelay.clock import get_clock, local_day
 from leadrelay.local.demo import seed
 from leadrelay.models.user import User
 from tests.helpers import LambdaContext, api_event
@@ -131,6 +132,11 @@ def test_a_disabled_agent_is_refused_on_the_next_request_and_their_open_leads_ar
     # And she takes no new leads
     _, agent = call(admin, "GET", "/agents/anjali")
     assert agent["status"] == "unavailable"
+    # And the fairness ledger ends her eligible minutes there: an availability entry says who and why
+    day = local_day(get_clock().now(), "Asia/Kolkata")
+    entries = [e for e in wiring.offer_store().ledger(day) if e["kind"] == "availability"]
+    assert [(e["agent_id"], e["from_status"], e["status"]) for e in entries] == [("anjali", "available", "unavailable")]
+    assert "boss" in entries[0]["note"] and "left the company" in entries[0]["note"]
     # And an admin may enable her again
     assert call(admin, "POST", f"/users/{anjali['sub']}/enable")[0] == 200
     assert call(anjali, "GET", "/leads")[0] == 200

@@ -88,7 +88,7 @@ def _people() -> Any:
     reassigner = wiring.reassigner()
     return People(users=wiring.user_store(), directory=wiring.user_directory, org=wiring.org_repository(),
                   leads=wiring.lead_repository(), reassigner=reassigner, clock=get_clock(),
-                  timezone=settings.org_timezone)  # fmt: skip
+                  timezone=settings.org_timezone, presence=wiring.presence_store())  # fmt: skip
 
 
 def can_manage(who: Principal, user: User) -> bool:

@@ -42,8 +42,12 @@ class Rerouted:
 class People:
     """The people-admin use cases; stores and Cognito are passed in."""
 
-    def __init__(self, *, users: Any, directory: Any, org: Any, leads: Any, reassigner: Any, clock: Any, timezone: str):
+    def __init__(
+        self, *, users: Any, directory: Any, org: Any, leads: Any, reassigner: Any, clock: Any, timezone: str,
+        presence: Any,
+    ):  # fmt: skip
         self.users = users
+        self.presence = presence
         self.directory = directory
         self.org = org
         self.leads = leads
@@ -67,10 +71,24 @@ class People:
         self._in_cognito("disable", user.username)
         rerouted = Rerouted()
         if user.agent_id:
-            if self.org.get_agent(user.agent_id) is not None:
-                self.org.set_availability(user.agent_id, AgentStatus.UNAVAILABLE.value, None)
+            self._stop_taking_leads(user.agent_id, now, by=by, reason=reason)
             rerouted = self.reroute_open_leads(user.agent_id, by=by, why=reason, pool_id=pool_id, who=user)
         return updated, rerouted
+
+    def _stop_taking_leads(self, agent_id: str, now: datetime, *, by: str, reason: str) -> None:
+        """Make the agent unavailable with its fairness-ledger entry (the ledger's eligible minutes
+        end here), on condition that their status is still the one read: read again if it moved."""
+        from leadrelay.clock import local_day
+
+        day = local_day(now, self.timezone)
+        for _ in range(5):
+            agent = self.org.get_agent(agent_id)
+            if agent is None or (agent.status is AgentStatus.UNAVAILABLE and agent.status_until is None):
+                return
+            if self.presence.set_availability(agent, AgentStatus.UNAVAILABLE, None, now, day,
+                                              f"{by}, disabling the person: {reason}") is not None:  # fmt: skip
+                return
+        raise Refused("availability_changed", "the agent's availability kept changing meanwhile; try again", 409)
 
     def enable(self, user: User, *, by: str) -> User:
         if user.status is UserStatus.REMOVED:
