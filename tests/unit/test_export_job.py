@@ -259,6 +259,23 @@ def test_a_runner_that_dies_after_s3_completed_the_file_is_finished_without_a_se
     assert len(world.files.objects) == 1
 
 
+def test_a_runner_that_lost_its_lease_before_recording_its_upload_aborts_it() -> None:
+    # Given a runner whose lease is taken (an erasure stops the job) while S3 starts its upload
+    world = World(IDS[:50])
+    job = world.queue()
+    real_start = world.files.start
+
+    def start_then_lose(key: str) -> str:
+        world.records.mark_removed(job.export_id, "erased meanwhile")
+        return real_start(key)
+
+    world.files.start = start_then_lose  # type: ignore[method-assign]
+    # When it runs, then it stops without a file and without an upload nobody would ever know of
+    assert world.runner().run(job.export_id).status is ExportStatus.RUNNING  # type: ignore[union-attr]
+    assert world.files.uploads == {} and world.files.objects == {}
+    assert world.records.jobs[job.export_id].upload_id is None
+
+
 def test_a_runner_out_of_time_hands_over_to_a_successor_that_finishes() -> None:
     # Given an invocation with too little time left to read on
     world = World(IDS, time_left=10.0)

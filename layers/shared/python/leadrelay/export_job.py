@@ -124,7 +124,9 @@ class ExportRunner:
             return self._complete(job, runner)
         if job.upload_id is None:
             upload_id = self.files.start(job.key)
-            self._held(self.records.begin_upload(job, runner, upload_id))
+            if not self.records.begin_upload(job, runner, upload_id):
+                self.files.abort(job.key, upload_id)  # empty, but nobody else would ever know of it
+                raise LostLease()
             job.upload_id = upload_id
         cursor = job.cursor
         body = self.to_csv([], True, job.query) if not job.parts else ""
