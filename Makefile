@@ -58,6 +58,11 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(PY) -m bench.soak
 
+# The follow-up tick at full size: 10,000 due follow-ups in ticks of 1,000, each reminded once (FOLLOWUP_SCALE=N).
+.PHONY: soak-followups
+soak-followups: $(STAMP)
+	FOLLOWUP_SCALE=$${FOLLOWUP_SCALE:-10000} $(PY) -m pytest -q tests/integration/test_followup_scale.py -k thousands
+
 # Item 6 of #14 at full size: 10,000 leads, 16 consumers on the moto server, counters == recount (DASHBOARD_SCALE_LEADS=N).
 soak-dashboard: $(STAMP)
 	$(PY) -m bench.dashboard_scale

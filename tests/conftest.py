@@ -68,11 +68,5 @@ def aws(monkeypatch: pytest.MonkeyPatch, clock: object) -> Iterator[dict[str, st
     wiring.reset()
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`make test` runs on two xdist workers (`--dist loadgroup`): the end-to-end tests share one
-    local stack and the infra tests one synthesized app, so each family stays on one worker (a
-    second worker would start a second stack or synthesize the app again)."""
-    for item in items:
-        for family in ("e2e", "infra"):
-            if item.get_closest_marker(family) is not None:
-                item.add_marker(pytest.mark.xdist_group(family))
+# `make test`'s two xdist workers: which tests stay together (tests/xdist_groups.py).
+from tests.xdist_groups import pytest_collection_modifyitems  # noqa: E402, F401
