@@ -23,6 +23,8 @@ STOP_TIMEOUT_S = 10
 class LocalStackClient:
     """The running stack as local.json describes it, plus a small HTTP helper."""
 
+    process: subprocess.Popen[bytes] | None = None
+
     def __init__(self, info: dict[str, Any], state_dir: Path, log_path: Path) -> None:
         self.info = info
         self.api_url: str = info["api_url"]
@@ -65,6 +67,13 @@ class LocalStackClient:
     def put(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("PUT", path, **kwargs)
 
+    def stop(self) -> None:
+        """SIGTERM the stack now (its fixture still checks at the end that it exited 0)."""
+        process = getattr(self, "process", None)
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(STOP_TIMEOUT_S)
+
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
@@ -104,6 +113,7 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSta
                 pytest.fail(f"local.json did not appear within {START_TIMEOUT_S} s:\n{_tail(log_path)}")
             time.sleep(0.1)
         client = LocalStackClient(json.loads(local_json.read_text()), state_dir, log_path)
+        client.process = process
         yield client
     finally:
         if process.poll() is None:
@@ -121,6 +131,20 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSta
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackClient]:
     """One demo stack shared by the e2e tests that leave the demo organisation as they found it."""
     yield from running_stack(tmp_path_factory)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """The shared stack stops after the last test that uses it: an idle stack (ticker, stream
+    poller, moto server) keeps about a quarter of a core busy, and the session's other tests on
+    this worker would otherwise run beside it to the end (on a 2-core machine, an eighth of it)."""
+    stack = getattr(item, "funcargs", {}).get("local_stack")
+    result = yield
+    if isinstance(stack, LocalStackClient):
+        later = item.session.items[item.session.items.index(item) + 1 :]
+        if not any("local_stack" in getattr(other, "fixturenames", ()) for other in later):
+            stack.stop()
+    return result
 
 
 @pytest.fixture(scope="module")
