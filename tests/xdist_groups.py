@@ -27,8 +27,10 @@ import pytest
 
 def group_of(item: pytest.Item) -> str | None:
     fixtures = getattr(item, "fixturenames", ())
-    if item.get_closest_marker("e2e") is not None:
-        return "e2e" if "local_stack" in fixtures else f"e2e-{item.path.stem}"
+    if "local_stack" in fixtures:
+        return "e2e"
+    if item.get_closest_marker("e2e") is not None or "e2e" in item.path.parts:
+        return f"e2e-{item.path.stem}"
     if item.get_closest_marker("infra") is not None and "synthesized" in fixtures:
         return "infra"
     return None

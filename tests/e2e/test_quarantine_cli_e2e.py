@@ -9,8 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from leadrelay.sources.meta import signature_of
 from leadrelay.sources.razorpay import signature_of as razorpay_signature
+
+pytestmark = pytest.mark.e2e
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
 
