@@ -30,7 +30,7 @@ Two patches, both for the local stack only (the handlers and the tables are unch
 7. DynamoDB items are not kept forever. moto's `BaseModel` appends every instance it ever makes to
    its class's `instances_tracked` (for moto's own web dashboard, which the stack does not use), so
    every item version a put, an update or a transaction's backup made stayed in memory: the
-   10,000-lead dashboard run (`make soak-dashboard`) grew moto's server past 6 GB by 3,000 leads,
+   10,000-lead dashboard run (`make soak-dashboard`) grew moto's server to 5.9 GB by 3,000 leads,
    and its garbage collector's passes over those objects made each request slower than the last
    until clients timed out (docs/dashboard.md#scale). Items are made untracked here.
 """
