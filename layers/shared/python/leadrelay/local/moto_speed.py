@@ -6,12 +6,13 @@ Two patches, both for the local stack only (the handlers and the tables are unch
    moto's generic response serializer walks every nested attribute value through the botocore
    shape model, which made a query of a few dozen items take 20–60 ms; the items are already in
    DynamoDB's wire format, so `json.dumps` gives the same bytes.
-2. Transactions back up only the partitions they touch. moto backs a transaction up by deep-copying
+2. Transactions back up only the items they touch. moto backs a transaction up by deep-copying
    every table it names, once per item, so each TransactWriteItems grew slower as the tables
    filled (five copies of a thousand-lead table per assignment). Here moto's copy is skipped and
-   the touched partitions (moto updates items in place) and the stream's length are saved
-   instead; if the transaction fails they are put back. Requests reach moto one at a time (see
-   `aws._OneRequestAtATime`), so nothing else can change those partitions meanwhile.
+   the touched items (moto updates items in place) and the stream's length are saved instead; if
+   the transaction fails they are put back. Requests reach moto one at a time (see
+   `aws._OneRequestAtATime`), so nothing else can change those items meanwhile. (Whole touched
+   partitions were saved before: a dashboard counter transaction copied the month's ~100 cells.)
 3. A query on the table's own key reads its partition only. moto sorts every item of the table
    and then keeps those of the asked partition, so each Query cost the table's size (a 10,000-lead
    soak's recount: minutes per thousand leads). The same items come back in the same order. An
@@ -26,6 +27,12 @@ Two patches, both for the local stack only (the handlers and the tables are unch
 6. Request dispatch and EventBridge's targets do their fixed work once: moto listed its own package
    folder on every request to find the service, and parsed the eight JSONPath expressions of an
    event's default input template (building a yacc parser) for every target of every event.
+7. DynamoDB items are not kept forever. moto's `BaseModel` appends every instance it ever makes to
+   its class's `instances_tracked` (for moto's own web dashboard, which the stack does not use), so
+   every item version a put, an update or a transaction's backup made stayed in memory: the
+   10,000-lead dashboard run (`make soak-dashboard`) grew moto's server to 5.9 GB by 3,000 leads,
+   and its garbage collector's passes over those objects made each request slower than the last
+   until clients timed out (docs/dashboard.md#scale). Items are made untracked here.
 """
 
 from __future__ import annotations
@@ -40,7 +47,8 @@ _installed = False
 _MISSING = object()
 
 
-def _touched_partitions(transact_items: list[dict[str, Any]], tables: dict[str, Any]) -> dict[str, set[Any]]:
+def _touched_items(transact_items: list[dict[str, Any]], tables: dict[str, Any]) -> dict[str, set[Any]]:
+    """Per table, the (hash, range) keys a transaction names (range None for a hash-only table)."""
     from moto.dynamodb.models.dynamo_type import DynamoType
 
     touched: dict[str, set[Any]] = {}
@@ -51,9 +59,52 @@ def _touched_partitions(transact_items: list[dict[str, Any]], tables: dict[str, 
                 continue
             attributes = op.get("Key") or op.get("Item") or {}
             value = attributes.get(table.hash_key_attr)
-            if value is not None:
-                touched.setdefault(table.name, set()).add(DynamoType(value))
+            if value is None:
+                continue
+            range_value = attributes.get(table.range_key_attr) if table.range_key_attr else None
+            key = (DynamoType(value), DynamoType(range_value) if range_value is not None else None)
+            touched.setdefault(table.name, set()).add(key)
     return touched
+
+
+def _save_items(table: Any, keys: set[Any]) -> list[tuple[Any, Any, Any, bool]]:
+    """Copies of the items at `keys` (_MISSING: none), and whether each one's partition existed."""
+    saved = []
+    for hash_key, range_key in keys:
+        partition = table.items.get(hash_key, _MISSING)
+        if range_key is None:
+            item = partition
+        else:
+            item = partition.get(range_key, _MISSING) if partition is not _MISSING else _MISSING
+        saved.append((hash_key, range_key, _MISSING if item is _MISSING else copy.deepcopy(item),
+                      partition is not _MISSING))  # fmt: skip
+    return saved
+
+
+def _restore_items(table: Any, saved: list[tuple[Any, Any, Any, bool]]) -> None:
+    for hash_key, range_key, item, partition_existed in saved:
+        if range_key is None:
+            if item is _MISSING:
+                table.items.pop(hash_key, None)
+            else:
+                table.items[hash_key] = item
+            continue
+        partition = table.items.get(hash_key)
+        if item is not _MISSING:
+            table.items[hash_key][range_key] = item
+        elif partition is not None:
+            partition.pop(range_key, None)
+            if not partition and not partition_existed:
+                table.items.pop(hash_key, None)
+
+
+def _untracked_items() -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    def new(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return object.__new__(cls)  # BaseModel.__new__ without its `instances_tracked.append`
+
+    Item.__new__ = staticmethod(new)  # type: ignore[assignment,method-assign]
 
 
 def _blob(value: Any) -> Any:
@@ -235,26 +286,22 @@ def install() -> None:
     _cheap_sqs()
     _plain_json_stream_reads()
     _fixed_work_once()
+    _untracked_items()
     original = DynamoDBBackend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        touched = _touched_partitions(transact_items, self.tables)
+        touched = _touched_items(transact_items, self.tables)
         saved = []
-        for name, hashes in touched.items():
+        for name, keys in touched.items():
             table = self.tables[name]
             shard_length = len(table.stream_shard.items) if table.stream_shard is not None else None
-            partitions = {h: copy.deepcopy(table.items[h]) if h in table.items else _MISSING for h in hashes}
-            saved.append((table, partitions, shard_length))
+            saved.append((table, _save_items(table, keys), shard_length))
         _state.skip_copy = True
         try:
             return original(self, transact_items)
         except Exception:
-            for table, partitions, shard_length in saved:
-                for hash_key, partition in partitions.items():
-                    if partition is _MISSING:
-                        table.items.pop(hash_key, None)
-                    else:
-                        table.items[hash_key] = partition
+            for table, items, shard_length in saved:
+                _restore_items(table, items)
                 if shard_length is not None:
                     del table.stream_shard.items[shard_length:]
             raise

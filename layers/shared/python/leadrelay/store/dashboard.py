@@ -14,12 +14,21 @@ revision read and older than the record. A record seen again finds the marker at
 number and changes nothing; a record older than one already applied is skipped; a record that failed
 while a later one of the same lead succeeded is made good by that later one (its counts replace the
 marker's, whatever happened in between). A 90-day read is one Query per month partition.
+
+Contention: two consumers that count the same lead at once race on its marker (the loser reads it
+again), and DynamoDB cancels a transaction that meets another one on the same counter cell
+(TransactionConflict: today's cell of a busy source is hot). Either way the record waits a random
+time under a doubling cap ("full jitter") and is planned again from a fresh read, so 16 consumers
+that collided do not collide again in step; after `apply`'s attempts the record fails and the
+mapping retries it (definitions.EVENTS_STREAM).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import random
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -57,6 +66,20 @@ FEED_SETTLE = timedelta(seconds=5)
 FEED_SKIPPED_KINDS = frozenset({"lead.duplicate", "lead.provider_notice"})
 
 Kinds = {"lead": lead_contribution, "followup": followup_contribution}
+
+# The wait before attempt n+1 of `apply`: uniform in [0, min(cap, base * 2**n)] seconds.
+BACKOFF_BASE_S = 0.01
+BACKOFF_CAP_S = 0.5
+_sleep: Callable[[float], None] = time.sleep  # (tests replace these two)
+_random: Callable[[], float] = random.random
+
+
+def backoff(attempt: int) -> float:
+    """Sleep a random time under attempt `attempt`'s cap ("full jitter"); returns the time slept."""
+    wait = _random() * min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)
+    _sleep(wait)
+    return wait
+
 
 _LIST_KEYS = ("pk", "sk", "list_pk", "list_sk")  # a `by_received` cursor: the table's and the index's keys
 
@@ -103,14 +126,18 @@ class DashboardStore:
         image: Mapping[str, Any] | None,
         definitions: Definitions,
         sequence_number: str | None,
-        attempts: int = 8,
+        attempts: int = 10,
     ) -> Applied:
         """Count an item as its image says (None: it is gone). With a `sequence_number` (a stream
-        record) the marker must be older than it; without one (a rebuild) the marker's own is kept."""
+        record) the marker must be older than it; without one (a rebuild) the marker's own is kept.
+        A moved marker or a write conflict is retried after `backoff`, from a fresh read of the
+        marker, up to `attempts` times in all; then RuntimeError (the record is failed and retried)."""
         contribute: Callable[[Mapping[str, Any] | None, Definitions], Contribution | None] = Kinds[kind]
         new = contribute(image, definitions)
         key = to_item({"pk": f"DASHMARK#{kind}#{item_id}", "sk": MARK_SK})
-        for _ in range(attempts):
+        for attempt in range(attempts):
+            if attempt:
+                backoff(attempt - 1)
             response = client().get_item(TableName=self.org_table, Key=key, ConsistentRead=True)
             marker = _marker(from_item(response["Item"])) if "Item" in response else None
             outcome, written, moves = plan(marker, new, sequence_number)
@@ -147,10 +174,12 @@ class DashboardStore:
                     "ExpressionAttributeValues": {k: to_value(v) for k, v in exprs.items()},
                 }})  # fmt: skip
             try:
-                run_transaction(items, attempts=8)  # pure write conflicts are retried there
+                run_transaction(items, attempts=1)  # a conflict is retried here, with jitter
             except TransactionFailed as failed:
                 if 0 in failed.failed_conditions():
                     continue  # another consumer moved this item's marker: read it again
+                if failed.conflicted and not failed.failed_conditions():
+                    continue  # another transaction was on the marker or a counter cell
                 raise
             return Applied(outcome, len(moves))
         raise RuntimeError(f"the {kind} {item_id} kept changing under the dashboard consumer; retry the record")
