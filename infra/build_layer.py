@@ -69,6 +69,7 @@ SHIPPED = (
     "search.py",
     "sources",
     "store",
+    "stream_batch.py",
     "tick",
     "tracing.py",
     "wiring.py",

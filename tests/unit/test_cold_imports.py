@@ -87,3 +87,13 @@ def test_every_supported_source_kind_has_its_adapter() -> None:
     for kind in SourceKind:
         adapter = adapter_for(kind)
         assert (adapter is not None) == (kind in SUPPORTED_KINDS), kind
+
+
+@pytest.mark.parametrize("name", ["route", "events"])
+def test_the_stream_functions_load_neither_powertools_batch_nor_asyncio(name: str) -> None:
+    # Given a stream function, When it is imported as deployed
+    loaded = set(_deployed_import(name)["at_import"])
+    # Then Powertools' batch utility (asyncio and every event source's data classes, ~50-60 ms) is
+    # not loaded: leadrelay/stream_batch.py answers its partial batch contract
+    assert "aws_lambda_powertools.utilities.batch" not in loaded
+    assert "asyncio" not in loaded
