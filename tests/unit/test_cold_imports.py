@@ -97,3 +97,12 @@ def test_the_stream_functions_load_neither_powertools_batch_nor_asyncio(name: st
     # not loaded: leadrelay/stream_batch.py answers its partial batch contract
     assert "aws_lambda_powertools.utilities.batch" not in loaded
     assert "asyncio" not in loaded
+
+
+def test_the_webhook_function_loads_no_powertools_resolver() -> None:
+    # Given the ingest function, When it is imported as deployed
+    loaded = set(_deployed_import("ingest")["at_import"])
+    # Then Powertools' event handler package (every resolver it has, with asyncio) is not loaded:
+    # the one route is read from the proxy event (tests/unit/test_ingest_proxy.py)
+    assert "aws_lambda_powertools.event_handler" not in loaded
+    assert "asyncio" not in loaded
