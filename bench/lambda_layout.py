@@ -31,6 +31,9 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS = ("ingest", "route", "followup", "api")
+# Also measured for their import (bench/run.py `cold_import_ms`): the events (stream → bus, dashboard
+# counts) and export functions have no first-call pair here.
+ALL_FUNCTIONS = (*FUNCTIONS, "events", "export")
 
 _RUNNER = r"""
 import json, sys, time
@@ -98,16 +101,23 @@ def build(out: Path) -> dict[str, Path]:
         capture_output=True,
         check=False,
     )  # fmt: skip
-    return {"layer": layer / "python", "runtime": runtime, "python": Path(build_layer.runtime_python())}
+    # Each function's own code as the CDK ships it: with 3.13 bytecode (build_layer.build_function).
+    functions = out / "functions"
+    for name in ALL_FUNCTIONS:
+        build_layer.build_function(REPO_ROOT / "functions" / name, functions / name)
+    return {"layer": layer / "python", "runtime": runtime, "python": Path(build_layer.runtime_python()),
+            "functions": functions}  # fmt: skip
 
 
-def function_env(name: str, backend: dict[str, str], *, traced: bool = False) -> dict[str, str]:
+def function_env(
+    name: str, backend: dict[str, str], *, traced: bool = False, task_root: Path | None = None
+) -> dict[str, str]:
     """The environment a deployed function has (infra/leadrelay_infra/constructs/function.py)."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "C.UTF-8",
         "TZ": ":UTC",
-        "LAMBDA_TASK_ROOT": str(REPO_ROOT / "functions" / name),
+        "LAMBDA_TASK_ROOT": str(task_root or REPO_ROOT / "functions" / name),
         "LAMBDA_RUNTIME_DIR": "/var/runtime",
         "AWS_LAMBDA_FUNCTION_NAME": f"leadrelay-{name}",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
@@ -132,8 +142,9 @@ def function_env(name: str, backend: dict[str, str], *, traced: bool = False) ->
 
 
 def run_once(paths: dict[str, Path], name: str, events: Path, env: dict[str, str]) -> dict[str, Any]:
-    task_root = REPO_ROOT / "functions" / name
-    env = {**env, "PYTHONPATH": os.pathsep.join(str(p) for p in (task_root, paths["layer"], paths["runtime"]))}
+    task_root = paths["functions"] / name
+    path = os.pathsep.join(str(p) for p in (task_root, paths["layer"], paths["runtime"]))
+    env = {**env, "LAMBDA_TASK_ROOT": str(task_root), "PYTHONPATH": path}
     done = subprocess.run(
         [str(paths["python"]), "-s", "-c", _RUNNER, name, str(events)],
         env=env,
@@ -201,9 +212,10 @@ def _events(backend_env: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
             "followup": [tick, dict(tick, id="tick2")], "api": reads[:2]}  # fmt: skip
 
 
-def measure(runs: int = 3, functions: tuple[str, ...] = FUNCTIONS) -> dict[str, Any]:
-    """Per handler: import (median of `runs` fresh interpreters), first call over warm, as deployed
-    by default (X-Ray SDK off); and the same with the X-Ray SDK on (`-c xray_sdk=true`), its price."""
+def measure(runs: int = 3, functions: tuple[str, ...] = FUNCTIONS, *, import_only: bool = True) -> dict[str, Any]:
+    """Per handler: import (min and median of `runs` fresh interpreters), first call over warm, as
+    deployed by default (X-Ray SDK off); and the same with the X-Ray SDK on (`-c xray_sdk=true`),
+    its price. With `import_only`, also the import of the other functions (events, export)."""
     from leadrelay.local.aws import MotoServer, create_resources
 
     results: dict[str, Any] = {}
@@ -226,6 +238,8 @@ def measure(runs: int = 3, functions: tuple[str, ...] = FUNCTIONS) -> dict[str, 
                 xray = [run_once(paths, name, path_off, function_env(name, backend, traced=True)) for _ in range(runs)]
                 first = deployed[0]["calls"]
                 results[name] = {
+                    # The least disturbed run: this machine's cores are shared, Lambda's init core is not.
+                    "import_cpu_min_ms": round(min(r["import_cpu_ms"] for r in deployed), 1),
                     "import_ms": round(statistics.median(r["import_ms"] for r in deployed), 1),
                     "import_cpu_ms": round(statistics.median(r["import_cpu_ms"] for r in deployed), 1),
                     "import_runs_ms": [round(r["import_ms"], 1) for r in deployed],
@@ -247,6 +261,21 @@ def measure(runs: int = 3, functions: tuple[str, ...] = FUNCTIONS) -> dict[str, 
                     "boto3_imported": deployed[0]["boto3_loaded"],
                     "xray_sdk_imported": deployed[0]["xray_loaded"],
                     "python": deployed[0]["version"],
+                }
+            for name in (n for n in ALL_FUNCTIONS if n not in functions and n not in results and import_only):
+                # Import only (no events of their kind here): the same fresh interpreter, as deployed.
+                path = Path(work) / f"{name}.json"
+                path.write_text("[]")
+                runs_ = [run_once(paths, name, path, function_env(name, backend)) for _ in range(runs)]
+                results[name] = {
+                    "import_cpu_min_ms": round(min(r["import_cpu_ms"] for r in runs_), 1),
+                    "import_ms": round(statistics.median(r["import_ms"] for r in runs_), 1),
+                    "import_cpu_ms": round(statistics.median(r["import_cpu_ms"] for r in runs_), 1),
+                    "import_cpu_runs_ms": [round(r["import_cpu_ms"], 1) for r in runs_],
+                    "modules_at_import": runs_[0]["modules_at_import"],
+                    "boto3_imported": runs_[0]["boto3_loaded"],
+                    "xray_sdk_imported": runs_[0]["xray_loaded"],
+                    "python": runs_[0]["version"],
                 }
         finally:
             server.stop()

@@ -12,8 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadrelay import tracing, wiring
@@ -21,12 +19,10 @@ from leadrelay.config import get_settings
 from leadrelay.dashboard import consumer as dashboard
 from leadrelay.events import bus
 from leadrelay.events.forward import entries_for
+from leadrelay.stream_batch import StreamRecord, process_stream_batch
 
 logger = Logger(service="events")
 tracer = tracing.tracer("events")  # the X-Ray SDK only when tracing is on (leadrelay/tracing.py)
-# A bus outage fails every record of a batch: report them all (the mapping retries from the first)
-# rather than raise, which would bisect the batch for nothing.
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 # The dashboard's store comes from `wiring`, which loads no store until asked: this function's cold
 # start pays for the dashboard's store only (not the leads' repository and its pydantic models).
 dashboard_definitions = dashboard.CachedDefinitions(wiring.dashboard_definitions)
@@ -43,7 +39,7 @@ def is_domain_event(raw: dict[str, Any]) -> bool:
 
 
 @tracer.capture_method
-def forward_record(record: DynamoDBRecord) -> None:
+def forward_record(record: StreamRecord) -> None:
     # The dashboard's counters and feed ride on this mapping (docs/dashboard.md); idempotent, so a
     # record retried for the bus's sake is not counted twice. Counted first: a bus outage retries both.
     # (No metric per record: each metric name is a paid custom metric past CloudWatch's 10 free
@@ -78,4 +74,7 @@ def set_offer_timer(entry: dict[str, Any]) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=forward_record, processor=processor, context=context)
+    # Powertools' partial batch contract without its import cost (leadrelay/stream_batch.py). A bus
+    # outage fails every record of a batch: report them all (the mapping retries from the first)
+    # rather than raise, which would bisect the batch for nothing.
+    return process_stream_batch(event, forward_record, raise_on_entire_batch_failure=False)

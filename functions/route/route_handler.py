@@ -11,25 +11,22 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadrelay import tracing, wiring
 from leadrelay.clock import epoch_ms, get_clock
+from leadrelay.stream_batch import BatchFailed, StreamRecord, process_stream_batch
 
 logger = Logger(service="route")
 tracer = tracing.tracer("route")  # the X-Ray SDK only when tracing is on (leadrelay/tracing.py)
 metrics = Metrics(namespace="LeadRelay", service="route")
 wiring.prepare(wiring.router)
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 # A batch of records with nothing to route (a lead routed meanwhile) adds no metric; that is normal.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
 @tracer.capture_method
-def route_record(record: DynamoDBRecord) -> None:
+def route_record(record: StreamRecord) -> None:
     image = record.raw_event.get("dynamodb", {}).get("NewImage")
     if not image:
         return
@@ -55,9 +52,9 @@ def route_record(record: DynamoDBRecord) -> None:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Failed records are counted: a partial batch failure never raises Lambda's Errors metric.
     try:
-        response = process_partial_response(event=event, record_handler=route_record, processor=processor,
-                                            context=context)  # fmt: skip
-    except BatchProcessingError:
+        # Powertools' partial batch contract without its import cost (leadrelay/stream_batch.py).
+        response = process_stream_batch(event, route_record)
+    except BatchFailed:
         metrics.add_metric(name="RouteRecordsFailed", unit=MetricUnit.Count, value=len(event.get("Records") or []))
         raise
     if response.get("batchItemFailures"):

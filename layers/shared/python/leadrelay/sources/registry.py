@@ -1,46 +1,37 @@
-"""Which adapter serves which source kind (imported on first use: one adapter loads them all)."""
+"""Which adapter serves which source kind. Each provider's module is imported the first time a
+request of its kind arrives: a webhook loads only its own provider's adapter (cold start)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from importlib import import_module
 
 from leadrelay.models import SourceKind
 from leadrelay.sources.base import SourceAdapter
 
-if TYPE_CHECKING:
-    pass
+# kind → (module under leadrelay.sources, adapter class)
+_ADAPTERS: dict[SourceKind, tuple[str, str]] = {
+    SourceKind.GENERIC: ("generic", "GenericAdapter"),
+    SourceKind.WEB_FORM: ("generic", "GenericAdapter"),
+    SourceKind.GOOGLE_ADS: ("google_ads", "GoogleAdsAdapter"),
+    SourceKind.INDIAMART: ("indiamart", "IndiaMartAdapter"),
+    SourceKind.JUSTDIAL: ("justdial", "JustDialAdapter"),
+    SourceKind.META_LEAD_ADS: ("meta", "MetaLeadAdsAdapter"),
+    SourceKind.WHATSAPP: ("whatsapp", "WhatsAppAdapter"),
+    SourceKind.RAZORPAY: ("razorpay", "RazorpayAdapter"),
+    SourceKind.NINETY_NINE_ACRES: ("ninety_nine_acres", "NinetyNineAcresAdapter"),
+    SourceKind.MAGICBRICKS: ("magicbricks", "MagicBricksAdapter"),
+    SourceKind.HOUSING: ("housing", "HousingAdapter"),
+}
 
 
 def adapter_for(kind: SourceKind) -> SourceAdapter | None:
     """The adapter registered for a source kind, or None if that kind is not supported yet."""
-    return _registry().get(kind)
-
-
-def _registry() -> dict[SourceKind, SourceAdapter]:
-    from leadrelay.sources.generic import GenericAdapter
-    from leadrelay.sources.google_ads import GoogleAdsAdapter
-    from leadrelay.sources.housing import HousingAdapter
-    from leadrelay.sources.indiamart import IndiaMartAdapter
-    from leadrelay.sources.justdial import JustDialAdapter
-    from leadrelay.sources.magicbricks import MagicBricksAdapter
-    from leadrelay.sources.meta import MetaLeadAdsAdapter
-    from leadrelay.sources.ninety_nine_acres import NinetyNineAcresAdapter
-    from leadrelay.sources.razorpay import RazorpayAdapter
-    from leadrelay.sources.whatsapp import WhatsAppAdapter
-
-    return {
-        SourceKind.GENERIC: GenericAdapter(),
-        SourceKind.WEB_FORM: GenericAdapter(),
-        SourceKind.GOOGLE_ADS: GoogleAdsAdapter(),
-        SourceKind.INDIAMART: IndiaMartAdapter(),
-        SourceKind.JUSTDIAL: JustDialAdapter(),
-        SourceKind.META_LEAD_ADS: MetaLeadAdsAdapter(),
-        SourceKind.WHATSAPP: WhatsAppAdapter(),
-        SourceKind.RAZORPAY: RazorpayAdapter(),
-        SourceKind.NINETY_NINE_ACRES: NinetyNineAcresAdapter(),
-        SourceKind.MAGICBRICKS: MagicBricksAdapter(),
-        SourceKind.HOUSING: HousingAdapter(),
-    }
+    where = _ADAPTERS.get(kind)
+    if where is None:
+        return None
+    module, name = where
+    adapter: SourceAdapter = getattr(import_module(f"leadrelay.sources.{module}"), name)()
+    return adapter
 
 
 SUPPORTED_KINDS = (
