@@ -178,3 +178,71 @@ def test_an_empty_body_and_a_non_json_value(dynamodb: Any) -> None:
         botocore_lean.LeanJSONSerializer(stock(dynamodb)).serialize_to_request(
             {"TableName": "t", "Item": {"pk": {"S": object()}}}, model
         )
+
+
+# -- TransactWriteItems' table list for the endpoint rule set, without jmespath ----------------------
+
+names = st.one_of(st.none(), st.text(max_size=5), st.integers(), st.lists(st.text(max_size=3), max_size=2))
+actions = st.dictionaries(st.sampled_from(["TableName", "Key", "Item"]), names, max_size=3)
+transact_items = st.lists(
+    st.one_of(
+        st.none(),
+        st.text(max_size=3),
+        st.dictionaries(
+            st.sampled_from(["ConditionCheck", "Put", "Delete", "Update", "Other"]),
+            st.one_of(actions, st.none(), st.text(max_size=3), st.lists(actions, max_size=1)),
+            max_size=4,
+        ),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    params=st.one_of(
+        st.fixed_dictionaries({"TransactItems": transact_items}),
+        st.dictionaries(
+            st.sampled_from(["TransactItems", "ClientRequestToken"]),
+            st.one_of(st.none(), st.text(max_size=3), st.integers()),
+        ),
+    )
+)
+def test_the_transaction_table_list_is_jmespaths(params: dict) -> None:
+    # Given any TransactWriteItems parameters (well-formed or not), Then the written-out path gives
+    # exactly what botocore's jmespath search of the service model's path gives
+    import jmespath
+
+    assert botocore_lean.transact_write_tables(params) == jmespath.search(botocore_lean.TRANSACT_WRITE_TABLES, params)
+
+
+def test_the_service_model_still_uses_that_path_and_the_client_uses_the_written_out_one(dynamodb: Any) -> None:
+    model = dynamodb.meta.service_model.operation_model("TransactWriteItems")
+    assert model.operation_context_parameters["ResourceArnList"]["path"] == botocore_lean.TRANSACT_WRITE_TABLES
+    resolver = dynamodb._ruleset_resolver
+    assert getattr(resolver._resolve_param_as_operation_context_param, "lean", False)
+    # And it answers as botocore would for a real transaction and for other operations
+    params = {"TransactItems": [{"Put": {"TableName": "a", "Item": {}}}, {"Update": {"TableName": "b"}}]}
+    assert resolver._resolve_param_as_operation_context_param("ResourceArnList", model, params) == ["a", "b"]
+    batch = dynamodb.meta.service_model.operation_model("BatchWriteItem")
+    assert resolver._resolve_param_as_operation_context_param(
+        "ResourceArnList", batch, {"RequestItems": {"t": []}}
+    ) == ["t"]
+
+
+def test_a_transaction_resolves_to_the_same_endpoint_as_with_botocores_resolver(dynamodb: Any) -> None:
+    # Given the handlers' client and a stock one, When both resolve a TransactWriteItems endpoint
+    from botocore.session import get_session
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", "test")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+        stock_client = get_session().create_client("dynamodb", region_name="ap-south-1")
+        model = dynamodb.meta.service_model.operation_model("TransactWriteItems")
+        params = {
+            "TransactItems": [{"Put": {"TableName": "leads", "Item": {}}}, {"ConditionCheck": {"TableName": "o"}}]
+        }
+        ours = dynamodb._ruleset_resolver.construct_endpoint(model, params, {})
+        theirs = stock_client._ruleset_resolver.construct_endpoint(model, params, {})
+    # Then the endpoint is the same
+    assert ours.url == theirs.url

@@ -37,8 +37,9 @@ def client() -> Any:
         ),
     )
     # Request bodies as one json.dumps of the items (already attribute values) instead of
-    # botocore's walk of the input shape per value (store/botocore_lean.LeanJSONSerializer).
-    return botocore_lean.lean_serializer(dynamodb)
+    # botocore's walk of the input shape per value (store/botocore_lean.LeanJSONSerializer),
+    # and TransactWriteItems' table list for the endpoint rule set without jmespath (same list).
+    return botocore_lean.lean_endpoint_params(botocore_lean.lean_serializer(dynamodb))
 
 
 def reset_client() -> None:
