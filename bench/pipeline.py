@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import import_module
+from pathlib import Path
 from typing import Any, TextIO
 
 from bench.stats import per_lead, percentile, summary_ms
@@ -71,6 +72,10 @@ class CallCounter:
     def __init__(self) -> None:
         self._local = threading.local()
         self._lock = threading.Lock()
+        # BENCH_PROFILE=DIR: a cProfile of each handler's warm invocations (after the warm-up),
+        # written to DIR/<function>.prof at the end of the run (moto is another process: not in it).
+        self.profile_dir = os.environ.get("BENCH_PROFILE") or None
+        self.profiles: dict[str, Any] = {}
         self.calls: Counter[str] = Counter()
         self.attempts: Counter[str] = Counter()
         self.operations: defaultdict[str, Counter[str]] = defaultdict(Counter)
@@ -82,22 +87,49 @@ class CallCounter:
         self.write_units: Counter[str] = Counter()
         self.read_units: Counter[str] = Counter()
         self.updated: defaultdict[str, list[tuple[Any, dict[str, Any], int]]] = defaultdict(list)
+        self._pending: list[tuple[str, str, str, Any]] = []
 
     def install(self, dynamodb_client: Any) -> None:
         dynamodb_client.meta.events.register("before-call.dynamodb.*", self._before_call)
         dynamodb_client.meta.events.register("before-send.dynamodb.*", self._before_send)
         dynamodb_client.meta.events.register("after-call.dynamodb.*", self._after_call)
-        dynamodb_client.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", self._decision_sizes)
-        dynamodb_client.meta.events.register("before-parameter-build.dynamodb.*", self._write_units)
-        dynamodb_client.meta.events.register("after-call.dynamodb.*", self._read_units)
+        decisions = "before-parameter-build.dynamodb.TransactWriteItems"
+        dynamodb_client.meta.events.register(decisions, self._decision_sizes_hook)
+        dynamodb_client.meta.events.register("before-parameter-build.dynamodb.*", self._write_units_hook)
+        dynamodb_client.meta.events.register("after-call.dynamodb.*", self._read_units_hook)
         self.install_any(dynamodb_client)
 
-    def _write_units(self, params: Any = None, model: Any = None, **_: Any) -> None:
+    # The item sizes behind write/read units and decision sizes are measured after the run, not
+    # in the hooks: the hooks run on the handler's thread, inside `handler_cpu_ms_per_lead`, and
+    # walking every attribute value there was ~5 % of it. The hooks only keep references.
+    def _later(self, kind: str, model: Any, payload: Any) -> None:
+        self._pending.append((kind, self.label(), getattr(model, "name", ""), payload))
+
+    def _write_units_hook(self, params: Any = None, model: Any = None, **_: Any) -> None:
+        self._later("write", model, params)
+
+    def _read_units_hook(self, model: Any = None, parsed: Any = None, **_: Any) -> None:
+        self._later("read", model, parsed)
+
+    def _decision_sizes_hook(self, params: Any = None, model: Any = None, **_: Any) -> None:
+        self._later("decision", model, params)
+
+    def _settle(self) -> None:
+        """Measure what the hooks kept (see `_later`)."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for kind, label, name, payload in pending:
+            if kind == "write":
+                self._write_units(label, name, payload)
+            elif kind == "read":
+                self._read_units(label, name, payload)
+            else:
+                self._decision_sizes(payload)
+
+    def _write_units(self, label: str, name: str, params: Any) -> None:
         """Write units as DynamoDB bills them: 1 per KB written (2 inside a transaction). An
         update's size is its item's, looked up after the run (`updated_keys`)."""
-        name = getattr(model, "name", "")
         params = params or {}
-        label = self.label()
         actions: list[tuple[str, dict[str, Any], int]] = []
         if name == "TransactWriteItems":
             for action in params.get("TransactItems", []):
@@ -113,9 +145,8 @@ class CallCounter:
                     key = (body.get("TableName"), repr(sorted(body.get("Key", {}).items())))
                     self.updated[label].append((key, body.get("Key", {}), factor))
 
-    def _read_units(self, model: Any = None, parsed: Any = None, **_: Any) -> None:
+    def _read_units(self, label: str, name: str, parsed: Any) -> None:
         """Read units: 1 per 4 KB read strongly (the reads here are), from the items returned."""
-        name = getattr(model, "name", "")
         parsed = parsed or {}
         if name == "GetItem":
             sizes = [item_size(parsed["Item"])] if parsed.get("Item") else [0]
@@ -129,7 +160,7 @@ class CallCounter:
         else:
             return
         with self._lock:
-            self.read_units[self.label()] += units
+            self.read_units[label] += units
 
     def install_any(self, aws_client: Any) -> None:
         """Count every call `aws_client` makes, by service (EventBridge, …)."""
@@ -140,7 +171,7 @@ class CallCounter:
         with self._lock:
             self.services[self.label()][service] += 1
 
-    def _decision_sizes(self, params: Any = None, **_: Any) -> None:
+    def _decision_sizes(self, params: Any) -> None:
         for action in (params or {}).get("TransactItems", []):
             item = (action.get("Put") or {}).get("Item") or {}
             if str((item.get("sk") or {}).get("S", "")).startswith("ROUTE#"):
@@ -192,8 +223,11 @@ class CallCounter:
         outer = getattr(self._local, "invocation", None)
         invocation = Invocation(function, time.monotonic(), records=len(event.get("Records") or []))
         self._local.invocation = invocation
+        profile = self.profiles.get(function) if self.profile_dir else None
         cpu_started = time.thread_time()
         try:
+            if profile is not None:
+                return profile.runcall(handler, event, context)
             return handler(event, context)
         except BaseException as error:
             invocation.error = repr(error)
@@ -207,7 +241,12 @@ class CallCounter:
 
     def reset(self) -> None:
         """Forget everything counted so far (after the warm-up)."""
+        if self.profile_dir:
+            import cProfile
+
+            self.profiles = {name: cProfile.Profile(time.thread_time) for name in ("ingest", "route")}  # CPU, not waits
         with self._lock:
+            self._pending = []
             self.calls.clear()
             self.attempts.clear()
             self.operations.clear()
@@ -219,8 +258,17 @@ class CallCounter:
             self.read_units.clear()
             self.updated.clear()
 
+    def write_profiles(self) -> None:
+        """DIR/<function>.prof for each profiled handler (BENCH_PROFILE=DIR)."""
+        if not self.profile_dir:
+            return
+        Path(self.profile_dir).mkdir(parents=True, exist_ok=True)
+        for name, profile in self.profiles.items():
+            profile.dump_stats(str(Path(self.profile_dir) / f"{name}.prof"))
+
     def tallies(self) -> Tallies:
         """A copy of what has been counted so far."""
+        self._settle()
         with self._lock:
             return Tallies(
                 calls=dict(self.calls),
@@ -482,6 +530,7 @@ def run_pipeline(
                     list(pool.map(post, sent))
                 drained = stack.drain(60)
                 tallies = counter.tallies()
+                counter.write_profiles()
                 sink.flush()
                 sink.seek(0, os.SEEK_END)
                 log_bytes = sink.tell() - run_log_from  # the handlers' own log lines (JSON logs, EMF metrics)

@@ -21,6 +21,7 @@ the installed botocore's `endpoints.json`, and checks that clients from both res
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,158 @@ def session(services: tuple[str, ...] = SERVICES) -> botocore.session.Session:
     lean = botocore.session.get_session()
     lean.register_component("data_loader", LeanLoader(services))
     return lean
+
+
+# -- request bodies without botocore's walk of the input shape (handler CPU per lead) -----------------
+
+# The shape types whose values botocore's JSON serializer writes as they are (json.dumps), and
+# blobs, which it writes in base64 (as `_blob` does).
+_AS_IS = frozenset({"string", "integer", "long", "boolean"})
+
+
+def _plain_shape(shape: Any, seen: set[str]) -> bool:
+    """Whether botocore's JSON serializer writes values of `shape` as json.dumps does (blobs in
+    base64): no timestamps, floats, documents, renamed members or host labels anywhere in it."""
+    if shape.name in seen:  # recursive shapes (AttributeValue's M and L): judged where first met
+        return True
+    seen.add(shape.name)
+    kind = shape.type_name
+    if kind in _AS_IS or kind == "blob":
+        return True
+    if kind == "list":
+        return _plain_shape(shape.member, seen)
+    if kind == "map":
+        return _plain_shape(shape.key, seen) and _plain_shape(shape.value, seen)
+    if kind == "structure" and not shape.is_document_type:
+        return all(
+            "name" not in member.serialization
+            and not member.serialization.get("hostLabel")
+            and _plain_shape(member, seen)
+            for member in shape.members.values()
+        )
+    return False  # timestamp, float, double, document: botocore converts them
+
+
+def plain_input(operation_model: Any) -> bool:
+    """Whether an operation's request body is json.dumps of its parameters (blobs in base64)."""
+    endpoint = operation_model.endpoint or {}
+    shape = operation_model.input_shape
+    return shape is not None and "hostPrefix" not in endpoint and _plain_shape(shape, set())
+
+
+def _blob(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).strip().decode("utf-8")
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+class LeanJSONSerializer:
+    """botocore's JSON-protocol serializer, without its walk of the input shape for the operations
+    whose body is the parameters as they are (`plain_input`: DynamoDB's item operations).
+
+    botocore calls a method per attribute value of every item (shape lookup, `getattr` per
+    value): ~15 % of a warm handler's CPU per lead. The item values are built by
+    store/attribute_values.serialize, already in the wire form; the body is then one `json.dumps`
+    with the same text (key order, separators, ASCII escapes, blobs in base64; tests/unit/
+    test_botocore_lean_serializer.py compares the bytes with botocore's). Everything else goes
+    to botocore's own serializer: operations with timestamps, floats or documents in their input,
+    and parameters with a name the operation does not have (botocore's error, unchanged). A blob
+    must be `bytes` (as attribute_values.serialize makes it): botocore would also base64-encode a
+    `str` given as a blob; this path would send it as it is.
+    """
+
+    def __init__(self, stock: Any) -> None:
+        self._stock = stock
+        self._plain: dict[str, tuple[bool, frozenset[str]]] = {}
+
+    def serialize_to_request(self, parameters: dict[str, Any], operation_model: Any) -> dict[str, Any]:
+        name = operation_model.name
+        known = self._plain.get(name)
+        if known is None:
+            shape = operation_model.input_shape
+            members = frozenset(shape.members) if shape is not None else frozenset()
+            known = self._plain[name] = (plain_input(operation_model), members)
+        plain, members = known
+        if not plain or not parameters.keys() <= members:
+            return self._stock.serialize_to_request(parameters, operation_model)  # type: ignore[no-any-return]
+        metadata = operation_model.metadata
+        headers = {
+            "X-Amz-Target": f"{metadata['targetPrefix']}.{name}",
+            "Content-Type": f"application/x-amz-json-{metadata['jsonVersion']}",
+        }
+        if operation_model.service_model.is_query_compatible:
+            headers["x-amzn-query-mode"] = "true"
+        return {
+            "url_path": "/",
+            "query_string": "",
+            "method": operation_model.http.get("method", "POST"),
+            "headers": headers,
+            "body": json.dumps(parameters, default=_blob).encode("utf-8"),
+        }
+
+
+def lean_serializer(client: Any) -> Any:
+    """`client`, its requests serialized by `LeanJSONSerializer` (JSON-protocol clients only)."""
+    if client.meta.service_model.protocol == "json" and not isinstance(client._serializer, LeanJSONSerializer):
+        client._serializer = LeanJSONSerializer(client._serializer)
+    return client
+
+
+# -- the endpoint rule set's table list for TransactWriteItems without jmespath ---------------------
+
+# botocore evaluates this path (DynamoDB's service model) with jmespath on every
+# TransactWriteItems to give the endpoint rule set its ResourceArnList: ~60-75 µs per
+# transaction of 7-8 items, as much as serialising it.
+TRANSACT_WRITE_TABLES = (
+    "TransactItems[*].[ConditionCheck.TableName, Put.TableName, Delete.TableName, Update.TableName][]"
+)
+_TRANSACT_ACTIONS = ("ConditionCheck", "Put", "Delete", "Update")
+
+
+def _field(value: Any, name: str) -> Any:
+    """jmespath's field lookup: `.get` when the value has one, else null."""
+    try:
+        return value.get(name)
+    except AttributeError:
+        return None
+
+
+def transact_write_tables(params: Any) -> list[Any] | None:
+    """`jmespath.search(TRANSACT_WRITE_TABLES, params)`, written out: the table names of the
+    actions in order, nulls dropped; None when TransactItems is not a list."""
+    items = _field(params, "TransactItems")
+    if not isinstance(items, list):
+        return None
+    names = []
+    for item in items:
+        if item is None:  # a multiselect of null is null, and projections drop nulls
+            continue
+        for action in _TRANSACT_ACTIONS:
+            name = _field(_field(item, action), "TableName")
+            if name is not None:
+                names.append(name)
+    return names
+
+
+def lean_endpoint_params(client: Any) -> Any:
+    """`client`, its endpoint rule set given TransactWriteItems' table list by
+    `transact_write_tables` instead of jmespath (only while the service model's path is the one
+    it was written for; every other parameter and operation goes to botocore as before)."""
+    resolver: Any = getattr(client, "_ruleset_resolver", None)
+    stock = getattr(resolver, "_resolve_param_as_operation_context_param", None)
+    if stock is None or getattr(stock, "lean", False):
+        return client
+
+    def resolve(param_name: str, operation_model: Any, call_args: Any) -> Any:
+        if operation_model.name == "TransactWriteItems":
+            spec = operation_model.operation_context_parameters.get(param_name)
+            if spec is not None and spec.get("path") == TRANSACT_WRITE_TABLES:
+                return transact_write_tables(call_args)
+        return stock(param_name, operation_model, call_args)
+
+    resolve.lean = True  # type: ignore[attr-defined]
+    resolver._resolve_param_as_operation_context_param = resolve
+    return client
 
 
 def trimmed_endpoints(full: dict[str, Any], services: tuple[str, ...] = SERVICES) -> dict[str, Any]:

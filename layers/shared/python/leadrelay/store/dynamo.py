@@ -23,7 +23,7 @@ def client() -> Any:
     botocore's, not boto3's: importing boto3 loads s3transfer, tens of milliseconds of every cold
     start for nothing (see store/attribute_values.py). Its session skips botocore's listing of
     every service and its 1.2 MB endpoints file (store/botocore_lean.py): ~40 ms of a cold start."""
-    return botocore_lean.session().create_client(
+    dynamodb = botocore_lean.session().create_client(
         "dynamodb",
         config=Config(
             retries={"max_attempts": 4, "mode": "standard"},
@@ -36,6 +36,10 @@ def client() -> Any:
             parameter_validation=False,
         ),
     )
+    # Request bodies as one json.dumps of the items (already attribute values) instead of
+    # botocore's walk of the input shape per value (store/botocore_lean.LeanJSONSerializer),
+    # and TransactWriteItems' table list for the endpoint rule set without jmespath (same list).
+    return botocore_lean.lean_endpoint_params(botocore_lean.lean_serializer(dynamodb))
 
 
 def reset_client() -> None:
