@@ -171,16 +171,22 @@ def runtime_python() -> str:
     )
 
 
-def compile_bytecode(site: Path, python: str) -> int:
-    """Compile every module under `site` with `python` (the runtime's version); return the count
-    of `.pyc` files written. Unchecked-hash bytecode: valid whatever the zip does to file times."""
-    done = subprocess.run(
+def _compileall(python: str, root: Path, deployed_at: str) -> subprocess.CompletedProcess[str]:
+    """Compile every module under `root` with `python` into unchecked-hash bytecode (valid whatever
+    the zip does to file times), naming the files as they will sit at `deployed_at`."""
+    return subprocess.run(
         [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
-         "-s", str(site), "-p", LAMBDA_LAYER_SITE, str(site)],
+         "-s", str(root), "-p", deployed_at, str(root)],
         capture_output=True,
         text=True,
         check=False,
     )  # fmt: skip
+
+
+def compile_bytecode(site: Path, python: str) -> int:
+    """Compile every module under `site` with `python` (the runtime's version); return the count
+    of `.pyc` files written. Unchecked-hash bytecode: valid whatever the zip does to file times."""
+    done = _compileall(python, site, LAMBDA_LAYER_SITE)
     tag = f"cpython-{PYTHON_VERSION.replace('.', '')}"
     written = len(list(site.rglob(f"*.{tag}.pyc")))
     sources = sum(1 for p in site.rglob("*.py") if "__pycache__" not in p.parts)
@@ -276,13 +282,7 @@ def build_function(folder: Path, output_dir: Path, *, python: str | None = None)
     output_dir.mkdir(parents=True, exist_ok=True)
     shutil.copytree(folder, output_dir, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests"),
                     dirs_exist_ok=True)  # fmt: skip
-    done = subprocess.run(
-        [python, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash",
-         "-s", str(output_dir), "-p", LAMBDA_TASK_ROOT, str(output_dir)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )  # fmt: skip
+    done = _compileall(python, output_dir, LAMBDA_TASK_ROOT)
     tag = f"cpython-{PYTHON_VERSION.replace('.', '')}"
     missing = [p for p in output_dir.rglob("*.py") if not (p.parent / "__pycache__" / f"{p.stem}.{tag}.pyc").is_file()]
     if done.returncode != 0 or missing:
