@@ -67,6 +67,12 @@ class LocalStackClient:
     def put(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("PUT", path, **kwargs)
 
+    def settle(self) -> None:
+        """Wait until the router and the events poller have seen every write so far (leads an
+        earlier test posted included): `POST /_local/clock` by 0 minutes drains the stream pollers."""
+        answer = self.post("/_local/clock", json={"advance_minutes": 0}, as_user="admin", timeout=60)
+        assert answer.status_code == 200, answer.text
+
     def stop(self) -> None:
         """SIGTERM the stack now (its fixture still checks at the end that it exited 0)."""
         process = getattr(self, "process", None)

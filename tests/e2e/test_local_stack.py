@@ -100,6 +100,7 @@ def test_route_simulate_cli_asks_the_running_stack_and_changes_nothing(local_sta
 
     csv_path = tmp_path / "leads.csv"
     csv_path.write_text("city,language,at\nNoida,,2026-11-23T12:00:00+05:30\nChennai,Tamil,2026-11-23T12:00:00+05:30\n")
+    local_stack.settle()  # leads other tests posted may still be on their way through the router
     before = local_stack.get("/agents", as_user="admin").json()["items"]
     # When `leadrelay route simulate --csv … --json` runs against it
     run = _subprocess.run(
@@ -113,6 +114,7 @@ def test_route_simulate_cli_asks_the_running_stack_and_changes_nothing(local_sta
     assert [p["rule_id"] for p in plans] == ["ncr", "south-languages"]
     assert all(p["outcome"] == "assigned" and p["rules"] for p in plans)
     # And no agent's load moved
+    local_stack.settle()
     assert local_stack.get("/agents", as_user="admin").json()["items"] == before
     # A bad lead is a non-zero exit with the API's message
     bad = _subprocess.run(
