@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from leadrelay.dashboard_counts import Definitions
-from leadrelay.store import dashboard
+from leadrelay.store import transactions
 from leadrelay.store.dashboard import DashboardStore
 from leadrelay.store.dynamo import client
 
@@ -29,8 +29,8 @@ def store(aws: dict[str, str]) -> DashboardStore:
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The waits `apply` takes, with the random draw at its top (1.0), so each wait is its cap."""
     taken: list[float] = []
-    monkeypatch.setattr(dashboard, "_sleep", taken.append)
-    monkeypatch.setattr(dashboard, "_random", lambda: 1.0)
+    monkeypatch.setattr(transactions, "_sleep", taken.append)
+    monkeypatch.setattr(transactions, "_random", lambda: 1.0)
     return taken
 
 

@@ -18,6 +18,7 @@ from leadrelay.local.demo import seed
 from leadrelay.models import Agent, Pool, Source
 from leadrelay.models.source import hash_key
 from leadrelay.routing.rules import RuleChain
+from leadrelay.store import transactions
 from leadrelay.store.dynamo import client as dynamo_client
 from tests.helpers import LambdaContext, stream_event
 from tests.integration.faults import (
@@ -103,6 +104,38 @@ def test_a_few_transaction_conflicts_on_capture_are_retried_and_the_lead_is_stor
     # Then the conflicts were retried inside the request and the lead stored once
     assert status == 202 and answer["outcome"] == "created"
     assert faults.calls["TransactWriteItems"] == 3 and lead_count(aws) == 1
+
+
+def test_conflicted_transactions_wait_a_random_time_under_a_doubling_cap_and_failed_conditions_never_wait(
+    flow: Flow, faults: Faults, aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given every wait recorded, with the random draw at a fixed share of its cap
+    waits: list[float] = []
+    monkeypatch.setattr(transactions, "_sleep", waits.append)
+    monkeypatch.setattr(transactions, "_random", lambda: 0.5)
+    # When three capture transactions in a row meet a TransactionConflict
+    faults.fail("TransactWriteItems", transaction_conflict, times=3)
+    status, _ = post(flow, {"phone": "9811200002"})
+    # Then the fourth attempt stores the lead, after waits of half of 5, 10 and 20 ms
+    assert status == 202 and faults.calls["TransactWriteItems"] == 4
+    assert waits == pytest.approx([0.0025, 0.005, 0.01])
+    # And a transaction cancelled by a failed condition (the same phone again: a touchpoint) is not
+    # retried blindly: it is settled without a single wait
+    waits.clear()
+    status, answer = post(flow, {"phone": "9811200002"})
+    assert status == 202 and answer["outcome"] != "created" and waits == []
+
+
+def test_the_conflict_backoff_is_full_jitter_under_its_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(transactions, "_sleep", slept.append)
+    for draw in (0.0, 0.3, 1.0):
+        monkeypatch.setattr(transactions, "_random", lambda draw=draw: draw)
+        assert [transactions.backoff(n) for n in range(7)] == pytest.approx(
+            [draw * min(0.1, 0.005 * 2**n) for n in range(7)]
+        )
+    assert transactions.backoff(2, base_s=0.01, cap_s=0.03) == pytest.approx(0.03)
+    assert slept[-1] == pytest.approx(0.03)
 
 
 @pytest.mark.parametrize("error", [throttled, transaction_conflict, service_unavailable], ids=lambda e: e.__name__)

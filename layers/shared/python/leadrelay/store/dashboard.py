@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import random
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -48,7 +46,7 @@ from leadrelay.dashboard_counts import (
 from leadrelay.errors import TransactionFailed
 from leadrelay.store import paging
 from leadrelay.store.dynamo import client, decode_cursor, encode_cursor, from_item, to_item, to_value
-from leadrelay.store.transactions import run_transaction
+from leadrelay.store.transactions import backoff, run_transaction
 
 if TYPE_CHECKING:  # (loaded when the pipeline is read, not with the events function's hot path)
     from leadrelay.models.pipeline import Pipeline
@@ -67,18 +65,10 @@ FEED_SKIPPED_KINDS = frozenset({"lead.duplicate", "lead.provider_notice"})
 
 Kinds = {"lead": lead_contribution, "followup": followup_contribution}
 
-# The wait before attempt n+1 of `apply`: uniform in [0, min(cap, base * 2**n)] seconds.
+# The waits between attempts of `apply` (store/transactions.py `backoff`: full jitter under a
+# doubling cap): 10 ms, 20 ms … up to 0.5 s.
 BACKOFF_BASE_S = 0.01
 BACKOFF_CAP_S = 0.5
-_sleep: Callable[[float], None] = time.sleep  # (tests replace these two)
-_random: Callable[[], float] = random.random
-
-
-def backoff(attempt: int) -> float:
-    """Sleep a random time under attempt `attempt`'s cap ("full jitter"); returns the time slept."""
-    wait = _random() * min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)
-    _sleep(wait)
-    return wait
 
 
 _LIST_KEYS = ("pk", "sk", "list_pk", "list_sk")  # a `by_received` cursor: the table's and the index's keys
@@ -137,7 +127,7 @@ class DashboardStore:
         key = to_item({"pk": f"DASHMARK#{kind}#{item_id}", "sk": MARK_SK})
         for attempt in range(attempts):
             if attempt:
-                backoff(attempt - 1)
+                backoff(attempt - 1, BACKOFF_BASE_S, BACKOFF_CAP_S)
             response = client().get_item(TableName=self.org_table, Key=key, ConsistentRead=True)
             marker = _marker(from_item(response["Item"])) if "Item" in response else None
             outcome, written, moves = plan(marker, new, sequence_number)

@@ -8,7 +8,9 @@ the items, so the caller can tell which condition failed.
 
 from __future__ import annotations
 
+import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +19,21 @@ from botocore.exceptions import ClientError
 from leadrelay.errors import TransactionFailed
 from leadrelay.store.dynamo import client, to_item, to_value
 
-__all__ = ["Transaction", "TransactionFailed", "run_transaction"]
+__all__ = ["Transaction", "TransactionFailed", "backoff", "run_transaction"]
+
+# The wait before retry n (0-based) of a conflicted write: uniform in [0, min(cap, base * 2**n)]
+# seconds ("full jitter"): writers that collided once spread out instead of colliding again in step.
+CONFLICT_BASE_S = 0.005
+CONFLICT_CAP_S = 0.1
+_sleep: Callable[[float], None] = time.sleep  # (tests replace these two)
+_random: Callable[[], float] = random.random
+
+
+def backoff(retry: int, base_s: float = CONFLICT_BASE_S, cap_s: float = CONFLICT_CAP_S) -> float:
+    """Sleep a random time under retry `retry`'s cap; returns the time slept."""
+    wait = _random() * min(cap_s, base_s * 2**retry)
+    _sleep(wait)
+    return wait
 
 
 @dataclass
@@ -59,7 +75,7 @@ class Transaction:
 
 
 def run_transaction(items: list[dict[str, Any]], attempts: int = 4) -> None:
-    """TransactWriteItems, retrying pure write conflicts (no failed condition) with backoff."""
+    """TransactWriteItems, retrying pure write conflicts (no failed condition) after `backoff`."""
     for attempt in range(attempts):
         try:
             client().transact_write_items(TransactItems=items)
@@ -71,4 +87,4 @@ def run_transaction(items: list[dict[str, Any]], attempts: int = 4) -> None:
             failed = TransactionFailed([dict(reason) for reason in reasons])
             if failed.failed_conditions() or not failed.conflicted or attempt == attempts - 1:
                 raise failed from exc
-            time.sleep(0.005 * (2**attempt))
+            backoff(attempt)
