@@ -128,7 +128,8 @@ class CallCounter:
 
     def _write_units(self, label: str, name: str, params: Any) -> None:
         """Write units as DynamoDB bills them: 1 per KB written (2 inside a transaction). An
-        update's size is its item's, looked up after the run (`updated_keys`)."""
+        update's size (and a transaction's ConditionCheck's) is its item's, looked up after the run
+        (`updated_keys`)."""
         params = params or {}
         actions: list[tuple[str, dict[str, Any], int]] = []
         if name == "TransactWriteItems":
@@ -141,7 +142,7 @@ class CallCounter:
             for kind, body, factor in actions:
                 if kind == "Put":
                     self.write_units[label] += factor * -(-item_size(body.get("Item", {})) // 1024)
-                elif kind in ("Update", "Delete"):
+                elif kind in ("Update", "Delete", "ConditionCheck"):  # a ConditionCheck: its item's size too
                     key = (body.get("TableName"), repr(sorted(body.get("Key", {}).items())))
                     self.updated[label].append((key, body.get("Key", {}), factor))
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from leadrelay.capture import CaptureService
+    from leadrelay.capture.source_cache import SourceCache
     from leadrelay.dashboard_counts import Definitions
     from leadrelay.export_job import ExportRunner
     from leadrelay.models import Lead, TimelineEvent
@@ -96,7 +97,16 @@ def capture_service() -> CaptureService:
         org=org_repository(),
         clock=get_clock(),
         settings=get_settings(),
+        sources=source_cache(),
     )
+
+
+@lru_cache(maxsize=1)
+def source_cache() -> SourceCache:
+    """The sources a warm ingest keeps between webhooks (capture/source_cache.py)."""
+    from leadrelay.capture.source_cache import SourceCache
+
+    return SourceCache()
 
 
 @lru_cache(maxsize=1)
@@ -210,7 +220,7 @@ def reset() -> None:
     from leadrelay.store.exports import s3_client
 
     s3_client.cache_clear()
-    for cached in (lead_repository, org_repository, roster_snapshots):
+    for cached in (lead_repository, org_repository, roster_snapshots, source_cache):
         cached.cache_clear()
 
 

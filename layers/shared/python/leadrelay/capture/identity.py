@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from leadrelay.capture.reopen import merge_touchpoint
+from leadrelay.capture.source_cache import SourceCheck
 from leadrelay.clock import epoch_ms
 from leadrelay.config import Settings
 from leadrelay.ids import new_id
@@ -62,9 +63,12 @@ def store_lead(
     raw: RawRequest,
     request: WebhookRequest,
     index: int = 0,
+    check: SourceCheck | None = None,
 ) -> StoreOutcome:
     """Store a lead, or settle which lead it is: a retry is a duplicate, the same person again a
-    touchpoint (`capture/reopen.py`); identities that move meanwhile are tried again, six times."""
+    touchpoint (`capture/reopen.py`); identities that move meanwhile are tried again, six times.
+    With `check` (a cached source), the new lead and the touchpoint are written on its guard and a
+    duplicate only after confirming the source (`SourceChanged` when it moved; nothing written)."""
     now = raw.received_at
     _stamp_consent(lead_input, source, now)
     keys = dedupe_keys(settings, source, lead_input, request, index)
@@ -96,7 +100,7 @@ def store_lead(
             **({"kept_by": request.keep_for_agent_id} if request.keep_for_agent_id else {}),
         },
     )
-    result: MergeResult = leads.create(lead, keys, raw, created)
+    result: MergeResult = leads.create(lead, keys, raw, created, guard=check.guard() if check else None)
     # An identity matched: a retry is a duplicate; the same person again is a touchpoint.
     matched: set[str] = set()
     key: DedupeKey | None = None
@@ -110,6 +114,8 @@ def store_lead(
         else:
             key, existing_id = result
             if key.is_retry_key:
+                if check is not None:
+                    check.confirm()
                 result = leads.record_duplicate(
                     existing_id, raw, "external_id" if key.kind == "EXT" else "request body"
                 )
@@ -120,9 +126,11 @@ def store_lead(
         assert key is not None
         result = merge_touchpoint(leads, org, source, lead_input, raw, existing_id, key,
                                   [k for k in keys if k.pk not in matched], closed,
-                                  actor=request.entered_by)  # fmt: skip
+                                  actor=request.entered_by, guard=check.guard() if check else None)  # fmt: skip
     if not isinstance(result, StoreOutcome):  # pragma: no cover - identities kept moving
         raise RuntimeError("could not settle the lead's identity after six tries")
+    if check is not None:
+        check.written()  # (a duplicate was confirmed; a lead or a touchpoint committed on the guard)
     # lead.created / lead.merged / lead.reopened leave through the stream (their timeline entries).
     return result
 

@@ -8,6 +8,7 @@ from leadrelay.ids import new_id
 from leadrelay.models import Lead, LeadInput, Source, TimelineEvent, TimelineKind
 from leadrelay.models.capture import DedupeKey, MergeResult, Reopen, StoreOutcome
 from leadrelay.models.lead import Touch
+from leadrelay.models.source_guard import SourceGuard
 from leadrelay.store.leads import LeadRepository
 from leadrelay.store.org import OrgRepository
 from leadrelay.store.raw import RawRequest
@@ -24,6 +25,7 @@ def merge_touchpoint(
     merge_keys: list[DedupeKey],
     closed: Lead | None,
     actor: str | None = None,
+    guard: SourceGuard | None = None,
 ) -> MergeResult:
     """The same person again: a touchpoint on `lead_id` (the last touch for attribution, and
     new consent if the person gave any). A closed lead is reopened or left closed by the
@@ -64,7 +66,7 @@ def merge_touchpoint(
         lead_id, merge_keys, touch, raw, event, now,
         last_touch=last_touch.model_dump(mode="python", exclude_none=True),
         consent=(detail.given, detail.model_dump(mode="python", exclude_none=True)) if detail else None,
-        guard_open=closed is None, reopen=reopen,
+        guard_open=closed is None, reopen=reopen, guard=guard,
     )  # fmt: skip
     if isinstance(result, StoreOutcome) and reopen is not None:
         result.reopened, result.return_to_agent_id = True, reopen.return_to_agent_id

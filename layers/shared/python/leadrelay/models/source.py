@@ -50,6 +50,10 @@ class Source(BaseModel):
     # Optional: a tag copied to every lead from this source (e.g. the campaign or branch).
     tags: list[str] = Field(default_factory=list)
     created_at: datetime | None = None
+    # Moves with every change to the item (store/org.py): a warm ingest keeps the source it read
+    # and writes a lead only on condition that the revision is still this one (capture/source_cache.py).
+    # An item written before revisions existed reads as 0. Never shown by the API.
+    revision: int = 0
 
     def key_matches(self, presented: str | None) -> bool:
         """Constant-time comparison of the presented key's hash with the stored hash."""

@@ -25,6 +25,7 @@ from leadrelay.clock import epoch_ms, iso
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, LeadStatus, RoutingDecision, RoutingState, TimelineEvent
 from leadrelay.models.capture import DedupeKey, LeadAsRead, MergeResult, Reopen, StoreOutcome
+from leadrelay.models.source_guard import SourceChanged, SourceGuard
 from leadrelay.store import paging
 from leadrelay.store.dynamo import client, from_item, to_item
 from leadrelay.store.lists import LIST_IGNORED, LIST_LEADS, LIST_QUARANTINE, list_sk  # noqa: F401  (old paths)
@@ -109,11 +110,13 @@ class LeadRepository:
         keys: list[DedupeKey],
         raw: RawRequest,
         created: TimelineEvent,
+        guard: SourceGuard | None = None,
     ) -> MergeResult:
         """Store a new lead with its identities in one transaction.
 
         Returns the outcome, or `(matching key, existing lead id)` when an identity already belongs
-        to a lead (the caller decides between duplicate and merge).
+        to a lead (the caller decides between duplicate and merge). With `guard`, only if the
+        source is still at the revision the capture decided with; else `SourceChanged`, nothing written.
         """
         txn = Transaction()
         txn.put(self.table, lead_to_item(lead), "attribute_not_exists(pk)")
@@ -125,7 +128,7 @@ class LeadRepository:
         from leadrelay.store.search import put_terms  # (store.search builds on this module)
 
         put_terms(txn, self.table, lead)  # findable by phone, email and name from the first moment
-        return self._settle(txn, keys, StoreOutcome("created", lead.lead_id))
+        return self._settle(txn, keys, StoreOutcome("created", lead.lead_id), guard)
 
     def merge(
         self,
@@ -140,6 +143,7 @@ class LeadRepository:
         consent: tuple[bool, dict[str, Any]] | None = None,
         guard_open: bool = True,
         reopen: Reopen | None = None,
+        guard: SourceGuard | None = None,
     ) -> MergeResult:
         """Add a touchpoint to an existing lead; its identities now point at that lead.
 
@@ -198,13 +202,20 @@ class LeadRepository:
             from leadrelay.store.pipeline import count_move
 
             count_move(txn, get_settings().org_table, reopen.closed_status, LeadStatus.NEW.value)
-        return self._settle(txn, keys, StoreOutcome("merged", lead_id))
+        return self._settle(txn, keys, StoreOutcome("merged", lead_id), guard)
 
-    def _settle(self, txn: Transaction, keys: list[DedupeKey], success: StoreOutcome) -> MergeResult:
-        """Run a capture transaction whose item 0 is the lead and items 1.. its identities."""
+    def _settle(
+        self, txn: Transaction, keys: list[DedupeKey], success: StoreOutcome, guard: SourceGuard | None = None
+    ) -> MergeResult:
+        """Run a capture transaction whose item 0 is the lead and items 1.. its identities (and,
+        with `guard`, whose last item is the condition on the source: `_guard_check`)."""
+        if guard is not None:
+            self._guard_check(txn, guard)
         try:
             run_transaction(txn.items)
         except TransactionFailed as failed:
+            if guard is not None and len(txn.items) - 1 in failed.failed_conditions():
+                raise SourceChanged() from failed  # whatever else failed: decide again first
             match = self._outcome_from(failed, keys, 1)
             if match is not None:
                 return match
@@ -262,6 +273,21 @@ class LeadRepository:
             self.record_duplicate(lead_id, raw, "provider notice")
             return False
         return True
+
+    @staticmethod
+    def _guard_check(txn: Transaction, guard: SourceGuard) -> None:
+        """The source item still exists at the revision the capture decided with (a ConditionCheck:
+        billed as a write of the source item's size, nothing written)."""
+        check: dict[str, Any] = {
+            "TableName": guard.table,
+            "Key": to_item({"pk": "SOURCES", "sk": guard.source_id}),
+            "ConditionExpression": "revision = :revision",
+            "ExpressionAttributeValues": to_item({":revision": guard.revision}),
+        }
+        if not guard.revision:  # an item written before revisions existed
+            check["ConditionExpression"] = "attribute_exists(pk) AND attribute_not_exists(revision)"
+            del check["ExpressionAttributeValues"]
+        txn.items.append({"ConditionCheck": check})
 
     def _raw_put(self, txn: Transaction, lead_id: str, raw: RawRequest) -> None:
         item = {"pk": lead_pk(lead_id), "sk": raw_sk(raw)}

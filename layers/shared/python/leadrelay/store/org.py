@@ -16,7 +16,7 @@ Item layout (pk / sk):
 - `CONFIG` / `ROSTER_VERSION`        moves with every change to agents, teams, pools or the rule
                                      chain: a warm router re-reads the roster only when it moved
                                      (routing/snapshot.py)
-- `SOURCES` / `<source id>`          lead source (key stored as a hash)
+- `SOURCES` / `<source id>`          lead source (key stored as a hash; `revision` moves with every write)
 
 Everything a routing decision needs sits in the `ROSTER` partition, so the router reads it in one
 query (older day counters filtered out) whatever the number of leads stored.
@@ -33,6 +33,7 @@ from leadrelay.models import Agent, Pool, Source, Team
 from leadrelay.models.roster import Roster, RoundRobinState, RoutingState
 from leadrelay.models.rules import RuleChain
 from leadrelay.models.settings import OrgSettings, ReturningPolicy
+from leadrelay.models.source_guard import SourceGuard
 from leadrelay.store.dynamo import client, from_item, if_condition_holds, to_item, to_value
 from leadrelay.store.paging import query_all
 from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
@@ -311,17 +312,43 @@ class OrgRepository:
 
     # -- sources ---------------------------------------------------------------------------------
 
+    # Every write of a source item moves its `revision` in the same request (`ADD revision :one`,
+    # or 1 for a new item): a warm ingest that decided with an older copy finds out in its own
+    # capture transaction (`source_guard`) and decides again with the source as it is now.
+
     def put_source(self, source: Source) -> None:
-        self._put("SOURCES", source.source_id, source.model_dump(mode="python", exclude_none=True))
+        """Write `source` whole (its attributes as given, the model's others removed) and move its revision."""
+        values = source.model_dump(mode="python", exclude_none=True, exclude={"revision"})
+        names = {f"#p{n}": name for n, name in enumerate(values)}
+        sets = [f"#p{n} = :p{n}" for n in range(len(values))]
+        gone = [name for name in Source.model_fields if name not in values and name != "revision"]
+        names.update({f"#r{n}": name for n, name in enumerate(gone)})
+        expression = "SET " + ", ".join(sets)
+        if gone:
+            expression += " REMOVE " + ", ".join(f"#r{n}" for n in range(len(gone)))
+        client().update_item(
+            TableName=self.table,
+            Key=to_item({"pk": "SOURCES", "sk": source.source_id}),
+            UpdateExpression=expression + " ADD revision :one",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={**{f":p{n}": to_value(v) for n, v in enumerate(values.values())},
+                                       ":one": to_value(1)},
+        )  # fmt: skip
 
     def get_source(self, source_id: str) -> Source | None:
         # Consistent: a rotated key or a disabled source must be refused from the very next request.
+        # (A warm ingest's cached copy keeps this promise through `source_guard`.)
         item = self._get("SOURCES", source_id, consistent=True)
         return Source.model_validate(item) if item else None
 
+    def source_guard(self, source: Source) -> SourceGuard:
+        """The condition a capture write puts on the source it was decided with (capture/source_cache.py)."""
+        return SourceGuard(self.table, source.source_id, source.revision)
+
     def create_source(self, source: Source) -> bool:
         """Add a new source; False if the id is taken (an existing source is never overwritten)."""
-        item = to_item({"pk": "SOURCES", "sk": source.source_id, **source.model_dump(mode="python", exclude_none=True)})
+        values = {**source.model_dump(mode="python", exclude_none=True), "revision": 1}
+        item = to_item({"pk": "SOURCES", "sk": source.source_id, **values})
         created = if_condition_holds(
             client().put_item, TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
         )
@@ -356,12 +383,13 @@ class OrgRepository:
         key = to_item({"pk": "SOURCES", "sk": source_id})
         if not expression:
             return self.get_source(source_id)
+        expression += " ADD revision :one"  # every change moves the revision (see `put_source`)
+        values[":one"] = to_value(1)
         request: dict[str, Any] = {
             "TableName": self.table, "Key": key, "UpdateExpression": expression, "ExpressionAttributeNames": names,
             "ConditionExpression": "attribute_exists(pk)", "ReturnValues": "ALL_NEW",
         }  # fmt: skip
-        if values:
-            request["ExpressionAttributeValues"] = values
+        request["ExpressionAttributeValues"] = values
         response = if_condition_holds(client().update_item, **request)
         if response is None:
             return None
