@@ -5,7 +5,8 @@ no function calls but these (deleting is the api function's alone: agents, pools
 batch writes the events function's, for the dashboard feed; a batch read the api's, for search). A function
 that starts calling a new action adds it here; `tests/infra/test_infra_stack.py` checks the
 synthesized roles against this table. A transaction needs the per-item action (PutItem,
-UpdateItem, DeleteItem) on every table it touches; no code uses a ConditionCheck item.
+UpdateItem, DeleteItem) on every table it touches, and ConditionCheckItem where it has a
+ConditionCheck item (ingest: the source's revision, capture/source_cache.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ DELETE = ("dynamodb:DeleteItem",)
 
 LEADS, ORG = LEADS_TABLE.logical_name, ORG_TABLE.logical_name
 TABLE_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    "ingest": {LEADS: READ + WRITE, ORG: READ},
+    "ingest": {LEADS: READ + WRITE, ORG: (*READ, "dynamodb:ConditionCheckItem")},
     "route": {LEADS: READ + WRITE, ORG: READ + WRITE},
     "followup": {LEADS: READ + WRITE, ORG: READ + WRITE},
     # Search reads the matched leads in one BatchGetItem.

@@ -253,3 +253,18 @@ def test_the_cache_is_bounded_and_forgets_entries_after_their_time() -> None:
     assert cache.get("t", "c") is not None and cache.get("other", "c") is None
     now[0] = 300.0
     assert cache.get("t", "c") is None
+
+
+def test_a_source_removed_behind_a_warm_container_is_unknown_on_the_next_request(
+    flow: Flow, key: str, aws: dict[str, str]
+) -> None:
+    # Given a warm ingest holding the website source
+    assert flow.post("website", a_lead(), key)[0] == 202
+    # When the source item is removed from the table (an operator's clean-up; the API has no DELETE)
+    boto3.client("dynamodb").delete_item(TableName=aws["ORG_TABLE"],
+                                         Key={"pk": {"S": "SOURCES"}, "sk": {"S": "website"}})  # fmt: skip
+    # Then the next request is answered as for a source that does not exist, and nothing is stored
+    status, body = flow.post("website", a_lead(), key)
+    assert (status, body["error"]) == (404, "unknown_source")
+    leads, _ = wiring.lead_repository().list_leads(source_id="website", limit=50)
+    assert len(leads) == 1
