@@ -128,8 +128,9 @@ class CallCounter:
 
     def _write_units(self, label: str, name: str, params: Any) -> None:
         """Write units as DynamoDB bills them: 1 per KB written (2 inside a transaction). An
-        update's size (and a transaction's ConditionCheck's) is its item's, looked up after the run
-        (`updated_keys`)."""
+        update's size is its item's, looked up after the run (`updated_keys`). A transaction's
+        `ConditionCheck` writes nothing but is billed as a transactional write of the item it
+        checks (the router's roster version check, ingest's source revision check: 2 units a lead each)."""
         params = params or {}
         actions: list[tuple[str, dict[str, Any], int]] = []
         if name == "TransactWriteItems":
@@ -142,7 +143,7 @@ class CallCounter:
             for kind, body, factor in actions:
                 if kind == "Put":
                     self.write_units[label] += factor * -(-item_size(body.get("Item", {})) // 1024)
-                elif kind in ("Update", "Delete", "ConditionCheck"):  # a ConditionCheck: its item's size too
+                elif kind in ("Update", "Delete", "ConditionCheck"):
                     key = (body.get("TableName"), repr(sorted(body.get("Key", {}).items())))
                     self.updated[label].append((key, body.get("Key", {}), factor))
 

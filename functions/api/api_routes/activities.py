@@ -36,7 +36,7 @@ class ActivityRequest(BaseModel):
     """One thing done with the lead. `at` defaults to now (earlier for an offline log);
     `client_id` makes a retry or an offline replay log nothing twice."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     type: ActivityType
     direction: Literal["outbound", "inbound"] = "outbound"

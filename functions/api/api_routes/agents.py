@@ -29,7 +29,7 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
 class AgentProfile(BaseModel):
     """An agent's profile as an admin or their manager edits it (availability has its own endpoint)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str = Field(min_length=1, max_length=120)
     team_id: str | None = Field(default=None, max_length=64)
@@ -68,7 +68,7 @@ _READ_ONLY = {"agent_id", "status", "status_until", "assigned_today", "presence"
 class AvailabilityChange(BaseModel):
     """A new status for an agent, optionally lapsing back to available at `until`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     status: AgentStatus
     until: datetime | None = Field(default=None, description="ISO time when the status lapses")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.event_handler import Response
@@ -19,8 +19,10 @@ from leadrelay import wiring
 from leadrelay.auth import Forbidden, Principal, Role
 from leadrelay.clock import get_clock, local_day
 from leadrelay.config import get_settings
-from leadrelay.dashboard.view import Window, build_dashboard, dashboard_csv_rows, trends
 from leadrelay.models.pipeline import Pipeline
+
+if TYPE_CHECKING:  # the view's arithmetic is imported by the dashboard routes, not at the api's cold start
+    from leadrelay.dashboard.view import Window
 
 router = Router()
 
@@ -58,6 +60,8 @@ def window_for(who: Principal, first: str | None, last: str | None, team_id: str
         if team_id is not None and team_id != who.team_id:
             raise Forbidden("managers see their own team's dashboard only")
         team_id = who.team_id or "-"
+    from leadrelay.dashboard.view import Window
+
     return Window(start, end, team_id=team_id, source_id=source_id, timezone=get_settings().org_timezone)
 
 
@@ -75,6 +79,8 @@ def dashboard_for(window: Window) -> dict[str, Any]:
     cells = store.lead_cells(window.first, window.last, window.team_id)
     followups = store.followup_cells(min(window.first, now), max(window.last, now))
     definitions, pipeline = store.definitions_and_pipeline(get_settings().org_timezone)
+    from leadrelay.dashboard.view import build_dashboard
+
     answer = build_dashboard(cells, followups, window=window, today=now, definitions=definitions,
                              agents=_team_agents(window.team_id))  # fmt: skip
     return _pipeline_statuses(answer, window, pipeline)
@@ -125,6 +131,8 @@ def get_dashboard_csv(
     who = principal(router)
     window = window_for(who, from_, to, team_id, source_id)
     out = io.StringIO()
+    from leadrelay.dashboard.view import dashboard_csv_rows
+
     csv.writer(out).writerows(dashboard_csv_rows(dashboard_for(window)))
     name = f"dashboard-{window.first.isoformat()}-{window.last.isoformat()}.csv"
     return Response(status_code=200, content_type="text/csv; charset=utf-8", body="\ufeff" + out.getvalue(),
@@ -146,6 +154,8 @@ def get_trends(
     who = principal(router)
     window = window_for(who, from_, to, team_id, source_id)
     cells = wiring.dashboard_store().lead_cells(window.first, window.last, window.team_id)
+    from leadrelay.dashboard.view import trends
+
     return trends(cells, window=window, period=period)
 
 
@@ -180,7 +190,7 @@ def get_activity(
 class RebuildRequest(BaseModel):
     """Re-count the leads received from `since` on (all by default), continuing from `cursor`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     since: str | None = Field(default=None, max_length=10, description="org-local day, YYYY-MM-DD")
     cursor: str | None = Field(default=None, max_length=2048, description="`next` from the previous call")

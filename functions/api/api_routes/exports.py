@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api_routes.common import NotFound, audit_read, principal
 from leadrelay import wiring
@@ -33,6 +33,7 @@ ExportId = Annotated[str, Path(min_length=1, max_length=64, description="`export
 class ExportView(BaseModel):
     """A background export as its creator sees it."""
 
+    model_config = ConfigDict(defer_build=True)
     export_id: str
     status: ExportStatus = Field(description="queued, running, done, failed, or expired (past retention or erased)")
     rows: int = Field(description="rows written so far (all of them once done)")

@@ -15,7 +15,6 @@ from leadrelay import wiring
 from leadrelay.auth import Role
 from leadrelay.clock import get_clock, iso, local_day
 from leadrelay.config import get_settings
-from leadrelay.routing.fairness import fairness
 
 router = Router()
 
@@ -54,6 +53,9 @@ def fairness_ledger(
     store = wiring.offer_store()
     entries = [entry for day in range((last - first).days + 1) for entry in store.ledger(first + timedelta(days=day))]
     agents = {agent_id: agent for agent_id, agent in roster.agents.items() if who.can_see_agent(agent)}
+    # Lazy: the ledger's arithmetic (and the roster's eligibility rules) serves this route only.
+    from leadrelay.routing.fairness import fairness
+
     report = fairness(entries, agents, pool, start, max(start, end), timezone)
     report["items"] = [row for row in report["items"] if row["agent_id"] in agents]
     return {"from": first.isoformat(), "to": last.isoformat(), "window": [iso(start), iso(max(start, end))], **report}

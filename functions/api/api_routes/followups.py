@@ -20,7 +20,6 @@ from leadrelay.auth import Forbidden, Principal, Role
 from leadrelay.clock import get_clock
 from leadrelay.config import get_settings
 from leadrelay.errors import Refused
-from leadrelay.followup.nurture import may_nurture
 from leadrelay.models.followup import Followup, FollowupStatus
 from leadrelay.models.followup_settings import ActivityType
 
@@ -81,7 +80,7 @@ def list_followups(
 
 
 class NewFollowup(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     lead_id: str = Field(min_length=1, max_length=64)
     due_at: datetime
@@ -114,7 +113,7 @@ def post_followup(body: NewFollowup) -> Response[dict[str, Any]]:
 class FollowupChange(BaseModel):
     """Move (`due_at`) or close (`status`: cancelled or done) a follow-up."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     due_at: datetime | None = None
     status: Literal["cancelled", "done"] | None = None
@@ -160,7 +159,7 @@ def patch_followup(followup_id: FollowupId, body: FollowupChange) -> dict[str, A
 
 
 class NurtureRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     cadence_id: str = Field(min_length=1, max_length=64)
 
@@ -182,6 +181,8 @@ def post_nurture(
     if body.cadence_id not in settings.nurture.cadences:
         known = ", ".join(sorted(settings.nurture.cadences))
         raise Unprocessable("unknown_cadence", f"there is no cadence {body.cadence_id!r}; known: {known}")
+    from leadrelay.followup.nurture import may_nurture
+
     why_not = may_nurture(lead)
     if why_not:
         raise Unprocessable("no_consent", why_not)

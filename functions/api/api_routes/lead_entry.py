@@ -56,7 +56,7 @@ class Channel(StrEnum):
 class ManualLead(BaseModel):
     """A lead typed in by a person. A phone or an email is required, as for every source."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+    model_config = ConfigDict(extra="forbid", defer_build=True, json_schema_extra={"examples": [{
         "channel": "walk_in", "name": "Asha Verma", "phone": "98765 43210", "city": "Noida",
         "product": "2BHK", "budget": "75 lakh", "note": "came with her father; wants a site visit on Sunday",
         "assign_to_me": True,
@@ -115,6 +115,8 @@ class CaptureRefused(Exception):
 
 
 class ManualLeadAnswer(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     lead_id: str
     outcome: str = Field(description="created, or merged/duplicate when the person already was a lead")
     lead: LeadView | None = Field(description="the lead; null when it is someone else's you cannot see")
@@ -160,7 +162,7 @@ def create_lead(body: ManualLead) -> Response[ManualLeadAnswer]:
 class LeadPatch(BaseModel):
     """Corrections and additions. Fields left out stay as they are; `null` clears a field."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+    model_config = ConfigDict(extra="forbid", defer_build=True, json_schema_extra={"examples": [{
         "name": "Asha Verma", "city": "Greater Noida", "add_tags": ["site-visit"], "custom": {"bhk": 3},
         "note": "called back, wants Sunday 11am", "version": 3,
     }]})  # fmt: skip
@@ -212,6 +214,8 @@ class LeadPatch(BaseModel):
 
 
 class LeadPatchAnswer(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     lead: LeadView
     changed: list[str] = Field(description="what changed; empty when nothing did")
 

@@ -184,7 +184,7 @@ def select_leads(
 class ReassignRequest(BaseModel):
     """Move a lead to one agent, or to a pool whose strategy picks the agent. A reason is required."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     agent_id: str | None = Field(default=None, min_length=1, max_length=64)
     pool_id: str | None = Field(default=None, min_length=1, max_length=64)
@@ -250,7 +250,7 @@ class StatusRequest(BaseModel):
     """A lead's sales status: a stage of the organisation's pipeline (`GET /pipeline`). A stage's
     required fields must come with it (the default pipeline: `lost` needs a reason)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     status: str = Field(
         min_length=1,

@@ -27,13 +27,13 @@ OfferId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
 class Decline(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     note: str | None = Field(default=None, max_length=280, description="why, for the audit trail")
 
 
 class PresenceChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     note: str | None = Field(default=None, max_length=280, description="e.g. lunch, client visit")
 

@@ -22,6 +22,7 @@ router = Router()
 class PipelineDocument(Pipeline):
     """The pipeline as GET shows it, to send back edited (`in_use` is read-only)."""
 
+    model_config = ConfigDict(defer_build=True)
     in_use: dict[str, int] | None = Field(default=None, description="read-only: leads per stage")
 
 
@@ -116,7 +117,7 @@ def apply_preset(name: Annotated[str, Path(max_length=40)]) -> dict[str, Any]:
 
 
 class StageMove(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     stage_id: str = Field(min_length=1, max_length=48)
     value: Decimal | None = Field(default=None, ge=0, le=10**12, decimal_places=2,

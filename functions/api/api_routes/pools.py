@@ -28,7 +28,7 @@ TeamId = Annotated[str, Path(pattern=ID_PATTERN)]
 class PoolBody(BaseModel):
     """A pool's members (in round-robin tie-break order) and its strategy."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str = Field(min_length=1, max_length=120)
     agent_ids: list[str] = Field(default_factory=list)
@@ -49,7 +49,7 @@ class PoolBody(BaseModel):
 
 
 class TeamBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str = Field(min_length=1, max_length=120)
     manager_usernames: list[str] = Field(default_factory=list)

@@ -1,8 +1,11 @@
-"""DPDP Act 2023: erase or export everything held about a person (admin), and withdraw consent."""
+"""DPDP Act 2023: erase or export everything held about a person (admin), and withdraw consent.
+
+`leadrelay.privacy` (with the contact normalisers and phonenumbers) is imported by the routes
+that use it, not with the api function (tests/unit/test_cold_imports.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -12,7 +15,9 @@ from api_routes.common import NotFound, _json, api_error, audit_read, principal
 from leadrelay import wiring
 from leadrelay.auth import Role
 from leadrelay.clock import get_clock, iso
-from leadrelay.privacy import Person, PrivacyRefused, PrivacyStore
+
+if TYPE_CHECKING:
+    from leadrelay.privacy import Person
 
 router = Router()
 
@@ -20,7 +25,7 @@ router = Router()
 class PersonRequest(BaseModel):
     """Who: a phone, an email or a lead id (any one is enough)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     phone: str | None = Field(default=None, max_length=40)
     email: str | None = Field(default=None, max_length=254)
@@ -28,6 +33,8 @@ class PersonRequest(BaseModel):
 
 
 def _person(body: PersonRequest) -> Person:
+    from leadrelay.privacy import Person, PrivacyRefused
+
     try:
         return Person.from_request(body.phone, body.email, body.lead_id)
     except PrivacyRefused as refused:
@@ -38,6 +45,8 @@ def _person(body: PersonRequest) -> Person:
 def erase(body: PersonRequest) -> dict[str, Any]:
     who = principal(router)
     who.require(Role.ADMIN)
+    from leadrelay.privacy import PrivacyStore
+
     result = PrivacyStore(wiring.lead_repository()).erase(_person(body), by=who.username, now=get_clock().now())
     removed_exports = _remove_exports(result)
     if removed_exports:
@@ -51,13 +60,15 @@ def export(body: PersonRequest) -> dict[str, Any]:
     who = principal(router)
     who.require(Role.ADMIN)
     person = _person(body)
+    from leadrelay.privacy import PrivacyStore
+
     held = PrivacyStore(wiring.lead_repository()).export(person)
     audit_read(who, "privacy export", count=len(held["leads"]))
     return {"exported_at": iso(get_clock().now()), **_json(held)}
 
 
 class ConsentRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     given: Literal[False] = Field(description="false: the person withdraws consent (giving it comes with a lead)")
     channel: str = Field(default="all", min_length=1, max_length=40, description="how they said so: call, whatsapp…")
@@ -67,6 +78,8 @@ class ConsentRequest(BaseModel):
 @router.post("/leads/<lead_id>/consent", summary="Record a withdrawal of consent (stops marketing at once)",
              tags=["privacy"])  # fmt: skip
 def withdraw(lead_id: Annotated[str, Path(min_length=1, max_length=64)], body: ConsentRequest) -> dict[str, Any]:
+    from leadrelay.privacy import PrivacyRefused, PrivacyStore
+
     who = principal(router)
     repo = wiring.lead_repository()
     lead = repo.get(lead_id, consistent=True)

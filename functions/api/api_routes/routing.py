@@ -1,12 +1,15 @@
 """Routing endpoints: the rule chain (read, publish, history), simulation ("who would get this
 lead, and why?") on the live state, and the back-test of a draft chain over recent leads, both
-with no side effects."""
+with no side effects.
+
+The routing engine is imported by the simulation, not with the api function: only these routes
+use it (tests/unit/test_cold_imports.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -21,8 +24,10 @@ from leadrelay.config import get_settings
 from leadrelay.errors import RuleChainConflict
 from leadrelay.models import Attribution, Lead
 from leadrelay.models.agent import PerformanceWeighting
-from leadrelay.routing.engine import Plan, decide
 from leadrelay.routing.rules import RuleChain, RuleChainSpec, unknown_pools
+
+if TYPE_CHECKING:
+    from leadrelay.routing.engine import Plan
 
 router = Router()
 
@@ -31,6 +36,7 @@ class RuleChainDocument(RuleChainSpec):
     """A rule chain as `GET /routing/rules` shows it: the rules plus read-only stamps, so what a GET
     returns can be edited and sent back as it is (to PUT, or as a back-test draft)."""
 
+    model_config = ConfigDict(defer_build=True)
     version: int | None = Field(
         default=None, ge=0, description="the version this document was read at (PUT: the optimistic lock)"
     )
@@ -58,7 +64,7 @@ class RuleChainEdit(RuleChainDocument):
 class BacktestRequest(BaseModel):
     """A draft rule chain to replay, beside the live one, over the leads of the last `days` days."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     draft: RuleChainDocument | None = Field(
         default=None,
@@ -83,7 +89,7 @@ class BacktestRequest(BaseModel):
 class SimulatedLead(BaseModel):
     """A lead as a generic source would send it, plus what only a simulation needs."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     source_id: str = Field(default="simulation", max_length=64)
     source_kind: str = Field(default="generic", max_length=32)
@@ -254,6 +260,8 @@ def simulate(body: SimulatedLead) -> dict[str, Any]:
     lead = _lead(body, at)
     state = _scoped(wiring.org_repository().load_routing_state(local_day(at, timezone)), who)
     chain = _chain_of(body.draft, set(state.roster.pools), version=0) if body.draft is not None else state.chain
+    from leadrelay.routing.engine import decide
+
     plan = decide(lead, chain, state.roster, state.counts_today, at, timezone)
     names = {agent.agent_id: agent.name for agent in state.roster.agents.values()}
     return plan_view(plan, chain, state.counts_today, at, names)

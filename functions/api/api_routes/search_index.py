@@ -19,7 +19,7 @@ REINDEX_BUDGET_S = 8.0  # the api function has 15 s; leave room to answer
 
 
 class ReindexRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     cursor: str | None = Field(default=None, max_length=2048, description="`next` from the previous call")
     max_leads: int = Field(default=500, ge=1, le=5000, description="leads read in this call at most")
@@ -27,7 +27,8 @@ class ReindexRequest(BaseModel):
 
 class ReindexAnswer(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"leads": 500, "indexed": 12, "items": 31, "changed": 0, "next": "eyJwayI6…"}]}
+        defer_build=True,
+        json_schema_extra={"examples": [{"leads": 500, "indexed": 12, "items": 31, "changed": 0, "next": "eyJwayI6…"}]},
     )
 
     leads: int = Field(description="leads read in this call")

@@ -31,7 +31,6 @@ from leadrelay.auth import Role
 from leadrelay.clock import get_clock, iso
 from leadrelay.models import Source, SourceKind
 from leadrelay.models.source import hash_key, new_key
-from leadrelay.sources import SUPPORTED_KINDS
 
 router = Router()
 
@@ -133,7 +132,7 @@ def _check_mapping(kind: str, settings: dict[str, Any]) -> None:
 class SourceFields(BaseModel):
     """What an admin may set on a source (besides its key, which LeadRelay makes)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str | None = Field(default=None, min_length=1, max_length=120)
     active: bool | None = None
@@ -241,6 +240,8 @@ def get_source(source_id: SourceId) -> dict[str, Any]:
 )
 def create_source(body: NewSource) -> Response[dict[str, Any]]:
     principal(router).require(Role.ADMIN)
+    from leadrelay.sources import SUPPORTED_KINDS
+
     if body.kind not in {kind.value for kind in SUPPORTED_KINDS}:
         supported = ", ".join(kind.value for kind in SUPPORTED_KINDS)
         raise Unprocessable("unsupported_source_kind", f"kind {body.kind!r} is not supported; use one of {supported}")
@@ -333,7 +334,7 @@ IMPORT_MAX_BUDGET_S = 25.0
 
 
 class ImportBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     csv: str = Field(min_length=1, description="the file's text")
     mapping: dict[str, str | None] | None = Field(

@@ -30,7 +30,7 @@ MAX_ITEMS = 100
 
 
 class SyncItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     client_id: str = Field(min_length=1, max_length=128)
     op: Literal["activity", "status", "note", "followup_done"]
@@ -40,13 +40,13 @@ class SyncItem(BaseModel):
 
 
 class SyncRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     items: list[SyncItem] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
 class StatusData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     status: str = Field(min_length=1, max_length=48, description="a stage id of the pipeline")
     reason: str | None = Field(default=None, max_length=500)
@@ -54,7 +54,7 @@ class StatusData(BaseModel):
 
 
 class FollowupDoneData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     followup_id: str = Field(min_length=1, max_length=64)
 

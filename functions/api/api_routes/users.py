@@ -30,7 +30,7 @@ class Invite(BaseModel):
     """A person to invite by email or phone (E.164). An agent is tied to an agent profile: an
     existing one (`agent_id`) or a new one (`agent`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     phone: str | None = Field(default=None, pattern=E164, description="E.164, e.g. +919812345678")
@@ -56,7 +56,7 @@ class Invite(BaseModel):
 class UserChange(BaseModel):
     """What an admin may change about a person (a manager: the name of their team's agents)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str | None = Field(default=None, min_length=1, max_length=120)
     role: Literal["admin", "manager", "agent"] | None = None
@@ -65,7 +65,7 @@ class UserChange(BaseModel):
 
 
 class Disable(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     reason: str = Field(min_length=3, max_length=500, description="why; shown on each re-routed lead's timeline")
     pool_id: str | None = Field(default=None, max_length=64, description="send their open leads here instead")

@@ -91,6 +91,8 @@ class CommitResult(Enum):
     COMMITTED = "committed"
     LEAD_CHANGED = "lead_changed"  # routed by someone else, or changed since read
     STATE_CHANGED = "state_changed"  # a counter or round-robin stamp moved: read again
+    # The roster version moved since the state was read (agents, pools, rules): read again, decide again.
+    ROSTER_MOVED = "roster_moved"
 
 
 @dataclass

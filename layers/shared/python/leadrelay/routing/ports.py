@@ -31,7 +31,10 @@ class RoutingStateReader(Protocol):
 
 
 class AssignmentWriter(Protocol):
-    """Commits a decision in one conditional transaction; says which condition failed, if any."""
+    """Commits a decision in one conditional transaction; says which condition failed, if any.
+
+    With `roster_version`, the commit holds only while the roster version is still that one
+    (`CommitResult.ROSTER_MOVED` otherwise)."""
 
     def commit(
         self,
@@ -43,6 +46,7 @@ class AssignmentWriter(Protocol):
         day: date,
         roster: Roster,
         offer: OfferTerms | None = None,
+        roster_version: int | None = None,
     ) -> CommitResult: ...
 
 

@@ -53,7 +53,8 @@ class Router:
         self.clock = clock
         self.timezone = timezone
         self.max_attempts = max_attempts
-        # A warm router's routing state (routing/snapshot.py); without one, every attempt reads it.
+        # A warm router's routing state (routing/snapshot.py); without one, every attempt reads
+        # the roster version and the state, and the commit checks that version all the same.
         self.snapshots = snapshots
 
     def route(self, lead: Lead, trigger: str = "auto") -> RouteOutcome:
@@ -63,7 +64,12 @@ class Router:
         for attempt in range(1, self.max_attempts + 1):
             now = self._now(lead)
             day = local_day(now, self.timezone)
-            state = self.snapshots.state(day) if self.snapshots else self.org.load_routing_state(day)
+            if self.snapshots:  # held: nothing read; the commit checks the roster version instead
+                held = self.snapshots.hold(day)
+                state, roster_version = held.state, held.version
+            else:  # the version first, as a snapshot reads it (routing/snapshot.py)
+                roster_version = self.org.roster_version()
+                state = self.org.load_routing_state(day)
             chain, roster, counts = state.chain, state.roster, state.counts_today
             plan = decide(lead, chain, roster, counts, now, self.timezone)
             decision = self._decision(lead, chain, plan, counts, attempt, trigger, now)
@@ -85,14 +91,19 @@ class Router:
             if assignment is not None:
                 event.data["team_id"] = assignment.team_id
             result = self.assignments.commit(
-                lead, decision, event, assignment=assignment, day=day, roster=roster, offer=offer
-            )
+                lead, decision, event, assignment=assignment, day=day, roster=roster, offer=offer,
+                roster_version=roster_version,
+            )  # fmt: skip
             if result is CommitResult.COMMITTED:  # lead.assigned/unassigned leaves through the stream
                 if self.snapshots and assignment is not None:
                     self._remember(lead, assignment, decision.at)
                 return RouteOutcome(decision)
-            if self.snapshots:  # lost a race: what the snapshot says about counters is stale
+            if self.snapshots:  # lost a race or the roster moved: the snapshot is stale
                 self.snapshots.forget()
+            if result is CommitResult.ROSTER_MOVED:
+                # A change to agents, pools or rules landed since the snapshot was read: decide
+                # again on the new roster at once (no contention to wait out).
+                continue
             if result is CommitResult.LEAD_CHANGED:
                 fresh = self.leads.get(lead.lead_id, consistent=True)
                 if fresh is None or fresh.routing_state is not RoutingState.PENDING:

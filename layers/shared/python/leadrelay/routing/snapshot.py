@@ -2,10 +2,16 @@
 
 Reading the whole `ROSTER` partition for every lead costs read units in proportion to the
 number of agents, pools and counters (4.6 KB at 7 agents; hundreds of KB at 1,000). A router
-instead keeps the state it read (`RosterSnapshots`), and per lead reads one small item: the
-roster version, which every change to agents, teams, pools or the rule chain moves
-(`OrgRepository.roster_version`). The snapshot is read again when that version moved, when the
-org-local day changed, when it is older than `ttl_s`, and after any lost race.
+instead keeps the state it read (`RosterSnapshots`) together with the roster version read just
+before it (`OrgRepository.roster_version`, which every change to agents, teams, pools or the rule
+chain moves after the change). While the snapshot is held it reads nothing per lead: the
+assignment transaction carries a check that the roster version is still the held one
+(`store/org.roster_version_check`), so a roster change committed meanwhile fails the commit
+(`CommitResult.ROSTER_MOVED`) and the router decides again on state read afresh. No lead is
+committed from a roster older than the last change that completed, and a steady stream of leads
+costs one DynamoDB call each (the transaction). The snapshot is read again (version, then
+state) when nothing is held, when the org-local day changed, when it is older than `ttl_s`, and
+after any failed commit.
 
 Counters (day counts, round-robin stamps, open leads) change with every assignment, by this
 router and by others. This router applies its own commits to the snapshot; other routers' show
@@ -42,7 +48,9 @@ DEFAULT_TTL_S = 30.0
 
 
 @dataclass
-class _Held:
+class Snapshot:
+    """The routing state of org-local `day`, read just after the roster version `version`."""
+
     version: int
     day: date
     loaded_at: float
@@ -65,18 +73,21 @@ class RosterSnapshots:
         self._local = threading.local()
         self.loads = 0  # full reads of the routing state, all threads (for tests and the bench)
 
-    def state(self, day: date) -> RoutingState:
-        """The routing state for org-local `day`: this thread's snapshot while it is current."""
-        # The version is read before the state: a change landing in between is then seen as a
-        # newer version next time, never hidden behind a version that claims to include it.
-        version = self.org.roster_version()
-        held: _Held | None = getattr(self._local, "held", None)
+    def hold(self, day: date) -> Snapshot:
+        """This thread's snapshot for org-local `day`, read afresh only when it may be stale.
+
+        While one is held nothing is read: the commit checks the held `version` instead."""
+        held: Snapshot | None = getattr(self._local, "held", None)
         now = self._monotonic()
-        if held is None or held.version != version or held.day != day or now - held.loaded_at > self.ttl_s:
-            held = _Held(version, day, now, self.org.load_routing_state(day))
+        if held is None or held.day != day or now - held.loaded_at > self.ttl_s:
+            # The version is read before the state: a change landing in between is then in the
+            # state but not the version, and the commit's check sends the router round once more;
+            # never a version that claims to include a change the state does not.
+            version = self.org.roster_version()
+            held = Snapshot(version, day, now, self.org.load_routing_state(day))
             self._local.held = held
             self.loads += 1
-        return held.state
+        return held
 
     def forget(self) -> None:
         """Drop this thread's snapshot: the next lead reads the routing state afresh."""
@@ -94,7 +105,7 @@ class RosterSnapshots:
     ) -> None:
         """Apply this router's own committed assignment of `lead` (as it was read) to the snapshot,
         exactly as the transaction changed the stored counters (store/assignments.py)."""
-        held: _Held | None = getattr(self._local, "held", None)
+        held: Snapshot | None = getattr(self._local, "held", None)
         if held is None:
             return
         state, roster = held.state, held.state.roster

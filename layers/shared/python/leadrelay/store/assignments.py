@@ -1,6 +1,7 @@
 """Committing a routing decision: lead, day counter, round-robin stamp, open-leads counter, audit
 and timeline in one DynamoDB transaction, each guarded by a condition so that racing routers
-cannot break the invariants (one owner, caps hold, round-robin fair)."""
+cannot break the invariants (one owner, caps hold, round-robin fair), and a check that the roster
+version is still the one the decision was made on (no lead assigned from a stale roster)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from leadrelay.store.leads import (
     timeline_item,
 )
 from leadrelay.store.offers import OfferTerms, ledger_item, offer_item
-from leadrelay.store.org import ROSTER, counter_expiry, day_sk, load_sk, rr_sk
+from leadrelay.store.org import ROSTER, counter_expiry, day_sk, load_sk, roster_version_check, rr_sk
 from leadrelay.store.overrides import override_item
 from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
 
@@ -44,12 +45,18 @@ class AssignmentStore:
         day: date,
         roster: Roster,
         offer: OfferTerms | None = None,
+        roster_version: int | None = None,
     ) -> CommitResult:
         """Write the decision; report which condition failed if another writer got there first.
 
         With `offer`, the lead is offered to `assignment.agent_id` instead of assigned: the same
         counters move under the same conditions (the offer holds the agent's place under their
-        caps), and the offer item is written (routing/offers.py settles it)."""
+        caps), and the offer item is written (routing/offers.py settles it).
+
+        With `roster_version` (the version of the roster the decision was made on), the
+        transaction also checks that the roster version has not moved since: a change to agents,
+        teams, pools or rules committed meanwhile fails it with `ROSTER_MOVED`, so no lead is
+        committed from a roster older than the last change (routing/snapshot.py)."""
         txn = Transaction()
         now = decision.at
         guard = "routing_state = :pending AND version = :version"
@@ -125,7 +132,11 @@ class AssignmentStore:
         if assignment is not None:  # the fairness ledger (GET /routing/fairness)
             kind = "offered" if offer is not None else "assigned"
             txn.put(self.leads_table, ledger_item(kind, now, day, assignment.agent_id, assignment.pool_id, lead))
-        return self._run(txn)
+        roster_check_at = None
+        if roster_version is not None:
+            roster_check_at = len(txn.items)
+            txn.items.append(roster_version_check(self.org_table, roster_version))
+        return self._run(txn, roster_check_at)
 
     def reassign(
         self,
@@ -278,13 +289,18 @@ class AssignmentStore:
         txn.update(self.leads_table, {"pk": f"FOLLOWUP#{followup_id}", "sk": "FOLLOWUP"}, expression, values,
                    "attribute_exists(pk)")  # fmt: skip
 
-    def _run(self, txn: Transaction) -> CommitResult:
+    def _run(self, txn: Transaction, roster_check_at: int | None = None) -> CommitResult:
+        """Run the transaction; which failed condition matters most: the lead's (item 0: it may be
+        routed already), then the roster version's (item `roster_check_at`: decide again on the
+        new roster), then any counter's or stamp's (a lost race)."""
         try:
             run_transaction(txn.items)
         except TransactionFailed as failed:
             failed_items = failed.failed_conditions()
             if 0 in failed_items:
                 return CommitResult.LEAD_CHANGED
+            if roster_check_at is not None and roster_check_at in failed_items:
+                return CommitResult.ROSTER_MOVED
             if failed_items or failed.conflicted:
                 return CommitResult.STATE_CHANGED
             raise

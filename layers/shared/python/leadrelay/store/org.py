@@ -28,6 +28,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from leadrelay.errors import RuleChainConflict
 from leadrelay.models import Agent, Pool, Source, Team
 from leadrelay.models.roster import Roster, RoundRobinState, RoutingState
@@ -36,11 +38,28 @@ from leadrelay.models.settings import OrgSettings, ReturningPolicy
 from leadrelay.models.source_guard import SourceGuard
 from leadrelay.store.dynamo import client, from_item, if_condition_holds, to_item, to_value
 from leadrelay.store.paging import query_all
-from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
+from leadrelay.store.transactions import Transaction, TransactionFailed, backoff, run_transaction
 
 ROSTER = "ROSTER"
 CONFIG = "CONFIG"
 ROSTER_VERSION_SK = "ROSTER_VERSION"
+
+
+# Attempts at moving the roster version while assignment transactions hold it (`_roster_changed`).
+ROSTER_BUMP_ATTEMPTS = 8
+
+
+def roster_version_check(table: str, version: int) -> dict[str, Any]:
+    """A TransactWriteItems `ConditionCheck` that holds only while the roster version is still
+    `version`, as `OrgRepository.roster_version` read it: 0 stands for no version item (or one
+    without a version), which is how that read answers before the first roster change."""
+    check: dict[str, Any] = {"TableName": table, "Key": to_item({"pk": CONFIG, "sk": ROSTER_VERSION_SK})}
+    if version == 0:
+        check["ConditionExpression"] = "attribute_not_exists(version) OR version = :held"
+    else:
+        check["ConditionExpression"] = "version = :held"
+    check["ExpressionAttributeValues"] = {":held": to_value(version)}
+    return {"ConditionCheck": check}
 
 
 # Day counters outlive their day by a little, for the API's "assigned today" and for audits.
@@ -87,13 +106,27 @@ class OrgRepository:
     def _roster_changed(self) -> None:
         """Move the roster version after a change to agents, teams, pools or rules, so warm
         routers read the roster again (routing/snapshot.py). After the change, never before: a
-        router that reads the new version is sure to read the new roster."""
-        client().update_item(
-            TableName=self.table,
-            Key=to_item({"pk": CONFIG, "sk": ROSTER_VERSION_SK}),
-            UpdateExpression="ADD version :one",
-            ExpressionAttributeValues=to_item({":one": 1}),
-        )
+        router that reads the new version is sure to read the new roster, and an assignment
+        transaction that checks the version it held (`roster_version_check`) fails once this
+        has moved it, so no lead is committed from the roster as it was before the change.
+
+        Every assignment transaction names the version item, and DynamoDB refuses a plain write
+        to an item that an ongoing transaction names (TransactionConflictException, which
+        botocore does not retry): the bump is retried after a jittered wait, as transactions are."""
+        for retry in range(ROSTER_BUMP_ATTEMPTS):
+            try:
+                client().update_item(
+                    TableName=self.table,
+                    Key=to_item({"pk": CONFIG, "sk": ROSTER_VERSION_SK}),
+                    UpdateExpression="ADD version :one",
+                    ExpressionAttributeValues=to_item({":one": 1}),
+                )
+                return
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code")
+                if code != "TransactionConflictException" or retry == ROSTER_BUMP_ATTEMPTS - 1:
+                    raise
+                backoff(retry)
 
     def roster_moved(self) -> None:
         """After a change to an agent written elsewhere (presence, in an offer's transaction)."""
