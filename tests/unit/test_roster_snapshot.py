@@ -194,3 +194,71 @@ def test_a_snapshot_forgotten_is_not_moved_by_a_later_commit():
     snapshots.forget()
     snapshots.committed(lead(), agent_id="asha", pool_id="sales", at=AT)  # nothing held: nothing to do
     assert snapshots.hold(DAY).state.counts_today == {"asha": 3}
+
+
+def test_the_state_is_read_for_the_day_asked():
+    org = FakeOrg()
+    days: list[date | None] = []
+    load = org.load_routing_state
+    org.load_routing_state = lambda day=None: days.append(day) or load(day)  # type: ignore[method-assign]
+    RosterSnapshots(org).hold(DAY)
+    assert days == [DAY]
+
+
+def test_an_agents_first_assignment_of_the_day_and_first_stamp_in_a_pool_count_from_zero():
+    org = FakeOrg()
+    snapshots = RosterSnapshots(org)
+    state = snapshots.hold(DAY).state
+    # Given ravi has no count today and no round-robin stamp in the pool yet
+    assert "ravi" not in state.counts_today and not state.roster.rr("sales", "ravi").exists
+    # When this router assigns him a lead from the pool
+    snapshots.committed(lead(), agent_id="ravi", pool_id="sales", at=AT)
+    # Then his count is 1, and his stamp exists with a total of 1
+    assert state.counts_today["ravi"] == 1
+    stamp = state.roster.rr("sales", "ravi")
+    assert stamp.exists is True and stamp.total == 1
+
+
+def test_virtual_times_move_only_when_both_are_known_and_the_pools_only_forward():
+    org = FakeOrg()
+    snapshots = RosterSnapshots(org)
+    state = snapshots.hold(DAY).state
+    state.roster.virtual_time["sales"] = Decimal("1.0")
+    # A plain round-robin assignment (no virtual times) leaves them alone
+    snapshots.committed(lead(), agent_id="ravi", pool_id="sales", at=AT, vtime=Decimal("2"), pool_vtime=None)
+    assert state.roster.rr("sales", "ravi").vtime == RoundRobinState().vtime
+    assert state.roster.virtual_time["sales"] == Decimal("1.0")
+    # A weighted one whose pool time is behind the pool's keeps the pool's, but moves the member's
+    snapshots.committed(lead(), agent_id="asha", pool_id="sales", at=AT, vtime=Decimal("3"),
+                        pool_vtime=Decimal("0.5"))  # fmt: skip
+    assert state.roster.rr("sales", "asha").vtime == Decimal("3")
+    assert state.roster.rr("sales", "asha").pool_vtime == Decimal("0.5")
+    assert state.roster.virtual_time["sales"] == Decimal("1.0")
+    # One exactly at the pool's time leaves it as it is; one ahead moves it
+    state.roster.virtual_time["sales"] = Decimal("1.00")
+    snapshots.committed(lead(), agent_id="asha", pool_id="sales", at=AT, vtime=Decimal("4"), pool_vtime=Decimal("1.0"))
+    assert str(state.roster.virtual_time["sales"]) == "1.00"
+    snapshots.committed(lead(), agent_id="ravi", pool_id="sales", at=AT, vtime=Decimal("5"), pool_vtime=Decimal("1.5"))
+    assert state.roster.virtual_time["sales"] == Decimal("1.5")
+    # And a pool that had no virtual time yet starts from the first one
+    state.roster.virtual_time.clear()
+    snapshots.committed(lead(), agent_id="ravi", pool_id="sales", at=AT, vtime=Decimal("6"), pool_vtime=Decimal("0.1"))
+    assert state.roster.virtual_time == {"sales": Decimal("0.1")}
+
+
+def test_a_lead_moved_from_an_owner_with_no_known_load_takes_him_below_zero_not_to_a_crash():
+    org = FakeOrg()
+    snapshots = RosterSnapshots(org)
+    state = snapshots.hold(DAY).state
+    # asha holds no open lead in the snapshot (her load was read as 0)
+    assert "asha" not in state.roster.open_leads
+    snapshots.committed(lead(status=LeadStatus.ASSIGNED, assigned_agent_id="asha"), agent_id="ravi",
+                        pool_id=None, at=AT)  # fmt: skip
+    assert state.roster.open_leads["asha"] == -1 and state.roster.open_leads["ravi"] == 3
+
+
+def test_a_commit_on_a_thread_that_never_held_a_snapshot_changes_nothing():
+    org = FakeOrg()
+    snapshots = RosterSnapshots(org)
+    snapshots.committed(lead(), agent_id="asha", pool_id="sales", at=AT)  # nothing held yet: no-op
+    assert org.loads == 0 and snapshots.hold(DAY).state.counts_today == {"asha": 3}
