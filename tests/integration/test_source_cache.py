@@ -268,3 +268,48 @@ def test_a_source_removed_behind_a_warm_container_is_unknown_on_the_next_request
     assert (status, body["error"]) == (404, "unknown_source")
     leads, _ = wiring.lead_repository().list_leads(source_id="website", limit=50)
     assert len(leads) == 1
+
+
+def _names_the_source(request: dict[str, Any]) -> bool:
+    return any("ConditionCheck" in item for item in request.get("TransactItems", []))
+
+
+def _source_item_busy(operation: str, request: dict[str, Any]) -> Exception:
+    """TransactionCanceledException with TransactionConflict on the last item: the source's
+    ConditionCheck, which overlapping captures of one source all name."""
+    from botocore.exceptions import ClientError
+
+    items = request["TransactItems"]
+    reasons = [{"Code": "None"} for _ in items[:-1]] + [{"Code": "TransactionConflict"}]
+    return ClientError(
+        {"Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+         "CancellationReasons": reasons, "ResponseMetadata": {"HTTPStatusCode": 400}},
+        operation,
+    )  # fmt: skip
+
+
+def test_a_source_item_too_busy_for_the_guard_degrades_to_a_fresh_read_and_an_unguarded_write(
+    flow: Flow, key: str, calls: Calls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadrelay.store import transactions
+    from tests.integration.faults import Faults
+
+    monkeypatch.setattr(transactions, "_sleep", lambda _: None)
+    # Given a warm ingest keeping the website source
+    assert flow.post("website", a_lead(), key)[0] == 202
+    calls.reset()
+    with Faults(client()) as faults:
+        # When DynamoDB reports the source item in another transaction on every guarded attempt
+        faults.fail("TransactWriteItems", _source_item_busy, when=_names_the_source)
+        status, body = flow.post("website", a_lead(), key)
+    # Then after run_transaction's four tries the lead is still stored, not refused with 503:
+    # the source read afresh, and the capture written without the guard (no shared item)
+    assert (status, body["outcome"]) == (202, "created")
+    assert faults.raised["TransactWriteItems"] == 4 and faults.calls["TransactWriteItems"] == 5
+    assert calls.reset() == {"TransactWriteItems": 1, "GetItem": 1}  # (the hook sees the calls sent)
+    leads, _ = wiring.lead_repository().list_leads(source_id="website", limit=50)
+    assert len(leads) == 2
+    # And the next webhook, the burst over, is one guarded call again
+    calls.reset()
+    assert flow.post("website", a_lead(), key)[0] == 202
+    assert calls.reset() == {"TransactWriteItems": 1}

@@ -216,6 +216,13 @@ class LeadRepository:
         except TransactionFailed as failed:
             if guard is not None and len(txn.items) - 1 in failed.failed_conditions():
                 raise SourceChanged() from failed  # whatever else failed: decide again first
+            if guard is not None and failed.conflicted and not failed.failed_conditions():
+                # Still conflicted after run_transaction's retries: the source item is hot (every
+                # guarded capture of that source names it, and overlapping transactions on one
+                # item conflict on DynamoDB). Decide again on the source read afresh, written
+                # without the guard, as every webhook was before the cache: a burst to one source
+                # degrades to two calls a lead instead of to 503s.
+                raise SourceChanged() from failed
             match = self._outcome_from(failed, keys, 1)
             if match is not None:
                 return match
