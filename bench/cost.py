@@ -69,12 +69,17 @@ FREE = {"custom_metrics": 10, "alarm_metrics": 10, "dashboards": 3, "log_gb": 5.
 # write units include the router's roster version check (a ConditionCheck in its transaction, 2
 # units); its calls are that transaction alone while its roster snapshot is held. Likewise ingest's
 # source revision check (2 units), its one call a lead while its source is cached (no source read).
+# Since 2026-11-27 they include the stream's events function (the dashboard's marker reads and
+# counter transactions, `python -m bench.pipeline 60 5 2`: 11.5 write and 4.7 read units a lead).
 DEFAULT_PER_LEAD = {
-    "write_units": 26.0,
-    "read_units": 1.0,
+    "write_units": 45.5,
+    "read_units": 4.7,
     "handler_cpu_ms": {"ingest": 6.0, "route": 9.0},
     "aws_calls": {"ingest": 1.0, "route": 1.0},
     "events": 2.0,
+    # The stream's events function per lead: its CPU and calls (PutEvents, and the dashboard's
+    # marker reads and counter transactions), measured by the bench of 2026-11-27.
+    "events_function": {"cpu_ms": 20.4, "calls": 11.5},
     "log_bytes": 3000,
 }
 # Lambda runs a function at 1 vCPU from 1,769 MB; below, CPU shrinks in proportion to memory.
@@ -244,8 +249,13 @@ def per_lead_from_report(report: dict[str, Any]) -> tuple[dict[str, Any], str]:
         "read_units": sum(units.get("read", {}).values()),
         "handler_cpu_ms": pipeline.get("handler_cpu_ms_per_lead") or DEFAULT_PER_LEAD["handler_cpu_ms"],
         "aws_calls": {k: calls.get(k, 0) for k in ("ingest", "route")},
-        # Domain events leave through the stream's forwarder (one PutEvents per lead's changes).
-        "events": calls.get("events_forwarder", (calls.get("by_service") or {}).get("events", 0.0)),
+        # Domain events leave through the stream's events function: its PutEvents calls (its other
+        # calls are the dashboard's DynamoDB reads and writes, whose units are in the sums above).
+        "events": (calls.get("events_function_by_service") or {}).get("events", DEFAULT_PER_LEAD["events"]),
+        "events_function": {
+            "cpu_ms": pipeline.get("events_function_cpu_ms_per_lead") or DEFAULT_PER_LEAD["events_function"]["cpu_ms"],
+            "calls": calls.get("events_forwarder") or DEFAULT_PER_LEAD["events_function"]["calls"],
+        },
         "log_bytes": pipeline.get("log_bytes_per_lead") or DEFAULT_PER_LEAD["log_bytes"],
     }, f"bench/results/latest.json of {report.get('at')}"
 
@@ -280,8 +290,9 @@ def monthly(
     ticks = facts.schedule_invocations_per_month
     gb_s += ticks * billed_ms(5.0, 2.0, memory["followup"]) / 1000 * memory["followup"] / 1024
     gb_s += api_reads * billed_ms(4.0, 1.5, memory["api"]) / 1000 * memory["api"] / 1024
-    # The stream's events forwarder runs once per lead's batch of changes too (≈ 2 ms CPU, 1 call).
-    gb_s += leads * billed_ms(2.0, 1.0, 256) / 1000 * 256 / 1024
+    # The stream's events function: domain events and the dashboard's counters, per lead as measured.
+    events_function = per_lead.get("events_function") or DEFAULT_PER_LEAD["events_function"]
+    gb_s += leads * billed_ms(events_function["cpu_ms"], events_function["calls"], 256) / 1000 * 256 / 1024
     invocations = 3 * leads + ticks + api_reads
     lines["Lambda (duration + requests)"] = (
         gb_s * price["lambda_gb_second"] + invocations * price["lambda_per_million"] / 1e6

@@ -646,10 +646,16 @@ def figures(result: PipelineResult) -> dict[str, Any]:
         "aws_calls_per_lead": _aws_calls(tallies.services, n),
         "decision_item_bytes": _sizes(tallies.decision_bytes),
         "log_bytes_per_lead": round(result.log_bytes / n) if n else 0,
+        # Every function the stream drives per lead, the events function's dashboard writes included.
         "capacity_units_per_lead": {
-            "write": {k: round(tallies.write_units.get(k, 0) / n, 2) for k in ("ingest", "route")} if n else {},
-            "read": {k: round(tallies.read_units.get(k, 0) / n, 2) for k in ("ingest", "route")} if n else {},
+            "write": {k: round(tallies.write_units.get(k, 0) / n, 2) for k in ("ingest", "route", "events")}
+            if n
+            else {},
+            "read": {k: round(tallies.read_units.get(k, 0) / n, 2) for k in ("ingest", "route", "events")} if n else {},
         },
+        "events_function_cpu_ms_per_lead": round(sum(inv.cpu_s for inv in by_function.get("events", [])) * 1000 / n, 2)
+        if n
+        else 0.0,
         "handler_ms_per_lead": {
             function: round(sum(inv.duration_s for inv in invocations) * 1000 / n, 1)
             for function, invocations in sorted(by_function.items())
@@ -697,8 +703,12 @@ def _aws_calls(services: dict[str, dict[str, int]], leads: int) -> dict[str, Any
         **by_handler,
         "total": per_lead(sum(by_service.values()), leads),  # the request path: ingest and route
         "by_service": {service: per_lead(count, leads) for service, count in sorted(by_service.items())},
-        # Off the request path: the stream's forwarder putting domain events on the bus.
+        # Off the request path: the stream's events function (domain events on the bus, and the
+        # dashboard's counters and feed since #14), every call and by service.
         "events_forwarder": per_lead(sum(services.get("events", {}).values()), leads),
+        "events_function_by_service": {
+            service: per_lead(count, leads) for service, count in sorted(services.get("events", {}).items())
+        },
     }
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench import cost
 
+METRICS = {"count": 0, "metrics": [], "names_built_from_values": []}
 PER_LEAD = {"write_units": 22.0, "read_units": 2.0, "handler_cpu_ms": {"ingest": 5.0, "route": 8.0},
             "aws_calls": {"ingest": 2.0, "route": 2.0}, "events": 0.0, "log_bytes": 1500}  # fmt: skip
 
@@ -90,3 +93,30 @@ def test_a_metric_math_alarm_is_billed_for_the_metrics_it_reads_not_its_expressi
     facts = cost.facts_from_template(template(("AWS::CloudWatch::Alarm", math)), "dev")
     # Then it counts as two alarm metrics, as CloudWatch bills it
     assert facts.alarm_metrics == 2
+
+
+def test_the_stream_events_function_is_priced_by_what_it_measured_not_as_one_event_a_call():
+    # Given a bench report where the events function made 2 PutEvents and 9.5 DynamoDB calls a lead
+    # (the dashboard's counters), wrote 11.5 units and read 4.7, at 20 ms of CPU a lead
+    report = {"at": "now", "reference": {
+        "capacity_units_per_lead": {"write": {"ingest": 18.0, "route": 16.0, "events": 11.5},
+                                    "read": {"ingest": 0.0, "route": 0.0, "events": 4.7}},
+        "aws_calls_per_lead": {"ingest": 1.0, "route": 1.0, "events_forwarder": 11.5,
+                               "events_function_by_service": {"dynamodb": 9.5, "events": 2.0}},
+        "handler_cpu_ms_per_lead": {"ingest": 3.0, "route": 3.0},
+        "events_function_cpu_ms_per_lead": 20.0,
+    }}  # fmt: skip
+    per_lead, _ = cost.per_lead_from_report(report)
+    # Then its units are in the DynamoDB sums, and only its PutEvents are EventBridge events
+    assert (per_lead["write_units"], per_lead["read_units"]) == (45.5, 4.7)
+    assert per_lead["events"] == 2.0
+    assert per_lead["events_function"] == {"cpu_ms": 20.0, "calls": 11.5}
+    # And its CPU and calls move the Lambda line
+    facts = cost.TemplateFacts(stage="dev")
+    light = cost.monthly(10, 3000, facts, {**per_lead, "events_function": {"cpu_ms": 2.0, "calls": 1.0}}, METRICS)
+    heavy = cost.monthly(10, 3000, facts, per_lead, METRICS)
+    extra_gb_s = 3000 * (cost.billed_ms(20.0, 11.5, 256) - cost.billed_ms(2.0, 1.0, 256)) / 1000 * 0.25
+    lambda_line = "Lambda (duration + requests)"
+    assert heavy["lines_usd"][lambda_line] - light["lines_usd"][lambda_line] == pytest.approx(
+        extra_gb_s * cost.PRICES["lambda_gb_second"][0], abs=1e-4
+    )  # (the lines are rounded to 4 decimals)
