@@ -199,7 +199,7 @@ def _cheap_sqs() -> None:
 
     original_get_attributes = SQSBackend.get_queue_attributes
     original_send = SQSBackend.send_message
-    original_attributes = Queue.attributes
+    original_attributes: Any = Queue.attributes  # a property on the class (mypy sees the getter)
 
     def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
         from moto.core.utils import unix_time
