@@ -6,9 +6,10 @@ batch writes the events function's, for the dashboard feed; a batch read the api
 that starts calling a new action adds it here; `tests/infra/test_infra_stack.py` checks the
 synthesized roles against this table. A transaction needs the per-item action (PutItem,
 UpdateItem, DeleteItem) on every table it touches, and ConditionCheckItem where it has a
-ConditionCheck item: ingest (the source's revision, capture/source_cache.py), route (the roster
-version, store/org.roster_version_check) and api (a note on a lead that exists, store/lead_edits.py;
-the search backfill's lead version, store/search.py).
+ConditionCheck item: ingest (the source's revision, capture/source_cache.py); route, followup
+(SLA moves, queued leads) and api (manual moves) on the org table (the roster version,
+store/org.roster_version_check); api on the leads table (a note on a lead that exists,
+store/lead_edits.py; the search backfill's lead version, store/search.py).
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ LEADS, ORG = LEADS_TABLE.logical_name, ORG_TABLE.logical_name
 TABLE_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "ingest": {LEADS: READ + WRITE, ORG: (*READ, "dynamodb:ConditionCheckItem")},
     "route": {LEADS: READ + WRITE, ORG: (*READ, *WRITE, "dynamodb:ConditionCheckItem")},
-    "followup": {LEADS: READ + WRITE, ORG: READ + WRITE},
+    "followup": {LEADS: READ + WRITE, ORG: (*READ, *WRITE, "dynamodb:ConditionCheckItem")},
     # Search reads the matched leads in one BatchGetItem.
     "api": {
         LEADS: READ + WRITE + DELETE + ("dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem"),
-        ORG: READ + WRITE + DELETE,
+        ORG: (*READ, *WRITE, *DELETE, "dynamodb:ConditionCheckItem"),
     },
     # Reads the stream (its event source mapping grants that), puts events on the bus, and keeps the
     # dashboard's counters and feed: it reads a lead's owner, writes the org table (the feed in

@@ -46,6 +46,8 @@ class Settled(Enum):
     OFFER_CLOSED = "offer_closed"
     # The expiry streak moved under us (another expiry of the same agent): read it and try again.
     STREAK_MOVED = "streak_moved"
+    # The roster version moved since the agent was read (accept): read the agent again.
+    ROSTER_MOVED = "roster_moved"
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,9 @@ class RoutingState:
     chain: RuleChain
     roster: Roster
     counts_today: dict[str, int] = field(default_factory=dict)
+    # The roster version read just before this state (`OrgRepository.roster_version`), when the
+    # reader commits under its check (tick/base.py); None when nobody read it.
+    roster_version: int | None = None
 
 
 class CommitResult(Enum):

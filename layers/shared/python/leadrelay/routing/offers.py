@@ -19,11 +19,31 @@ from leadrelay.clock import Clock, iso, local_day
 from leadrelay.errors import Refused
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, RoutingDecision, TimelineEvent, TimelineKind
+from leadrelay.models.agent import AgentStatus
 from leadrelay.models.offer import ACCEPTED_TRIGGER, Offer, Pass, Settled
+from leadrelay.models.roster import Roster
 from leadrelay.routing.ports import LeadReader, OfferBook, RosterReader
 
 DECLINED_TRIGGER = "offer_declined"
 EXPIRED_TRIGGER = "offer_expired"
+# Reads of the agent for one acceptance when the roster keeps changing under it (an admin's edits).
+ROSTER_ATTEMPTS = 3
+# Statuses under which an agent takes no lead, not even one offered before (a break does not stop it).
+CANNOT_TAKE = frozenset({AgentStatus.ON_LEAVE, AgentStatus.UNAVAILABLE, AgentStatus.BANNED})
+
+
+def _cannot_take(roster: Roster, offer: Offer, now: datetime) -> str | None:
+    """Why the offered agent may no longer take the lead on the current roster (None: they may)."""
+    agent = roster.agents.get(offer.agent_id)
+    if agent is None:
+        return "is no longer an agent"
+    status = agent.status_at(now)
+    if status in CANNOT_TAKE:
+        return f"is {status.value} now"
+    pool = roster.pools.get(offer.pool_id) if offer.pool_id else None
+    if offer.pool_id and (pool is None or offer.agent_id not in pool.agent_ids):
+        return f"is no longer in pool {offer.pool_id!r}"
+    return None
 
 
 def offered(decision: RoutingDecision, event: TimelineEvent, offer_id: str, expires_at: datetime, lead: Lead) -> None:
@@ -90,11 +110,35 @@ class OfferDesk:
         )  # fmt: skip
 
     def accept(self, agent_id: str, offer_id: str) -> Lead:
-        """The offered agent takes the lead; it is assigned to them."""
+        """The offered agent takes the lead; it is assigned to them, if they still may take leads.
+
+        The offer was decided on the roster as it was then: an agent banned, put on leave or made
+        unavailable, removed, or taken out of the offer's pool since may not accept it (the lead
+        goes back to routing when the offer expires). The roster version is read before the
+        agent and checked by the acceptance, so a change completing in between is seen: the
+        agent is read again (up to `ROSTER_ATTEMPTS` times)."""
         offer, lead = self._open(agent_id, offer_id)
+        for _ in range(ROSTER_ATTEMPTS):
+            settled = self._accept_once(offer, lead)
+            if settled is Settled.DONE:
+                fresh = self.leads.get(lead.lead_id, consistent=True)
+                assert fresh is not None
+                return fresh
+            if settled is not Settled.ROSTER_MOVED:
+                raise Refused("offer_closed", f"offer {offer_id} was settled meanwhile (expired or passed)")
+        raise Refused("state_changed", "agents, pools or rules kept changing while the offer was being accepted; "
+                      "try again")  # fmt: skip
+
+    def _accept_once(self, offer: Offer, lead: Lead) -> Settled:
+        agent_id, offer_id = offer.agent_id, offer.offer_id
         now = self._now(offer)
         if now >= offer.expires_at:
             raise Refused("offer_expired", f"offer {offer_id} expired at {iso(offer.expires_at)}")
+        roster_version = self.org.roster_version()  # before the roster, as routing/snapshot.py reads them
+        why = _cannot_take(self.org.load_roster(), offer, now)
+        if why is not None:
+            raise Refused("agent_not_eligible", f"{agent_id} {why} and cannot accept offer {offer_id}; the lead "
+                          f"goes back to routing when the offer expires at {iso(offer.expires_at)}")  # fmt: skip
         decision = self._decision(offer, "assigned", ACCEPTED_TRIGGER, f"{agent_id} accepted offer {offer_id}", now)
         event = TimelineEvent(
             event_id=decision.decision_id, lead_id=lead.lead_id, at=now, kind=TimelineKind.ASSIGNED.value,
@@ -102,12 +146,8 @@ class OfferDesk:
             data={"agent_id": agent_id, "rule_id": offer.rule_id, "pool_id": offer.pool_id, "team_id": offer.team_id,
                   "source_id": lead.source_id, "received_at": iso(lead.received_at), "offer_id": offer_id},
         )  # fmt: skip
-        settled = self.offers.accept(offer, lead, decision, event, local_day(now, self.timezone), self.sla_queue)
-        if settled is not Settled.DONE:
-            raise Refused("offer_closed", f"offer {offer_id} was settled meanwhile (expired or passed)")
-        fresh = self.leads.get(lead.lead_id, consistent=True)
-        assert fresh is not None
-        return fresh
+        day = local_day(now, self.timezone)
+        return self.offers.accept(offer, lead, decision, event, day, self.sla_queue, roster_version=roster_version)
 
     def decline(self, agent_id: str, offer_id: str, note: str | None = None) -> Lead:
         """The agent passes; the lead goes back to routing."""

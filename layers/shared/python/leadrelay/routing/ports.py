@@ -68,6 +68,7 @@ class ReassignmentWriter(Protocol):
         stamp_round_robin: bool,
         register_override: bool = True,
         more_events: tuple[TimelineEvent, ...] = (),
+        roster_version: int | None = None,
     ) -> CommitResult: ...
 
 
@@ -81,6 +82,8 @@ class RosterReader(Protocol):
 
     def roster_moved(self) -> None: ...
 
+    def roster_version(self) -> int: ...
+
 
 class OfferBook(Protocol):
     """Open offers and their settlement: each one transaction that settles an offer exactly once."""
@@ -92,7 +95,14 @@ class OfferBook(Protocol):
     def expiry_streak(self, agent_id: str) -> int: ...
 
     def accept(
-        self, offer: Offer, lead: Lead, decision: RoutingDecision, event: TimelineEvent, day: date, sla_queue: str
+        self,
+        offer: Offer,
+        lead: Lead,
+        decision: RoutingDecision,
+        event: TimelineEvent,
+        day: date,
+        sla_queue: str,
+        roster_version: int | None = None,
     ) -> Settled: ...
 
     def pass_on(

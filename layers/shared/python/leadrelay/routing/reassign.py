@@ -29,6 +29,8 @@ from leadrelay.routing.ports import ReassignmentWriter, RoutingStateReader
 from leadrelay.routing.rules import Rule, RuleChain
 
 NEEDS_FORCE = frozenset({SkipReason.ON_LEAVE, SkipReason.UNAVAILABLE, SkipReason.CAPPED})
+# Decisions of one move, when the roster keeps changing under it (each change is rare: an admin's).
+ROSTER_ATTEMPTS = 3
 
 
 class ReassignRefused(Refused):
@@ -74,15 +76,33 @@ class Reassigner:
         self.timezone = timezone
 
     def reassign(self, lead: Lead, move: Reassignment) -> RoutingDecision:
-        """Move `lead` (as read, with its version) as `move` says; raise `ReassignRefused` if not."""
+        """Move `lead` (as read, with its version) as `move` says; raise `ReassignRefused` if not.
+
+        The move is decided on the roster read after its version, and committed only while that
+        version holds: when agents, teams, pools or rules changed in between, it is decided again
+        on the new roster (the named agent may now be refused, say on leave, or a pool's strategy
+        picks someone else), up to `ROSTER_ATTEMPTS` times."""
         if lead.offer_id is not None:  # its offer holds the agent's counters: settle it first
             raise ReassignRefused("lead_offered", f"the lead is offered to {lead.offered_agent_id} until "
                                   f"{lead.offer_expires_at}; it can move once accepted or passed on")  # fmt: skip
+        for _ in range(ROSTER_ATTEMPTS):
+            decision = self._reassign_once(lead, move)
+            if decision is not None:
+                return decision
+        raise ReassignRefused(
+            "state_changed", "agents, pools or rules kept changing while the lead was being moved; try again"
+        )
+
+    def _reassign_once(self, lead: Lead, move: Reassignment) -> RoutingDecision | None:
+        """One decision and its commit; None when the roster moved in between (decide again)."""
         # Never before the lead's last assignment: a timeline must read in the order things happened,
         # even when clocks on different hosts disagree by a few milliseconds.
         latest = max(t for t in (lead.received_at, lead.assigned_at) if t is not None)
         now = max(self.clock.now(), latest + timedelta(milliseconds=1))
         day = local_day(now, self.timezone)
+        # The version first, then the state (as routing/snapshot.py reads them): the commit checks
+        # it, so a roster change completed after this read sends the move round again.
+        roster_version = self.org.roster_version()
         state = self.org.load_routing_state(day)
         roster, counts, chain = state.roster, state.counts_today, state.chain
         previous = lead.assigned_agent_id
@@ -166,8 +186,11 @@ class Reassigner:
             assignment.vtime, assignment.pool_vtime = plan.vtime, plan.pool_vtime
             assignment.load_seen = plan.load_seen
         result = self.assignments.reassign(
-            lead, decision, event, assignment=assignment, day=day, roster=roster, stamp_round_robin=pool_id is not None
-        )
+            lead, decision, event, assignment=assignment, day=day, roster=roster, stamp_round_robin=pool_id is not None,
+            roster_version=roster_version,
+        )  # fmt: skip
+        if result is CommitResult.ROSTER_MOVED:
+            return None
         if result is CommitResult.LEAD_CHANGED:
             raise ReassignRefused("lead_changed", "the lead changed while it was being moved; reload and try again")
         if result is CommitResult.STATE_CHANGED:

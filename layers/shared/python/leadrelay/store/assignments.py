@@ -150,11 +150,16 @@ class AssignmentStore:
         stamp_round_robin: bool,
         register_override: bool = True,
         more_events: tuple[TimelineEvent, ...] = (),
+        roster_version: int | None = None,
     ) -> CommitResult:
         """Move an assigned (or unassigned, or still pending) lead to another agent, on condition
         that the lead has not changed since it was read. The new agent's day counter moves under
         their cap unless `assignment.daily_cap` is None (a forced override); the pool's
-        round-robin stamp moves only when a pool's strategy picked the agent."""
+        round-robin stamp moves only when a pool's strategy picked the agent.
+
+        With `roster_version` (read before the roster the move was decided on), the move also
+        checks that no change to agents, teams, pools or rules completed since, as `commit` does:
+        `ROSTER_MOVED` means decide again on the new roster."""
         txn = Transaction()
         sets = (
             "SET #status = :status, routing_state = :done, version = version + :one, "
@@ -203,7 +208,11 @@ class AssignmentStore:
         # tick makes (SLA, queued leads) are not overrides.
         if register_override:
             txn.put(self.leads_table, override_item(decision, assignment.team_id))
-        return self._run(txn)
+        roster_check_at = None
+        if roster_version is not None:  # last: the lead's own condition stays item 0
+            roster_check_at = len(txn.items)
+            txn.items.append(roster_version_check(self.org_table, roster_version))
+        return self._run(txn, roster_check_at)
 
     def _count(self, txn: Transaction, assignment: Assignment, day: date) -> None:
         counter_values: dict[str, object] = {":one": 1, ":expires": counter_expiry(day)}

@@ -27,7 +27,7 @@ from leadrelay.models.offer import ACCEPTED_TRIGGER, Offer, Pass, Settled  # noq
 from leadrelay.models.roster import OfferTerms, new_offer  # noqa: F401  (new_offer: the old import path)
 from leadrelay.store.dynamo import client, from_item, query_all, to_item
 from leadrelay.store.leads import LEAD_SK, decision_item, lead_pk, timeline_item
-from leadrelay.store.org import ROSTER, day_sk, load_sk
+from leadrelay.store.org import ROSTER, day_sk, load_sk, roster_version_check
 from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
 
 if TYPE_CHECKING:
@@ -170,10 +170,20 @@ class OfferStore:
         )
 
     def accept(
-        self, offer: Offer, lead: Lead, decision: RoutingDecision, event: TimelineEvent, day: date, sla_queue: str
+        self,
+        offer: Offer,
+        lead: Lead,
+        decision: RoutingDecision,
+        event: TimelineEvent,
+        day: date,
+        sla_queue: str,
+        roster_version: int | None = None,
     ) -> Settled:
         """The lead becomes the agent's: assigned with the pool and team the offer was made for. The
-        counters moved when the offer was made, so nothing else changes but the expiry streak."""
+        counters moved when the offer was made, so nothing else changes but the expiry streak.
+
+        With `roster_version` (read before the agent was found still able to take it), the
+        acceptance holds only while no roster change completed since (`Settled.ROSTER_MOVED`)."""
         now = decision.at
         sets = ("SET #status = :assigned, routing_state = :done, version = version + :one, "
                 "assigned_agent_id = :agent, agent_pk = :agent, assigned_at = :now")  # fmt: skip
@@ -199,7 +209,11 @@ class OfferStore:
         txn.put(self.leads_table, decision_item(decision))
         txn.put(self.leads_table, timeline_item(event))
         txn.put(self.leads_table, ledger_item("accepted", now, day, offer.agent_id, offer.pool_id, lead))
-        return self._run(txn)
+        roster_check_at = None
+        if roster_version is not None:  # last: the offer's own conditions stay items 0 and 1
+            roster_check_at = len(txn.items)
+            txn.items.append(roster_version_check(self.org_table, roster_version))
+        return self._run(txn, roster_check_at)
 
     def pass_on(
         self, offer: Offer, lead: Lead, decision: RoutingDecision, event: TimelineEvent, day: date, passing: Pass
@@ -240,13 +254,15 @@ class OfferStore:
                                                   passing.check_out_reason))  # fmt: skip
         return self._run(txn)
 
-    def _run(self, txn: Transaction) -> Settled:
+    def _run(self, txn: Transaction, roster_check_at: int | None = None) -> Settled:
         try:
             run_transaction(txn.items)
         except TransactionFailed as failed:
             failing = failed.failed_conditions()
             if 0 in failing or 1 in failing:
                 return Settled.OFFER_CLOSED
+            if roster_check_at is not None and roster_check_at in failing:
+                return Settled.ROSTER_MOVED
             if failing or failed.conflicted:
                 return Settled.STREAK_MOVED
             raise

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from leadrelay.clock import Clock, local_day
@@ -90,6 +90,15 @@ class TickBase:
     @property
     def table(self) -> str:
         return self.leads.table
+
+    def _routing_state(self, day: date) -> OrgState:
+        """The routing state to decide on, with the roster version read just before it (as
+        routing/snapshot.py reads them): `_commit` checks that version, so a move decided on the
+        roster as it was before a change that completed meanwhile is refused (`ROSTER_MOVED`)."""
+        version = self.org.roster_version()
+        state = self.org.load_routing_state(day)
+        state.roster_version = version
+        return state
 
     def _due(self, queue: str, until: datetime) -> list[dict[str, Any]]:
         items, _ = self.followups.due(queue, until, self.batch)
@@ -249,4 +258,5 @@ class TickBase:
             stamp_round_robin=plan.pool_id is not None,
             register_override=False,
             more_events=more,
+            roster_version=state.roster_version,
         )

@@ -32,7 +32,7 @@ class SlaSteps(NurtureSteps):  # a new SLA clock attaches its rule's nurture cad
         if not items:
             return
         day = local_day(now, self.timezone)
-        state = self.org.load_routing_state(day)
+        state = self._routing_state(day)
         org_default: list[int | None] = []
         for item in items:
             lead = self._lead(item)
@@ -117,12 +117,14 @@ class SlaSteps(NurtureSteps):  # a new SLA clock attaches its rule's nurture cad
             result = None
             for _ in range(3):
                 result = self._redistribute(lead, plan.pools, plan.exclude, state, now)
-                if result is not CommitResult.STATE_CHANGED:
+                # A lost race on a counter, or a roster change (the agent picked may be on leave
+                # now): decide again on state read afresh.
+                if result not in (CommitResult.STATE_CHANGED, CommitResult.ROSTER_MOVED):
                     break
-                state = self.org.load_routing_state(day)
+                state = self._routing_state(day)
             if result is CommitResult.COMMITTED:
                 report.add("sla_redistributed")
-                return self.org.load_routing_state(day)
+                return self._routing_state(day)
             if result is not None:
                 return state  # contacted meanwhile, or busy: the next tick looks again
             why = "nobody else can take it now"
