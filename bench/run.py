@@ -260,7 +260,8 @@ def render(report: dict[str, Any], checked: list[Target]) -> str:
     if reference.get("decision_item_bytes"):
         out.append(f"  decision item bytes: {reference['decision_item_bytes']}; capacity units per lead: "
                    f"{reference.get('capacity_units_per_lead')}; log bytes per lead: "
-                   f"{reference.get('log_bytes_per_lead')}")  # fmt: skip
+                   f"{reference.get('log_bytes_per_lead')}; the stream's events function (dashboard counters, "
+                   f"domain events), CPU ms per lead: {reference.get('events_function_cpu_ms_per_lead')}")  # fmt: skip
     if report.get("cost"):
         from bench.cost import render as render_cost
 
@@ -324,6 +325,7 @@ def main() -> int:
                     "handler_cpu_ms_per_lead",
                     "aws_calls_per_lead",
                     "capacity_units_per_lead",
+                    "events_function_cpu_ms_per_lead",
                     "decision_item_bytes",
                     "log_bytes_per_lead",
                 )
