@@ -195,7 +195,7 @@ class Reassigner:
             raise ReassignRefused("lead_changed", "the lead changed while it was being moved; reload and try again")
         if result is CommitResult.STATE_CHANGED:
             if held is not None and plan is None:  # say so when the backlog filled up meanwhile (a pool
-                # move is tried again instead: its strategy picks among those still under their caps)
+                # move gets state_changed: asked again, its strategy picks among those still under caps)
                 now_load = self.org.load_routing_state(day).roster.load(agent_id)
                 if now_load >= held:
                     raise ReassignRefused("backlog_full", f"{agent_id} reached their backlog cap ({held} open leads) "
