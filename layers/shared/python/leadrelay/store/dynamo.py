@@ -112,6 +112,11 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _python(deserialize(v)) for k, v in item.items()}
 
 
+def without_keys(values: dict[str, Any]) -> dict[str, Any]:
+    """An item's attributes without its table keys (`pk`, `sk`)."""
+    return {k: v for k, v in values.items() if k not in ("pk", "sk")}
+
+
 def query_all(**kwargs: Any) -> list[dict[str, Any]]:
     """Every item a Query returns, across pages, as plain dicts: `store/paging.py` (the old
     import path, still used by modules that have not moved to it)."""

@@ -32,6 +32,7 @@ from leadrelay.store.lists import LIST_IGNORED, LIST_LEADS, LIST_QUARANTINE, lis
 from leadrelay.store.overrides import OverrideRegister
 from leadrelay.store.quarantine import QuarantineStore
 from leadrelay.store.raw import RawRequest, raw_sk
+from leadrelay.store.source_records import source_revision_check
 from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
 
 LEAD_SK = "LEAD"
@@ -208,9 +209,9 @@ class LeadRepository:
         self, txn: Transaction, keys: list[DedupeKey], success: StoreOutcome, guard: SourceGuard | None = None
     ) -> MergeResult:
         """Run a capture transaction whose item 0 is the lead and items 1.. its identities (and,
-        with `guard`, whose last item is the condition on the source: `_guard_check`)."""
+        with `guard`, whose last item is the condition on the source: `source_revision_check`)."""
         if guard is not None:
-            self._guard_check(txn, guard)
+            txn.items.append(source_revision_check(guard))
         try:
             run_transaction(txn.items)
         except TransactionFailed as failed:
@@ -280,21 +281,6 @@ class LeadRepository:
             self.record_duplicate(lead_id, raw, "provider notice")
             return False
         return True
-
-    @staticmethod
-    def _guard_check(txn: Transaction, guard: SourceGuard) -> None:
-        """The source item still exists at the revision the capture decided with (a ConditionCheck:
-        billed as a write of the source item's size, nothing written)."""
-        check: dict[str, Any] = {
-            "TableName": guard.table,
-            "Key": to_item({"pk": "SOURCES", "sk": guard.source_id}),
-            "ConditionExpression": "revision = :revision",
-            "ExpressionAttributeValues": to_item({":revision": guard.revision}),
-        }
-        if not guard.revision:  # an item written before revisions existed
-            check["ConditionExpression"] = "attribute_exists(pk) AND attribute_not_exists(revision)"
-            del check["ExpressionAttributeValues"]
-        txn.items.append({"ConditionCheck": check})
 
     def _raw_put(self, txn: Transaction, lead_id: str, raw: RawRequest) -> None:
         item = {"pk": lead_pk(lead_id), "sk": raw_sk(raw)}

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from leadrelay.models.user import User, UserStatus
-from leadrelay.store.dynamo import client, from_item, if_condition_holds, to_item, to_value
+from leadrelay.store.dynamo import client, from_item, if_condition_holds, to_item, to_value, without_keys
 from leadrelay.store.paging import query_all
 
 USERS = "USERS"
@@ -33,10 +33,6 @@ def forget_cached(user_id: str | None = None) -> None:
             _cache.pop(user_id, None)
 
 
-def _strip(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if k not in ("pk", "sk")}
-
-
 class UserStore:
     """Reads and writes user records."""
 
@@ -49,7 +45,7 @@ class UserStore:
 
     def get(self, user_id: str, consistent: bool = True) -> User | None:
         item = client().get_item(TableName=self.table, Key=self._key(user_id), ConsistentRead=consistent).get("Item")
-        return User.model_validate(_strip(from_item(item))) if item else None
+        return User.model_validate(without_keys(from_item(item))) if item else None
 
     def cached(self, user_id: str) -> User | None:
         """The record as of at most `cache_seconds` ago (None: there is none)."""
@@ -116,7 +112,7 @@ class UserStore:
         forget_cached(user_id)
         if response is None:
             return None
-        return User.model_validate(_strip(from_item(response["Attributes"])))
+        return User.model_validate(without_keys(from_item(response["Attributes"])))
 
     def list(self) -> builtins.list[User]:
         """Every user record (an SME has tens of people: one partition, one query)."""
@@ -126,7 +122,7 @@ class UserStore:
             ExpressionAttributeValues=to_item({":pk": USERS}),
             ConsistentRead=True,
         )
-        return sorted((User.model_validate(_strip(item)) for item in items), key=lambda u: (u.role, u.username))
+        return sorted((User.model_validate(without_keys(item)) for item in items), key=lambda u: (u.role, u.username))
 
     def for_agent(self, agent_id: str) -> builtins.list[User]:
         """The records that sign in as `agent_id` (normally one)."""
