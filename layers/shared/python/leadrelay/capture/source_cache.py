@@ -6,7 +6,7 @@ a GetItem per lead (a third of ingest's CPU). A warm container now keeps the sou
 (`SourceCache`) and keeps the promise by optimistic concurrency (`SourceCheck`):
 
 - a lead decided with a cached copy is written only on condition that the source item is still at
-  the copy's `revision` (every write of a source moves it, store/org.py): the condition is the
+  the copy's `revision` (every write of a source moves it, store/source_records.py): the condition is the
   capture transaction's last item, so the check and the write are one atomic step;
 - if the condition fails, nothing was written: the capture forgets the copy, reads the source
   again and runs again from the start (key, active, the adapter's verification, the mapping);
