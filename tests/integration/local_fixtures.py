@@ -89,3 +89,23 @@ def own_tables(server: MotoServer, monkeypatch: pytest.MonkeyPatch, prefix: str)
     for table in definitions.TABLES:
         create_table(ddb, table, names[table.env_var])
     return names
+
+
+def ingested_lead_event(ingest: Any, leads_table: str, phone: str, sequence: int) -> tuple[str, dict[str, Any]]:
+    """A webhook lead stored through the ingest function (source `web`, key `k`), and the stream
+    event that carries its INSERT to the router: (lead id, Lambda DynamoDB event)."""
+    import json
+
+    import boto3
+
+    from tests.helpers import LambdaContext, hook_event, stream_event
+
+    response = ingest(hook_event("web", {"phone": phone}, key="k"), LambdaContext())
+    assert response["statusCode"] == 202, response
+    lead_id = json.loads(response["body"])["lead_id"]
+    key = {"pk": {"S": f"LEAD#{lead_id}"}, "sk": {"S": "LEAD"}}
+    item = boto3.client("dynamodb").get_item(TableName=leads_table, Key=key)["Item"]
+    record = {"eventID": str(uuid.uuid4()), "eventName": "INSERT",
+              "dynamodb": {"Keys": {"pk": item["pk"], "sk": item["sk"]}, "NewImage": item,
+                           "SequenceNumber": str(sequence), "StreamViewType": "NEW_AND_OLD_IMAGES"}}  # fmt: skip
+    return lead_id, stream_event([record], "arn:aws:dynamodb:ap-south-1:123456789012:table/x/stream/1")

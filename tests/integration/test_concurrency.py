@@ -15,15 +15,14 @@ from typing import Any
 import boto3
 import pytest
 
-from leadrelay import definitions, wiring
-from leadrelay.clock import SystemClock, local_day, set_clock
-from leadrelay.local.aws import base_env, create_table
+from leadrelay import wiring
+from leadrelay.clock import SystemClock, local_day
 from leadrelay.local.stack import RESOLVER_LOCK, ContainerPool
 from leadrelay.models import Agent, AgentStatus, Pool, Source
 from leadrelay.models.source import hash_key
 from leadrelay.routing.rules import RuleChain
-from tests.helpers import LambdaContext, hook_event, stream_event
-from tests.integration.local_fixtures import moto_server  # noqa: F401 (fixture)
+from tests.helpers import LambdaContext
+from tests.integration.local_fixtures import ingested_lead_event, moto_server, own_tables  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.concurrency
 
@@ -35,19 +34,7 @@ THREADS = int(__import__("os").environ.get("CONCURRENCY_THREADS", "16"))
 
 @pytest.fixture
 def org(moto_server: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:  # noqa: F811
-    suffix = uuid.uuid4().hex[:8]
-    names = {
-        "LEADS_TABLE": f"c-leads-{suffix}",
-        "ORG_TABLE": f"c-org-{suffix}",
-        "EVENT_BUS_NAME": f"c-bus-{suffix}",
-    }
-    for key, value in {**base_env(moto_server.endpoint), **names}.items():
-        monkeypatch.setenv(key, value)
-    set_clock(SystemClock())
-    wiring.reset()
-    ddb = boto3.client("dynamodb")
-    for table in definitions.TABLES:
-        create_table(ddb, table, names[table.env_var])
+    names = own_tables(moto_server, monkeypatch, "c")
     boto3.client("events").create_event_bus(Name=names["EVENT_BUS_NAME"])
     repo = wiring.org_repository()
     for agent_id, cap in CAPS.items():
@@ -69,20 +56,12 @@ def test_200_leads_from_16_threads_keep_every_routing_invariant_under_random_ava
     ingest = ContainerPool(functions / "ingest", "ingest", 1, RESOLVER_LOCK)
     route = ContainerPool(functions / "route", "route", THREADS)
 
-    ddb = boto3.client("dynamodb")
     deliveries = Counter[str]()
     lock = threading.Lock()
 
     def one_lead(i: int) -> str:
         # Given a webhook lead, stored by ingest
-        response = ingest(hook_event("web", {"phone": f"9{i:09d}"}, key="k"), LambdaContext())
-        assert response["statusCode"] == 202, response
-        lead_id = json.loads(response["body"])["lead_id"]
-        item = ddb.get_item(TableName=org["LEADS_TABLE"], Key={"pk": {"S": f"LEAD#{lead_id}"}, "sk": {"S": "LEAD"}})
-        record = {"eventID": str(uuid.uuid4()), "eventName": "INSERT",
-                  "dynamodb": {"Keys": {"pk": item["Item"]["pk"], "sk": item["Item"]["sk"]}, "NewImage": item["Item"],
-                               "SequenceNumber": str(i), "StreamViewType": "NEW_AND_OLD_IMAGES"}}  # fmt: skip
-        event = stream_event([record], "arn:aws:dynamodb:ap-south-1:123456789012:table/x/stream/1")
+        lead_id, event = ingested_lead_event(ingest, org["LEADS_TABLE"], f"9{i:09d}", i)
         # When the stream delivers it twice (a redelivery), retrying failed records as the ESM does
         for _ in range(2):
             for _attempt in range(20):

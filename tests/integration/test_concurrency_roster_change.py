@@ -10,18 +10,15 @@ the roster as it was before that change.
 from __future__ import annotations
 
 import itertools
-import json
 import random
 import threading
 import time
-import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from leadrelay import wiring
@@ -30,9 +27,9 @@ from leadrelay.local.stack import RESOLVER_LOCK, ContainerPool
 from leadrelay.models import Pool
 from leadrelay.models.roster import CommitResult
 from leadrelay.store.assignments import AssignmentStore
-from tests.helpers import LambdaContext, hook_event, stream_event
+from tests.helpers import LambdaContext
 from tests.integration import test_concurrency
-from tests.integration.local_fixtures import moto_server  # noqa: F401 (fixture)
+from tests.integration.local_fixtures import ingested_lead_event, moto_server  # noqa: F401 (fixture)
 from tests.integration.test_concurrency import org  # noqa: F401 (fixture: agents a1..a6, pool "all")
 
 pytestmark = pytest.mark.concurrency
@@ -75,18 +72,10 @@ def test_roster_changes_while_16_threads_route_never_let_a_stale_roster_commit(
     functions = Path(__file__).resolve().parents[2] / "functions"
     ingest = ContainerPool(functions / "ingest", "ingest", 1, RESOLVER_LOCK)
     route = ContainerPool(functions / "route", "route", threads)
-    ddb = boto3.client("dynamodb")
     routed = Counter[str]()
 
     def one_lead(i: int) -> str:
-        response = ingest(hook_event("web", {"phone": f"8{i:09d}"}, key="k"), LambdaContext())
-        assert response["statusCode"] == 202, response
-        lead_id = json.loads(response["body"])["lead_id"]
-        item = ddb.get_item(TableName=org["LEADS_TABLE"], Key={"pk": {"S": f"LEAD#{lead_id}"}, "sk": {"S": "LEAD"}})
-        record = {"eventID": str(uuid.uuid4()), "eventName": "INSERT",
-                  "dynamodb": {"Keys": {"pk": item["Item"]["pk"], "sk": item["Item"]["sk"]}, "NewImage": item["Item"],
-                               "SequenceNumber": str(i), "StreamViewType": "NEW_AND_OLD_IMAGES"}}  # fmt: skip
-        event = stream_event([record], "arn:aws:dynamodb:ap-south-1:123456789012:table/x/stream/1")
+        lead_id, event = ingested_lead_event(ingest, org["LEADS_TABLE"], f"8{i:09d}", i)
         for _attempt in range(20):  # a failed record is retried, as the event source mapping does
             try:
                 if route(event, LambdaContext()) == {"batchItemFailures": []}:

@@ -12,17 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 
-from leadrelay import definitions, wiring
+from leadrelay import wiring
 from leadrelay.capture import WebhookRequest
-from leadrelay.clock import SystemClock, set_clock
-from leadrelay.local.aws import base_env, create_table
 from leadrelay.models import Source, SourceKind
 from leadrelay.models.source import hash_key
 from leadrelay.store.leads import LeadRepository
-from tests.integration.local_fixtures import moto_server  # noqa: F401 (fixture)
+from tests.integration.local_fixtures import moto_server, own_tables  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.concurrency
 OLD, NEW = "old-key", "new-key"
@@ -30,15 +27,7 @@ OLD, NEW = "old-key", "new-key"
 
 @pytest.fixture
 def org(moto_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:  # noqa: F811
-    suffix = uuid.uuid4().hex[:8]
-    names = {"LEADS_TABLE": f"c-leads-{suffix}", "ORG_TABLE": f"c-org-{suffix}", "EVENT_BUS_NAME": f"c-bus-{suffix}"}
-    for key, value in {**base_env(moto_server.endpoint), **names}.items():
-        monkeypatch.setenv(key, value)
-    set_clock(SystemClock())
-    wiring.reset()
-    ddb = boto3.client("dynamodb")
-    for table in definitions.TABLES:
-        create_table(ddb, table, names[table.env_var])
+    names = own_tables(moto_server, monkeypatch, "c")
     wiring.org_repository().create_source(Source(source_id="web", kind=SourceKind.GENERIC, name="Website",
                                                  key_hash=hash_key(OLD)))  # fmt: skip
     yield names
