@@ -11,37 +11,10 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from api_routes import (
-    activities,
-    agents,
-    audit,
-    dashboard,
-    exports,
-    followup_settings,
-    followups,
-    gate,
-    lead_entry,
-    lead_export,
-    leads,
-    openapi_doc,
-    pipeline,
-    pools,
-    quarantine,
-    reports,
-    request_hygiene,
-    routing,
-    settings,
-    sources,
-    sync,
-    users,
-)
-from api_routes import fairness as fairness_routes
-from api_routes import offers as offer_routes
-from api_routes import privacy as privacy_routes
-from api_routes import search_index as search_index_routes
-from api_routes.agents import BadUntil
+from api_routes import gate, openapi_doc, request_hygiene
 from api_routes.body_limits import refuse_hostile_body
-from api_routes.common import BadRequest, Conflict, NotFound, Unprocessable
+from api_routes.common import BadRequest, CaptureRefused, Conflict, NotFound, Unprocessable
+from api_routes.routers import Routers
 from leadrelay import tracing, wiring
 from leadrelay.auth import Forbidden, Unauthorized
 from leadrelay.errors import RETRY_AFTER_S, TransactionFailed, unavailable_body
@@ -51,29 +24,7 @@ tracer = tracing.tracer("api")  # the X-Ray SDK only when tracing is on (leadrel
 metrics = Metrics(namespace="LeadRelay", service="api")
 
 app = APIGatewayRestResolver(enable_validation=True)
-app.include_router(leads.router)
-app.include_router(agents.router)
-app.include_router(pools.router)
-app.include_router(routing.router)
-app.include_router(quarantine.router)
-app.include_router(settings.router)
-app.include_router(reports.router)
-app.include_router(sources.router)
-app.include_router(lead_entry.router)
-app.include_router(lead_export.router)
-app.include_router(pipeline.router)
-app.include_router(activities.router)
-app.include_router(followups.router)
-app.include_router(followup_settings.router)
-app.include_router(sync.router)
-app.include_router(users.router)
-app.include_router(audit.router)
-app.include_router(offer_routes.router)
-app.include_router(fairness_routes.router)
-app.include_router(dashboard.router)
-app.include_router(privacy_routes.router)
-app.include_router(search_index_routes.router)
-app.include_router(exports.router)
+routers = Routers(app)  # route modules load on the first request that needs them (api_routes/routers.py)
 openapi_doc.install(app)
 wiring.prepare(wiring.lead_repository, wiring.org_repository)
 
@@ -125,13 +76,8 @@ def unprocessable(exc: Unprocessable) -> Response:
     return _error(422, exc.code, str(exc))
 
 
-@app.exception_handler(BadUntil)
-def bad_until(exc: BadUntil) -> Response:
-    return _error(422, "invalid_request", str(exc))
-
-
-@app.exception_handler(lead_entry.CaptureRefused)
-def capture_refused(exc: lead_entry.CaptureRefused) -> Response:
+@app.exception_handler(CaptureRefused)
+def capture_refused(exc: CaptureRefused) -> Response:
     return _error(exc.status, exc.code, str(exc))
 
 
@@ -155,6 +101,11 @@ def no_route(_: Exception) -> Response:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The gate checks the caller against the route's access rule first, and writes the access log;
     # a hostile or malformed body is refused before the resolver's validation parses it.
+    path = str(event.get("path") or "/")
+    if path in openapi_doc.DOC_PATHS:
+        routers.load_all()  # the document describes every route
+    else:
+        routers.serve(str(event.get("httpMethod") or "GET"), path)
     return gate.serve(event, lambda: _serve(event, context), _has_route)  # type: ignore[no-any-return]
 
 

@@ -273,6 +273,7 @@ def test_every_adapter_answers_2xx_or_4xx_and_keeps_the_request_whatever_the_hos
 def _api_routes() -> list[tuple[str, str]]:
     import api_handler
 
+    api_handler.routers.load_all()
     schema = api_handler.app.get_openapi_schema().model_dump(by_alias=True, exclude_none=True)
     routes = []
     for path, operations in schema["paths"].items():

@@ -27,6 +27,7 @@ from api_routes.access import ACCESS
 from leadrelay.auth import Role
 from tests.helpers import LambdaContext, api_event
 
+api_handler.routers.load_all()  # every route module, as the OpenAPI document sees them
 ROUTES = sorted(
     {
         f"{route.method} {route.openapi_path}"

@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from api_routes.route_index import ROUTES
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_ROOT = REPO_ROOT / "layers" / "shared" / "python"
 HANDLERS = ("ingest", "route", "followup", "api", "events", "export")
@@ -114,10 +116,12 @@ def test_the_webhook_function_loads_no_powertools_resolver() -> None:
 # Domain modules only some api routes use, imported inside those routes: the privacy store with the
 # contact normalisers and phonenumbers (api_routes/privacy.py), the routing engine (simulation) and
 # the fairness ledger (routing.py, fairness.py), the dashboard's view arithmetic (dashboard.py), the
-# nurture rules (followups.py) and the source adapters' package (sources.py, creating a source).
+# nurture rules (followups.py), the source adapters' package (sources.py, creating a source), and the
+# rule chain and roster models (store/org.py loads them with the calls that read them).
 API_LAZY_MODULES = (
     "leadrelay.privacy", "leadrelay.models.contact", "phonenumbers", "leadrelay.routing.engine",
     "leadrelay.routing.fairness", "leadrelay.dashboard.view", "leadrelay.followup.nurture", "leadrelay.sources",
+    "leadrelay.models.rules", "leadrelay.models.roster",
 )  # fmt: skip
 
 _API_PROBE = """
@@ -146,6 +150,7 @@ from api_routes import views
 from leadrelay.store import dynamo
 
 at_import = sorted(sys.modules)
+api_handler.routers.load_all()  # what the OpenAPI document, or every route called once, loads
 models = [value for name, module in list(sys.modules.items()) if name.startswith("api_routes.")
           for value in vars(module).values()
           if isinstance(value, type) and issubclass(value, pydantic.BaseModel) and value.__module__ == name]
@@ -191,6 +196,16 @@ def test_the_api_loads_no_domain_module_that_only_some_routes_use(api_cold_start
     # Then the privacy store (with phonenumbers), the routing engine and the fairness ledger are
     # not loaded: the routes that use them import them (tests/integration cover those routes)
     assert loaded.isdisjoint(API_LAZY_MODULES), sorted(loaded & set(API_LAZY_MODULES))
+
+
+def test_the_api_imports_no_route_module_at_init(api_cold_start: dict[str, Any]) -> None:
+    # Given the api function imported as deployed
+    loaded = set(api_cold_start["at_import"])
+    # Then no module with routes is loaded yet: a request loads the ones its path may be routed to
+    # (api_routes/routers.py; tests/unit/test_api_routers.py)
+    route_modules = {f"api_routes.{name}" for name in ROUTES.values()}
+    assert len(route_modules) >= 20
+    assert loaded.isdisjoint(route_modules), sorted(loaded & route_modules)
 
 
 def test_the_api_builds_its_route_models_when_first_used(api_cold_start: dict[str, Any]) -> None:

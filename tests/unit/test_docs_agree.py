@@ -32,6 +32,7 @@ def _normal(method: str, path: str) -> str:
 
 
 def registered_routes() -> set[str]:
+    api_handler.routers.load_all()
     routes = (*api_handler.app._static_routes, *api_handler.app._dynamic_routes)
     return {_normal(route.method, route.openapi_path) for route in routes}
 

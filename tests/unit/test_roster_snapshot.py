@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from leadrelay.models import Agent, Lead, LeadStatus, Pool
+from leadrelay.models.roster import RoutingState
 from leadrelay.routing.roster import Roster, RoundRobinState
 from leadrelay.routing.rules import RuleChain
 from leadrelay.routing.snapshot import RosterSnapshots
-from leadrelay.store.org import RoutingState
 
 DAY = date(2026, 3, 11)
 AT = datetime(2026, 3, 11, 9, 0, tzinfo=UTC)

@@ -242,6 +242,6 @@ def _agent_may_change(agent: Agent, wanted: AgentStatus, username: str) -> None:
     raise Forbidden("agents may only start or end their own break; ask a manager for leave or anything else")
 
 
-class BadUntil(ValueError):
+class BadUntil(Unprocessable):
     def __init__(self, message: str = "until needs a time zone, e.g. 2026-11-23T18:00:00+05:30") -> None:
-        super().__init__(message)
+        super().__init__("invalid_request", message)

@@ -44,6 +44,14 @@ class Unprocessable(Exception):
         self.code = code
 
 
+class CaptureRefused(Exception):
+    """Capture refused the entry (the raw copy is kept in quarantine): its own status and code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
 def api_error(refused: Refused) -> Exception:
     """The API's answer to a domain refusal: 403, 404, 422 or 409 with its code and message."""
     from leadrelay.auth import Forbidden

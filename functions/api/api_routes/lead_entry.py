@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api_routes.common import NotFound, Unprocessable, api_error, lead_view, principal
+from api_routes.common import CaptureRefused, NotFound, Unprocessable, api_error, lead_view, principal
 from api_routes.idempotency import idempotent
 from api_routes.views import LeadView
 from leadrelay import wiring
@@ -104,14 +104,6 @@ class ManualLead(BaseModel):
             fields["referred_by"] = self.referred_by
         fields.update({k: (str(v) if isinstance(v, Decimal) else v) for k, v in self.custom.items()})
         return fields
-
-
-class CaptureRefused(Exception):
-    """Capture refused the entry (the raw copy is kept in quarantine): its own status and code."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code = status, code
 
 
 class ManualLeadAnswer(BaseModel):

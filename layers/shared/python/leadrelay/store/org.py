@@ -26,19 +26,21 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from leadrelay.errors import RuleChainConflict
 from leadrelay.models import Agent, Pool, Team
-from leadrelay.models.roster import Roster, RoundRobinState, RoutingState
-from leadrelay.models.rules import RuleChain
 from leadrelay.models.settings import OrgSettings, ReturningPolicy
 from leadrelay.store.dynamo import client, from_item, if_condition_holds, to_item, to_value, without_keys
 from leadrelay.store.paging import query_all
 from leadrelay.store.source_records import SourceRecords
 from leadrelay.store.transactions import Transaction, TransactionFailed, backoff, run_transaction
+
+if TYPE_CHECKING:  # the rules and roster models load with the first call that reads them (cold start)
+    from leadrelay.models.roster import Roster, RoutingState
+    from leadrelay.models.rules import RuleChain
 
 ROSTER = "ROSTER"
 CONFIG = "CONFIG"
@@ -84,8 +86,11 @@ def load_sk(agent_id: str) -> str:
     return f"LOAD#{agent_id}"
 
 
-def _chain(item: dict[str, Any]) -> RuleChain:
-    return RuleChain.model_validate_json(item["chain"])
+def _chain(item: dict[str, Any] | None) -> RuleChain:
+    """The stored chain of `item`; an empty chain (version 0) for no item."""
+    from leadrelay.models.rules import RuleChain
+
+    return RuleChain.model_validate_json(item["chain"]) if item else RuleChain(version=0)
 
 
 class OrgRepository(SourceRecords):
@@ -150,8 +155,10 @@ class OrgRepository(SourceRecords):
             "ExpressionAttributeValues": to_item({":pk": ROSTER}),
             "ConsistentRead": True,
         }
+        from leadrelay.models.roster import Roster, RoundRobinState, RoutingState
+
         today = f"{day.isoformat()}#" if day is not None else None
-        state = RoutingState(chain=RuleChain(version=0), roster=Roster())
+        state = RoutingState(chain=_chain(None), roster=Roster())
         roster = state.roster
         for item in query_all(**kwargs):
             kind, _, rest = item["sk"].partition("#")
@@ -344,7 +351,7 @@ class OrgRepository(SourceRecords):
     def get_rule_chain(self) -> RuleChain:
         """The live rule chain; an empty chain (version 0) before any is published."""
         item = self._get(ROSTER, "RULES", consistent=True)
-        return _chain(item) if item else RuleChain(version=0)
+        return _chain(item)
 
     def publish_rule_chain(self, chain: RuleChain, expected_version: int | None = None) -> RuleChain:
         """Store `chain` as the next version; the live pointer and the history in one transaction.

@@ -12,6 +12,7 @@ from typing import Any
 from leadrelay.clock import Clock, local_day
 from leadrelay.ids import new_id
 from leadrelay.models import Lead, RoutingDecision, TimelineEvent
+from leadrelay.models.roster import RoutingState as OrgState
 from leadrelay.routing.engine import Plan
 from leadrelay.store.activities import ActivityLog
 from leadrelay.store.assignments import Assignment, AssignmentStore, CommitResult
@@ -19,7 +20,6 @@ from leadrelay.store.dynamo import client, if_condition_holds, to_item, to_value
 from leadrelay.store.followups import FollowupStore
 from leadrelay.store.leads import LEAD_SK, LeadRepository, lead_pk, timeline_item
 from leadrelay.store.org import OrgRepository
-from leadrelay.store.org import RoutingState as OrgState
 from leadrelay.store.transactions import Transaction, TransactionFailed, run_transaction
 
 logger = logging.getLogger("leadrelay.tick")

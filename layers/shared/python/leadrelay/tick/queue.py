@@ -10,12 +10,12 @@ from leadrelay.clock import local_day
 from leadrelay.models import Lead, LeadStatus, RoutingState
 from leadrelay.models import followup_kinds as kinds
 from leadrelay.models.followup_settings import FollowupSettings
+from leadrelay.models.roster import RoutingState as OrgState
 from leadrelay.routing.engine import decide
 from leadrelay.store.assignments import CommitResult
 from leadrelay.store.dynamo import client, if_condition_holds, to_item, to_value
 from leadrelay.store.followups import Q_UNASSIGNED
 from leadrelay.store.leads import LEAD_SK, lead_pk
-from leadrelay.store.org import RoutingState as OrgState
 from leadrelay.tick.base import TickBase, TickReport
 
 QUEUE_TRIGGER = "queue"

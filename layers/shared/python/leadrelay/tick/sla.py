@@ -12,13 +12,13 @@ from leadrelay.followup.sla import SLA_TRIGGER, History, history, plan_breach, s
 from leadrelay.models import Lead, RoutingState
 from leadrelay.models import followup_kinds as kinds
 from leadrelay.models.followup_settings import FollowupSettings
+from leadrelay.models.roster import RoutingState as OrgState
 from leadrelay.routing.engine import Plan, decide
 from leadrelay.routing.rules import Rule, RuleChain
 from leadrelay.store.assignments import CommitResult
 from leadrelay.store.dynamo import client, if_condition_holds, to_item, to_value
 from leadrelay.store.followups import Q_SLA
 from leadrelay.store.leads import LEAD_SK, lead_pk
-from leadrelay.store.org import RoutingState as OrgState
 from leadrelay.store.transactions import Transaction
 from leadrelay.tick.base import TickReport, event
 from leadrelay.tick.nurture import NurtureSteps
