@@ -27,6 +27,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import lazy_inits
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = REPO_ROOT / "layers" / "shared" / "requirements.txt"
 PACKAGE_DIR = REPO_ROOT / "layers" / "shared" / "python" / "leadrelay"
@@ -261,6 +263,7 @@ def build_layer(
                 f"pip could not fetch the layer's wheels for {platform}/cp{PYTHON_VERSION}:\n{result.stderr.strip()}"
             )
     _prune(site)
+    lazy_inits.apply(site)  # Powertools' re-export-only package inits load their names on first use
     if python is not None:
         compile_bytecode(site, python)
     return sum(p.stat().st_size for p in output_dir.rglob("*") if p.is_file())
