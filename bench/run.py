@@ -366,7 +366,7 @@ def main() -> int:
         from bench.lambda_layout import measure
 
         say("3/4 cold start in the Lambda layout (layer built with Python 3.13 bytecode) …")
-        layout = measure(runs=_env_int("BENCH_IMPORT_RUNS", 3))
+        layout = measure(runs=_env_int("BENCH_IMPORT_RUNS", 3), rounds=_env_int("BENCH_IMPORT_ROUNDS", 4))
         report["lambda_layout"] = layout
         # CPU time: an import on Lambda's own core is CPU-bound; wall time here includes waiting
         # for a core this machine shares (both are in lambda_layout).
