@@ -69,7 +69,7 @@ def _tick(event: dict[str, Any]) -> dict[str, Any]:
 # name is a paid custom metric past CloudWatch's 10 free ones, and the default deployment stays
 # within them (docs/deploy.md#what-it-costs): the other counts of `work` (due follow-ups, SLA
 # re-distributions and escalations, queued leads assigned, stuck leads redriven, nurture steps,
-# offers expired, agents checked out)
+# offers expired or withdrawn, agents checked out)
 # are in the tick's log line, for CloudWatch Logs Insights. StuckLeadsFound carries the alarm.
 _TICK_METRICS = {
     "followups_missed": "FollowupsMissed",
@@ -79,13 +79,17 @@ _TICK_METRICS = {
 
 
 def _expire_offers() -> dict[str, int]:
-    """Accept-or-pass offers whose time is up pass to the next agent (leadrelay/routing/offers.py)."""
+    """Accept-or-pass offers whose time is up pass to the next agent, and so do offers whose agent
+    can no longer accept them (on leave, removed, out of the pool: leadrelay/routing/offers.py)."""
+    desk = wiring.offer_desk()
     try:
-        expired = wiring.offer_desk().expire_due()
+        expired = desk.expire_due()
+        withdrawn = desk.withdraw_dead()
     except Exception:  # a failed step must not stop the tick; the offers stay due
         logger.exception("offers could not be expired")
         return {"failed_steps": 1}
-    return {"offers_expired": expired.expired, "agents_checked_out": len(expired.checked_out)}
+    return {"offers_expired": expired.expired, "agents_checked_out": len(expired.checked_out),
+            "offers_withdrawn": withdrawn.withdrawn}  # fmt: skip
 
 
 def _retry_pending_fetches(now: datetime) -> dict[str, int]:

@@ -291,3 +291,75 @@ def test_a_lead_waiting_unassigned_in_an_offers_pool_is_offered_when_someone_che
     # Then the lead is offered to bala, not assigned to him unasked
     assert lead(flow, lead_id)["status"] == "offered"
     assert [o["lead_id"] for o in offers_of(flow, "bala")] == [lead_id]
+
+
+def test_an_offer_to_an_agent_put_on_leave_passes_on_at_once_not_at_its_timeout(
+    flow: Flow, aws: dict[str, str]
+) -> None:
+    # Given a pool that offers each lead for an hour, asha's expiry streak at 1, and an offer to her
+    org_with(Agent(agent_id="asha", name="Asha"), Agent(agent_id="bala", name="Bala"),
+             offer_timeout_s=3600, checkout_after_expiries=3)  # fmt: skip
+    boto3.client("dynamodb").put_item(
+        TableName=aws["ORG_TABLE"],
+        Item={"pk": {"S": "ROSTER"}, "sk": {"S": "STREAK#asha"}, "expired_in_row": {"N": "1"}},
+    )
+    lead_id = post(flow, "9876500011")
+    route(flow)
+    [offer] = offers_of(flow, "asha")
+    # When her manager puts her on leave
+    status, body = flow.call("PUT", "/agents/asha/availability", body={"status": "on_leave"})
+    assert status == 200, body
+    # Then the offer is gone from her list, her counters are released, and the lead is routing
+    # again, without waiting the hour: the stream hands it to bala
+    assert offers_of(flow, "asha") == []
+    assert int(org_item(aws["ORG_TABLE"], "LOAD#asha")["open_leads"]) == 0
+    route(flow)
+    [passed_on] = offers_of(flow, "bala")
+    assert passed_on["lead_id"] == lead_id
+    # And the trail says why, as the system's doing, not hers
+    withdrawn = [d for d in trail(flow, lead_id) if d["outcome"] == "withdrawn"]
+    assert len(withdrawn) == 1
+    assert withdrawn[0]["trigger"] == "offer_withdrawn" and withdrawn[0]["by"] is None
+    assert f"offer {offer['offer_id']} to asha withdrawn: asha is on_leave now" == withdrawn[0]["reason"]
+    # And her expiry streak is what it was (a leave is not an unanswered offer)
+    assert int(org_item(aws["ORG_TABLE"], "STREAK#asha")["expired_in_row"]) == 1
+    # And she can no longer accept it
+    assert as_agent(flow, "asha", "POST", f"/offers/{offer['offer_id']}/accept")[0] == 409
+
+
+def test_a_break_keeps_the_offer_and_the_tick_withdraws_what_changed_without_the_api(flow: Flow) -> None:
+    # Given an offer to asha
+    org_with(Agent(agent_id="asha", name="Asha"), Agent(agent_id="bala", name="Bala"), offer_timeout_s=3600)
+    lead_id = post(flow, "9876500012")
+    route(flow)
+    [offer] = offers_of(flow, "asha")
+    # When she starts a break, the offer stays hers to take (a break does not stop an offer)
+    status, body = as_agent(flow, "asha", "PUT", "/agents/asha/availability", {"status": "on_break"})
+    assert status == 200, body
+    assert offers_of(flow, "asha") == [offer]
+    assert tick()["work"]["offers_withdrawn"] == 0
+    # When she is taken out of the pool by a change that bypasses the API (a script, a restore)
+    org = wiring.org_repository()
+    pool = org.load_roster().pools["sales"]
+    org.put_pool(pool.model_copy(update={"agent_ids": ["bala"]}))
+    # Then the next tick withdraws the offer, and the lead goes to bala
+    assert tick()["work"]["offers_withdrawn"] == 1
+    assert offers_of(flow, "asha") == []
+    route(flow)
+    assert offers_of(flow, "bala")[0]["lead_id"] == lead_id
+    # And a second tick finds nothing more to withdraw (idempotent)
+    assert tick()["work"]["offers_withdrawn"] == 0
+
+
+def test_removing_an_agent_from_the_pool_through_the_api_passes_their_offers_on(flow: Flow) -> None:
+    org_with(Agent(agent_id="asha", name="Asha"), Agent(agent_id="bala", name="Bala"), offer_timeout_s=3600)
+    lead_id = post(flow, "9876500013")
+    route(flow)
+    assert offers_of(flow, "asha")[0]["lead_id"] == lead_id
+    status, body = flow.call(
+        "PUT", "/pools/sales", body={"name": "Sales", "agent_ids": ["bala"], "offer_timeout_s": 3600}
+    )
+    assert status == 200, body
+    assert offers_of(flow, "asha") == []
+    route(flow)
+    assert offers_of(flow, "bala")[0]["lead_id"] == lead_id

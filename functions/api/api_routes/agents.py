@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api_routes import views
-from api_routes.common import Conflict, NotFound, Unprocessable, agent_view, principal
+from api_routes.common import Conflict, NotFound, Unprocessable, agent_view, principal, withdraw_dead_offers
 from api_routes.idempotency import idempotent
 from leadrelay import wiring
 from leadrelay.auth import Forbidden, Role
@@ -177,6 +177,7 @@ def delete_agent(
     remove_agent_people(agent_id, who, pool_id)
     if not wiring.org_repository().delete_agent(agent_id):
         raise NotFound(f"there is no agent {agent_id!r}")
+    withdraw_dead_offers(agent_id)
     return Response(204)
 
 
@@ -220,6 +221,7 @@ def set_availability(agent_id: AgentId, change: AvailabilityChange) -> dict[str,
             raise NotFound(f"there is no agent {agent_id!r}")
     else:
         raise Conflict("availability_changed", "the agent's availability changed meanwhile; try again")
+    withdraw_dead_offers(agent_id)  # a leave or a ban: their open offers go to someone else now
     return agent_view(updated, _today_counts().get(agent_id, 0))
 
 

@@ -52,6 +52,18 @@ class CaptureRefused(Exception):
         self.status, self.code = status, code
 
 
+def withdraw_dead_offers(agent_id: str | None = None) -> None:
+    """Offers a change just made unacceptable (leave, removal, out of the pool) pass on now, not at
+    their timeout. The every-minute tick does the same for anything missed here, so a failure is
+    logged and never the answer to the change, which is done (routing/offers.py `withdraw_dead`)."""
+    from leadrelay import wiring
+
+    try:
+        wiring.offer_desk().withdraw_dead(agent_id)
+    except Exception:
+        logger.exception("open offers could not be withdrawn now; the tick will", extra={"agent_id": agent_id})
+
+
 def api_error(refused: Refused) -> Exception:
     """The API's answer to a domain refusal: 403, 404, 422 or 409 with its code and message."""
     from leadrelay.auth import Forbidden

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api_routes import views
 from api_routes.agents import ID_PATTERN
-from api_routes.common import Conflict, NotFound, Unprocessable, api_error, principal
+from api_routes.common import Conflict, NotFound, Unprocessable, api_error, principal, withdraw_dead_offers
 from leadrelay import wiring
 from leadrelay.auth import Role
 from leadrelay.errors import Refused
@@ -87,6 +87,9 @@ def put_pool(pool_id: PoolId, body: PoolBody) -> dict[str, Any]:
         except Refused as refused:
             raise api_error(refused) from refused
     wiring.org_repository().put_pool(pool)
+    removed = set(roster.pools[pool_id].agent_ids) - set(pool.agent_ids) if pool_id in roster.pools else set()
+    for agent_id in sorted(removed):  # their open offers from this pool go to someone else now
+        withdraw_dead_offers(agent_id)
     return pool.model_dump(mode="json")
 
 
@@ -99,6 +102,7 @@ def delete_pool(pool_id: PoolId) -> Response[None]:
         raise Conflict("pool_in_use", f"rule chain version {chain.version} routes to pool {pool_id!r}; change it first")
     if not repo.delete_pool(pool_id):
         raise NotFound(f"there is no pool {pool_id!r}")
+    withdraw_dead_offers()  # offers made from the pool cannot be accepted any more
     return Response(204)
 
 

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api_routes.agents import NewAgent
-from api_routes.common import Conflict, NotFound, Unprocessable, api_error, principal
+from api_routes.common import Conflict, NotFound, Unprocessable, api_error, principal, withdraw_dead_offers
 from leadrelay import wiring
 from leadrelay.auth import Forbidden, Principal, Role
 from leadrelay.clock import get_clock, iso
@@ -234,6 +234,8 @@ def disable_user(user_id: UserId, body: Disable) -> dict[str, Any]:
         updated, rerouted = _people().disable(user, by=who.username, reason=body.reason.strip(), pool_id=body.pool_id)
     except Refused as refused:
         raise api_error(refused) from refused
+    if user.agent_id:
+        withdraw_dead_offers(user.agent_id)  # made unavailable: their open offers go to someone else now
     return {"user": user_view(updated), "leads": rerouted.view()}
 
 

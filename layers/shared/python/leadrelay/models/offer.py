@@ -54,7 +54,7 @@ class Settled(Enum):
 class Pass:
     """An offer passing on: declined or expired, and whether the agent is checked out for it."""
 
-    kind: str  # "declined" | "expired"
+    kind: str  # "declined" | "expired" | "withdrawn"
     streak_seen: int
     check_out_reason: str | None = None
 

@@ -3,7 +3,9 @@ to the agent its strategy picks; the agent accepts (the lead is theirs), decline
 offer expire, and the lead goes back to routing, never to an agent who let it pass.
 
 The router makes offers (`offered` turns its decision into one); `OfferDesk` settles them: from
-the API (accept, decline) and from the every-minute tick (`expire_due`). Every step is one
+the API (accept, decline), from the every-minute tick (`expire_due`), and by withdrawing an offer
+its agent can no longer accept (`withdraw_dead`: on leave, unavailable, banned, removed, out of the
+pool) as soon as that is known, instead of leaving the lead waiting for the offer's timeout. Every step is one
 transaction (store/offers.py) that writes the routing trail, the timeline entry (the domain
 event) and the fairness ledger with it. Accept/decline take only an offer id and an agent, so a
 WhatsApp button or a push notification can carry them.
@@ -26,6 +28,7 @@ from leadrelay.routing.ports import LeadReader, OfferBook, RosterReader
 
 DECLINED_TRIGGER = "offer_declined"
 EXPIRED_TRIGGER = "offer_expired"
+WITHDRAWN_TRIGGER = "offer_withdrawn"
 # Reads of the agent for one acceptance when the roster keeps changing under it (an admin's edits).
 ROSTER_ATTEMPTS = 3
 # Statuses under which an agent takes no lead, not even one offered before (a break does not stop it).
@@ -65,6 +68,8 @@ class ExpiryReport:
     lead_ids: list[str] = field(default_factory=list)
     checked_out: list[str] = field(default_factory=list)
     already_settled: int = 0
+    # Passed on because the agent can no longer accept them (`withdraw_dead`).
+    withdrawn: int = 0
 
 
 class OfferDesk:
@@ -106,7 +111,8 @@ class OfferDesk:
             decision_id=new_id(now), lead_id=offer.lead_id, at=now,
             rule_chain_version=offer.chain_version,
             rule_id=offer.rule_id, pool_id=offer.pool_id, agent_id=offer.agent_id, outcome=outcome, reason=reason,
-            candidates=[offer.agent_id], trigger=trigger, by=offer.agent_id if outcome != "expired" else None,
+            candidates=[offer.agent_id], trigger=trigger,
+            by=offer.agent_id if outcome in ("assigned", "declined") else None,  # expired, withdrawn: the system
         )  # fmt: skip
 
     def accept(self, agent_id: str, offer_id: str) -> Lead:
@@ -185,6 +191,35 @@ class OfferDesk:
         if self.clock.now() < offer.expires_at:
             return report
         self._expire(offer, self.org.load_roster().pools, report)
+        return report
+
+    def withdraw_dead(self, agent_id: str | None = None) -> ExpiryReport:
+        """Pass on at once every open offer (of `agent_id`, or of everyone) whose agent can no longer
+        accept it on the current roster (`_cannot_take`), rather than at its expiry: after a leave,
+        a ban, a removal or a pool change, and on the every-minute tick for whatever changed some
+        other way. A withdrawal is not the agent's doing: their expiry streak stays as it was.
+        Idempotent: an offer settled meanwhile is left as it is (`already_settled`)."""
+        report = ExpiryReport()
+        offers = self.offers.for_agent(agent_id) if agent_id is not None else self.offers.open_offers()
+        if not offers:
+            return report
+        roster = self.org.load_roster()
+        now = self.clock.now()
+        for offer in offers:
+            why = _cannot_take(roster, offer, max(now, offer.offered_at))
+            if why is None:
+                continue
+            lead = self.leads.get(offer.lead_id, consistent=True)
+            if lead is None or lead.offer_id != offer.offer_id:
+                report.already_settled += 1
+                continue
+            reason = f"offer {offer.offer_id} to {offer.agent_id} withdrawn: {offer.agent_id} {why}"
+            settled = self._pass(offer, lead, "withdrawn", WITHDRAWN_TRIGGER, reason, check_out=None, streak=0)
+            if settled is Settled.DONE:
+                report.withdrawn += 1
+                report.lead_ids.append(offer.lead_id)
+            else:
+                report.already_settled += 1
         return report
 
     def _expire(self, offer: Offer, pools: dict[str, Any], report: ExpiryReport) -> None:

@@ -218,7 +218,7 @@ class OfferStore:
     def pass_on(
         self, offer: Offer, lead: Lead, decision: RoutingDecision, event: TimelineEvent, day: date, passing: Pass
     ) -> Settled:
-        """Declined or expired: the lead goes back to routing (`routing_state` pending, which the
+        """Declined, expired or withdrawn: the lead goes back to routing (`routing_state` pending, which the
         stream hands to the router) never to be offered to this agent again; the day counter and
         open-leads counter the offer held are released (the round-robin turn stays used); an
         expiry lengthens the agent's streak, and at the pool's limit checks the agent out."""
@@ -239,8 +239,9 @@ class OfferStore:
             txn.update(self.org_table, streak_key, "SET expired_in_row = :next",
                        {":next": passing.streak_seen + 1, ":seen": passing.streak_seen},
                        "attribute_not_exists(expired_in_row) OR expired_in_row = :seen")  # fmt: skip
-        else:  # declining is being there: the streak starts again
+        elif passing.kind == "declined":  # declining is being there: the streak starts again
             txn.update(self.org_table, streak_key, "SET expired_in_row = :zero", {":zero": 0})
+        # "withdrawn" (the agent's leave or removal, not their answer) leaves the streak as it was
         txn.put(self.leads_table, decision_item(decision))
         txn.put(self.leads_table, timeline_item(event))
         txn.put(self.leads_table, ledger_item(passing.kind, now, day, offer.agent_id, offer.pool_id, lead))
