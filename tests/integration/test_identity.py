@@ -376,3 +376,27 @@ def test_moving_an_agent_profile_to_another_team_moves_the_person_too(flow: Flow
     assert call(admin, "PUT", "/agents/rahul", {**profile, "team_id": "south"})[0] == 200
     assert wiring.user_store().get(rahul["sub"]).team_id == "south"  # type: ignore[union-attr]
     assert call(rahul, "GET", "/me")[1]["team_id"] == "south"
+
+
+def test_disabling_an_agent_withdraws_the_offer_waiting_for_them(flow: Flow, pool: str) -> None:
+    # Given the pools Anjali is in offer each lead for an hour, and a lead offered to her
+    org = wiring.org_repository()
+    for member_of in [p for p in org.load_roster().pools.values() if "anjali" in p.agent_ids]:
+        org.put_pool(member_of.model_copy(update={"offer_timeout_s": 3600}))
+    person(pool, "anjali", "agent", agent_id="anjali", team_id="ncr")
+    admin = person(pool, "boss", "admin")
+    lead_id = noida_lead(flow, "9876500031")
+    [offer] = wiring.offer_store().for_agent("anjali")
+    assert offer.lead_id == lead_id
+    # When the admin disables her
+    users = {u.username: u for u in wiring.user_store().list()}
+    status, body = call(admin, "POST", f"/users/{users['anjali'].user_id}/disable", {"reason": "left the company"})
+    assert status == 200, body
+    # Then the offer is withdrawn at once, not left for the hour, and the lead is routing again
+    assert wiring.offer_store().for_agent("anjali") == []
+    _, trail = call(admin, "GET", f"/leads/{lead_id}/routing")
+    last = trail["items"][-1]
+    assert last["outcome"] == "withdrawn" and last["reason"].endswith("anjali is unavailable now")
+    flow.run_router()
+    _, lead = call(admin, "GET", f"/leads/{lead_id}")
+    assert lead["status"] in ("offered", "assigned", "unassigned") and lead.get("assigned_agent_id") != "anjali"
