@@ -89,6 +89,12 @@ FULL_VCPU_MB = 1769
 AWS_WAIT_MS_PER_CALL = 15.0
 LAMBDA_REPORT_LOG_BYTES = 350  # START, END and REPORT lines per invocation
 API_READS_PER_AGENT_DAY = 150  # the app's own calls: lists, lead views, activity posts
+# A scheduled invocation of the followup function with nothing due, counted on moto with the demo
+# organisation (2026-11-27): the minute tick makes 11 eventually consistent reads (10 queries of
+# its queues and the open offers, 1 GetItem), 0.5 read units each; the minute pull 1 query. The
+# two schedules alternate, so per invocation on average:
+SCHEDULED_CALLS = (11 + 1) / 2
+SCHEDULED_READ_UNITS = (11 + 1) * 0.5 / 2
 STORED_BYTES_PER_LEAD = 8_000  # lead, raw request, touchpoint, timeline, decision, counters
 MONTHS_KEPT = 12
 # Large exports (the export function and the exports bucket, definitions.EXPORTS): a manager or
@@ -288,7 +294,7 @@ def monthly(
         billed_ms(cpu.get(f, 5.0), calls.get(f, 3.0), memory[f]) / 1000 * memory[f] / 1024 for f in ("ingest", "route")
     )
     ticks = facts.schedule_invocations_per_month
-    gb_s += ticks * billed_ms(5.0, 2.0, memory["followup"]) / 1000 * memory["followup"] / 1024
+    gb_s += ticks * billed_ms(5.0, SCHEDULED_CALLS, memory["followup"]) / 1000 * memory["followup"] / 1024
     gb_s += api_reads * billed_ms(4.0, 1.5, memory["api"]) / 1000 * memory["api"] / 1024
     # The stream's events function: domain events and the dashboard's counters, per lead as measured.
     events_function = per_lead.get("events_function") or DEFAULT_PER_LEAD["events_function"]
@@ -299,7 +305,9 @@ def monthly(
     )
     lines["DynamoDB requests"] = (
         leads * per_lead["write_units"] * price["ddb_write_per_million"] / 1e6
-        + (leads * per_lead["read_units"] + ticks * 2 + api_reads * 2) * price["ddb_read_per_million"] / 1e6
+        + (leads * per_lead["read_units"] + ticks * SCHEDULED_READ_UNITS + api_reads * 2)
+        * price["ddb_read_per_million"]
+        / 1e6
     )
     stored_gb = leads * MONTHS_KEPT * STORED_BYTES_PER_LEAD / 1e9
     lines["DynamoDB storage (a year of leads)"] = stored_gb * price["ddb_storage_gb_month"]
