@@ -363,3 +363,20 @@ def test_removing_an_agent_from_the_pool_through_the_api_passes_their_offers_on(
     assert offers_of(flow, "asha") == []
     route(flow)
     assert offers_of(flow, "bala")[0]["lead_id"] == lead_id
+
+
+def test_removing_the_offered_agent_passes_their_offer_on(flow: Flow) -> None:
+    # Given an hour-long offer to asha
+    org_with(Agent(agent_id="asha", name="Asha"), Agent(agent_id="bala", name="Bala"), offer_timeout_s=3600)
+    lead_id = post(flow, "9876500014")
+    route(flow)
+    assert offers_of(flow, "asha")[0]["lead_id"] == lead_id
+    # When the admin removes her
+    status, body = flow.call("DELETE", "/agents/asha")
+    assert status == 204, body
+    # Then the offer is withdrawn at once, saying why, and the lead goes to bala
+    assert wiring.offer_store().for_agent("asha") == []
+    [withdrawn] = [d for d in trail(flow, lead_id) if d["outcome"] == "withdrawn"]
+    assert withdrawn["reason"].endswith("asha is no longer an agent")
+    route(flow)
+    assert offers_of(flow, "bala")[0]["lead_id"] == lead_id
