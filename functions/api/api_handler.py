@@ -25,7 +25,7 @@ metrics = Metrics(namespace="LeadRelay", service="api")
 
 app = APIGatewayRestResolver(enable_validation=True)
 routers = Routers(app)  # route modules load on the first request that needs them (api_routes/routers.py)
-openapi_doc.install(app)
+openapi_doc.install(app, routers.load_all)  # the document describes every route
 wiring.prepare(wiring.lead_repository, wiring.org_repository)
 
 
@@ -101,11 +101,7 @@ def no_route(_: Exception) -> Response:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The gate checks the caller against the route's access rule first, and writes the access log;
     # a hostile or malformed body is refused before the resolver's validation parses it.
-    path = str(event.get("path") or "/")
-    if path in openapi_doc.DOC_PATHS:
-        routers.load_all()  # the document describes every route
-    else:
-        routers.serve(str(event.get("httpMethod") or "GET"), path)
+    routers.serve(str(event.get("httpMethod") or "GET"), str(event.get("path") or "/"))
     return gate.serve(event, lambda: _serve(event, context), _has_route)  # type: ignore[no-any-return]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -22,7 +23,6 @@ DESCRIPTION = (
     "`Authorization: Bearer <JWT>` (press Authorize); webhooks (`/hooks/{source_id}`) take the source key "
     'instead. Errors are always `{"error": "<code>", "message": "<words>"}` with a 4xx status.'
 )
-DOC_PATHS = ("/openapi.json", "/docs")
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -183,14 +183,17 @@ def _with_idempotency_keys(app: APIGatewayRestResolver, document: dict[str, Any]
 
 
 class OpenApiDocument:
-    """Builds the document once per process (the routes do not change) and stamps `servers` per request."""
+    """Builds the document once per process (the routes do not change) and stamps `servers` per request.
+    `load_routes` first includes every route module (the api loads them on first need otherwise)."""
 
-    def __init__(self, app: APIGatewayRestResolver) -> None:
+    def __init__(self, app: APIGatewayRestResolver, load_routes: Callable[[], None] = lambda: None) -> None:
         self.app = app
+        self.load_routes = load_routes
         self._base: dict[str, Any] | None = None
 
     def base(self) -> dict[str, Any]:
         if self._base is None:
+            self.load_routes()
             from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
             raw = self.app.get_openapi_json_schema(
@@ -245,9 +248,10 @@ def server_url(app: APIGatewayRestResolver) -> str:
     return f"{scheme}://{host}{prefix}"
 
 
-def install(app: APIGatewayRestResolver) -> None:
-    """`GET /openapi.json` (the document) and `GET /docs` (Swagger UI on it; `?format=json` the document)."""
-    document = OpenApiDocument(app)
+def install(app: APIGatewayRestResolver, load_routes: Callable[[], None] = lambda: None) -> None:
+    """`GET /openapi.json` (the document) and `GET /docs` (Swagger UI on it; `?format=json` the
+    document), describing every route: `load_routes` includes them all before the first is built."""
+    document = OpenApiDocument(app, load_routes)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi_json() -> Response[str]:

@@ -7,11 +7,12 @@ for routes the request does not call; so the resolver starts empty and `Routers.
 the modules with a route of the request's method whose template matches its path. The resolver
 then answers exactly as it would with everything loaded: the same route, the same 404 for an
 unknown path or a method the path does not take (no CORS preflight is configured).
-`GET /openapi.json` and `GET /docs` describe every route, so they load them all.
+`GET /openapi.json` and `GET /docs` describe every route, so the document loads them all first
+(api_routes/openapi_doc.py).
 
 Which module serves which template is `route_index.ROUTES`, generated from the routers themselves
-(`python -m api_routes.routers > functions/api/api_routes/route_index.py`, run from functions/api
-with the layer on the path); tests/unit/test_api_routers.py fails when it drifts.
+(`python -m api_routes.routers > api_routes/route_index.py`, run in functions/api with the layer on
+the path); tests/integration/test_api_lazy_routes.py fails when it drifts.
 """
 
 from __future__ import annotations
