@@ -88,6 +88,10 @@ def test_roster_changes_while_16_threads_route_never_let_a_stale_roster_commit(
 
     done = threading.Event()
 
+    def a6_committed_since(moment: float) -> bool:
+        with lock:
+            return any(c.agent_id == "a6" and c.sent > moment and c.result is CommitResult.COMMITTED for c in commits)
+
     def change_the_roster() -> None:
         # a6 goes on and off a break at random moments; halfway, a4 is taken out of the pool.
         rng, repo = random.Random(11), wiring.org_repository()
@@ -102,6 +106,12 @@ def test_roster_changes_while_16_threads_route_never_let_a_stale_roster_commit(
                 what = rng.choice(["available", "on_break"])
                 repo.set_availability("a6", what, None)
             changes.append(Change(started, time.monotonic(), what))
+            # An available window stays open until a6 has committed a lead wholly inside it (up to
+            # 3 s), so the window check below always has commits to check, however slow the run.
+            deadline = time.monotonic() + 3
+            while what == "available" and not a6_committed_since(changes[-1].done) and time.monotonic() < deadline:
+                if done.wait(0.01):
+                    break
 
     changer = threading.Thread(target=change_the_roster, daemon=True)
     changer.start()
